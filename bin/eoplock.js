@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// The eoplock command. The code lives in dist/ (built by `npm run build`, which `npm ci` runs through `prepare`).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const entry = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(fileURLToPath(entry))) {
+  process.stderr.write('eoplock: error: dist/ is missing; run "npm run build" (or "npm ci") in the eoplock folder first\n');
+  process.exit(2);
+}
+const { main } = await import(entry.href);
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,27 @@
+/**
+ * What every command needs at the edge: output streams, colour, and where results go.
+ */
+import { writeFileAtomic } from '../util/files.js';
+
+export interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Colour on stdout: a TTY without NO_COLOR, or FORCE_COLOR set. */
+  color: boolean;
+}
+
+export function processIo(): Io {
+  const env = process.env;
+  const forced = env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0';
+  return {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    color: forced || (process.stdout.isTTY === true && env.NO_COLOR === undefined && env.TERM !== 'dumb'),
+  };
+}
+
+/** Writes a command's output to a file (atomically) or to stdout. */
+export async function emit(io: Io, text: string, output: string | undefined): Promise<void> {
+  if (output) await writeFileAtomic(output, text);
+  else io.stdout(text);
+}

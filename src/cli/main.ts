@@ -1,0 +1,153 @@
+/**
+ * The eoplock command line: argument parsing, help, and the mapping of errors to exit codes.
+ * Exit codes: 0 success; 1 findings (an expectation not met, an attack that gets in, a path that breaks);
+ * 2 bad input (a file, a flag, a value); 70 an internal error (a bug).
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { ASSUMPTIONS } from '../eop/assumptions.js';
+import { InputError } from '../errors.js';
+import { demoCommand } from './demo.js';
+import { processIo, type Io } from './io.js';
+import { simulateCommand } from './simulate.js';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+function buildProgram(io: Io, setExit: (code: number) => void): Command {
+  const program = new Command('eoplock')
+    .description(
+      'Close the gateway-bypass hole in Exchange Online: emulate what Exchange Online Protection does with mail sent\n' +
+        'straight to <tenant>.mail.protection.outlook.com, from a saved tenant snapshot, with the reason why.',
+    )
+    .version(version(), '-V, --version')
+    .showHelpAfterError('(run "eoplock --help" for usage)')
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 success, 1 findings (expectation not met, attack gets in, legitimate path breaks), 2 bad input.
+
+Examples:
+  $ eoplock demo
+  $ eoplock simulate examples/contoso-locked.json --scenarios examples/scenarios.yaml
+  $ eoplock simulate tenant.json --corpus builtin --trace
+  $ eoplock simulate tenant.json --corpus builtin --assume attribution-reject-stage=data --format json
+  $ eoplock assumptions`,
+    );
+
+  program
+    .command('simulate')
+    .description('run SMTP transactions through the EOP emulator against a tenant snapshot')
+    .argument('<snapshot>', 'tenant snapshot JSON (see docs/snapshot-format.md; scripts/Export-EoplockSnapshot.ps1 writes it)')
+    .option('-s, --scenarios <file>', 'scenario file (JSON or YAML) with transactions and optional expectations')
+    .option('-c, --corpus <name>', 'run a generated corpus instead: "builtin" (attacks and legitimate paths from the snapshot)')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('-a, --assume <ID=VALUE>', 'switch an undocumented-behaviour assumption (repeatable; see "eoplock assumptions")', collect, [])
+    .option('-t, --trace', 'show every decision step with its sources', false)
+    .option('-o, --output <file>', 'write the report to a file (atomically) instead of stdout')
+    .option('--no-color', 'no colour in text output')
+    .addHelpText(
+      'after',
+      `
+Scenario file:
+  scenarios:
+    - name: Direct Send spoof of the CEO
+      clientIp: 198.51.100.77            # IPv4 or IPv6
+      helo: mail.attacker.example         # optional
+      tls: { certificate: { subject: "CN=mx1.seg.example.net", san: ["mx1.seg.example.net"] } }  # omit = no TLS
+      mailFrom: ceo@contoso.com           # "" = null sender
+      rcptTo: [user@contoso.com]
+      headers: "From: CEO <ceo@contoso.com>\\nSubject: Wire transfer\\n"   # optional raw block or map
+      expect: { action: reject, code: 550, enhanced: 5.7.68, connector: null }
+
+Exit code 1 when an expectation is not met (--scenarios) or when an attack gets in or a legitimate path
+breaks (--corpus); 2 on bad input, with the file and the JSON path or line.`,
+    )
+    .action(async (snapshot: string, options: Record<string, unknown>) => {
+      setExit(
+        await simulateCommand(io, snapshot, {
+          ...(typeof options.scenarios === 'string' ? { scenarios: options.scenarios } : {}),
+          ...(typeof options.corpus === 'string' ? { corpus: options.corpus } : {}),
+          format: options.format as 'text' | 'json',
+          assume: options.assume as string[],
+          trace: options.trace === true,
+          color: options.color !== false && io.color,
+          ...(typeof options.output === 'string' ? { output: options.output } : {}),
+        }),
+      );
+    });
+
+  program
+    .command('demo')
+    .description('run the builtin corpus on the bundled example tenant: exposed, half-done, locked (what "npm start" runs)')
+    .option('--examples <dir>', 'folder holding contoso-exposed.json, contoso-partial.json and contoso-locked.json')
+    .option('-t, --trace', 'show every decision step', false)
+    .action(async (options: { examples?: string; trace: boolean }) => {
+      setExit(await demoCommand(io, { ...(options.examples ? { examples: options.examples } : {}), trace: options.trace }));
+    });
+
+  program
+    .command('assumptions')
+    .description('list the undocumented EOP behaviours the emulator assumes, their defaults and alternatives')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action((options: { format: string }) => {
+      if (options.format === 'json') {
+        io.stdout(`${JSON.stringify(ASSUMPTIONS, null, 2)}\n`);
+        return;
+      }
+      const lines: string[] = [];
+      for (const entry of ASSUMPTIONS) {
+        lines.push(`${entry.id}  (default: ${entry.default})`);
+        lines.push(`  ${entry.question}`);
+        for (const [value, meaning] of Object.entries(entry.values)) {
+          lines.push(`    ${value === entry.default ? '*' : ' '} ${value}: ${meaning}`);
+        }
+        lines.push(`  Why the default: ${entry.rationale}`);
+        lines.push(`  Sources: ${entry.sources.join(', ')} (eop-behaviour.md)`);
+        lines.push('');
+      }
+      lines.push('Switch one with --assume ID=VALUE on "eoplock simulate".');
+      io.stdout(`${lines.join('\n')}\n`);
+    });
+
+  return program;
+}
+
+/** Runs the CLI; returns the exit code. Never throws. */
+export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
+  let exitCode = 0;
+  const program = buildProgram(io, (code) => {
+    exitCode = code;
+  });
+  try {
+    if (argv.length === 0) {
+      program.outputHelp();
+      return 0;
+    }
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+      return 2;
+    }
+    if (error instanceof InputError) {
+      io.stderr(`eoplock: error: ${error.describe()}\n`);
+      return 2;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    io.stderr(`eoplock: internal error: ${message}\nThis is a bug in eoplock; set EOPLOCK_DEBUG=1 for details.\n`);
+    if (process.env.EOPLOCK_DEBUG) io.stderr(`${error instanceof Error ? error.stack : ''}\n`);
+    return 70;
+  }
+}

@@ -1,0 +1,306 @@
+/**
+ * The standard gateway-bypass corpus, generated from a snapshot's own accepted domains, connectors and SPF
+ * records: the attacks a lockdown must stop, and the legitimate paths it must keep. Pure.
+ */
+import type { Snapshot } from '../snapshot/parse.js';
+import type { InboundConnector } from '../snapshot/schema.js';
+import { compileIpList, findInList, parseIp, type IpEntry } from '../eop/ip.js';
+import type { Transaction, Verdict } from '../eop/types.js';
+
+export type CorpusKind = 'attack' | 'legitimate';
+
+export interface CorpusEntry {
+  id: string;
+  kind: CorpusKind;
+  name: string;
+  /** What the entry represents, in one sentence. */
+  description: string;
+  transaction: Transaction;
+}
+
+/** Addresses from the documentation ranges (RFC 5737, RFC 3849) used as attacker and unknown hosts. */
+const ATTACKER_IPV4_CANDIDATES = ['198.51.100.77', '203.0.113.77', '192.0.2.77', '198.51.100.177', '203.0.113.177'];
+const ATTACKER_IPV6 = '2001:db8:bad::25';
+const ATTACKER_CERTIFICATE = { subject: 'CN=mail.attacker.example', san: ['mail.attacker.example'] };
+
+/** The first usable host address of an entry (the address itself for single entries). */
+function hostOf(entry: IpEntry): string {
+  const bytes = [...entry.low];
+  if (entry.form === 'cidr' && (entry.prefix ?? 32) < (entry.family === 'ipv4' ? 31 : 127)) {
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) + 1;
+  }
+  if (entry.family === 'ipv4') return bytes.join('.');
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0)).toString(16));
+  return parseIp(groups.join(':'))?.toString() ?? groups.join(':');
+}
+
+/** A concrete host name for a configured certificate name (`*.seg.example.net` → `mx1.seg.example.net`). */
+function certificateFor(name: string): { subject: string; san: string[] } {
+  const host = name.startsWith('*.') ? `mx1.${name.slice(2)}` : name;
+  return { subject: `CN=${host}`, san: name.startsWith('*.') ? [host, name] : [host] };
+}
+
+function isGatewayConnector(connector: InboundConnector): boolean {
+  return connector.ConnectorType === 'Partner' && connector.SenderDomains.some((domain) => domain.trim() === '*');
+}
+
+/** IPv4 entries of `ip4:` mechanisms in a domain's SPF record (from the snapshot's Dns section). */
+function spfIp4(records: readonly string[]): string[] {
+  const spf = records.find((record) => /^v=spf1(\s|$)/i.test(record.trim()));
+  if (!spf) return [];
+  return spf
+    .split(/\s+/)
+    .map((term) => /^\+?ip4:(\S+)$/i.exec(term)?.[1])
+    .filter((value): value is string => value !== undefined);
+}
+
+export function builtinCorpus(snapshot: Snapshot): CorpusEntry[] {
+  const domains = snapshot.AcceptedDomain.filter((domain) => domain.DomainType !== 'ExternalRelay');
+  const primary =
+    (domains.find((domain) => domain.Default) ?? domains.find((domain) => !/\.onmicrosoft\.com$/i.test(domain.DomainName)) ?? domains[0])
+      ?.DomainName.toLowerCase()
+      .replace(/^\*\./, '') ?? 'contoso.com';
+  const enabled = snapshot.InboundConnector.filter((connector) => connector.Enabled);
+  const allLists = enabled.map((connector) => compileIpList([...connector.SenderIPAddresses, ...connector.EFSkipIPs]));
+  const attackerIp =
+    ATTACKER_IPV4_CANDIDATES.find((candidate) => {
+      const address = parseIp(candidate);
+      return address !== null && allLists.every((list) => findInList(list, address) === null);
+    }) ?? '198.51.100.77';
+
+  const user = `user@${primary}`;
+  const ceo = `ceo@${primary}`;
+  const headers = (from: string, subject: string) => [
+    { name: 'From', value: from },
+    { name: 'To', value: user },
+    { name: 'Subject', value: subject },
+  ];
+  const entries: CorpusEntry[] = [
+    {
+      id: 'direct-send-spoof',
+      kind: 'attack',
+      name: 'Direct Send spoof of an internal sender',
+      description: `An anonymous host sends as ${ceo} (envelope and header) straight to the tenant's EOP endpoint.`,
+      transaction: {
+        clientIp: attackerIp,
+        helo: 'mail.attacker.example',
+        mailFrom: ceo,
+        rcptTo: [user],
+        headers: headers(`CEO <${ceo}>`, 'Urgent wire transfer'),
+      },
+    },
+    {
+      id: 'foreign-p1-internal-from',
+      kind: 'attack',
+      name: 'Foreign envelope sender, internal header From',
+      description: `The envelope sender is the attacker's own domain (so RejectDirectSend does not apply); the From header shows ${ceo}.`,
+      transaction: {
+        clientIp: attackerIp,
+        helo: 'mail.attacker.example',
+        mailFrom: 'bounce@mailer.attacker.example',
+        rcptTo: [user],
+        headers: headers(`CEO <${ceo}>`, 'Updated payroll details'),
+      },
+    },
+    {
+      id: 'foreign-domain-bypass',
+      kind: 'attack',
+      name: 'Foreign-domain mail bypassing the gateway',
+      description: 'Ordinary phishing from an outside domain, delivered straight to EOP so the gateway never scans it.',
+      transaction: {
+        clientIp: attackerIp,
+        helo: 'mail.attacker.example',
+        mailFrom: 'billing@invoices.attacker.example',
+        rcptTo: [user],
+        headers: headers('Billing <billing@invoices.attacker.example>', 'Invoice overdue'),
+      },
+    },
+    {
+      id: 'null-sender',
+      kind: 'attack',
+      name: 'Null envelope sender with an internal header From',
+      description: `MAIL FROM:<> (as bounces use), with ${ceo} in the From header.`,
+      transaction: {
+        clientIp: attackerIp,
+        helo: 'mail.attacker.example',
+        mailFrom: '',
+        rcptTo: [user],
+        headers: headers(`CEO <${ceo}>`, 'Undeliverable: your message'),
+      },
+    },
+    {
+      id: 'ipv6-direct',
+      kind: 'attack',
+      name: 'IPv6 direct delivery',
+      description: 'The same spoof over IPv6, which inbound connectors cannot list (SenderIPAddresses is IPv4 only).',
+      transaction: {
+        clientIp: ATTACKER_IPV6,
+        helo: 'mail.attacker.example',
+        mailFrom: 'bounce@mailer.attacker.example',
+        rcptTo: [user],
+        headers: headers(`CEO <${ceo}>`, 'Action required'),
+      },
+    },
+    {
+      id: 'tls-wrong-certificate',
+      kind: 'attack',
+      name: 'TLS with a certificate that is not the gateway\'s',
+      description: 'STARTTLS with a valid-looking certificate for the attacker\'s own host name.',
+      transaction: {
+        clientIp: attackerIp,
+        helo: 'mail.attacker.example',
+        tls: { certificate: ATTACKER_CERTIFICATE },
+        mailFrom: 'bounce@mailer.attacker.example',
+        rcptTo: [user],
+        headers: headers(`CEO <${ceo}>`, 'Shared document'),
+      },
+    },
+    {
+      id: 'forged-authas-header',
+      kind: 'attack',
+      name: 'Forged X-MS-Exchange-Organization-AuthAs: Internal',
+      description: 'The attacker adds the header that safety-net rules exempt, hoping to be treated as internal.',
+      transaction: {
+        clientIp: attackerIp,
+        helo: 'mail.attacker.example',
+        mailFrom: 'bounce@mailer.attacker.example',
+        rcptTo: [user],
+        headers: [...headers(`CEO <${ceo}>`, 'Quick favour'), { name: 'X-MS-Exchange-Organization-AuthAs', value: 'Internal' }],
+      },
+    },
+  ];
+
+  // Legitimate paths, one per connector that identifies a sender by IP or certificate.
+  for (const connector of enabled) {
+    const ips = compileIpList(connector.SenderIPAddresses).entries;
+    const gatewayIps = compileIpList(connector.EFSkipIPs).entries;
+    const tls = connector.RequireTls || connector.TlsSenderCertificateName !== null || connector.ConnectorType === 'OnPremises';
+    if (connector.ConnectorType === 'OnPremises') {
+      if (!connector.TlsSenderCertificateName && ips.length === 0) continue;
+      const certificate = connector.TlsSenderCertificateName ? certificateFor(connector.TlsSenderCertificateName) : undefined;
+      const ip = ips[0] ? hostOf(ips[0]) : '192.0.2.80';
+      entries.push({
+        id: `legit-onpremises-${slug(connector.Name)}`,
+        kind: 'legitimate',
+        name: `On-premises mail through "${connector.Name}"`,
+        description: `A mailbox on the on-premises servers writes to a cloud mailbox (${certificate ? `certificate ${certificate.subject.slice(3)}` : `from ${ip}`}).`,
+        transaction: {
+          clientIp: ip,
+          helo: certificate?.subject.slice(3) ?? 'onprem.example',
+          tls: certificate ? { certificate } : {},
+          mailFrom: `colleague@${primary}`,
+          rcptTo: [user],
+          headers: headers(`Colleague <colleague@${primary}>`, 'Team meeting'),
+        },
+      });
+      continue;
+    }
+    if (isGatewayConnector(connector)) {
+      const sender = 'customer@partner.example';
+      for (const entry of ips.slice(0, 2)) {
+        entries.push({
+          id: `legit-gateway-ip-${slug(connector.Name)}-${slug(entry.text)}`,
+          kind: 'legitimate',
+          name: `Internet mail via the gateway (${entry.text})`,
+          description: `The gateway relays outside mail from ${hostOf(entry)}, matching "${connector.Name}" by IP.`,
+          transaction: {
+            clientIp: hostOf(entry),
+            helo: 'gateway.example',
+            ...(tls ? { tls: {} } : {}),
+            mailFrom: sender,
+            rcptTo: [user],
+            headers: headers(`Customer <${sender}>`, 'Order 4711'),
+          },
+        });
+      }
+      if (connector.TlsSenderCertificateName) {
+        const certificate = certificateFor(connector.TlsSenderCertificateName);
+        const knownIp = ips[0] ?? gatewayIps[0];
+        entries.push({
+          id: `legit-gateway-certificate-${slug(connector.Name)}`,
+          kind: 'legitimate',
+          name: `Internet mail via the gateway (certificate ${certificate.san[0]})`,
+          description: `The gateway presents ${certificate.san[0]} and matches "${connector.Name}" by certificate.`,
+          transaction: {
+            clientIp: knownIp ? hostOf(knownIp) : '203.0.113.200',
+            helo: certificate.san[0] ?? 'gateway.example',
+            tls: { certificate },
+            mailFrom: sender,
+            rcptTo: [user],
+            headers: headers(`Customer <${sender}>`, 'Order 4712'),
+          },
+        });
+      }
+      continue;
+    }
+    // A Partner connector for specific sender domains: an application, scanner or service.
+    const domain = connector.SenderDomains.find((value) => value !== '*')?.replace(/^\*\./, '') ?? primary;
+    const entry = ips[0];
+    if (!entry && !connector.TlsSenderCertificateName) continue;
+    const certificate = connector.TlsSenderCertificateName ? certificateFor(connector.TlsSenderCertificateName) : undefined;
+    const from = `scanner@${domain}`;
+    entries.push({
+      id: `legit-partner-${slug(connector.Name)}`,
+      kind: 'legitimate',
+      name: `Application or device through "${connector.Name}"`,
+      description: `${from} sends from ${entry ? hostOf(entry) : 'its certified host'}, matching "${connector.Name}".`,
+      transaction: {
+        clientIp: entry ? hostOf(entry) : '192.0.2.90',
+        helo: 'device.example',
+        ...(certificate ? { tls: { certificate } } : tls ? { tls: {} } : {}),
+        mailFrom: from,
+        rcptTo: [user],
+        headers: headers(`Scanner <${from}>`, 'Scanned document'),
+      },
+    });
+  }
+
+  // Direct Send sources suggested by SPF: an ip4 entry no connector covers is a device or service that sends as the
+  // domain (the guide: "every entry there is a candidate for a dedicated connector").
+  const seen = new Set<string>();
+  for (const domain of domains) {
+    const name = domain.DomainName.toLowerCase();
+    const records = snapshot.Dns[name]?.TXT ?? [];
+    for (const text of spfIp4(records)) {
+      const parsed = compileIpList([text]).entries[0];
+      if (!parsed) continue;
+      const host = hostOf(parsed);
+      const address = parseIp(host);
+      if (!address || seen.has(host)) continue;
+      if (allLists.some((list) => findInList(list, address) !== null)) continue;
+      seen.add(host);
+      const from = `noreply@${name}`;
+      entries.push({
+        id: `legit-direct-send-${slug(host)}`,
+        kind: 'legitimate',
+        name: `Direct Send from SPF source ${text}`,
+        description: `${name}'s SPF record authorises ${text} and no connector covers it: a device or service that sends as ${from} by Direct Send.`,
+        transaction: {
+          clientIp: host,
+          helo: 'device.example',
+          mailFrom: from,
+          rcptTo: [user],
+          headers: headers(`Device <${from}>`, 'Scan to email'),
+        },
+      });
+    }
+  }
+  return entries;
+}
+
+function slug(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'x';
+}
+
+/** How an entry fared: an attack that reaches a mailbox got in; a legitimate path that does not, broke. */
+export type CorpusOutcome = 'blocked' | 'contained' | 'got-in' | 'delivered' | 'broken';
+
+export function corpusOutcome(entry: CorpusEntry, verdict: Verdict): CorpusOutcome {
+  const reachesMailbox = verdict.action === 'accept' && (verdict.disposition === 'deliver' || verdict.disposition === 'relay');
+  if (entry.kind === 'attack') {
+    if (reachesMailbox) return 'got-in';
+    return verdict.action === 'reject' ? 'blocked' : 'contained';
+  }
+  return reachesMailbox ? 'delivered' : 'broken';
+}

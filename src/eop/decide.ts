@@ -1,0 +1,389 @@
+/**
+ * decide(snapshot, transaction, options) → verdict: what Exchange Online Protection does with one inbound SMTP
+ * transaction, and why. Pure: no IO, no clock, no randomness. Every step of the trace cites its sources in
+ * eop-behaviour.md; every undocumented behaviour it relies on is a named assumption (assumptions.ts).
+ *
+ * Order: connection (connector matching, IP Block List) → per recipient (tenant attribution, RejectDirectSend,
+ * Partner-connector restriction) → DATA (From header) → transport rules → disposition.
+ */
+import { InputError } from '../errors.js';
+import type { Snapshot } from '../snapshot/parse.js';
+import { addressInHeader, domainOf, findAcceptedDomain } from './addresses.js';
+import { resolveAssumptions, type Assumptions } from './assumptions.js';
+import { certificateNames } from './certificate.js';
+import {
+  applicableRestrictions,
+  ineffectiveRestrictions,
+  matchConnectors,
+  restrictingConnectors,
+  satisfiesRestriction,
+} from './connectors.js';
+import { compiledIpList, findInList, parseIp } from './ip.js';
+import { MAX_RECIPIENTS_PER_TRANSACTION, REPLIES, fillReply, type ReplyText } from './replies.js';
+import { evaluateTransportRules } from './rules.js';
+import type {
+  AuthAs,
+  ConnectorMatch,
+  HeaderField,
+  RecipientResult,
+  Reply,
+  Stage,
+  TraceStep,
+  Transaction,
+  Verdict,
+} from './types.js';
+
+export interface DecideOptions {
+  /** Assumption overrides (`{ 'attribution-reject-stage': 'data' }`), or already resolved assumptions. */
+  assumptions?: Partial<Record<string, string>> | Assumptions;
+}
+
+/** Normalises the transaction's headers to a list of fields. */
+export function headerFields(headers: Transaction['headers']): HeaderField[] {
+  if (!headers) return [];
+  if (Array.isArray(headers)) return headers.map((field) => ({ name: field.name, value: field.value }));
+  const fields: HeaderField[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    for (const item of Array.isArray(value) ? value : [value]) fields.push({ name, value: String(item) });
+  }
+  return fields;
+}
+
+/** Organisation headers that EOP's header firewall removes from mail that is not authenticated as internal (S33). */
+const ORGANIZATION_HEADER = /^x-ms-exchange-organization-/i;
+
+function reply(action: 'accept' | 'reject', stage: Stage, text: ReplyText, values: Record<string, string> = {}): Reply {
+  return { action, stage, code: text.code, enhanced: text.enhanced, text: fillReply(text.text, values) };
+}
+
+export function decide(snapshot: Snapshot, transaction: Transaction, options: DecideOptions = {}): Verdict {
+  const assumptions = resolveAssumptions(options.assumptions as Partial<Record<string, string>> | undefined);
+  const trace: TraceStep[] = [];
+  const used = new Set<string>();
+  const use = (...ids: string[]) => ids.forEach((id) => used.add(id));
+
+  // ── The transaction ─────────────────────────────────────────────────────────────────────────────
+  const clientIp = parseIp(String(transaction.clientIp ?? ''));
+  if (!clientIp) throw new InputError(`"${String(transaction.clientIp)}" is not an IPv4 or IPv6 address`, { where: 'clientIp' });
+  if (typeof transaction.mailFrom !== 'string') {
+    throw new InputError('mailFrom is required ("" for the null sender)', { where: 'mailFrom' });
+  }
+  if (!Array.isArray(transaction.rcptTo) || transaction.rcptTo.length === 0) {
+    throw new InputError('at least one recipient is required', { where: 'rcptTo' });
+  }
+  transaction.rcptTo.forEach((recipient, index) => {
+    if (typeof recipient !== 'string' || domainOf(recipient) === null) {
+      throw new InputError(`"${String(recipient)}" is not an email address`, { where: `rcptTo[${index}]` });
+    }
+  });
+  const mailFrom = transaction.mailFrom.trim().replace(/^<(.*)>$/, '$1');
+  const senderDomain = domainOf(mailFrom);
+  const certificate = transaction.tls?.certificate;
+  const names = certificate ? certificateNames(certificate) : [];
+  const tls = transaction.tls !== undefined && transaction.tls !== null;
+  const clientIpText = clientIp.toString();
+  const accepted = snapshot.AcceptedDomain;
+  const org = snapshot.OrganizationConfig[0];
+  const rejectDirectSend = org?.RejectDirectSend === true;
+
+  trace.push({
+    step: 'connection',
+    detail:
+      `${clientIp.kind() === 'ipv6' ? 'IPv6' : 'IPv4'} client ${clientIpText}` +
+      `${transaction.helo ? ` (HELO ${transaction.helo})` : ''}, ` +
+      (tls ? (certificate ? `TLS with certificate [${names.join(', ')}]` : 'TLS without a client certificate') : 'no TLS') +
+      `, MAIL FROM <${mailFrom}>, ${transaction.rcptTo.length} recipient(s)`,
+    sources: ['S3', 'S16'],
+  });
+
+  // ── Connector matching ──────────────────────────────────────────────────────────────────────────
+  const matching = matchConnectors(snapshot.InboundConnector, { clientIp, tls, certificateNames: names, senderDomain }, assumptions);
+  trace.push(...matching.trace);
+  use(...matching.assumptions);
+  const chosen = matching.chosen;
+  const connector: ConnectorMatch | null = chosen
+    ? { name: chosen.candidate.connector.Name, type: chosen.candidate.connector.ConnectorType, matchedBy: chosen.matchedBy }
+    : null;
+  for (const ignored of ineffectiveRestrictions(snapshot.InboundConnector)) {
+    trace.push({
+      step: 'connector',
+      detail: `"${ignored.Name}" is an OnPremises connector: its RestrictDomainsTo* setting is never enforced`,
+      sources: ['S9', '§3.1', '§11.7'],
+    });
+  }
+
+  let authAs: AuthAs = 'Anonymous';
+  if (connector?.type === 'OnPremises') authAs = 'Internal';
+  else if (connector?.type === 'Partner') {
+    authAs = assumptions['partner-authas'];
+    use('partner-authas');
+  }
+  trace.push({
+    step: 'auth-as',
+    detail: `X-MS-Exchange-Organization-AuthAs: ${authAs}`,
+    sources: connector?.type === 'Partner' ? ['S33', '§1.4'] : ['S33', 'S34', 'S35', '§1.4'],
+    ...(connector?.type === 'Partner' ? { assumptions: ['partner-authas'] } : {}),
+  });
+
+  // ── IP Block List (connection filter) ───────────────────────────────────────────────────────────
+  let blockListReject: Reply | null = null;
+  let blockListDrop = false;
+  for (const policy of snapshot.HostedConnectionFilterPolicy) {
+    const blocked = findInList(compiledIpList(policy.IPBlockList), clientIp);
+    if (!blocked) continue;
+    const allowed = findInList(compiledIpList(policy.IPAllowList), clientIp);
+    if (allowed) {
+      trace.push({
+        step: 'connection-filter',
+        detail: `${clientIpText} is on both the IP Allow List (${allowed.text}) and the IP Block List (${blocked.text}): allow wins`,
+        sources: ['S30', '§6.6'],
+      });
+      continue;
+    }
+    use('ip-block-list');
+    if (assumptions['ip-block-list'] === 'reject') {
+      blockListReject = reply('reject', assumptions['attribution-reject-stage'], REPLIES.customerBlockList, {
+        ip: clientIpText,
+        domain: domainOf(transaction.rcptTo[0] ?? '') ?? '',
+      });
+      use('attribution-reject-stage');
+    } else blockListDrop = true;
+    trace.push({
+      step: 'connection-filter',
+      detail: `${clientIpText} is on the IP Block List (${blocked.text}) of "${policy.Name ?? 'connection filter policy'}": ${
+        blockListReject ? 'rejected (not visible in message trace)' : 'silently dropped'
+      }`,
+      sources: ['S30', 'S32', '§6.6'],
+      assumptions: ['ip-block-list'],
+    });
+    break;
+  }
+
+  // ── Per recipient: attribution, RejectDirectSend, Partner restriction ────────────────────────────
+  const restricting = restrictingConnectors(snapshot.InboundConnector);
+  const senderAccepted = findAcceptedDomain(senderDomain, accepted, assumptions);
+  if (senderAccepted?.viaSubdomain) use('accepted-subdomains');
+  const stage = assumptions['attribution-reject-stage'];
+  const recipients: RecipientResult[] = [];
+  const relayed: string[] = [];
+
+  transaction.rcptTo.forEach((recipient, index) => {
+    const recipientDomain = domainOf(recipient) as string;
+    const result = (r: Reply): void => {
+      recipients.push({ recipient, ...r });
+    };
+    if (index >= MAX_RECIPIENTS_PER_TRANSACTION) {
+      result(reply('reject', 'rcpt', REPLIES.tooManyRecipients));
+      return;
+    }
+    if (blockListReject) {
+      result(blockListReject);
+      return;
+    }
+    const recipientAccepted = findAcceptedDomain(recipientDomain, accepted, assumptions);
+    if (recipientAccepted?.viaSubdomain) use('accepted-subdomains');
+    if (!recipientAccepted) {
+      // Relay through EXO needs an OnPremises connector match and an accepted cert or P1 domain (S13).
+      const onPremises = chosen?.candidate.connector.ConnectorType === 'OnPremises';
+      const certAccepted = names.some((name) => findAcceptedDomain(name, accepted, assumptions) !== null);
+      if (onPremises && (certAccepted || senderAccepted)) {
+        relayed.push(recipient);
+        trace.push({
+          step: 'attribution',
+          detail: `${recipient}: ${recipientDomain} is not an accepted domain; relayed to the internet through OnPremises connector "${connector?.name}" (${certAccepted ? 'certificate domain' : 'MAIL FROM domain'} is accepted)`,
+          sources: ['S13', '§1.3'],
+        });
+        result(reply('accept', 'rcpt', REPLIES.recipientOk));
+        return;
+      }
+      use('attribution-reject-stage');
+      trace.push({
+        step: 'attribution',
+        detail: `${recipient}: ${recipientDomain} is not an accepted domain of this tenant` +
+          (onPremises ? ' and neither the certificate nor the MAIL FROM domain is accepted, so relay is denied' : '') +
+          ': 550 5.7.64',
+        sources: ['S3', 'S13', 'S50', '§1.3', '§9'],
+        assumptions: ['attribution-reject-stage'],
+      });
+      result(reply('reject', stage, REPLIES.relayDenied));
+      return;
+    }
+    trace.push({
+      step: 'attribution',
+      detail: `${recipient}: ${recipientDomain} is accepted (${recipientAccepted.domain.DomainName}, ${recipientAccepted.domain.DomainType}${recipientAccepted.viaSubdomain ? ', as a subdomain' : ''}): attributed to this tenant`,
+      sources: ['S3', 'S16', '§1.3'],
+      ...(recipientAccepted.viaSubdomain ? { assumptions: ['accepted-subdomains'] } : {}),
+    });
+
+    // RejectDirectSend (S1, S2): no connector matched by IP/certificate, and the P1 domain is accepted.
+    let directSend: Reply | null = null;
+    if (rejectDirectSend) {
+      if (!chosen && senderAccepted) {
+        directSend = reply('reject', stage, REPLIES.directSendRejected);
+      }
+      trace.push({
+        step: 'reject-direct-send',
+        detail: directSend
+          ? `RejectDirectSend is on, MAIL FROM domain ${senderDomain} is accepted and no connector matched by IP or certificate: 550 5.7.68 (the From header is not checked)`
+          : chosen
+            ? `RejectDirectSend is on but connector "${chosen.candidate.connector.Name}" matched: not applied`
+            : `RejectDirectSend is on but the MAIL FROM domain ${senderDomain ?? '<> (null sender)'} is not accepted: not applied (the From header is not checked)`,
+        sources: ['S1', 'S2', 'S3', '§2.1'],
+      });
+    }
+
+    // Partner connector restriction (S3, S9, S10).
+    let restricted: Reply | null = null;
+    const applicable = applicableRestrictions(restricting, senderDomain, recipientDomain);
+    if (applicable.length > 0) {
+      use('restriction-satisfied-by');
+      const satisfiedByOwn = applicable.find((connector) => satisfiesRestriction(connector, matching.candidates));
+      const satisfied =
+        satisfiedByOwn !== undefined || (assumptions['restriction-satisfied-by'] === 'any-connector' && chosen !== null);
+      if (!satisfied) restricted = reply('reject', stage, REPLIES.partnerConnectorRestricted);
+      trace.push({
+        step: 'partner-restriction',
+        detail: satisfied
+          ? satisfiedByOwn
+            ? `restricting Partner connector "${satisfiedByOwn.Name}" is satisfied`
+            : `restricting Partner connector(s) ${applicable.map((c) => `"${c.Name}"`).join(', ')} apply, and the message matched connector "${connector?.name}": attributed, not restricted`
+          : `restricting Partner connector(s) ${applicable.map((c) => `"${c.Name}"`).join(', ')} cover this recipient and the message did not arrive from their ${describeRestriction(applicable)}: 550 5.7.51`,
+        sources: ['S3', 'S9', 'S10', '§3.3'],
+        assumptions: ['restriction-satisfied-by'],
+      });
+    }
+
+    if (directSend && restricted) {
+      use('attribution-reject-order');
+      const first = assumptions['attribution-reject-order'] === 'direct-send-first' ? directSend : restricted;
+      trace.push({
+        step: 'attribution',
+        detail: `both 5.7.68 and 5.7.51 apply; replying ${first.enhanced}`,
+        sources: ['§12'],
+        assumptions: ['attribution-reject-order'],
+      });
+      use('attribution-reject-stage');
+      result(first);
+      return;
+    }
+    if (directSend || restricted) {
+      use('attribution-reject-stage');
+      result((directSend ?? restricted) as Reply);
+      return;
+    }
+    result(reply('accept', 'rcpt', REPLIES.recipientOk));
+  });
+
+  const acceptedRecipients = recipients.filter((entry) => entry.action === 'accept').map((entry) => entry.recipient);
+  const base = {
+    connector,
+    authAs,
+    scl: null as number | null,
+    rules: [] as Verdict['rules'],
+    trace,
+    incomplete: false,
+  };
+  const finish = (top: Reply, disposition: Verdict['disposition']): Verdict => {
+    const differs = recipients.some(
+      (entry) => entry.action !== recipients[0]?.action || entry.enhanced !== recipients[0]?.enhanced,
+    );
+    return {
+      ...top,
+      disposition,
+      ...base,
+      ...(differs ? { recipients } : {}),
+      assumptions: [...used].sort(),
+    };
+  };
+
+  if (acceptedRecipients.length === 0) {
+    const first = recipients.find((entry) => entry.action === 'reject') as RecipientResult;
+    const { recipient: _recipient, ...top } = first;
+    return finish(top, 'none');
+  }
+
+  // ── DATA ────────────────────────────────────────────────────────────────────────────────────────
+  const given = headerFields(transaction.headers);
+  const fromHeader = given.find((field) => field.name.toLowerCase() === 'from');
+  if (transaction.headers !== undefined && given.length > 0 && (!fromHeader || !addressInHeader(fromHeader.value))) {
+    trace.push({
+      step: 'data',
+      detail: 'the message has no valid From header: 550 5.7.512',
+      sources: ['S49', '§9'],
+    });
+    return finish(reply('reject', 'data', REPLIES.noFromHeader), 'none');
+  }
+  const headerFrom = fromHeader ? addressInHeader(fromHeader.value) : null;
+
+  // Header firewall: organisation headers from outside are removed, and EOP stamps its own AuthAs (S33).
+  const stripped = authAs === 'Internal' ? [] : given.filter((field) => ORGANIZATION_HEADER.test(field.name));
+  if (stripped.length > 0) {
+    trace.push({
+      step: 'header-firewall',
+      detail: `removed ${stripped.length} X-MS-Exchange-Organization-* header(s) supplied by the sender: ${stripped.map((field) => field.name).join(', ')}`,
+      sources: ['S33', '§1.4'],
+    });
+  }
+  const headers: HeaderField[] = [
+    ...given.filter((field) => !/^x-ms-exchange-organization-authas$/i.test(field.name) && (authAs === 'Internal' || !ORGANIZATION_HEADER.test(field.name))),
+    { name: 'X-MS-Exchange-Organization-AuthAs', value: authAs },
+  ];
+
+  // ── Transport rules ─────────────────────────────────────────────────────────────────────────────
+  const rules = evaluateTransportRules(
+    snapshot.TransportRule,
+    {
+      clientIp,
+      clientIpText,
+      mailFrom: mailFrom.toLowerCase(),
+      headerFrom,
+      recipients: acceptedRecipients,
+      headers,
+      authAs,
+      acceptedDomains: accepted,
+      assumptions,
+    },
+    assumptions,
+  );
+  trace.push(...rules.trace);
+  use(...rules.assumptions);
+  base.rules = rules.evaluations;
+  base.scl = rules.scl;
+  base.incomplete = rules.incomplete;
+
+  const outcome = rules.outcome;
+  if (outcome.kind === 'reject') {
+    use('rule-reject-stage');
+    const inSession = assumptions['rule-reject-stage'] === 'end-of-data';
+    trace.push({
+      step: 'rule-reject',
+      detail: inSession
+        ? `"${outcome.rule}" rejects the message: 550 ${outcome.enhanced} in reply to the end of DATA`
+        : `"${outcome.rule}" rejects the message: the session accepts it, then the sender gets an NDR 550 ${outcome.enhanced}`,
+      sources: ['S18', 'S49', '§4.2'],
+      assumptions: ['rule-reject-stage'],
+    });
+    return finish(
+      { action: 'reject', stage: 'data', code: 550, enhanced: outcome.enhanced, text: outcome.text },
+      inSession ? 'none' : 'ndr',
+    );
+  }
+  const queued = reply('accept', 'data', REPLIES.queued);
+  if (outcome.kind === 'delete') return finish(queued, 'delete');
+  if (outcome.kind === 'quarantine') return finish(queued, 'quarantine');
+  if (blockListDrop) return finish(queued, 'delete');
+  trace.push({
+    step: 'filtering',
+    detail:
+      'accepted by the transport layer; content filtering (anti-malware, anti-spam, spoof intelligence, DMARC) is not emulated' +
+      (rules.scl !== null ? ` — a rule set SCL ${rules.scl}, an input to filtering` : ''),
+    sources: ['S18', 'S32', '§6.3'],
+  });
+  return finish(queued, relayed.length === acceptedRecipients.length ? 'relay' : 'deliver');
+}
+
+function describeRestriction(connectors: readonly { RestrictDomainsToIPAddresses: boolean; RestrictDomainsToCertificate: boolean }[]): string {
+  const ip = connectors.some((connector) => connector.RestrictDomainsToIPAddresses);
+  const cert = connectors.some((connector) => connector.RestrictDomainsToCertificate);
+  return ip && cert ? 'IP addresses or certificate' : ip ? 'IP addresses' : 'certificate';
+}

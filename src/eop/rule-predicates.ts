@@ -1,0 +1,288 @@
+/**
+ * The transport-rule predicates, as data: every condition parameter of New-TransportRule (S18, S21), which of them
+ * the emulator evaluates, and how. Each condition `X` has an exception `ExceptIfX` with the same semantics.
+ * Predicates that are not evaluated are reported as such; a rule that uses one is never silently true or false.
+ */
+import { addressInHeader, domainOf, findAcceptedDomain, isSameOrSubdomain, normaliseDomain } from './addresses.js';
+import type { Assumptions } from './assumptions.js';
+import { compiledIpList, findInList, type IpAddress } from './ip.js';
+import type { AcceptedDomain } from '../snapshot/schema.js';
+import type { AuthAs, HeaderField } from './types.js';
+
+/** What a rule sees of the message. */
+export interface RuleContext {
+  clientIp: IpAddress;
+  clientIpText: string;
+  mailFrom: string;
+  /** The header From address, or null when the transaction carried no From header. */
+  headerFrom: string | null;
+  recipients: string[];
+  /** Headers after EOP's header firewall and stamping (see decide.ts). */
+  headers: HeaderField[];
+  authAs: AuthAs;
+  acceptedDomains: readonly AcceptedDomain[];
+  assumptions: Assumptions;
+}
+
+export interface PredicateResult {
+  matched: boolean;
+  reason: string;
+}
+
+interface PredicateDefinition {
+  /** The parameter names the predicate reads (the first is its name). */
+  parameters: readonly string[];
+  evaluate: (values: unknown[], context: RuleContext) => PredicateResult;
+}
+
+const asList = (value: unknown): string[] =>
+  Array.isArray(value) ? value.map((item) => String(item)) : value == null ? [] : [String(value)];
+
+/** The sender addresses a sender condition looks at, per the rule's SenderAddressLocation (S18). */
+export function senderAddresses(location: unknown, context: RuleContext): { addresses: string[]; note: string } {
+  const envelope = context.mailFrom.toLowerCase();
+  const header = context.headerFrom;
+  switch (String(location ?? 'Header')) {
+    case 'Envelope':
+      return { addresses: [envelope], note: 'envelope sender (SenderAddressLocation Envelope)' };
+    case 'HeaderOrEnvelope':
+      return {
+        addresses: [...new Set([header ?? envelope, envelope])],
+        note: 'header From or envelope sender (SenderAddressLocation HeaderOrEnvelope)',
+      };
+    default:
+      return header
+        ? { addresses: [header], note: 'header From' }
+        : { addresses: [envelope], note: 'envelope sender (no From header given)' };
+  }
+}
+
+function fromScope(scope: string, address: string, context: RuleContext): boolean {
+  const accepted = findAcceptedDomain(domainOf(address), context.acceptedDomains, context.assumptions);
+  const internalDomain = accepted !== null && accepted.domain.DomainType !== 'ExternalRelay';
+  if (scope === 'InOrganization') return context.authAs === 'Internal' && internalDomain;
+  if (scope === 'NotInOrganization') return !internalDomain;
+  return false;
+}
+
+function headerValues(context: RuleContext, name: string): string[] {
+  const wanted = name.trim().toLowerCase();
+  return context.headers.filter((field) => field.name.toLowerCase() === wanted).map((field) => field.value);
+}
+
+/** Exchange's "includes any of these words": case-insensitive word or phrase match. */
+function containsWord(value: string, word: string): boolean {
+  const escaped = word.trim().replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s+');
+  if (!escaped) return false;
+  return new RegExp(`(?:^|[^\\p{L}\\p{N}_])${escaped}(?:$|[^\\p{L}\\p{N}_])`, 'iu').test(value);
+}
+
+const compiledPatterns = new Map<string, RegExp>();
+
+/** .NET-style patterns used by Exchange, run case-insensitively (S21). Throws on a pattern JS cannot compile. */
+function patternMatches(value: string, pattern: string): boolean {
+  let regex = compiledPatterns.get(pattern);
+  if (!regex) {
+    regex = new RegExp(pattern, 'i');
+    if (compiledPatterns.size > 10_000) compiledPatterns.clear();
+    compiledPatterns.set(pattern, regex);
+  }
+  return regex.test(value);
+}
+
+const EVALUATED: readonly PredicateDefinition[] = [
+  {
+    parameters: ['FromScope', 'SenderAddressLocation'],
+    evaluate: ([scope, location], context) => {
+      const { addresses, note } = senderAddresses(location, context);
+      const matched = addresses.some((address) => fromScope(String(scope), address, context));
+      const detail =
+        String(scope) === 'InOrganization'
+          ? `needs an authenticated (Internal) connection and a sender in an accepted domain; AuthAs is ${context.authAs}`
+          : 'needs a sender outside the accepted domains (or in an external-relay domain)';
+      return { matched, reason: `FromScope ${String(scope)} on ${note} ${addresses.join(', ') || '<>'}: ${detail}` };
+    },
+  },
+  {
+    parameters: ['From', 'SenderAddressLocation'],
+    evaluate: ([from, location], context) => {
+      const wanted = asList(from).map((entry) => (addressInHeader(entry) ?? entry).toLowerCase());
+      const { addresses, note } = senderAddresses(location, context);
+      const hit = addresses.find((address) => wanted.includes(address));
+      return { matched: hit !== undefined, reason: `From [${wanted.join(', ')}] on ${note} ${addresses.join(', ') || '<>'}` };
+    },
+  },
+  {
+    parameters: ['SenderDomainIs', 'SenderAddressLocation'],
+    evaluate: ([domains, location], context) => {
+      const wanted = asList(domains).map(normaliseDomain);
+      const { addresses, note } = senderAddresses(location, context);
+      const hit = addresses.some((address) => {
+        const domain = domainOf(address);
+        return domain !== null && wanted.some((entry) => isSameOrSubdomain(domain, entry));
+      });
+      return { matched: hit, reason: `SenderDomainIs [${wanted.join(', ')}] on ${note} ${addresses.join(', ') || '<>'}` };
+    },
+  },
+  {
+    parameters: ['SenderIpRanges'],
+    evaluate: ([ranges], context) => {
+      const list = compiledIpList(Array.isArray(ranges) ? (ranges as string[]) : asList(ranges));
+      if (list.invalid.length > 0) {
+        throw new Error(`invalid SenderIpRanges entries: ${list.invalid.map((entry) => entry.text).join(', ')}`);
+      }
+      const hit = findInList(list, context.clientIp);
+      return {
+        matched: hit !== null,
+        reason: `SenderIpRanges: last hop ${context.clientIpText} ${hit ? `is in ${hit.text}` : 'is in none of the ranges'}`,
+      };
+    },
+  },
+  {
+    parameters: ['RecipientDomainIs'],
+    evaluate: ([domains], context) => {
+      const wanted = asList(domains).map(normaliseDomain);
+      const hit = context.recipients.find((recipient) => {
+        const domain = domainOf(recipient);
+        return domain !== null && wanted.some((entry) => isSameOrSubdomain(domain, entry));
+      });
+      return { matched: hit !== undefined, reason: `RecipientDomainIs [${wanted.join(', ')}]${hit ? `: ${hit}` : ''}` };
+    },
+  },
+  {
+    parameters: ['SentToScope'],
+    evaluate: ([scope], context) => {
+      const inside = (recipient: string) => {
+        const accepted = findAcceptedDomain(domainOf(recipient), context.acceptedDomains, context.assumptions);
+        return accepted !== null && accepted.domain.DomainType !== 'ExternalRelay';
+      };
+      const value = String(scope);
+      if (value !== 'InOrganization' && value !== 'NotInOrganization') {
+        throw new Error(`SentToScope ${value} needs partner-domain data the snapshot does not hold`);
+      }
+      const matched = context.recipients.some((recipient) => (value === 'InOrganization' ? inside(recipient) : !inside(recipient)));
+      return { matched, reason: `SentToScope ${value}` };
+    },
+  },
+  {
+    parameters: ['HeaderContainsMessageHeader', 'HeaderContainsWords'],
+    evaluate: ([header, words], context) => {
+      const values = headerValues(context, String(header));
+      const list = asList(words);
+      const hit = values.find((value) => list.some((word) => containsWord(value, word)));
+      return {
+        matched: hit !== undefined,
+        reason: `header ${String(header)} ${values.length ? `is "${values.join('", "')}"` : 'is absent'}; words [${list.join(', ')}]`,
+      };
+    },
+  },
+  {
+    parameters: ['HeaderMatchesMessageHeader', 'HeaderMatchesPatterns'],
+    evaluate: ([header, patterns], context) => {
+      const values = headerValues(context, String(header));
+      const list = asList(patterns);
+      const hit = values.find((value) => list.some((pattern) => patternMatches(value, pattern)));
+      return {
+        matched: hit !== undefined,
+        reason: `header ${String(header)} ${values.length ? `is "${values.join('", "')}"` : 'is absent'}; patterns [${list.join(', ')}]`,
+      };
+    },
+  },
+];
+
+/**
+ * Condition parameters of New-TransportRule that the emulator does not evaluate (content, attachments, directory
+ * attributes, classifications…). Listed so that a rule using one is reported, not mis-evaluated.
+ */
+export const NOT_EVALUATED_PREDICATES: readonly string[] = [
+  'ADComparisonAttribute',
+  'AnyOfCcHeader',
+  'AnyOfCcHeaderMemberOf',
+  'AnyOfRecipientAddressContainsWords',
+  'AnyOfRecipientAddressMatchesPatterns',
+  'AnyOfToCcHeader',
+  'AnyOfToCcHeaderMemberOf',
+  'AnyOfToHeader',
+  'AnyOfToHeaderMemberOf',
+  'AttachmentContainsWords',
+  'AttachmentExtensionMatchesWords',
+  'AttachmentHasExecutableContent',
+  'AttachmentIsPasswordProtected',
+  'AttachmentIsUnsupported',
+  'AttachmentMatchesPatterns',
+  'AttachmentNameMatchesPatterns',
+  'AttachmentProcessingLimitExceeded',
+  'AttachmentPropertyContainsWords',
+  'AttachmentSizeOver',
+  'BetweenMemberOf1',
+  'ContentCharacterSetContainsWords',
+  'FromAddressContainsWords',
+  'FromAddressMatchesPatterns',
+  'FromMemberOf',
+  'HasClassification',
+  'HasNoClassification',
+  'HasSenderOverride',
+  'ManagerAddresses',
+  'MessageContainsDataClassifications',
+  'MessageSizeOver',
+  'MessageTypeMatches',
+  'RecipientADAttributeContainsWords',
+  'RecipientADAttributeMatchesPatterns',
+  'RecipientAddressContainsWords',
+  'RecipientAddressMatchesPatterns',
+  'RecipientInSenderList',
+  'SCLOver',
+  'SenderADAttributeContainsWords',
+  'SenderADAttributeMatchesPatterns',
+  'SenderInRecipientList',
+  'SenderManagementRelationship',
+  'SentTo',
+  'SentToMemberOf',
+  'SubjectContainsWords',
+  'SubjectMatchesPatterns',
+  'SubjectOrBodyContainsWords',
+  'SubjectOrBodyMatchesPatterns',
+  'WithImportance',
+];
+
+/** True when a rule property holds a configured value (not null, empty, or false). */
+export function isSet(value: unknown): boolean {
+  if (value === null || value === undefined || value === false || value === '') return false;
+  if (Array.isArray(value)) return value.length > 0;
+  return true;
+}
+
+export interface PredicateOutcome {
+  parameter: string;
+  /** null: not evaluated. */
+  matched: boolean | null;
+  reason: string;
+}
+
+/** Evaluates every configured condition (prefix `''`) or exception (prefix `'ExceptIf'`) of a rule. */
+export function evaluatePredicates(
+  rule: Record<string, unknown>,
+  prefix: '' | 'ExceptIf',
+  context: RuleContext,
+): PredicateOutcome[] {
+  const outcomes: PredicateOutcome[] = [];
+  for (const definition of EVALUATED) {
+    const [first, ...rest] = definition.parameters;
+    if (!first) continue;
+    const name = `${prefix}${first}`;
+    if (!isSet(rule[name])) continue;
+    // SenderAddressLocation has no ExceptIf form: it applies to conditions and exceptions alike (S18).
+    const values = [rule[name], ...rest.map((parameter) => rule[parameter === 'SenderAddressLocation' ? parameter : `${prefix}${parameter}`])];
+    try {
+      const result = definition.evaluate(values, context);
+      outcomes.push({ parameter: name, matched: result.matched, reason: result.reason });
+    } catch (error) {
+      outcomes.push({ parameter: name, matched: null, reason: `not evaluated: ${(error as Error).message}` });
+    }
+  }
+  for (const parameter of NOT_EVALUATED_PREDICATES) {
+    const name = `${prefix}${parameter}`;
+    if (isSet(rule[name])) outcomes.push({ parameter: name, matched: null, reason: `not evaluated: ${name} is not emulated` });
+  }
+  return outcomes;
+}

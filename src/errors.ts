@@ -1,0 +1,44 @@
+/**
+ * The one error type for bad input. It names where the problem is (a file, a JSON path, a line) and what was
+ * expected. The CLI maps it to exit code 2; anything else that escapes is a bug.
+ */
+export class InputError extends Error {
+  override readonly name = 'InputError';
+  /** The file the bad input came from, when there is one. */
+  readonly file: string | undefined;
+  /** Where in the input: a JSON path such as `InboundConnector[2].SenderIPAddresses[0]`, or `line 4, column 7`. */
+  readonly where: string | undefined;
+
+  constructor(message: string, options: { file?: string | undefined; where?: string | undefined } = {}) {
+    super(message);
+    this.file = options.file;
+    this.where = options.where;
+  }
+
+  /** One line for a human: `file: at path: message`. */
+  describe(): string {
+    const parts: string[] = [];
+    if (this.file) parts.push(this.file);
+    if (this.where) parts.push(`at ${this.where}`);
+    parts.push(this.message);
+    return parts.join(': ');
+  }
+
+  /** The same error, attributed to a file. */
+  inFile(file: string): InputError {
+    return new InputError(this.message, { file, where: this.where });
+  }
+}
+
+/** Formats a path of keys and indices the way users read JSON paths: `A[0].B.C`. */
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else {
+      const name = String(key);
+      out += /^[A-Za-z_$][\w$@.-]*$/.test(name) ? (out ? `.${name}` : name) : `[${JSON.stringify(name)}]`;
+    }
+  }
+  return out || '(document root)';
+}

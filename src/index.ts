@@ -1,0 +1,17 @@
+/**
+ * eoplock as a library. The core is pure: plain data in, plain data out.
+ */
+export { decide, headerFields, type DecideOptions } from './eop/decide.js';
+export type * from './eop/types.js';
+export {
+  ASSUMPTIONS,
+  DEFAULT_ASSUMPTIONS,
+  resolveAssumptions,
+  type AssumptionDefinition,
+  type AssumptionId,
+  type Assumptions,
+} from './eop/assumptions.js';
+export { REPLIES } from './eop/replies.js';
+export { parseSnapshot, parseJsonText, type Snapshot, type ParsedSnapshot } from './snapshot/parse.js';
+export type { NormalisationNote } from './snapshot/quirks.js';
+export { InputError } from './errors.js';

@@ -1,0 +1,269 @@
+/**
+ * Real-world quirks of cmdlet JSON, undone before validation. Pure: plain data in, plain data out, plus a list of
+ * notes saying what was changed and where. Sources: eop-behaviour.md §3.4 and §11.9, libraries.md §1.9.
+ */
+import { InputError, formatPath } from '../errors.js';
+
+export interface NormalisationNote {
+  /** JSON path of the value that was changed. */
+  path: string;
+  /** What kind of quirk it was. */
+  kind:
+    | 'wrapped-in-array'
+    | 'type-annotation-removed'
+    | 'date-converted'
+    | 'enum-number-mapped'
+    | 'boolean-string'
+    | 'list-split'
+    | 'address-space'
+    | 'null-list';
+  detail: string;
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type Path = (string | number)[];
+
+/** `"\/Date(1700000000000)\/"` as written by Windows PowerShell 5.1 (JSON.parse leaves `/Date(…)/`). */
+const MS_DATE = /^\/Date\((-?\d+)([+-]\d{4})?\)\/$/;
+/** Type annotations added by the EXO admin REST API. */
+const TYPE_SIDECAR = /@(?:data|odata)\.type$/;
+/** What `ConvertTo-Json` writes when an object lies deeper than `-Depth`: the object's type name or a hashtable. */
+const TRUNCATED = [
+  /^System\.(?:Collections\.|Object\[\]|Management\.Automation\.PSObject|Management\.Automation\.PSCustomObject)[\w.`[\]]*$/,
+  /^Microsoft\.Exchange\.[\w.]+`\d+\[.*\]$/,
+  /^Microsoft\.Exchange\.Data\.(?:MultiValuedProperty|ByteQuantifiedSize|Unlimited)\b/,
+  /^Deserialized\.[\w.`[\]]+$/,
+  /^@\{[A-Za-z_][\w]*=.*\}$/s,
+];
+
+/** Properties whose values are .NET type names by design (Get-TransportRule's Conditions, Exceptions, Actions). */
+const TYPE_NAME_PROPERTIES = new Set(['Conditions', 'Exceptions', 'Actions']);
+
+/**
+ * Enum values as numbers (Windows PowerShell 5.1 without `-EnumsAsStrings`), by property name. The numbers are the
+ * .NET enum values of Exchange's types (named in each comment); every mapping used is reported as a note.
+ */
+export const ENUM_NUMBERS: Readonly<Record<string, Readonly<Record<number, string>>>> = {
+  // Microsoft.Exchange.Data.Directory.SystemConfiguration.AcceptedDomainType
+  DomainType: { 0: 'Authoritative', 1: 'ExternalRelay', 2: 'InternalRelay' },
+  // Microsoft.Exchange.Data.TenantConnectorType (OnPremises = 1)
+  ConnectorType: { 1: 'OnPremises', 2: 'Partner' },
+  // Microsoft.Exchange.MessagingPolicies.Rules.RuleMode (Audit = 1)
+  Mode: { 1: 'Audit', 2: 'AuditAndNotify', 3: 'Enforce' },
+  // Microsoft.Exchange.MessagingPolicies.Rules.RuleState
+  State: { 0: 'Enabled', 1: 'Disabled' },
+  // Microsoft.Exchange.MessagingPolicies.Rules.Tasks.FromUserScope
+  FromScope: { 0: 'InOrganization', 1: 'NotInOrganization' },
+  ExceptIfFromScope: { 0: 'InOrganization', 1: 'NotInOrganization' },
+  // Microsoft.Exchange.MessagingPolicies.Rules.Tasks.ToUserScope
+  SentToScope: { 0: 'InOrganization', 1: 'NotInOrganization', 2: 'ExternalPartner', 3: 'ExternalNonPartner' },
+  ExceptIfSentToScope: { 0: 'InOrganization', 1: 'NotInOrganization', 2: 'ExternalPartner', 3: 'ExternalNonPartner' },
+};
+
+/** Properties that hold booleans in the sections eoplock reads. */
+const BOOLEAN_PROPERTIES = new Set([
+  'RejectDirectSend',
+  'Default',
+  'MatchSubDomains',
+  'InitialDomain',
+  'Enabled',
+  'RestrictDomainsToIPAddresses',
+  'RestrictDomainsToCertificate',
+  'RequireTls',
+  'TreatMessagesAsInternal',
+  'CloudServicesMailEnabled',
+  'EFSkipLastIP',
+  'StopRuleProcessing',
+  'Quarantine',
+  'DeleteMessage',
+  'EnableSpoofIntelligence',
+  'HonorDmarcPolicy',
+  'IsDefault',
+]);
+
+/** Multi-valued properties (Exchange MultiValuedProperty) that eoplock reads as lists. */
+const LIST_PROPERTIES = new Set([
+  'SenderDomains',
+  'SenderIPAddresses',
+  'AssociatedAcceptedDomains',
+  'TrustedOrganizations',
+  'EFSkipIPs',
+  'EFUsers',
+  'IPAllowList',
+  'IPBlockList',
+  'SenderIpRanges',
+  'ExceptIfSenderIpRanges',
+  'SenderDomainIs',
+  'ExceptIfSenderDomainIs',
+  'RecipientDomainIs',
+  'ExceptIfRecipientDomainIs',
+  'From',
+  'ExceptIfFrom',
+  'HeaderContainsWords',
+  'ExceptIfHeaderContainsWords',
+  'HeaderMatchesPatterns',
+  'ExceptIfHeaderMatchesPatterns',
+]);
+
+/** Lists whose items never contain spaces or commas, so a flattened string can be split safely. */
+const SPLITTABLE_LISTS = new Set([
+  'SenderDomains',
+  'SenderIPAddresses',
+  'AssociatedAcceptedDomains',
+  'EFSkipIPs',
+  'IPAllowList',
+  'IPBlockList',
+  'SenderIpRanges',
+  'ExceptIfSenderIpRanges',
+  'SenderDomainIs',
+  'ExceptIfSenderDomainIs',
+  'RecipientDomainIs',
+  'ExceptIfRecipientDomainIs',
+]);
+
+/** Top-level sections that hold cmdlet output (an object or an array). */
+export const CMDLET_SECTIONS = [
+  'OrganizationConfig',
+  'AcceptedDomain',
+  'InboundConnector',
+  'TransportRule',
+  'AntiPhishPolicy',
+  'AntiPhishRule',
+  'HostedContentFilterPolicy',
+  'HostedContentFilterRule',
+  'HostedConnectionFilterPolicy',
+  'DkimSigningConfig',
+] as const;
+export type CmdletSection = (typeof CMDLET_SECTIONS)[number];
+
+/**
+ * Undoes the known quirks. Returns a new document (the input is not changed) and notes for every change.
+ * Throws {@link InputError} naming the JSON path when the export was truncated by a too-small `-Depth`.
+ */
+export function undoQuirks(input: unknown): { document: Record<string, unknown>; notes: NormalisationNote[] } {
+  const notes: NormalisationNote[] = [];
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new InputError('a snapshot is a JSON object with keys such as OrganizationConfig and AcceptedDomain', {
+      where: '(document root)',
+    });
+  }
+  const cleaned = clean(input as Json, [], notes) as Record<string, Json>;
+
+  for (const section of CMDLET_SECTIONS) {
+    const value = cleaned[section];
+    if (value === undefined || value === null) continue;
+    if (!Array.isArray(value)) {
+      if (typeof value === 'object') {
+        cleaned[section] = [value];
+        notes.push({ path: section, kind: 'wrapped-in-array', detail: 'a single object was wrapped in an array' });
+      }
+      continue;
+    }
+  }
+  for (const section of CMDLET_SECTIONS) {
+    const items = cleaned[section];
+    if (!Array.isArray(items)) continue;
+    items.forEach((item, index) => {
+      if (item && typeof item === 'object' && !Array.isArray(item)) {
+        normaliseObject(item as Record<string, Json>, [section, index], notes);
+      }
+    });
+  }
+  return { document: cleaned, notes };
+}
+
+/** Generic pass over every value: sidecars, dates, truncation. */
+function clean(value: Json, path: Path, notes: NormalisationNote[]): Json {
+  if (typeof value === 'string') {
+    const owner = path.findLast((key): key is string => typeof key === 'string');
+    for (const pattern of owner !== undefined && TYPE_NAME_PROPERTIES.has(owner) ? [] : TRUNCATED) {
+      if (pattern.test(value.trim())) {
+        throw new InputError(
+          `the value "${value.length > 80 ? `${value.slice(0, 77)}...` : value}" is what ConvertTo-Json writes ` +
+            'for an object deeper than its -Depth: the export was truncated. Re-export with ' +
+            '"ConvertTo-Json -Depth 10" (scripts/Export-EoplockSnapshot.ps1 does this)',
+          { where: formatPath(path) },
+        );
+      }
+    }
+    const date = MS_DATE.exec(value);
+    if (date) {
+      const iso = new Date(Number(date[1])).toISOString();
+      notes.push({ path: formatPath(path), kind: 'date-converted', detail: `${value} → ${iso}` });
+      return iso;
+    }
+    return value;
+  }
+  if (Array.isArray(value)) return value.map((item, index) => clean(item, [...path, index], notes));
+  if (value && typeof value === 'object') {
+    const out: Record<string, Json> = {};
+    for (const [key, child] of Object.entries(value)) {
+      if (TYPE_SIDECAR.test(key)) {
+        notes.push({ path: formatPath([...path, key]), kind: 'type-annotation-removed', detail: String(child) });
+        continue;
+      }
+      out[key] = clean(child, [...path, key], notes);
+    }
+    return out;
+  }
+  return value;
+}
+
+/** Per-object pass over the properties eoplock reads. Changes `item` in place (it is already a copy). */
+function normaliseObject(item: Record<string, Json>, path: Path, notes: NormalisationNote[]): void {
+  for (const [key, value] of Object.entries(item)) {
+    const at = formatPath([...path, key]);
+    const names = ENUM_NUMBERS[key];
+    if (names && typeof value === 'number') {
+      const name = names[value];
+      if (name === undefined) {
+        throw new InputError(
+          `${key} is the number ${value}, which is not a known ${key} value (${Object.entries(names).map(([n, v]) => `${n} = ${v}`).join(', ')})`,
+          {
+            where: at,
+          },
+        );
+      }
+      item[key] = name;
+      notes.push({ path: at, kind: 'enum-number-mapped', detail: `${value} → ${name}` });
+      continue;
+    }
+    if (BOOLEAN_PROPERTIES.has(key) && typeof value === 'string' && /^(true|false)$/i.test(value)) {
+      item[key] = value.toLowerCase() === 'true';
+      notes.push({ path: at, kind: 'boolean-string', detail: `"${value}" → ${item[key]}` });
+      continue;
+    }
+    if (LIST_PROPERTIES.has(key)) {
+      if (value === null) {
+        item[key] = [];
+        continue;
+      }
+      if (typeof value === 'string') {
+        const parts =
+          SPLITTABLE_LISTS.has(key) && /[\s,]/.test(value.trim())
+            ? value.split(/[\s,]+/).filter((part) => part.length > 0)
+            : value.length > 0
+              ? [value]
+              : [];
+        if (parts.length > 1) notes.push({ path: at, kind: 'list-split', detail: `"${value}" → ${parts.length} items` });
+        item[key] = parts;
+      }
+      if (key === 'SenderDomains' && Array.isArray(item[key])) {
+        item[key] = (item[key] as Json[]).map((entry, index) => {
+          if (typeof entry !== 'string') return entry;
+          const plain = addressSpaceDomain(entry);
+          if (plain !== entry) {
+            notes.push({ path: formatPath([...path, key, index]), kind: 'address-space', detail: `"${entry}" → "${plain}"` });
+          }
+          return plain;
+        });
+      }
+    }
+  }
+}
+
+/** `smtp:*;1` → `*`; `SMTP:contoso.com;1` → `contoso.com`; anything else unchanged. */
+export function addressSpaceDomain(entry: string): string {
+  const match = /^\s*(?:smtp:)?([^;]+?)(?:;\d+)?\s*$/i.exec(entry);
+  return match?.[1] ?? entry;
+}

@@ -1,0 +1,223 @@
+/**
+ * The command line, in process (through main() with captured output) and as a real process (bin/eoplock.js).
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { main } from '../../src/cli/main.js';
+import { ASSUMPTIONS } from '../../src/eop/assumptions.js';
+
+const run = promisify(execFile);
+
+async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), color: false });
+  return { code, stdout, stderr };
+}
+
+let dir = '';
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'eoplock-cli-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function file(name: string, content: string): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, content);
+  return path;
+}
+
+const LOCKED = 'examples/contoso-locked.json';
+const EXPOSED = 'examples/contoso-exposed.json';
+
+describe('eoplock simulate --scenarios', () => {
+  test('the bundled scenarios all hold for the locked tenant: exit 0', async () => {
+    const result = await cli('simulate', LOCKED, '--scenarios', 'examples/scenarios.yaml');
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /8 met, 0 not met/);
+  });
+
+  test('JSON output has results with verdict and expectation', async () => {
+    const result = await cli('simulate', LOCKED, '--scenarios', 'examples/scenarios.yaml', '--format', 'json');
+    const parsed = JSON.parse(result.stdout) as { results: { name: string; verdict: { action: string; enhanced: string; trace: unknown[] }; expectation: { met: boolean; diffs: unknown[] } }[] };
+    assert.equal(parsed.results.length, 8);
+    for (const entry of parsed.results) {
+      assert.equal(entry.expectation.met, true);
+      assert.deepEqual(entry.expectation.diffs, []);
+      assert.ok(entry.verdict.trace.length > 0);
+    }
+    assert.equal(parsed.results[1]?.verdict.enhanced, '5.7.68');
+  });
+
+  test('the same scenarios against the exposed tenant fail: exit 1 with the differences', async () => {
+    const result = await cli('simulate', EXPOSED, '--scenarios', 'examples/scenarios.yaml');
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, /expected action "reject", got "accept"/);
+  });
+
+  test('--assume switches an assumption and the stage changes', async () => {
+    const scenarios = await file(
+      'stage.yaml',
+      'scenarios:\n  - name: spoof\n    clientIp: 198.51.100.77\n    mailFrom: ceo@contoso.com\n    rcptTo: user@contoso.com\n    expect: { enhanced: "5.7.68", stage: data }\n',
+    );
+    assert.equal((await cli('simulate', LOCKED, '-s', scenarios)).code, 1);
+    const switched = await cli('simulate', LOCKED, '-s', scenarios, '--assume', 'attribution-reject-stage=data');
+    assert.equal(switched.code, 0, switched.stdout);
+    assert.match(switched.stdout, /assumptions changed: attribution-reject-stage=data/);
+  });
+
+  test('--trace prints decision steps with their sources', async () => {
+    const result = await cli('simulate', LOCKED, '--scenarios', 'examples/scenarios.yaml', '--trace');
+    assert.match(result.stdout, /\[reject-direct-send\] RejectDirectSend is on, MAIL FROM domain contoso\.com is accepted.*\(S1 S2 S3 §2\.1/);
+  });
+
+  test('--output writes the report to a file', async () => {
+    const out = join(dir, 'report.json');
+    const result = await cli('simulate', LOCKED, '--scenarios', 'examples/scenarios.yaml', '-f', 'json', '-o', out);
+    assert.equal(result.code, 0);
+    assert.equal(result.stdout, '');
+    assert.equal((JSON.parse(await readFile(out, 'utf8')) as { results: unknown[] }).results.length, 8);
+  });
+});
+
+describe('eoplock simulate --corpus builtin', () => {
+  test('the exposed tenant lets attacks in: exit 1', async () => {
+    const result = await cli('simulate', EXPOSED, '--corpus', 'builtin');
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, /7 of 7 attacks get in/);
+    assert.match(result.stdout, /GETS IN/);
+  });
+
+  test('the locked tenant stops every attack and keeps every legitimate path: exit 0', async () => {
+    const result = await cli('simulate', LOCKED, '--corpus', 'builtin');
+    assert.equal(result.code, 0, result.stdout);
+    assert.match(result.stdout, /0 of 7 attacks get in; 0 of 3 legitimate paths break/);
+  });
+});
+
+describe('bad input: exit 2 with a message that names the place', () => {
+  const cases: [string, () => Promise<string[]>, RegExp][] = [
+    ['a missing snapshot file', async () => ['simulate', join(dir, 'nope.json'), '--corpus', 'builtin'], /nope\.json: no such file/],
+    [
+      'a snapshot that is not JSON',
+      async () => ['simulate', await file('broken.json', '{\n  "Meta": { "eoplockSnapshot": 1 },\n  "AcceptedDomain": [ }\n'), '--corpus', 'builtin'],
+      /broken\.json: at line 3, column \d+: not valid JSON/,
+    ],
+    [
+      'a snapshot with a bad connector type',
+      async () => [
+        'simulate',
+        await file(
+          'badtype.json',
+          JSON.stringify({
+            Meta: { eoplockSnapshot: 1 },
+            OrganizationConfig: {},
+            AcceptedDomain: [{ DomainName: 'contoso.com', DomainType: 'Authoritative' }],
+            InboundConnector: [{ Name: 'x', ConnectorType: 'Partner' }, { Name: 'y', ConnectorType: 'Partnr' }],
+          }),
+        ),
+        '--corpus',
+        'builtin',
+      ],
+      /badtype\.json: at InboundConnector\[1\]\.ConnectorType: /,
+    ],
+    [
+      'a snapshot without AcceptedDomain',
+      async () => ['simulate', await file('noad.json', JSON.stringify({ Meta: { eoplockSnapshot: 1 }, OrganizationConfig: {} })), '--corpus', 'builtin'],
+      /at AcceptedDomain: required property is missing/,
+    ],
+    [
+      'a truncated export',
+      async () => [
+        'simulate',
+        await file(
+          'trunc.json',
+          JSON.stringify({
+            Meta: { eoplockSnapshot: 1 },
+            OrganizationConfig: {},
+            AcceptedDomain: [{ DomainName: 'contoso.com', DomainType: 'Authoritative' }],
+            InboundConnector: [{ Name: 'x', ConnectorType: 'Partner', SenderIPAddresses: 'System.Collections.ArrayList' }],
+          }),
+        ),
+        '--corpus',
+        'builtin',
+      ],
+      /at InboundConnector\[0\]\.SenderIPAddresses: .*-Depth 10/,
+    ],
+    [
+      'a scenario with a bad client IP',
+      async () => ['simulate', LOCKED, '-s', await file('badip.yaml', 'scenarios:\n  - name: x\n    clientIp: 999.1.1.1\n    mailFrom: a@b.example\n    rcptTo: [u@contoso.com]\n')],
+      /badip\.yaml: at scenarios\[0\]\.clientIp: "999\.1\.1\.1" is not an IPv4 or IPv6 address/,
+    ],
+    [
+      'a scenario missing mailFrom',
+      async () => ['simulate', LOCKED, '-s', await file('nomf.yaml', 'scenarios:\n  - name: x\n    clientIp: 192.0.2.1\n    rcptTo: [u@contoso.com]\n')],
+      /nomf\.yaml: at scenarios\[0\]\.mailFrom \(line 2, column 5\)/,
+    ],
+    [
+      'a scenario file that is not YAML',
+      async () => ['simulate', LOCKED, '-s', await file('bad.yaml', 'scenarios:\n  - name: [unclosed\n')],
+      /bad\.yaml: at line \d+, column \d+: not valid YAML or JSON/,
+    ],
+    ['an unknown assumption', async () => ['simulate', LOCKED, '--corpus', 'builtin', '--assume', 'nope=1'], /--assume: unknown assumption "nope"/],
+    ['a bad assumption value', async () => ['simulate', LOCKED, '--corpus', 'builtin', '--assume', 'rule-reject-stage=never'], /"never" is not a value of rule-reject-stage/],
+    ['neither --scenarios nor --corpus', async () => ['simulate', LOCKED], /either --scenarios <file> or --corpus builtin/],
+    ['an unknown corpus', async () => ['simulate', LOCKED, '--corpus', 'fancy'], /unknown corpus "fancy"/],
+    ['an unknown option', async () => ['simulate', LOCKED, '--bogus'], /unknown option '--bogus'/],
+    ['an unknown format', async () => ['simulate', LOCKED, '--corpus', 'builtin', '--format', 'xml'], /Allowed choices are text, json/],
+  ];
+  for (const [name, argv, message] of cases) {
+    test(name, async () => {
+      const result = await cli(...(await argv()));
+      assert.equal(result.code, 2, result.stdout + result.stderr);
+      assert.match(result.stderr, message);
+      assert.doesNotMatch(result.stderr, /\n\s+at .*\(.*:\d+:\d+\)/, 'no stack trace');
+    });
+  }
+});
+
+describe('other commands', () => {
+  test('eoplock demo tells the story and exits 0', async () => {
+    const result = await cli('demo');
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /1\. Exposed[\s\S]*7 of 7 attacks get in[\s\S]*3\. Locked[\s\S]*0 of 7 attacks get in, 0 of 3 legitimate paths break/);
+  });
+
+  test('eoplock assumptions lists every assumption with its default', async () => {
+    const result = await cli('assumptions');
+    assert.equal(result.code, 0);
+    for (const entry of ASSUMPTIONS) assert.match(result.stdout, new RegExp(`${entry.id}  \\(default: ${entry.default}\\)`));
+    const json = JSON.parse((await cli('assumptions', '--format', 'json')).stdout) as { id: string }[];
+    assert.deepEqual(json.map((entry) => entry.id), ASSUMPTIONS.map((entry) => entry.id));
+  });
+
+  test('--help shows the commands and examples', async () => {
+    const result = await cli('--help');
+    assert.equal(result.code, 0);
+    assert.match(result.stdout, /simulate[\s\S]*demo[\s\S]*assumptions[\s\S]*Examples:/);
+  });
+});
+
+describe('the installed command (bin/eoplock.js, built dist/)', () => {
+  test('--help exits 0', async () => {
+    const { stdout } = await run(process.execPath, ['bin/eoplock.js', '--help']);
+    assert.match(stdout, /Usage: eoplock/);
+  });
+
+  test('bad input exits 2 with one line and no stack trace', async () => {
+    const failure = await run(process.execPath, ['bin/eoplock.js', 'simulate', 'does-not-exist.json', '--corpus', 'builtin']).then(
+      () => null,
+      (error: { code: number; stderr: string }) => error,
+    );
+    assert.ok(failure, 'the command failed');
+    assert.equal(failure.code, 2);
+    assert.equal(failure.stderr, 'eoplock: error: does-not-exist.json: no such file\n');
+  });
+});
