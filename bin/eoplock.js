@@ -8,5 +8,12 @@ if (!existsSync(fileURLToPath(entry))) {
   process.stderr.write('eoplock: error: dist/ is missing; run "npm run build" (or "npm ci") in the eoplock folder first\n');
   process.exit(2);
 }
+// A closed pipe (`eoplock … | head`) ends output quietly instead of crashing.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
 const { main } = await import(entry.href);
 process.exitCode = await main(process.argv.slice(2));

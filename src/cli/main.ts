@@ -25,8 +25,8 @@ function version(): string {
 function buildProgram(io: Io, setExit: (code: number) => void): Command {
   const program = new Command('eoplock')
     .description(
-      'Close the gateway-bypass hole in Exchange Online: emulate what Exchange Online Protection does with mail sent\n' +
-        'straight to <tenant>.mail.protection.outlook.com, from a saved tenant snapshot, with the reason why.',
+      'Close the gateway-bypass hole in Exchange Online: emulate what Exchange Online Protection does with mail ' +
+        'sent straight to <tenant>.mail.protection.outlook.com, from a saved tenant snapshot, with the reason why.',
     )
     .version(version(), '-V, --version')
     .showHelpAfterError('(run "eoplock --help" for usage)')
