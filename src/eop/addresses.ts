@@ -28,6 +28,28 @@ export function isSameOrSubdomain(domain: string, parent: string): boolean {
   return domain === parent || domain.endsWith(`.${parent}`);
 }
 
+interface AcceptedIndex {
+  exact: Map<string, AcceptedDomain>;
+  parents: { name: string; domain: AcceptedDomain; wildcard: boolean }[];
+}
+
+const indexCache = new WeakMap<readonly AcceptedDomain[], AcceptedIndex>();
+
+function acceptedIndex(accepted: readonly AcceptedDomain[]): AcceptedIndex {
+  let index = indexCache.get(accepted);
+  if (!index) {
+    index = { exact: new Map(), parents: [] };
+    for (const entry of accepted) {
+      const wildcard = entry.DomainName.trim().startsWith('*.');
+      const name = normaliseDomain(entry.DomainName.replace(/^\s*\*\./, ''));
+      if (!wildcard && !index.exact.has(name)) index.exact.set(name, entry);
+      index.parents.push({ name, domain: entry, wildcard });
+    }
+    indexCache.set(accepted, index);
+  }
+  return index;
+}
+
 /** The accepted domain that covers `domain`, honouring the `accepted-subdomains` assumption. */
 export function findAcceptedDomain(
   domain: string | null,
@@ -35,18 +57,17 @@ export function findAcceptedDomain(
   assumptions: Pick<Assumptions, 'accepted-subdomains'>,
 ): { domain: AcceptedDomain; viaSubdomain: boolean } | null {
   if (!domain) return null;
-  let best: { domain: AcceptedDomain; viaSubdomain: boolean; length: number } | null = null;
-  for (const entry of accepted) {
-    const name = normaliseDomain(entry.DomainName.replace(/^\*\./, ''));
-    const wildcard = entry.DomainName.trim().startsWith('*.');
-    if (domain === name && !wildcard) return { domain: entry, viaSubdomain: false };
-    if (domain.endsWith(`.${name}`)) {
-      const mode = assumptions['accepted-subdomains'];
-      const allowed = wildcard || mode === 'always' || (mode === 'match-subdomains-flag' && entry.MatchSubDomains);
-      if (allowed && (!best || name.length > best.length)) best = { domain: entry, viaSubdomain: true, length: name.length };
-    }
+  const index = acceptedIndex(accepted);
+  const exact = index.exact.get(domain);
+  if (exact) return { domain: exact, viaSubdomain: false };
+  const mode = assumptions['accepted-subdomains'];
+  let best: { domain: AcceptedDomain; length: number } | null = null;
+  for (const parent of index.parents) {
+    if (!domain.endsWith(`.${parent.name}`)) continue;
+    const allowed = parent.wildcard || mode === 'always' || (mode === 'match-subdomains-flag' && parent.domain.MatchSubDomains);
+    if (allowed && (!best || parent.name.length > best.length)) best = { domain: parent.domain, length: parent.name.length };
   }
-  return best ? { domain: best.domain, viaSubdomain: best.viaSubdomain } : null;
+  return best ? { domain: best.domain, viaSubdomain: true } : null;
 }
 
 /** True when a `SenderDomains`-style pattern (`*`, `contoso.com`, `*.contoso.com`) covers the domain. */

@@ -70,11 +70,18 @@ function headerValues(context: RuleContext, name: string): string[] {
   return context.headers.filter((field) => field.name.toLowerCase() === wanted).map((field) => field.value);
 }
 
+const wordPatterns = new Map<string, RegExp | null>();
+
 /** Exchange's "includes any of these words": case-insensitive word or phrase match. */
 function containsWord(value: string, word: string): boolean {
-  const escaped = word.trim().replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s+');
-  if (!escaped) return false;
-  return new RegExp(`(?:^|[^\\p{L}\\p{N}_])${escaped}(?:$|[^\\p{L}\\p{N}_])`, 'iu').test(value);
+  let regex = wordPatterns.get(word);
+  if (regex === undefined) {
+    const escaped = word.trim().replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s+');
+    regex = escaped ? new RegExp(`(?:^|[^\\p{L}\\p{N}_])${escaped}(?:$|[^\\p{L}\\p{N}_])`, 'iu') : null;
+    if (wordPatterns.size > 10_000) wordPatterns.clear();
+    wordPatterns.set(word, regex);
+  }
+  return regex !== null && regex.test(value);
 }
 
 const compiledPatterns = new Map<string, RegExp>();
@@ -259,30 +266,56 @@ export interface PredicateOutcome {
   reason: string;
 }
 
+/** One configured predicate of a rule, with the values it reads. */
+interface ConfiguredPredicate {
+  parameter: string;
+  /** null: a predicate the emulator does not evaluate. */
+  definition: PredicateDefinition | null;
+  values: unknown[];
+}
+
+const configuredCache = new WeakMap<object, { conditions: ConfiguredPredicate[]; exceptions: ConfiguredPredicate[] }>();
+
+/** The predicates a rule configures, found once per rule object (snapshots are immutable during a run). */
+function configuredPredicates(rule: Record<string, unknown>): { conditions: ConfiguredPredicate[]; exceptions: ConfiguredPredicate[] } {
+  let cached = configuredCache.get(rule);
+  if (cached) return cached;
+  const collect = (prefix: '' | 'ExceptIf'): ConfiguredPredicate[] => {
+    const found: ConfiguredPredicate[] = [];
+    for (const definition of EVALUATED) {
+      const [first, ...rest] = definition.parameters;
+      if (!first) continue;
+      const name = `${prefix}${first}`;
+      if (!isSet(rule[name])) continue;
+      // SenderAddressLocation has no ExceptIf form: it applies to conditions and exceptions alike (S18).
+      const values = [rule[name], ...rest.map((parameter) => rule[parameter === 'SenderAddressLocation' ? parameter : `${prefix}${parameter}`])];
+      found.push({ parameter: name, definition, values });
+    }
+    for (const parameter of NOT_EVALUATED_PREDICATES) {
+      const name = `${prefix}${parameter}`;
+      if (isSet(rule[name])) found.push({ parameter: name, definition: null, values: [] });
+    }
+    return found;
+  };
+  cached = { conditions: collect(''), exceptions: collect('ExceptIf') };
+  configuredCache.set(rule, cached);
+  return cached;
+}
+
 /** Evaluates every configured condition (prefix `''`) or exception (prefix `'ExceptIf'`) of a rule. */
 export function evaluatePredicates(
   rule: Record<string, unknown>,
   prefix: '' | 'ExceptIf',
   context: RuleContext,
 ): PredicateOutcome[] {
-  const outcomes: PredicateOutcome[] = [];
-  for (const definition of EVALUATED) {
-    const [first, ...rest] = definition.parameters;
-    if (!first) continue;
-    const name = `${prefix}${first}`;
-    if (!isSet(rule[name])) continue;
-    // SenderAddressLocation has no ExceptIf form: it applies to conditions and exceptions alike (S18).
-    const values = [rule[name], ...rest.map((parameter) => rule[parameter === 'SenderAddressLocation' ? parameter : `${prefix}${parameter}`])];
+  const configured = configuredPredicates(rule);
+  return (prefix === '' ? configured.conditions : configured.exceptions).map(({ parameter, definition, values }) => {
+    if (!definition) return { parameter, matched: null, reason: `not evaluated: ${parameter} is not emulated` };
     try {
       const result = definition.evaluate(values, context);
-      outcomes.push({ parameter: name, matched: result.matched, reason: result.reason });
+      return { parameter, matched: result.matched, reason: result.reason };
     } catch (error) {
-      outcomes.push({ parameter: name, matched: null, reason: `not evaluated: ${(error as Error).message}` });
+      return { parameter, matched: null, reason: `not evaluated: ${(error as Error).message}` };
     }
-  }
-  for (const parameter of NOT_EVALUATED_PREDICATES) {
-    const name = `${prefix}${parameter}`;
-    if (isSet(rule[name])) outcomes.push({ parameter: name, matched: null, reason: `not evaluated: ${name} is not emulated` });
-  }
-  return outcomes;
+  });
 }

@@ -70,7 +70,8 @@ export function evaluateTransportRules(
     trace: [],
     assumptions: [],
   };
-  const ordered = [...rules].sort((a, b) => a.Priority - b.Priority);
+  const ordered = inPriorityOrder(rules);
+  const unmatched: string[] = [];
   const disabled = ordered.filter((rule) => rule.State !== 'Enabled');
   if (disabled.length > 0) {
     result.trace.push({
@@ -121,7 +122,7 @@ export function evaluateTransportRules(
       continue;
     }
     if (!matched) {
-      result.trace.push({ step: 'rule', detail: `"${rule.Name}" (priority ${rule.Priority}) did not match`, sources: ['S18', 'S21'] });
+      unmatched.push(rule.Name);
       continue;
     }
 
@@ -170,7 +171,27 @@ export function evaluateTransportRules(
       break;
     }
   }
+  if (unmatched.length > 0) {
+    result.trace.push({
+      step: 'rules',
+      detail: `${unmatched.length} enabled rule(s) evaluated in priority order did not match` +
+        (unmatched.length <= 5 ? `: ${unmatched.map((name) => `"${name}"`).join(', ')}` : ' (see rules for each one\'s reasons)'),
+      sources: ['S18', 'S20', 'S21'],
+    });
+  }
   return result;
+}
+
+const orderCache = new WeakMap<readonly TransportRule[], TransportRule[]>();
+
+/** Rules by Priority (0 first), sorted once per snapshot list. */
+function inPriorityOrder(rules: readonly TransportRule[]): TransportRule[] {
+  let ordered = orderCache.get(rules);
+  if (!ordered) {
+    ordered = [...rules].sort((a, b) => a.Priority - b.Priority);
+    orderCache.set(rules, ordered);
+  }
+  return ordered;
 }
 
 function describeActions(rule: Record<string, unknown>): string[] {
