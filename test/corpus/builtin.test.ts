@@ -1,0 +1,76 @@
+/**
+ * The builtin corpus is generated from the snapshot: its domains, connectors and SPF sources.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { builtinCorpus, corpusOutcome } from '../../src/corpus/builtin.js';
+import { decide } from '../../src/eop/decide.js';
+import { parseIp } from '../../src/eop/ip.js';
+import { loadSnapshotFile } from '../../src/snapshot/load.js';
+import { onPremisesConnector, partnerConnector, tenant } from '../helpers/tenant.js';
+
+describe('builtin corpus', async () => {
+  const exposed = (await loadSnapshotFile('examples/contoso-exposed.json')).snapshot;
+  const locked = (await loadSnapshotFile('examples/contoso-locked.json')).snapshot;
+
+  test('the attacks named in the issue are all there, aimed at the default accepted domain', () => {
+    const ids = builtinCorpus(exposed).filter((e) => e.kind === 'attack').map((e) => e.id);
+    assert.deepEqual(ids, [
+      'direct-send-spoof',
+      'foreign-p1-internal-from',
+      'foreign-domain-bypass',
+      'null-sender',
+      'ipv6-direct',
+      'tls-wrong-certificate',
+      'forged-authas-header',
+    ]);
+    const spoof = builtinCorpus(exposed)[0];
+    assert.equal(spoof?.transaction.mailFrom, 'ceo@contoso.com');
+    assert.equal(parseIp(builtinCorpus(exposed)[4]?.transaction.clientIp ?? '')?.kind(), 'ipv6');
+  });
+
+  test('the attacker address is outside every connector list', () => {
+    const t = tenant({ connectors: [partnerConnector({ SenderIPAddresses: ['198.51.100.0/24'] })] });
+    const attack = builtinCorpus(t).find((e) => e.id === 'direct-send-spoof');
+    assert.equal(attack?.transaction.clientIp, '203.0.113.77');
+  });
+
+  test('legitimate paths come from the connectors: gateway by IP, by certificate, scanner, hybrid', () => {
+    const t = tenant({
+      connectors: [
+        partnerConnector({ SenderIPAddresses: ['203.0.113.10', '198.51.100.0/28'], TlsSenderCertificateName: '*.seg.example.net' }),
+        partnerConnector({ Name: 'Scanner', SenderDomains: ['contoso.com'], SenderIPAddresses: ['192.0.2.25'] }),
+        onPremisesConnector(),
+        partnerConnector({ Name: 'Off', Enabled: false }),
+      ],
+    });
+    const legit = builtinCorpus(t).filter((e) => e.kind === 'legitimate');
+    assert.deepEqual(
+      legit.map((e) => [e.transaction.clientIp, e.transaction.tls?.certificate?.subject ?? null, e.transaction.mailFrom]),
+      [
+        ['203.0.113.10', null, 'customer@partner.example'],
+        ['198.51.100.1', null, 'customer@partner.example'],
+        ['203.0.113.10', 'CN=mx1.seg.example.net', 'customer@partner.example'],
+        ['192.0.2.25', null, 'scanner@contoso.com'],
+        ['192.0.2.80', 'CN=mail.contoso.com', 'colleague@contoso.com'],
+      ],
+    );
+  });
+
+  test('an SPF ip4 source that no connector covers becomes a Direct Send path', () => {
+    const legit = builtinCorpus(exposed).filter((e) => e.id.startsWith('legit-direct-send'));
+    assert.deepEqual(legit.map((e) => e.transaction.clientIp), ['192.0.2.25']);
+    assert.ok(!builtinCorpus(locked).some((e) => e.id.startsWith('legit-direct-send')), 'covered by the scanner connector in the locked tenant');
+  });
+
+  test('outcomes: an attack that reaches a mailbox got in; quarantine contains it; a legit path not delivered broke', () => {
+    const [attack] = builtinCorpus(exposed);
+    assert.ok(attack);
+    assert.equal(corpusOutcome(attack, decide(exposed, attack.transaction)), 'got-in');
+    assert.equal(corpusOutcome(attack, decide(locked, attack.transaction)), 'blocked');
+    const quarantined = { ...decide(exposed, attack.transaction), disposition: 'quarantine' as const };
+    assert.equal(corpusOutcome(attack, quarantined), 'contained');
+    const legit = { ...attack, kind: 'legitimate' as const };
+    assert.equal(corpusOutcome(legit, decide(locked, attack.transaction)), 'broken');
+  });
+});
