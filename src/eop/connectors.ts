@@ -118,24 +118,24 @@ export function matchConnectors(
   return result;
 }
 
-/** Enabled Partner connectors with RestrictDomainsToIPAddresses or RestrictDomainsToCertificate. */
-export function restrictingConnectors(connectors: readonly InboundConnector[]): InboundConnector[] {
+/** Enabled connectors of a type with RestrictDomainsToIPAddresses or RestrictDomainsToCertificate set. */
+function withRestriction(connectors: readonly InboundConnector[], type: InboundConnector['ConnectorType']): InboundConnector[] {
   return connectors.filter(
     (connector) =>
       connector.Enabled &&
-      connector.ConnectorType === 'Partner' &&
+      connector.ConnectorType === type &&
       (connector.RestrictDomainsToIPAddresses || connector.RestrictDomainsToCertificate),
   );
 }
 
+/** Enabled Partner connectors with RestrictDomainsToIPAddresses or RestrictDomainsToCertificate. */
+export function restrictingConnectors(connectors: readonly InboundConnector[]): InboundConnector[] {
+  return withRestriction(connectors, 'Partner');
+}
+
 /** OnPremises connectors never enforce RestrictDomainsTo* (S9); named so the trace can say so. */
 export function ineffectiveRestrictions(connectors: readonly InboundConnector[]): InboundConnector[] {
-  return connectors.filter(
-    (connector) =>
-      connector.Enabled &&
-      connector.ConnectorType === 'OnPremises' &&
-      (connector.RestrictDomainsToIPAddresses || connector.RestrictDomainsToCertificate),
-  );
+  return withRestriction(connectors, 'OnPremises');
 }
 
 /**

@@ -97,6 +97,23 @@ function patternMatches(value: string, pattern: string): boolean {
   return regex.test(value);
 }
 
+/** A header condition: the named header's values tested against words or patterns (S18, S21). */
+function headerPredicate(
+  context: RuleContext,
+  header: unknown,
+  tests: unknown,
+  label: string,
+  matches: (value: string, test: string) => boolean,
+): PredicateResult {
+  const values = headerValues(context, String(header));
+  const list = asList(tests);
+  const hit = values.find((value) => list.some((item) => matches(value, item)));
+  return {
+    matched: hit !== undefined,
+    reason: `header ${String(header)} ${values.length ? `is "${values.join('", "')}"` : 'is absent'}; ${label} [${list.join(', ')}]`,
+  };
+}
+
 const EVALUATED: readonly PredicateDefinition[] = [
   {
     parameters: ['FromScope', 'SenderAddressLocation'],
@@ -173,27 +190,11 @@ const EVALUATED: readonly PredicateDefinition[] = [
   },
   {
     parameters: ['HeaderContainsMessageHeader', 'HeaderContainsWords'],
-    evaluate: ([header, words], context) => {
-      const values = headerValues(context, String(header));
-      const list = asList(words);
-      const hit = values.find((value) => list.some((word) => containsWord(value, word)));
-      return {
-        matched: hit !== undefined,
-        reason: `header ${String(header)} ${values.length ? `is "${values.join('", "')}"` : 'is absent'}; words [${list.join(', ')}]`,
-      };
-    },
+    evaluate: ([header, words], context) => headerPredicate(context, header, words, 'words', containsWord),
   },
   {
     parameters: ['HeaderMatchesMessageHeader', 'HeaderMatchesPatterns'],
-    evaluate: ([header, patterns], context) => {
-      const values = headerValues(context, String(header));
-      const list = asList(patterns);
-      const hit = values.find((value) => list.some((pattern) => patternMatches(value, pattern)));
-      return {
-        matched: hit !== undefined,
-        reason: `header ${String(header)} ${values.length ? `is "${values.join('", "')}"` : 'is absent'}; patterns [${list.join(', ')}]`,
-      };
-    },
+    evaluate: ([header, patterns], context) => headerPredicate(context, header, patterns, 'patterns', patternMatches),
   },
 ];
 

@@ -81,30 +81,6 @@ const BOOLEAN_PROPERTIES = new Set([
   'IsDefault',
 ]);
 
-/** Multi-valued properties (Exchange MultiValuedProperty) that eoplock reads as lists. */
-const LIST_PROPERTIES = new Set([
-  'SenderDomains',
-  'SenderIPAddresses',
-  'AssociatedAcceptedDomains',
-  'TrustedOrganizations',
-  'EFSkipIPs',
-  'EFUsers',
-  'IPAllowList',
-  'IPBlockList',
-  'SenderIpRanges',
-  'ExceptIfSenderIpRanges',
-  'SenderDomainIs',
-  'ExceptIfSenderDomainIs',
-  'RecipientDomainIs',
-  'ExceptIfRecipientDomainIs',
-  'From',
-  'ExceptIfFrom',
-  'HeaderContainsWords',
-  'ExceptIfHeaderContainsWords',
-  'HeaderMatchesPatterns',
-  'ExceptIfHeaderMatchesPatterns',
-]);
-
 /** Lists whose items never contain spaces or commas, so a flattened string can be split safely. */
 const SPLITTABLE_LISTS = new Set([
   'SenderDomains',
@@ -113,12 +89,15 @@ const SPLITTABLE_LISTS = new Set([
   'EFSkipIPs',
   'IPAllowList',
   'IPBlockList',
-  'SenderIpRanges',
-  'ExceptIfSenderIpRanges',
-  'SenderDomainIs',
-  'ExceptIfSenderDomainIs',
-  'RecipientDomainIs',
-  'ExceptIfRecipientDomainIs',
+  ...['SenderIpRanges', 'SenderDomainIs', 'RecipientDomainIs'].flatMap((name) => [name, `ExceptIf${name}`]),
+]);
+
+/** Multi-valued properties (Exchange MultiValuedProperty) that eoplock reads as lists. */
+const LIST_PROPERTIES = new Set([
+  ...SPLITTABLE_LISTS,
+  'TrustedOrganizations',
+  'EFUsers',
+  ...['From', 'HeaderContainsWords', 'HeaderMatchesPatterns'].flatMap((name) => [name, `ExceptIf${name}`]),
 ]);
 
 /** Top-level sections that hold cmdlet output (an object or an array). */
