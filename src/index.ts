@@ -12,6 +12,8 @@ export {
   type Assumptions,
 } from './eop/assumptions.js';
 export { REPLIES } from './eop/replies.js';
+export { parseHeaderBlock } from './headers/parse.js';
+export { builtinCorpus, corpusOutcome, type CorpusEntry, type CorpusOutcome } from './corpus/builtin.js';
 export { parseSnapshot, parseJsonText, type Snapshot, type ParsedSnapshot } from './snapshot/parse.js';
 export type { NormalisationNote } from './snapshot/quirks.js';
 export { InputError } from './errors.js';

@@ -41,6 +41,9 @@ export interface DecideOptions {
 /** Normalises the transaction's headers to a list of fields. */
 export function headerFields(headers: Transaction['headers']): HeaderField[] {
   if (!headers) return [];
+  if (typeof headers === 'string') {
+    throw new InputError('a raw header block must be parsed first: pass it through parseHeaderBlock()', { where: 'headers' });
+  }
   if (Array.isArray(headers)) return headers.map((field) => ({ name: field.name, value: field.value }));
   const fields: HeaderField[] = [];
   for (const [name, value] of Object.entries(headers)) {

@@ -83,6 +83,11 @@ export function renderSimulationText(result: SimulationResult, options: TextOpti
         const cited = [...step.sources, ...(step.assumptions ?? []).map((id) => `assume:${id}`)].join(' ');
         lines.push(paint('dim', `      [${step.step}] ${step.detail}  (${cited})`));
       }
+      for (const rule of entry.verdict.rules) {
+        const state = rule.matched === null ? 'not evaluated' : rule.matched ? 'matched' : 'no match';
+        lines.push(paint('dim', `      rule "${rule.name}" (priority ${rule.priority}, ${rule.mode}): ${state}; action: ${rule.actionTaken}`));
+        for (const reason of rule.reasons) lines.push(paint('dim', `          ${reason}`));
+      }
     }
   };
 

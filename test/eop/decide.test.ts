@@ -689,3 +689,10 @@ describe('bad transactions', () => {
     assert.throws(() => decide(open, tx(), { assumptions: { 'no-such-thing': 'x' } }), /unknown assumption/);
   });
 });
+
+test('a raw header block given to decide() directly is an InputError pointing to parseHeaderBlock', () => {
+  assert.throws(
+    () => decide(open, { ...tx(), headers: 'From: a@b.example\n' as unknown as Transaction['headers'] }),
+    (error: Error & { where?: string }) => error.name === 'InputError' && error.where === 'headers' && /parseHeaderBlock/.test(error.message),
+  );
+});
