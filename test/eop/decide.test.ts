@@ -341,6 +341,12 @@ describe('inbound connectors (§3, S7, S9, S10, S11)', () => {
       expect: { action: 'accept', connector: 'From SEG' },
     },
     {
+      name: 'S7/§11.7: RequireTls is enforced only on Partner connectors — an OnPremises connector still matches without TLS',
+      snapshot: tenant({ rejectDirectSend: true, connectors: [onPremisesConnector({ TlsSenderCertificateName: null, SenderIPAddresses: ['192.0.2.80'], RequireTls: true })] }),
+      transaction: tx({ clientIp: '192.0.2.80', mailFrom: 'app@contoso.com' }),
+      expect: { action: 'accept', connector: 'Inbound from on-premises', matchedBy: 'ip' },
+    },
+    {
       name: 'S7: a restriction scoped by SenderDomains leaves other sender domains alone',
       snapshot: tenant({ connectors: [partnerConnector({ SenderDomains: ['partner.example'], RestrictDomainsToIPAddresses: true })] }),
       transaction: tx({ mailFrom: 'x@fabrikam.example' }),
