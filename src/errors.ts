@@ -37,8 +37,22 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
     if (typeof key === 'number') out += `[${key}]`;
     else {
       const name = String(key);
-      out += /^[A-Za-z_$][\w$@.-]*$/.test(name) ? (out ? `.${name}` : name) : `[${JSON.stringify(name)}]`;
+      out += /^[A-Za-z_$][\w$@-]*$/.test(name) ? (out ? `.${name}` : name) : `[${JSON.stringify(name)}]`;
     }
   }
   return out || '(document root)';
+}
+
+/** The keys and indices of a path written by {@link formatPath}. */
+export function parsePath(path: string): (string | number)[] {
+  const segments: (string | number)[] = [];
+  const token = /([A-Za-z_$][\w$@-]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]|\./gy;
+  let match: RegExpExecArray | null;
+  while ((match = token.exec(path)) !== null) {
+    if (match[1] !== undefined) segments.push(match[1]);
+    else if (match[2] !== undefined) segments.push(Number(match[2]));
+    else if (match[3] !== undefined) segments.push(JSON.parse(match[3]) as string);
+    if (token.lastIndex >= path.length) break;
+  }
+  return segments;
 }

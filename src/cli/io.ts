@@ -8,6 +8,8 @@ export interface Io {
   stderr: (text: string) => void;
   /** Colour on stdout: a TTY without NO_COLOR, or FORCE_COLOR set. */
   color: boolean;
+  /** Progress bars on stderr: only when stderr is a terminal. */
+  progress: boolean;
 }
 
 export function processIo(): Io {
@@ -17,6 +19,7 @@ export function processIo(): Io {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
     color: forced || (process.stdout.isTTY === true && env.NO_COLOR === undefined && env.TERM !== 'dumb'),
+    progress: process.stderr.isTTY === true && env.TERM !== 'dumb',
   };
 }
 

@@ -4,23 +4,16 @@
  * 2 bad input (a file, a flag, a value); 70 an internal error (a bug).
  */
 import { Command, CommanderError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
 import { ASSUMPTIONS } from '../eop/assumptions.js';
 import { InputError } from '../errors.js';
 import { demoCommand } from './demo.js';
 import { processIo, type Io } from './io.js';
 import { simulateCommand } from './simulate.js';
+import { auditCommand, type AuditFormat } from './audit.js';
+import { version } from './version.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
 
 function buildProgram(io: Io, setExit: (code: number) => void): Command {
   const program = new Command('eoplock')
@@ -39,6 +32,7 @@ Exit codes: 0 success, 1 findings (expectation not met, attack gets in, legitima
 
 Examples:
   $ eoplock demo
+  $ eoplock audit examples/contoso-exposed.json
   $ eoplock simulate examples/contoso-locked.json --scenarios examples/scenarios.yaml
   $ eoplock simulate tenant.json --corpus builtin --trace
   $ eoplock simulate tenant.json --corpus builtin --assume attribution-reject-stage=data --format json
@@ -54,7 +48,7 @@ Examples:
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('-a, --assume <ID=VALUE>', 'switch an undocumented-behaviour assumption (repeatable; see "eoplock assumptions")', collect, [])
     .option('-t, --trace', 'show every decision step with its sources', false)
-    .option('-o, --output <file>', 'write the report to a file (atomically) instead of stdout')
+    .option('-o, --out <file>', 'write the report to a file (atomically) instead of stdout')
     .option('--no-color', 'no colour in text output')
     .addHelpText(
       'after',
@@ -82,7 +76,53 @@ breaks (--corpus); 2 on bad input, with the file and the JSON path or line.`,
           assume: options.assume as string[],
           trace: options.trace === true,
           color: options.color !== false && io.color,
-          ...(typeof options.output === 'string' ? { output: options.output } : {}),
+          ...(typeof options.out === 'string' ? { output: options.out } : {}),
+        }),
+      );
+    });
+
+  program
+    .command('audit')
+    .description('audit one or more tenant snapshots for gateway-bypass exposure, with proof from the emulator')
+    .argument('<snapshot...>', 'tenant snapshot JSON files')
+    .option('--seg-ip <address>', "the gateway's egress address: IPv4/IPv6, CIDR or a-b range (repeatable)", collect, [])
+    .option('--seg-cert <name>', "the name on the gateway's TLS certificate (a leading *. wildcard is allowed)")
+    .option('--seg <file>', 'gateway profile file (JSON or YAML): name, ips, certificateName, mxHosts')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'sarif', 'junit']).default('text'))
+    .option('-o, --out <file>', 'write the report to a file (atomically) instead of stdout')
+    .addOption(new Option('--fail-on <severity>', 'exit 1 when a check at or above this severity fails').choices(['high', 'medium', 'low', 'none']).default('high'))
+    .option('-a, --assume <ID=VALUE>', 'switch an emulator assumption (repeatable; see "eoplock assumptions")', collect, [])
+    .option('--concurrency <n>', 'snapshots read at once', (value) => Number(value), 8)
+    .option('-v, --verbose', 'text: list passed and not-applicable checks with their reasons', false)
+    .option('--no-color', 'no colour in text output')
+    .addHelpText(
+      'after',
+      `
+Without --seg-ip, --seg-cert or --seg, the gateway is inferred from each snapshot (its SenderDomains * Partner
+connector and the MX records in Dns), and the report says so.
+
+Examples:
+  $ eoplock audit examples/contoso-exposed.json
+  $ eoplock audit tenant.json --seg-ip 203.0.113.10 --seg-ip 198.51.100.0/28 --seg-cert '*.seg.example.net'
+  $ eoplock audit tenants/*.json --format sarif --out eoplock.sarif --fail-on medium
+  $ eoplock audit tenant.json --seg gateway.yaml --format junit --out audit.xml
+
+Exit code 0 when no check at or above --fail-on fails, 1 when one does, 2 on bad input (a file, a flag).`,
+    )
+    .action(async (files: string[], options: Record<string, unknown>) => {
+      setExit(
+        await auditCommand(io, files, {
+          segIp: options.segIp as string[],
+          ...(typeof options.segCert === 'string' ? { segCert: options.segCert } : {}),
+          ...(typeof options.seg === 'string' ? { seg: options.seg } : {}),
+          format: options.format as AuditFormat,
+          ...(typeof options.out === 'string' ? { out: options.out } : {}),
+          failOn: options.failOn as 'high' | 'medium' | 'low' | 'none',
+          assume: options.assume as string[],
+          concurrency: options.concurrency as number,
+          verbose: options.verbose === true,
+          color: options.color !== false && io.color,
+          progress: files.length > 1 && io.progress,
         }),
       );
     });

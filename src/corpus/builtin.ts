@@ -6,6 +6,7 @@ import type { Snapshot } from '../snapshot/parse.js';
 import type { InboundConnector } from '../snapshot/schema.js';
 import { compileIpList, findInList, parseIp, type IpEntry } from '../eop/ip.js';
 import type { Transaction, Verdict } from '../eop/types.js';
+import { inferProfile } from '../profile/profile.js';
 
 export type CorpusKind = 'attack' | 'legitimate';
 
@@ -55,14 +56,27 @@ function spfIp4(records: readonly string[]): string[] {
     .filter((value): value is string => value !== undefined);
 }
 
-export function builtinCorpus(snapshot: Snapshot): CorpusEntry[] {
+/** The gateway the legitimate paths come through: its addresses and certificate name (see src/profile). */
+export interface CorpusGateway {
+  ips: readonly string[];
+  certificateName: string | null;
+}
+
+/**
+ * Generates the corpus. `gateway` defaults to the one inferred from the snapshot (its `SenderDomains *` Partner
+ * connector); the audit passes the user's gateway profile instead.
+ */
+export function builtinCorpus(snapshot: Snapshot, gateway: CorpusGateway = inferProfile(snapshot)): CorpusEntry[] {
   const domains = snapshot.AcceptedDomain.filter((domain) => domain.DomainType !== 'ExternalRelay');
   const primary =
     (domains.find((domain) => domain.Default) ?? domains.find((domain) => !/\.onmicrosoft\.com$/i.test(domain.DomainName)) ?? domains[0])
       ?.DomainName.toLowerCase()
       .replace(/^\*\./, '') ?? 'contoso.com';
   const enabled = snapshot.InboundConnector.filter((connector) => connector.Enabled);
-  const allLists = enabled.map((connector) => compileIpList([...connector.SenderIPAddresses, ...connector.EFSkipIPs]));
+  const allLists = [
+    ...enabled.map((connector) => compileIpList([...connector.SenderIPAddresses, ...connector.EFSkipIPs])),
+    compileIpList(gateway.ips),
+  ];
   const attackerIp =
     ATTACKER_IPV4_CANDIDATES.find((candidate) => {
       const address = parseIp(candidate);
@@ -174,7 +188,6 @@ export function builtinCorpus(snapshot: Snapshot): CorpusEntry[] {
   // Legitimate paths, one per connector that identifies a sender by IP or certificate.
   for (const connector of enabled) {
     const ips = compileIpList(connector.SenderIPAddresses).entries;
-    const gatewayIps = compileIpList(connector.EFSkipIPs).entries;
     const tls = connector.RequireTls || connector.TlsSenderCertificateName !== null || connector.ConnectorType === 'OnPremises';
     if (connector.ConnectorType === 'OnPremises') {
       if (!connector.TlsSenderCertificateName && ips.length === 0) continue;
@@ -196,44 +209,8 @@ export function builtinCorpus(snapshot: Snapshot): CorpusEntry[] {
       });
       continue;
     }
-    if (isGatewayConnector(connector)) {
-      const sender = 'customer@partner.example';
-      for (const entry of ips.slice(0, 2)) {
-        entries.push({
-          id: `legit-gateway-ip-${slug(connector.Name)}-${slug(entry.text)}`,
-          kind: 'legitimate',
-          name: `Internet mail via the gateway (${entry.text})`,
-          description: `The gateway relays outside mail from ${hostOf(entry)}, matching "${connector.Name}" by IP.`,
-          transaction: {
-            clientIp: hostOf(entry),
-            helo: 'gateway.example',
-            ...(tls ? { tls: {} } : {}),
-            mailFrom: sender,
-            rcptTo: [user],
-            headers: headers(`Customer <${sender}>`, 'Order 4711'),
-          },
-        });
-      }
-      if (connector.TlsSenderCertificateName) {
-        const certificate = certificateFor(connector.TlsSenderCertificateName);
-        const knownIp = ips[0] ?? gatewayIps[0];
-        entries.push({
-          id: `legit-gateway-certificate-${slug(connector.Name)}`,
-          kind: 'legitimate',
-          name: `Internet mail via the gateway (certificate ${certificate.san[0]})`,
-          description: `The gateway presents ${certificate.san[0]} and matches "${connector.Name}" by certificate.`,
-          transaction: {
-            clientIp: knownIp ? hostOf(knownIp) : '203.0.113.200',
-            helo: certificate.san[0] ?? 'gateway.example',
-            tls: { certificate },
-            mailFrom: sender,
-            rcptTo: [user],
-            headers: headers(`Customer <${sender}>`, 'Order 4712'),
-          },
-        });
-      }
-      continue;
-    }
+    if (isGatewayConnector(connector)) continue; // the gateway's paths come from the gateway profile, below
+
     // A Partner connector for specific sender domains: an application, scanner or service.
     const domain = connector.SenderDomains.find((value) => value !== '*')?.replace(/^\*\./, '') ?? primary;
     const entry = ips[0];
@@ -252,6 +229,43 @@ export function builtinCorpus(snapshot: Snapshot): CorpusEntry[] {
         mailFrom: from,
         rcptTo: [user],
         headers: headers(`Scanner <${from}>`, 'Scanned document'),
+      },
+    });
+  }
+
+  // The gateway: one path per address it sends from (up to eight), with its certificate when it is known.
+  const sender = 'customer@partner.example';
+  const certificate = gateway.certificateName ? certificateFor(gateway.certificateName) : undefined;
+  const gatewayEntries = compileIpList(gateway.ips).entries.slice(0, 8);
+  for (const entry of gatewayEntries) {
+    entries.push({
+      id: `legit-gateway-${slug(entry.text)}`,
+      kind: 'legitimate',
+      name: `Internet mail via the gateway (${entry.text})`,
+      description: `The gateway relays outside mail from ${hostOf(entry)}${certificate ? ` presenting ${certificate.san[0]}` : ' over TLS'}.`,
+      transaction: {
+        clientIp: hostOf(entry),
+        helo: certificate?.san[0] ?? 'gateway.example',
+        tls: certificate ? { certificate } : {},
+        mailFrom: sender,
+        rcptTo: [user],
+        headers: headers(`Customer <${sender}>`, 'Order 4711'),
+      },
+    });
+  }
+  if (gatewayEntries.length === 0 && certificate) {
+    entries.push({
+      id: 'legit-gateway-certificate',
+      kind: 'legitimate',
+      name: `Internet mail via the gateway (certificate ${certificate.san[0]})`,
+      description: `The gateway presents ${certificate.san[0]}; its addresses are not known, so a documentation address stands in.`,
+      transaction: {
+        clientIp: '203.0.113.200',
+        helo: certificate.san[0] ?? 'gateway.example',
+        tls: { certificate },
+        mailFrom: sender,
+        rcptTo: [user],
+        headers: headers(`Customer <${sender}>`, 'Order 4712'),
       },
     });
   }

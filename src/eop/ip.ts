@@ -119,3 +119,47 @@ export function compiledIpList(texts: readonly string[]): IpList {
   }
   return list;
 }
+
+/** An IPv4 entry as an inclusive interval of 32-bit numbers; null for IPv6. */
+export function ipv4Interval(entry: IpEntry): [number, number] | null {
+  if (entry.family !== 'ipv4') return null;
+  const toNumber = (bytes: readonly number[]) => (((bytes[0] ?? 0) << 24) | ((bytes[1] ?? 0) << 16) | ((bytes[2] ?? 0) << 8) | (bytes[3] ?? 0)) >>> 0;
+  return [toNumber(entry.low), toNumber(entry.high)];
+}
+
+/** Formats an IPv4 interval as an address, a CIDR block when it is one, or `a-b`. */
+export function formatIpv4Interval([low, high]: readonly [number, number]): string {
+  const text = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+  if (low === high) return text(low);
+  const size = high - low + 1;
+  const bits = Math.log2(size);
+  if (Number.isInteger(bits) && low % size === 0) return `${text(low)}/${32 - bits}`;
+  return `${text(low)}-${text(high)}`;
+}
+
+/** Merges intervals into a sorted list of disjoint ones. */
+export function mergeIntervals(intervals: readonly (readonly [number, number])[]): [number, number][] {
+  const sorted = [...intervals].sort((a, b) => a[0] - b[0]);
+  const merged: [number, number][] = [];
+  for (const [low, high] of sorted) {
+    const last = merged.at(-1);
+    if (last && low <= last[1] + 1) last[1] = Math.max(last[1], high);
+    else merged.push([low, high]);
+  }
+  return merged;
+}
+
+/** The parts of `interval` not covered by the (merged) `cover`. */
+export function subtractIntervals(interval: readonly [number, number], cover: readonly (readonly [number, number])[]): [number, number][] {
+  const left: [number, number][] = [];
+  let start = interval[0];
+  for (const [low, high] of cover) {
+    if (high < start) continue;
+    if (low > interval[1]) break;
+    if (low > start) left.push([start, low - 1]);
+    start = Math.max(start, high + 1);
+    if (start > interval[1]) return left;
+  }
+  if (start <= interval[1]) left.push([start, interval[1]]);
+  return left;
+}

@@ -35,7 +35,7 @@ describe('builtin corpus', async () => {
     assert.equal(attack?.transaction.clientIp, '203.0.113.77');
   });
 
-  test('legitimate paths come from the connectors: gateway by IP, by certificate, scanner, hybrid', () => {
+  test('legitimate paths: scanner and hybrid connectors, then the gateway by each address with its certificate', () => {
     const t = tenant({
       connectors: [
         partnerConnector({ SenderIPAddresses: ['203.0.113.10', '198.51.100.0/28'], TlsSenderCertificateName: '*.seg.example.net' }),
@@ -48,13 +48,18 @@ describe('builtin corpus', async () => {
     assert.deepEqual(
       legit.map((e) => [e.transaction.clientIp, e.transaction.tls?.certificate?.subject ?? null, e.transaction.mailFrom]),
       [
-        ['203.0.113.10', null, 'customer@partner.example'],
-        ['198.51.100.1', null, 'customer@partner.example'],
-        ['203.0.113.10', 'CN=mx1.seg.example.net', 'customer@partner.example'],
         ['192.0.2.25', null, 'scanner@contoso.com'],
         ['192.0.2.80', 'CN=mail.contoso.com', 'colleague@contoso.com'],
+        ['203.0.113.10', 'CN=mx1.seg.example.net', 'customer@partner.example'],
+        ['198.51.100.1', 'CN=mx1.seg.example.net', 'customer@partner.example'],
       ],
     );
+  });
+
+  test('a given gateway profile replaces the inferred one, and a certificate-only gateway gets one path', () => {
+    const t = tenant({ connectors: [partnerConnector()] });
+    const legit = builtinCorpus(t, { ips: [], certificateName: '*.gw.example' }).filter((e) => e.kind === 'legitimate');
+    assert.deepEqual(legit.map((e) => [e.id, e.transaction.tls?.certificate?.subject]), [['legit-gateway-certificate', 'CN=mx1.gw.example']]);
   });
 
   test('an SPF ip4 source that no connector covers becomes a Direct Send path', () => {

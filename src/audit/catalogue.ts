@@ -1,0 +1,408 @@
+/**
+ * The audit's checks, as data: stable id, title, severity, why, how to fix, sources and control mappings.
+ * The logic of each lives in checks/*.ts under the same id. Control ids come from the tools' own sources
+ * (anchors.md): CIS Microsoft 365 Foundations v7.0.0, CISA SCuBA, ORCA, Maester, CIPP.
+ */
+import type { CheckMeta } from './model.js';
+
+export const CATALOGUE: readonly CheckMeta[] = [
+  {
+    id: 'EOPL-001',
+    title: 'RejectDirectSend is on',
+    severity: 'high',
+    why:
+      'With RejectDirectSend off, anyone on the internet can connect to the tenant\'s EOP endpoint and send as any address in ' +
+      'an accepted domain (Direct Send). With it on, anonymous mail whose envelope (P1) sender is an accepted domain and that ' +
+      'matches no connector by IP or certificate is refused with 550 5.7.68. It does not check the From header.',
+    fix: 'Give every legitimate Direct Send source (scanners, applications) a Partner connector by IP or certificate first, then:\n  Set-OrganizationConfig -RejectDirectSend $true',
+    sources: ['S1', 'S2', 'S3'],
+    controls: [
+      { framework: 'CIS', id: '6.5.5' },
+      { framework: 'Maester', id: 'MT.1062' },
+      { framework: 'SCuBA', id: 'MS.EXO.15.1v1', note: 'proposed in cisagov/ScubaGear #2360' },
+      { framework: 'ORCA', id: 'ORCA-249', note: 'proposed in cammurray/orca PR #341' },
+      { framework: 'CIPP', id: 'EXODirectSend' },
+    ],
+  },
+  {
+    id: 'EOPL-002',
+    title: 'An enabled Partner connector for the gateway exists',
+    severity: 'high',
+    why:
+      'Behind a gateway, EOP can only tell gateway mail from direct mail through an inbound connector that identifies the gateway ' +
+      'by IP address or certificate. Without one, every message is anonymous to EOP.',
+    fix:
+      'New-InboundConnector -Name \'From Secure Email Gateway\' -ConnectorType Partner -SenderDomains \'*\' ' +
+      "-TlsSenderCertificateName '<gateway certificate name>' -RestrictDomainsToCertificate $true -RequireTls $true",
+    sources: ['S9', 'S3'],
+    controls: [],
+  },
+  {
+    id: 'EOPL-003',
+    title: 'The gateway connector is of type Partner',
+    severity: 'high',
+    why:
+      'RestrictDomainsToIPAddresses, RestrictDomainsToCertificate and RequireTls are enforced only on Partner connectors. On an ' +
+      'OnPremises connector they do nothing, so a lockdown built on one stops nothing.',
+    fix: 'Create a separate Partner connector for the gateway (an OnPremises connector for hybrid mail may stay beside it).',
+    sources: ['S7', 'S9'],
+    controls: [],
+  },
+  {
+    id: 'EOPL-004',
+    title: 'The gateway connector covers every sender domain (SenderDomains *)',
+    severity: 'high',
+    why:
+      'A restricting connector applies to the sender domains it lists. Only SenderDomains * makes the restriction cover mail ' +
+      'from every domain, including spoofs of your own.',
+    fix: "Set-InboundConnector -Identity '<gateway connector>' -SenderDomains '*'",
+    sources: ['S7', 'S9', 'S3'],
+    controls: [],
+  },
+  {
+    id: 'EOPL-005',
+    title: 'The gateway connector restricts mail to the gateway\'s IPs or certificate',
+    severity: 'high',
+    why:
+      'RestrictDomainsToIPAddresses or RestrictDomainsToCertificate makes EOP refuse mail for your domains that does not come from ' +
+      'the gateway (550 5.7.51), whatever the sender domain. RejectDirectSend alone leaves spoofs with a foreign envelope sender, ' +
+      'the null sender and plain outside mail open.',
+    fix: "Set-InboundConnector -Identity '<gateway connector>' -RestrictDomainsToCertificate $true   # or -RestrictDomainsToIPAddresses $true",
+    sources: ['S9', 'S10', 'S3'],
+    controls: [],
+  },
+  {
+    id: 'EOPL-006',
+    title: 'Partner connector SenderIPAddresses are valid (IPv4, /24 to /32, no ranges)',
+    severity: 'medium',
+    why:
+      'SenderIPAddresses on inbound connectors takes single IPv4 addresses or CIDR blocks from /24 to /32 only. IPv6 is not ' +
+      'supported and a-b ranges are not valid; such entries match nothing.',
+    fix: 'List the gateway\'s addresses as /24–/32 IPv4 blocks; for IPv6 or very wide ranges, identify the gateway by certificate instead.',
+    sources: ['S7'],
+    controls: [],
+  },
+  {
+    id: 'EOPL-007',
+    title: 'The gateway connector covers every gateway address',
+    severity: 'high',
+    why:
+      'Gateway addresses missing from SenderIPAddresses are refused with 5.7.51 once the connector restricts by IP, and are ' +
+      'anonymous to EOP before that: legitimate mail from them breaks or is treated as Direct Send.',
+    fix: "Set-InboundConnector -Identity '<gateway connector>' -SenderIPAddresses @{Add='<missing address>'}",
+    sources: ['S7', 'S9'],
+    controls: [],
+  },
+  {
+    id: 'EOPL-008',
+    title: 'The gateway connector lists no address outside the gateway\'s',
+    severity: 'medium',
+    why:
+      'Every address on a restricting connector can deliver mail for your domains without passing the gateway. Addresses that ' +
+      'are not the gateway\'s widen the door the connector is meant to close.',
+    fix: "Set-InboundConnector -Identity '<gateway connector>' -SenderIPAddresses @{Remove='<address>'}",
+    sources: ['S7', 'S9'],
+    controls: [],
+  },
+  {
+    id: 'EOPL-009',
+    title: 'IP addresses and a certificate are not mixed on one Partner connector',
+    severity: 'medium',
+    why:
+      'The Exchange product group advises against configuring IPs and a certificate on the same Partner connector; use separate ' +
+      'connectors so that each identifies its sender one way.',
+    fix: 'Split the connector: one restricted by certificate, another (if needed) restricted by IP.',
+    sources: ['S11'],
+    controls: [],
+  },
+  {
+    id: 'EOPL-010',
+    title: 'The gateway connector requires TLS',
+    severity: 'medium',
+    why: 'RequireTls on a Partner connector refuses gateway mail sent in plain text; gateways always support TLS to EOP.',
+    fix: "Set-InboundConnector -Identity '<gateway connector>' -RequireTls $true",
+    sources: ['S7'],
+    controls: [],
+  },
+  {
+    id: 'EOPL-011',
+    title: 'TlsSenderCertificateName matches the gateway\'s certificate',
+    severity: 'high',
+    why:
+      'A certificate-restricted connector accepts only mail whose TLS certificate carries this name. A name that is not the ' +
+      'gateway\'s refuses the gateway\'s mail (5.7.51); a broader wildcard admits other hosts.',
+    fix: "Set-InboundConnector -Identity '<gateway connector>' -TlsSenderCertificateName '<gateway certificate name>'",
+    sources: ['S7', 'S10'],
+    controls: [],
+  },
+  {
+    id: 'EOPL-012',
+    title: 'No Partner connector identifies senders by domain only',
+    severity: 'low',
+    why:
+      'A Partner connector without IP addresses or a certificate does not exempt anything from RejectDirectSend (only IP or ' +
+      'certificate matches count) and is overridden by a restricting connector. It gives a false sense of an allow-list.',
+    fix: 'Give the connector the sender\'s IP addresses or certificate name, or remove it.',
+    sources: ['S1', 'S11'],
+    controls: [],
+  },
+  {
+    id: 'EOPL-013',
+    title: 'A safety-net transport rule exists',
+    severity: 'medium',
+    why:
+      'A rule that quarantines or rejects mail not arriving from the gateway (or from on-premises, AuthAs Internal) is the second ' +
+      'layer Microsoft recommends: it still acts if the connector is loosened by mistake.',
+    fix:
+      "New-TransportRule -Name 'Quarantine mail not from the gateway' -Priority 0 -Quarantine $true -StopRuleProcessing $true " +
+      "-ExceptIfSenderIpRanges <gateway IPs> -ExceptIfHeaderContainsMessageHeader 'X-MS-Exchange-Organization-AuthAs' " +
+      "-ExceptIfHeaderContainsWords 'Internal'",
+    sources: ['S3', 'S18'],
+    controls: [],
+  },
+  {
+    id: 'EOPL-014',
+    title: 'The safety-net rule is enabled and in Enforce mode',
+    severity: 'medium',
+    why: 'A disabled rule, or one in Audit or AuditAndNotify mode, only logs: it protects nothing.',
+    fix: "Enable-TransportRule -Identity '<rule>'; Set-TransportRule -Identity '<rule>' -Mode Enforce",
+    sources: ['S18', 'S22'],
+    controls: [],
+  },
+  {
+    id: 'EOPL-015',
+    title: 'The safety-net rule runs before any rule that sets SCL -1 or stops processing',
+    severity: 'medium',
+    why: 'Rules run in priority order; an earlier rule with StopRuleProcessing (often an SCL -1 allow rule) ends evaluation before the safety net runs.',
+    fix: "Set-TransportRule -Identity '<safety-net rule>' -Priority 0",
+    sources: ['S18', 'S20'],
+    controls: [],
+  },
+  {
+    id: 'EOPL-016',
+    title: 'The safety-net rule excepts every gateway address',
+    severity: 'high',
+    why: 'Gateway addresses missing from ExceptIfSenderIpRanges have their legitimate mail quarantined or rejected by the rule.',
+    fix: "Set-TransportRule -Identity '<safety-net rule>' -ExceptIfSenderIpRanges <every gateway address>",
+    sources: ['S18', 'S3'],
+    controls: [],
+  },
+  {
+    id: 'EOPL-017',
+    title: 'The safety-net rule does not rely on FromScope NotInOrganization',
+    severity: 'medium',
+    why:
+      'FromScope NotInOrganization matches senders outside the accepted domains. An anonymous spoof of your own domain is neither ' +
+      'InOrganization (that needs an authenticated connection) nor NotInOrganization, so the rule lets exactly the CEO-spoof ' +
+      'through. Microsoft\'s version applies to all messages and excepts the gateway IPs and AuthAs Internal.',
+    fix: "Set-TransportRule -Identity '<safety-net rule>' -FromScope $null   # apply to all messages; keep the IP and AuthAs exceptions",
+    sources: ['S18', 'S21', 'S3'],
+    controls: [],
+  },
+  {
+    id: 'EOPL-018',
+    title: 'No transport rule bypasses spam filtering (SetSCL -1)',
+    severity: 'medium',
+    why:
+      'SCL -1 skips spam, spoof and phish filtering for whatever the rule matches; spoofs that reach EOP inherit the bypass. With ' +
+      'Enhanced Filtering on the gateway connector, Microsoft says to disable SCL -1 bypass rules.',
+    fix: "Disable-TransportRule -Identity '<rule>'   # and use Enhanced Filtering for the gateway instead",
+    sources: ['S18', 'S23', 'S29'],
+    controls: [
+      { framework: 'CIS', id: '6.2.2' },
+      { framework: 'ORCA', id: 'ORCA-118-2' },
+      { framework: 'ORCA', id: 'ORCA-118-4' },
+      { framework: 'Maester', id: 'MT.1043' },
+    ],
+  },
+  {
+    id: 'EOPL-019',
+    title: 'Anti-spam policies allow no senders or sender domains',
+    severity: 'medium',
+    why: 'AllowedSenders and AllowedSenderDomains skip spam filtering (SFV:SKA) for addresses that are trivially spoofed.',
+    fix: "Set-HostedContentFilterPolicy -Identity '<policy>' -AllowedSenders $null -AllowedSenderDomains $null",
+    sources: ['S28', 'S29'],
+    controls: [
+      { framework: 'CIS', id: '2.1.14' },
+      { framework: 'ORCA', id: 'ORCA-109' },
+      { framework: 'ORCA', id: 'ORCA-118-1' },
+      { framework: 'ORCA', id: 'ORCA-118-3' },
+      { framework: 'SCuBA', id: 'MS.SECURITYSUITE.6.2' },
+    ],
+  },
+  {
+    id: 'EOPL-020',
+    title: 'The connection filter IP Allow List is empty',
+    severity: 'medium',
+    why: 'Addresses on the IP Allow List skip spam filtering for everything they send.',
+    fix: "Set-HostedConnectionFilterPolicy -Identity Default -IPAllowList @{}",
+    sources: ['S30'],
+    controls: [
+      { framework: 'CIS', id: '2.1.12' },
+      { framework: 'ORCA', id: 'ORCA-114' },
+      { framework: 'SCuBA', id: 'MS.SECURITYSUITE.8.1' },
+    ],
+  },
+  {
+    id: 'EOPL-021',
+    title: 'The connection filter safe list is off',
+    severity: 'low',
+    why: 'EnableSafeList adds a Microsoft-managed list of senders that skip spam filtering.',
+    fix: 'Set-HostedConnectionFilterPolicy -Identity Default -EnableSafeList $false',
+    sources: ['S30'],
+    controls: [
+      { framework: 'CIS', id: '2.1.13' },
+      { framework: 'SCuBA', id: 'MS.SECURITYSUITE.8.2' },
+    ],
+  },
+  {
+    id: 'EOPL-022',
+    title: 'Enhanced Filtering skip-lists the gateway on its connector',
+    severity: 'high',
+    why:
+      'With the MX at a gateway, EOP sees the gateway as the sender, so SPF, DKIM and DMARC are judged implicitly. Enhanced ' +
+      'Filtering (EFSkipIPs = the gateway\'s addresses, or EFSkipLastIP) recovers the real source. Without it, Honor DMARC policy ' +
+      'is not applied at all: spoofs that fail DMARC p=reject are still delivered.',
+    fix: "Set-InboundConnector -Identity '<gateway connector>' -EFSkipIPs <gateway addresses> -EFSkipLastIP $false",
+    sources: ['S23', 'S26', 'S38'],
+    controls: [
+      { framework: 'ORCA', id: 'ORCA-233' },
+      { framework: 'ORCA', id: 'ORCA-233_1' },
+    ],
+  },
+  {
+    id: 'EOPL-023',
+    title: 'Enhanced Filtering applies to every recipient (no EFUsers)',
+    severity: 'medium',
+    why: 'With EFUsers set, Enhanced Filtering applies only when every recipient of a message is listed; all other mail is judged as if it were off.',
+    fix: "Set-InboundConnector -Identity '<gateway connector>' -EFUsers $null",
+    sources: ['S23'],
+    controls: [{ framework: 'ORCA', id: 'ORCA-233_1' }],
+  },
+  {
+    id: 'EOPL-024',
+    title: 'Anti-phishing spoof intelligence is on',
+    severity: 'medium',
+    why: 'Spoof intelligence gives implicit spoof protection for senders without (or with weak) SPF, DKIM and DMARC.',
+    fix: "Set-AntiPhishPolicy -Identity '<policy>' -EnableSpoofIntelligence $true",
+    sources: ['S26', 'S29'],
+    controls: [
+      { framework: 'CIS', id: '2.1.7' },
+      { framework: 'ORCA', id: 'ORCA-180' },
+    ],
+  },
+  {
+    id: 'EOPL-025',
+    title: 'Anti-phishing honours DMARC (reject → Reject, quarantine → Quarantine)',
+    severity: 'medium',
+    why: 'HonorDmarcPolicy applies the sending domain\'s own p=reject or p=quarantine. With the MX at a gateway it only applies where Enhanced Filtering is on.',
+    fix: "Set-AntiPhishPolicy -Identity '<policy>' -HonorDmarcPolicy $true -DmarcRejectAction Reject -DmarcQuarantineAction Quarantine",
+    sources: ['S26', 'S29'],
+    controls: [{ framework: 'ORCA', id: 'ORCA-244' }],
+  },
+  {
+    id: 'EOPL-026',
+    title: 'Spoofed mail that fails composite authentication is quarantined',
+    severity: 'low',
+    why: 'AuthenticationFailAction MoveToJmf (the default) delivers detected spoofs to Junk, where users still open them; the guide and the Strict preset quarantine.',
+    fix: "Set-AntiPhishPolicy -Identity '<policy>' -AuthenticationFailAction Quarantine",
+    sources: ['S26', 'S29'],
+    controls: [{ framework: 'ORCA', id: 'ORCA-112' }],
+  },
+  {
+    id: 'EOPL-027',
+    title: 'Mailbox intelligence is on',
+    severity: 'low',
+    why: 'Mailbox intelligence (Defender for Office 365) learns each user\'s contacts and improves impersonation detection.',
+    fix: "Set-AntiPhishPolicy -Identity '<policy>' -EnableMailboxIntelligence $true -EnableMailboxIntelligenceProtection $true",
+    sources: ['S26', 'S29'],
+    controls: [{ framework: 'ORCA', id: 'ORCA-115' }],
+  },
+  {
+    id: 'EOPL-028',
+    title: 'The bulk threshold is 6 or lower',
+    severity: 'low',
+    why: 'BulkThreshold defaults to 7; the Standard preset uses 6 and Strict 5.',
+    fix: "Set-HostedContentFilterPolicy -Identity '<policy>' -BulkThreshold 6",
+    sources: ['S28', 'S29'],
+    controls: [{ framework: 'ORCA', id: 'ORCA-100' }],
+  },
+  {
+    id: 'EOPL-029',
+    title: 'High-confidence spam and phishing are quarantined',
+    severity: 'low',
+    why: 'The recommended settings quarantine high-confidence spam, phishing and high-confidence phishing rather than delivering them to Junk.',
+    fix: "Set-HostedContentFilterPolicy -Identity '<policy>' -HighConfidenceSpamAction Quarantine -PhishSpamAction Quarantine -HighConfidencePhishAction Quarantine",
+    sources: ['S28', 'S29'],
+    controls: [
+      { framework: 'ORCA', id: 'ORCA-139' },
+      { framework: 'ORCA', id: 'ORCA-140' },
+      { framework: 'ORCA', id: 'ORCA-141' },
+      { framework: 'ORCA', id: 'ORCA-142' },
+    ],
+  },
+  {
+    id: 'EOPL-030',
+    title: 'DKIM signing is enabled for every custom accepted domain',
+    severity: 'medium',
+    why: 'DKIM lets receivers, and DMARC, verify mail from your domains; an unsigned domain is easier to spoof convincingly.',
+    fix: "Set-DkimSigningConfig -Identity '<domain>' -Enabled $true   # after publishing the selector CNAMEs from Get-DkimSigningConfig",
+    sources: ['S36'],
+    controls: [
+      { framework: 'CIS', id: '2.1.9' },
+      { framework: 'SCuBA', id: 'MS.EXO.3.1v1' },
+      { framework: 'ORCA', id: 'ORCA-108' },
+    ],
+  },
+  {
+    id: 'EOPL-031',
+    title: 'Each domain publishes SPF ending in -all or ~all',
+    severity: 'medium',
+    why: 'SPF lists who may send as the domain. Microsoft accepts soft fail (~all) for Direct Send set-ups; ?all and +all authorise anyone.',
+    fix: 'Publish "v=spf1 <your senders> include:spf.protection.outlook.com -all" (or ~all) at each domain.',
+    sources: ['S6', 'S9', 'S2'],
+    controls: [
+      { framework: 'CIS', id: '2.1.8' },
+      { framework: 'SCuBA', id: 'MS.EXO.2.2v3' },
+      { framework: 'ORCA', id: 'ORCA-235' },
+    ],
+  },
+  {
+    id: 'EOPL-032',
+    title: 'Each domain publishes DMARC at p=quarantine or p=reject with a rua address',
+    severity: 'medium',
+    why: 'DMARC tells receivers, and EOP through Honor DMARC, to refuse mail that fails authentication; rua reports show who sends as you.',
+    fix: 'Publish "_dmarc.<domain> TXT v=DMARC1; p=reject; rua=mailto:<reports address>" (p=quarantine as a step).',
+    sources: ['S38'],
+    controls: [
+      { framework: 'CIS', id: '2.1.10' },
+      { framework: 'SCuBA', id: 'MS.EXO.4.1v1' },
+      { framework: 'SCuBA', id: 'MS.EXO.4.2v1' },
+      { framework: 'SCuBA', id: 'MS.EXO.4.4v1' },
+    ],
+  },
+  {
+    id: 'EOPL-090',
+    title: 'Proof: no attack from the bypass corpus reaches a mailbox',
+    severity: 'high',
+    why:
+      'Each attack of the builtin corpus (Direct Send spoof, foreign envelope sender with your From, null sender, IPv6, a foreign ' +
+      'certificate, a forged AuthAs header, plain outside mail) runs through the EOP emulator against this snapshot. One that is ' +
+      'delivered is proof of exposure, with the transaction and the emulator\'s trace.',
+    fix: 'Fix the configuration findings above; rerun "eoplock audit" until no attack gets in.',
+    sources: ['S1', 'S3', 'S9', 'S18'],
+    controls: [],
+  },
+  {
+    id: 'EOPL-091',
+    title: 'Proof: no legitimate mail path is refused',
+    severity: 'high',
+    why:
+      'Each legitimate path the snapshot implies (the gateway by IP and by certificate, scanners and applications on their ' +
+      'connectors, hybrid mail, SPF-listed Direct Send sources) runs through the emulator. One that is refused or quarantined ' +
+      'breaks real mail.',
+    fix: 'Give the refused source a Partner connector by IP or certificate, or add it to the gateway connector or the rule\'s exceptions.',
+    sources: ['S1', 'S9', 'S18'],
+    controls: [],
+  },
+];

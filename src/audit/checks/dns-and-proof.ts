@@ -1,0 +1,144 @@
+/**
+ * DKIM, SPF and DMARC as recorded in the snapshot (eop-behaviour.md §7), and the proof: the bypass corpus run
+ * through the emulator.
+ */
+import { normaliseDomain } from '../../eop/addresses.js';
+import { fail, notApplicable, pass, type AuditContext } from '../context.js';
+import type { CheckOutcome, Evidence, ProofEntry } from '../model.js';
+
+type Check = (context: AuditContext) => CheckOutcome;
+
+/** Custom accepted domains (not *.onmicrosoft.com), normalised, with their snapshot index. */
+function customDomains(context: AuditContext): { name: string; index: number }[] {
+  return context.snapshot.AcceptedDomain.map((domain, index) => ({ name: normaliseDomain(domain.DomainName.replace(/^\*\./, '')), index })).filter(
+    ({ name }) => !/\.onmicrosoft\.(com|us)$/.test(name),
+  );
+}
+
+/** The snapshot's DNS data for a domain, looked up case-insensitively. */
+function dnsFor(context: AuditContext, domain: string) {
+  const key = Object.keys(context.snapshot.Dns).find((name) => normaliseDomain(name) === domain);
+  return key === undefined ? null : { key, data: context.snapshot.Dns[key] };
+}
+
+/** A parked domain sends no mail: its SPF record is exactly `v=spf1 -all` (S38's parked-domain advice). */
+function isParked(context: AuditContext, domain: string): boolean {
+  const spf = dnsFor(context, domain)?.data?.TXT.filter((text) => /^v=spf1(\s|$)/i.test(text.trim())) ?? [];
+  return spf.length === 1 && /^v=spf1\s+-all$/i.test((spf[0] as string).trim());
+}
+
+/** DMARC tags: `v=DMARC1; p=reject; rua=…` → `{ v, p, rua }`. */
+export function dmarcTags(record: string): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const part of record.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) tags[part.slice(0, eq).trim().toLowerCase()] = part.slice(eq + 1).trim();
+  }
+  return tags;
+}
+
+/** The `all` qualifier of an SPF record, `redirect` when it delegates, or null. */
+export function spfAll(record: string): '-' | '~' | '?' | '+' | 'redirect' | null {
+  const terms = record.trim().split(/\s+/);
+  const all = terms.find((term) => /^[-~?+]?all$/i.test(term));
+  if (all) return (all.length === 3 ? '+' : all[0]) as '-' | '~' | '?' | '+';
+  return terms.some((term) => /^redirect=/i.test(term)) ? 'redirect' : null;
+}
+
+function proofEvidence(entry: ProofEntry): Evidence {
+  const verdict = entry.verdict;
+  return {
+    path: `proof.${entry.id}`,
+    actual: verdict.action === 'reject' ? `${verdict.code} ${verdict.enhanced}` : `accept → ${verdict.disposition}`,
+    message: `${entry.name}: ${entry.description}`,
+    transaction: entry.transaction,
+    verdict: {
+      action: verdict.action,
+      code: verdict.code,
+      enhanced: verdict.enhanced,
+      text: verdict.text,
+      disposition: verdict.disposition,
+      connector: verdict.connector,
+      trace: verdict.trace,
+      assumptions: verdict.assumptions,
+    },
+  };
+}
+
+export const DNS_AND_PROOF_CHECKS: Record<string, Check> = {
+  'EOPL-030': (context) => {
+    if (context.snapshot.DkimSigningConfig.length === 0) return notApplicable('the snapshot holds no DkimSigningConfig');
+    const evidence: Evidence[] = [];
+    for (const { name, index } of customDomains(context)) {
+      if (isParked(context, name)) continue; // sends no mail, so nothing to sign
+      const position = context.snapshot.DkimSigningConfig.findIndex((config) => normaliseDomain(String(config.Domain ?? config.Name ?? '')) === name);
+      const config = context.snapshot.DkimSigningConfig[position];
+      if (!config) evidence.push({ path: `AcceptedDomain[${index}].DomainName`, actual: name, message: `${name} has no DKIM signing configuration` });
+      else if (config.Enabled !== true) evidence.push({ path: `DkimSigningConfig[${position}].Enabled`, actual: config.Enabled ?? null, expected: 'true', message: `DKIM signing is off for ${name}` });
+    }
+    return evidence.length > 0
+      ? fail(`DKIM signing is not enabled for ${evidence.length} domain(s)`, evidence)
+      : pass('DKIM signing is enabled for every custom domain that sends mail (parked domains, SPF "v=spf1 -all", need none)');
+  },
+
+  'EOPL-031': (context) => {
+    const evidence: Evidence[] = [];
+    let seen = 0;
+    for (const { name } of customDomains(context)) {
+      const dns = dnsFor(context, name);
+      if (!dns?.data) continue;
+      seen++;
+      const records = dns.data.TXT.filter((text) => /^v=spf1(\s|$)/i.test(text.trim()));
+      const path = `Dns[${JSON.stringify(dns.key)}].TXT`;
+      if (records.length === 0) evidence.push({ path, actual: dns.data.TXT, expected: 'a v=spf1 record', message: `${name} publishes no SPF record` });
+      else if (records.length > 1) evidence.push({ path, actual: records, expected: 'one v=spf1 record', message: `${name} publishes ${records.length} SPF records (permerror)` });
+      else {
+        const qualifier = spfAll(records[0] as string);
+        if (qualifier !== '-' && qualifier !== '~' && qualifier !== 'redirect') {
+          evidence.push({ path, actual: records[0], expected: '-all or ~all', message: `${name}'s SPF ${qualifier === null ? 'has no all mechanism' : `ends in ${qualifier}all`}: it fails no sender` });
+        }
+      }
+    }
+    if (seen === 0) return notApplicable('the snapshot holds no DNS data for the custom domains');
+    return evidence.length > 0 ? fail(`${evidence.length} domain(s) lack an SPF record that fails unlisted senders`, evidence) : pass('every domain publishes SPF with -all or ~all');
+  },
+
+  'EOPL-032': (context) => {
+    const evidence: Evidence[] = [];
+    let seen = 0;
+    for (const { name } of customDomains(context)) {
+      const dns = dnsFor(context, name);
+      if (!dns?.data) continue;
+      seen++;
+      const path = `Dns[${JSON.stringify(dns.key)}].DMARC`;
+      const record = dns.data.DMARC.find((text) => /^v=DMARC1\s*(;|$)/i.test(text.trim()));
+      if (!record) {
+        evidence.push({ path, actual: dns.data.DMARC, expected: 'v=DMARC1; p=quarantine or p=reject; rua=…', message: `${name} publishes no DMARC record` });
+        continue;
+      }
+      const tags = dmarcTags(record);
+      const policy = (tags.p ?? '').toLowerCase();
+      if (policy !== 'quarantine' && policy !== 'reject') evidence.push({ path, actual: record, expected: 'p=quarantine or p=reject', message: `${name}'s DMARC policy is p=${policy || '(none)'}: failing mail is still delivered` });
+      if (!tags.rua && !isParked(context, name)) evidence.push({ path, actual: record, expected: 'a rua= address', message: `${name}'s DMARC record asks for no aggregate reports` });
+    }
+    if (seen === 0) return notApplicable('the snapshot holds no DNS data for the custom domains');
+    return evidence.length > 0 ? fail(`DMARC is missing or too weak on ${new Set(evidence.map((e) => e.path)).size} domain(s)`, evidence) : pass('every domain publishes DMARC at quarantine or reject with rua');
+  },
+
+  'EOPL-090': ({ proof }) => {
+    const attacks = proof.filter((entry) => entry.kind === 'attack');
+    const inside = attacks.filter((entry) => entry.outcome === 'got-in');
+    return inside.length > 0
+      ? fail(`${inside.length} of ${attacks.length} attacks reach a mailbox`, inside.map(proofEvidence))
+      : pass(`all ${attacks.length} attacks are stopped`, attacks.map(proofEvidence));
+  },
+
+  'EOPL-091': ({ proof }) => {
+    const paths = proof.filter((entry) => entry.kind === 'legitimate');
+    const broken = paths.filter((entry) => entry.outcome === 'broken');
+    if (paths.length === 0) return notApplicable('the snapshot implies no legitimate path (no connectors, no gateway, no SPF sources)');
+    return broken.length > 0
+      ? fail(`${broken.length} of ${paths.length} legitimate paths are refused or quarantined`, broken.map(proofEvidence))
+      : pass(`all ${paths.length} legitimate paths are delivered`, paths.map(proofEvidence));
+  },
+};

@@ -1,0 +1,134 @@
+/**
+ * What every check needs, computed once per audit: the gateway connector, the safety-net rule candidates, where the
+ * MX points, and the proof corpus run through the emulator. Pure.
+ */
+import { builtinCorpus, corpusOutcome } from '../corpus/builtin.js';
+import { normaliseDomain } from '../eop/addresses.js';
+import type { Assumptions } from '../eop/assumptions.js';
+import { matchCertificateName } from '../eop/certificate.js';
+import { decide } from '../eop/decide.js';
+import { compileIpList, ipv4Interval, mergeIntervals, type IpEntry } from '../eop/ip.js';
+import { isSet } from '../eop/rule-predicates.js';
+import { gatewayConnector, hasGateway, mxRecords, type GatewayProfile } from '../profile/profile.js';
+import { EXCHANGE_ONLINE_MX } from '../profile/vendors.js';
+import type { Snapshot } from '../snapshot/parse.js';
+import type { InboundConnector, TransportRule } from '../snapshot/schema.js';
+import type { CheckOutcome, Evidence, ProofEntry } from './model.js';
+
+export interface Indexed<T> {
+  item: T;
+  index: number;
+}
+
+export interface AuditContext {
+  snapshot: Snapshot;
+  profile: GatewayProfile;
+  assumptions: Assumptions;
+  /** The profile describes a gateway in front of EOP. */
+  hasGateway: boolean;
+  /** The gateway's addresses, parsed. */
+  gatewayEntries: IpEntry[];
+  /** Every enabled or disabled connector that identifies the gateway by one of its addresses or its certificate. */
+  gatewayCandidates: Indexed<InboundConnector>[];
+  /** The connector that serves the gateway: an enabled Partner candidate, restricted ones first. */
+  gateway: Indexed<InboundConnector> | null;
+  /** true: every custom domain with DNS data has its MX at Exchange Online; false: some at a gateway; null: no DNS data. */
+  mxAtExchange: boolean | null;
+  /** Rules shaped like a safety net: a blocking action with sender-IP exceptions. Best first. */
+  safetyNets: Indexed<TransportRule>[];
+  proof: ProofEntry[];
+}
+
+export function pass(summary: string, evidence: Evidence[] = []): CheckOutcome {
+  return { status: 'pass', summary, evidence };
+}
+export function fail(summary: string, evidence: Evidence[]): CheckOutcome {
+  return { status: 'fail', summary, evidence };
+}
+export function notApplicable(summary: string): CheckOutcome {
+  return { status: 'not-applicable', summary, evidence: [] };
+}
+
+/** Merged IPv4 intervals of a list of entries. */
+export function ipv4Cover(entries: readonly IpEntry[]): [number, number][] {
+  return mergeIntervals(entries.map(ipv4Interval).filter((interval): interval is [number, number] => interval !== null));
+}
+
+function overlaps(a: readonly [number, number][], b: readonly [number, number][]): boolean {
+  return a.some(([low, high]) => b.some(([l, h]) => low <= h && l <= high));
+}
+
+/** A rule's blocking action, if any: reject, delete, quarantine or redirect. */
+export function blockingAction(rule: Record<string, unknown>): string | null {
+  if (isSet(rule.RejectMessageReasonText) || isSet(rule.RejectMessageEnhancedStatusCode)) return 'reject';
+  if (rule.DeleteMessage === true) return 'delete';
+  if (rule.Quarantine === true) return 'quarantine';
+  if (isSet(rule.RedirectMessageTo)) return 'redirect';
+  return null;
+}
+
+export function buildContext(snapshot: Snapshot, profile: GatewayProfile, assumptions: Assumptions): AuditContext {
+  const gatewayEntries = compileIpList(profile.ips).entries;
+  const gatewayCover = ipv4Cover(gatewayEntries);
+  const gatewayCandidates: Indexed<InboundConnector>[] = [];
+  snapshot.InboundConnector.forEach((connector, index) => {
+    const byIp = overlaps(ipv4Cover(compileIpList(connector.SenderIPAddresses).entries), gatewayCover);
+    const byCertificate =
+      profile.certificateName !== null &&
+      connector.TlsSenderCertificateName !== null &&
+      (normaliseDomain(connector.TlsSenderCertificateName) === profile.certificateName ||
+        matchCertificateName(connector.TlsSenderCertificateName, [profile.certificateName.replace(/^\*\./, 'host.')], assumptions) !== null);
+    if (byIp || byCertificate) gatewayCandidates.push({ item: connector, index });
+  });
+  const rank = ({ item }: Indexed<InboundConnector>) =>
+    (item.RestrictDomainsToIPAddresses || item.RestrictDomainsToCertificate ? 2 : 0) + (item.SenderDomains.includes('*') ? 1 : 0);
+  let gateway =
+    [...gatewayCandidates]
+      .filter(({ item }) => item.Enabled && item.ConnectorType === 'Partner')
+      .sort((a, b) => rank(b) - rank(a) || a.index - b.index)[0] ?? null;
+  if (!gateway && profile.origin.kind === 'inferred') {
+    const inferred = gatewayConnector(snapshot);
+    gateway = inferred ? { item: inferred.connector, index: inferred.index } : null;
+  }
+
+  const custom = new Set(
+    snapshot.AcceptedDomain.map((domain) => normaliseDomain(domain.DomainName)).filter((name) => !/\.onmicrosoft\.(com|us)$/.test(name)),
+  );
+  const mx = mxRecords(snapshot).filter((record) => custom.has(record.domain));
+  const mxAtExchange = mx.length === 0 ? null : mx.every((record) => EXCHANGE_ONLINE_MX.test(record.host));
+
+  const safetyNets = snapshot.TransportRule.map((item, index) => ({ item, index }))
+    .filter(({ item }) => blockingAction(item as Record<string, unknown>) !== null && isSet((item as Record<string, unknown>).ExceptIfSenderIpRanges))
+    .sort((a, b) => netRank(b.item) - netRank(a.item) || a.item.Priority - b.item.Priority);
+
+  const corpus = builtinCorpus(snapshot, profile);
+  const proof: ProofEntry[] = corpus.map((entry) => {
+    const verdict = decide(snapshot, entry.transaction, { assumptions });
+    return {
+      id: entry.id,
+      kind: entry.kind,
+      name: entry.name,
+      description: entry.description,
+      outcome: corpusOutcome(entry, verdict),
+      transaction: entry.transaction,
+      verdict,
+    };
+  });
+
+  return {
+    snapshot,
+    profile,
+    assumptions,
+    hasGateway: hasGateway(profile),
+    gatewayEntries,
+    gatewayCandidates,
+    gateway,
+    mxAtExchange,
+    safetyNets,
+    proof,
+  };
+}
+
+function netRank(rule: TransportRule): number {
+  return (rule.State === 'Enabled' ? 2 : 0) + (rule.Mode === 'Enforce' ? 1 : 0);
+}

@@ -1,0 +1,126 @@
+/**
+ * `eoplock audit <snapshot…>`: wiring only. Reads the snapshots with bounded concurrency, audits each, renders.
+ */
+import { failsAt, runAudit } from '../audit/run.js';
+import type { AuditResult, Severity } from '../audit/model.js';
+import { parseAssumeFlags, resolveAssumptions } from '../eop/assumptions.js';
+import { InputError } from '../errors.js';
+import { givenProfile, inferProfile, ProfileFileSchema, type GatewayProfile } from '../profile/profile.js';
+import { renderAuditJson, renderAuditJunit, renderAuditSarif } from '../report/audit-formats.js';
+import { renderAuditTable, renderAuditText } from '../report/audit-text.js';
+import { lineLocator } from '../snapshot/locate.js';
+import { parseJsonText, parseSnapshot } from '../snapshot/parse.js';
+import { parseDataFile } from '../util/data-file.js';
+import { readTextFile } from '../util/files.js';
+import { emit, type Io } from './io.js';
+import { version } from './version.js';
+
+export type AuditFormat = 'text' | 'json' | 'sarif' | 'junit';
+
+export interface AuditCommandOptions {
+  segIp: string[];
+  segCert?: string;
+  seg?: string;
+  format: AuditFormat;
+  out?: string;
+  failOn: Severity | 'none';
+  assume: string[];
+  concurrency: number;
+  verbose: boolean;
+  color: boolean;
+  /** Show a progress bar (stderr is a terminal and there are several snapshots). */
+  progress: boolean;
+}
+
+/** Runs `task` over `items` with at most `limit` at a time; results keep the input order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index] as T, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
+}
+
+async function loadProfile(options: AuditCommandOptions): Promise<GatewayProfile | null> {
+  if (!options.seg && options.segIp.length === 0 && !options.segCert) return null;
+  const file = options.seg ? parseDataFile(await readTextFile(options.seg), ProfileFileSchema, options.seg) : undefined;
+  return givenProfile({
+    ...(file ? { file } : {}),
+    ...(options.seg ? { fileName: options.seg } : {}),
+    ips: options.segIp,
+    ...(options.segCert ? { certificateName: options.segCert } : {}),
+  });
+}
+
+export async function auditCommand(io: Io, files: string[], options: AuditCommandOptions): Promise<number> {
+  if (!Number.isInteger(options.concurrency) || options.concurrency < 1) {
+    throw new InputError(`expected a whole number of at least 1, got ${String(options.concurrency)}`, { where: '--concurrency' });
+  }
+  const assumptions = resolveAssumptions(parseAssumeFlags(options.assume));
+  const given = await loadProfile(options);
+  const errors: InputError[] = [];
+  let done = 0;
+  const tick = () => {
+    done++;
+    if (!options.progress) return;
+    const width = 30;
+    const filled = Math.round((done / files.length) * width);
+    io.stderr(`\raudit ${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${done}/${files.length}${done === files.length ? '\n' : ''}`);
+  };
+
+  const outcomes = await mapLimit(files, options.concurrency, async (file) => {
+    try {
+      const text = await readTextFile(file);
+      let snapshot;
+      try {
+        snapshot = parseSnapshot(parseJsonText(text)).snapshot;
+      } catch (error) {
+        throw error instanceof InputError ? error.inFile(file) : error;
+      }
+      const result = runAudit(snapshot, given ?? inferProfile(snapshot), { file, assumptions });
+      if (options.format === 'sarif') {
+        const locate = lineLocator(text);
+        for (const finding of result.findings) for (const evidence of finding.evidence) evidence.line = locate(evidence.path);
+      }
+      return result;
+    } catch (error) {
+      if (error instanceof InputError) {
+        errors.push(error);
+        return null;
+      }
+      throw error;
+    } finally {
+      tick();
+    }
+  });
+  const results = outcomes.filter((result): result is AuditResult => result !== null);
+  for (const error of errors) io.stderr(`eoplock: error: ${error.describe()}\n`);
+
+  if (results.length > 0) {
+    let text: string;
+    switch (options.format) {
+      case 'json':
+        text = renderAuditJson(results);
+        break;
+      case 'sarif':
+        text = renderAuditSarif(results, version());
+        break;
+      case 'junit':
+        text = renderAuditJunit(results);
+        break;
+      default: {
+        const color = options.color && !options.out;
+        const details = results.map((result) => renderAuditText(result, { color, verbose: options.verbose }));
+        text = results.length === 1 ? (details[0] as string) : [renderAuditTable(results, { color }), ...details].join('\n');
+      }
+    }
+    await emit(io, text, options.out);
+  }
+  if (errors.length > 0) return 2;
+  return results.some((result) => failsAt(result, options.failOn)) ? 1 : 0;
+}

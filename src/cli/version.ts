@@ -1,0 +1,11 @@
+/** eoplock's version, from package.json. */
+import { readFileSync } from 'node:fs';
+
+export function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * The audit as text: a one-screen summary first, then failures by severity with evidence and the fix.
+ */
+import { styleText } from 'node:util';
+import type { AuditResult, Finding, Severity } from '../audit/model.js';
+import { SEVERITIES } from '../audit/model.js';
+import { verdictLine } from './simulate.js';
+
+type Style = Parameters<typeof styleText>[0];
+
+export interface AuditTextOptions {
+  color: boolean;
+  /** Print passed and not-applicable checks one per line too. */
+  verbose: boolean;
+}
+
+const SEVERITY_STYLE: Record<Severity, 'red' | 'yellow' | 'cyan'> = { high: 'red', medium: 'yellow', low: 'cyan' };
+
+function show(value: unknown): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return text.length > 160 ? `${text.slice(0, 157)}...` : text;
+}
+
+export function profileLines(result: AuditResult): string[] {
+  const p = result.profile;
+  if (p.origin.kind === 'none') return ['Gateway: none found (no gateway connector, no MX at a gateway); gateway checks do not apply'];
+  const parts = [
+    p.ips.length > 0 ? p.ips.join(', ') : null,
+    p.certificateName ? `certificate ${p.certificateName}` : null,
+    p.mxHosts.length > 0 ? `MX ${p.mxHosts.join(', ')}` : null,
+  ].filter((part) => part !== null);
+  return [
+    `Gateway: ${p.name ?? 'unnamed'} — ${parts.join('; ')}`,
+    `  ${p.origin.kind === 'inferred' ? 'inferred from' : 'given by'} ${p.origin.from.join('; ')}`,
+  ];
+}
+
+export function renderAuditText(result: AuditResult, options: AuditTextOptions): string {
+  const paint = (style: Style, text: string) => (options.color ? styleText(style, text, { validateStream: false }) : text);
+  const s = result.summary;
+  const lines: string[] = [];
+  lines.push(paint('bold', `eoplock audit — ${result.tenant ?? 'tenant'} (${result.file}${result.capturedAt ? `, captured ${result.capturedAt}` : ''})`));
+  lines.push(...profileLines(result));
+  const failedText = SEVERITIES.map((severity) => `${s.failedBySeverity[severity]} ${severity}`).join(', ');
+  lines.push(
+    `Checks: ${s.failed > 0 ? paint('red', `${s.failed} failed`) : paint('green', '0 failed')} (${failedText}), ${s.passed} passed, ${s.notApplicable} not applicable`,
+  );
+  lines.push(
+    `Proof: ${paint(s.attacksIn > 0 ? 'red' : 'green', `${s.attacksIn} of ${s.attacksTotal} attacks get in`)}; ` +
+      `${paint(s.legitimateBroken > 0 ? 'red' : 'green', `${s.legitimateBroken} of ${s.legitimateTotal} legitimate paths break`)}`,
+  );
+  const failed = result.findings.filter((finding) => finding.status === 'fail');
+  for (const severity of SEVERITIES) {
+    const group = failed.filter((finding) => finding.severity === severity);
+    if (group.length === 0) continue;
+    lines.push('');
+    lines.push(paint(['bold', SEVERITY_STYLE[severity]], `${severity.toUpperCase()} (${group.length})`));
+    for (const finding of group) lines.push(...failureLines(finding, paint));
+  }
+  const passed = result.findings.filter((finding) => finding.status === 'pass');
+  const skipped = result.findings.filter((finding) => finding.status === 'not-applicable');
+  lines.push('');
+  if (options.verbose) {
+    for (const finding of passed) lines.push(`${paint('green', '✓')} ${finding.id} ${finding.title} — ${finding.summary}`);
+    for (const finding of skipped) lines.push(`${paint('dim', '–')} ${finding.id} ${finding.title} — ${paint('dim', finding.summary)}`);
+  } else {
+    if (passed.length > 0) lines.push(`${paint('green', 'Passed')}: ${passed.map((finding) => finding.id).join(', ')}`);
+    if (skipped.length > 0) lines.push(`${paint('dim', 'Not applicable')}: ${skipped.map((finding) => finding.id).join(', ')} (--verbose says why)`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function failureLines(finding: Finding, paint: (style: Style, text: string) => string): string[] {
+  const lines = [`${paint('red', '✗')} ${paint('bold', `${finding.id} ${finding.title}`)}`, `    ${finding.summary}`];
+  for (const evidence of finding.evidence.slice(0, 12)) {
+    if (evidence.verdict && evidence.transaction) {
+      const tx = evidence.transaction;
+      lines.push(`    • ${evidence.message}`);
+      lines.push(paint('dim', `      ${tx.clientIp} MAIL FROM:<${tx.mailFrom}> RCPT TO:<${tx.rcptTo.join('>,<')}> → ${verdictLine(evidence.verdict as Parameters<typeof verdictLine>[0])}`));
+      continue;
+    }
+    const value = evidence.actual !== undefined ? ` = ${show(evidence.actual)}` : '';
+    const wanted = evidence.expected ? ` (expected ${evidence.expected})` : '';
+    lines.push(`    • ${evidence.path}${value}${wanted}`);
+    lines.push(paint('dim', `      ${evidence.message}`));
+  }
+  if (finding.evidence.length > 12) lines.push(`    … and ${finding.evidence.length - 12} more (see --format json)`);
+  lines.push(`    Fix: ${finding.remediation.replace(/\n/g, '\n         ')}`);
+  if (finding.controls.length > 0) lines.push(paint('dim', `    Controls: ${finding.controls.map((control) => `${control.framework} ${control.id}${control.note ? ` (${control.note})` : ''}`).join(', ')}`));
+  return lines;
+}
+
+/** Several tenants: one summary row each. */
+export function renderAuditTable(results: readonly AuditResult[], options: { color: boolean }): string {
+  const paint = (style: Style, text: string) => (options.color ? styleText(style, text, { validateStream: false }) : text);
+  const rows = results.map((result) => [
+    result.tenant ?? '?',
+    result.file,
+    String(result.summary.failedBySeverity.high),
+    String(result.summary.failedBySeverity.medium),
+    String(result.summary.failedBySeverity.low),
+    `${result.summary.attacksIn}/${result.summary.attacksTotal}`,
+    `${result.summary.legitimateBroken}/${result.summary.legitimateTotal}`,
+  ]);
+  const header = ['tenant', 'snapshot', 'high', 'medium', 'low', 'attacks in', 'legit broken'];
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const format = (row: string[]) => row.map((cell, column) => (column >= 2 ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0))).join('  ');
+  const lines = [paint('bold', format(header))];
+  for (const [index, row] of rows.entries()) {
+    const bad = (results[index]?.summary.failedBySeverity.high ?? 0) > 0 || (results[index]?.summary.attacksIn ?? 0) > 0;
+    lines.push(bad ? paint('red', format(row)) : format(row));
+  }
+  return `${lines.join('\n')}\n`;
+}
