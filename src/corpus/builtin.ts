@@ -56,11 +56,19 @@ function spfIp4(records: readonly string[]): string[] {
     .filter((value): value is string => value !== undefined);
 }
 
-/** The gateway the legitimate paths come through: its addresses and certificate name (see src/profile). */
+/** The gateway the legitimate paths come through: its addresses, certificate name and MX hosts (see src/profile). */
 export interface CorpusGateway {
   ips: readonly string[];
   certificateName: string | null;
+  mxHosts?: readonly string[];
 }
+
+/**
+ * Attacks that are a bypass only when a gateway stands in front of EOP. Without one, mail from outside domains
+ * reaching EOP directly is the normal path, judged by content filtering (not emulated), so only the Direct Send
+ * spoof of an accepted domain — which configuration (RejectDirectSend) stops — stays in the corpus.
+ */
+const GATEWAY_ONLY_ATTACKS = new Set(['foreign-p1-internal-from', 'foreign-domain-bypass', 'null-sender', 'ipv6-direct', 'tls-wrong-certificate', 'forged-authas-header']);
 
 /**
  * Generates the corpus. `gateway` defaults to the one inferred from the snapshot (its `SenderDomains *` Partner
@@ -184,6 +192,13 @@ export function builtinCorpus(snapshot: Snapshot, gateway: CorpusGateway = infer
       },
     },
   ];
+
+  const gatewayPresent = gateway.ips.length > 0 || gateway.certificateName !== null || (gateway.mxHosts?.length ?? 0) > 0;
+  if (!gatewayPresent) {
+    for (let index = entries.length - 1; index >= 0; index--) {
+      if (GATEWAY_ONLY_ATTACKS.has(entries[index]?.id ?? '')) entries.splice(index, 1);
+    }
+  }
 
   // Legitimate paths, one per connector that identifies a sender by IP or certificate.
   for (const connector of enabled) {

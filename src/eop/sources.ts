@@ -36,6 +36,7 @@ export const SOURCES: Readonly<Record<string, Source>> = {
     title: 'Mail flow rule conditions and exceptions',
     url: 'https://learn.microsoft.com/exchange/security-and-compliance/mail-flow-rules/conditions-and-exceptions',
   },
+  S22: { title: 'Test mail flow rules', url: 'https://learn.microsoft.com/exchange/security-and-compliance/mail-flow-rules/test-mail-flow-rules' },
   S23: {
     title: 'Enhanced Filtering for Connectors',
     url: 'https://learn.microsoft.com/exchange/mail-flow-best-practices/use-connectors-to-configure-mail-flow/enhanced-filtering-for-connectors',

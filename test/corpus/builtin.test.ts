@@ -79,3 +79,9 @@ describe('builtin corpus', async () => {
     assert.equal(corpusOutcome(legit, decide(locked, attack.transaction)), 'broken');
   });
 });
+
+test('without a gateway, only the Direct Send spoof is an attack (outside mail straight to EOP is the normal path)', () => {
+  const t = tenant();
+  const attacks = builtinCorpus(t).filter((e) => e.kind === 'attack').map((e) => e.id);
+  assert.deepEqual(attacks, ['direct-send-spoof']);
+});
