@@ -5,7 +5,10 @@
 import { styleText } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { runAudit } from '../audit/run.js';
+import { SEVERITIES } from '../audit/model.js';
 import { builtinCorpus } from '../corpus/builtin.js';
+import { inferProfile } from '../profile/profile.js';
 import { resolveAssumptions } from '../eop/assumptions.js';
 import { outcomeLabel, verdictLine, type SimulationResult } from '../report/simulate.js';
 import { runCorpus } from '../simulate/run.js';
@@ -77,13 +80,38 @@ export async function demoCommand(io: Io, options: { examples?: string; trace: b
     out.push(`  ${stage.moral}`);
     out.push('');
   }
+  out.push(paint('bold', '4. The audit: what to fix, with proof'));
+  out.push('  "eoplock audit" runs 34 checks on each snapshot and uses the corpus above as proof. The gateway is inferred from the');
+  out.push('  snapshot (its SenderDomains * Partner connector and the MX records).');
+  for (const stage of [STAGES[0], STAGES[2]]) {
+    if (!stage) continue;
+    const file = join(folder, stage.file);
+    const { snapshot } = await loadSnapshotFile(file);
+    const audit = runAudit(snapshot, inferProfile(snapshot), { file, assumptions });
+    const s = audit.summary;
+    out.push('');
+    out.push(
+      `  ${stage.file}: ${paint(s.failed > 0 ? 'red' : 'green', `${s.failed} failed`)} ` +
+        `(${SEVERITIES.map((severity) => `${s.failedBySeverity[severity]} ${severity}`).join(', ')}), ${s.passed} passed, ${s.notApplicable} not applicable`,
+    );
+    for (const finding of audit.findings.filter((entry) => entry.status === 'fail' && entry.severity !== 'low')) {
+      out.push(`    ${paint('red', '✗')} ${finding.id} [${finding.severity}] ${finding.title}`);
+      out.push(paint('dim', `        ${finding.summary}`));
+    }
+    if (s.failed === 0) out.push(`    ${paint('green', '✓')} every check passes: exit code 0`);
+  }
+  out.push('');
+  out.push('  Full reports: eoplock audit examples/contoso-exposed.json [--format json|sarif|junit]');
+  out.push('');
+
   out.push(paint('bold', 'Summary'));
   for (const { title, result } of summaries) {
     out.push(`  ${title.split(':')[0]?.padEnd(12)} attacks in: ${String(result.summary.attacksIn).padStart(2)}   legitimate broken: ${result.summary.legitimateBroken}`);
   }
   out.push('');
   out.push('Next: export your own tenant with scripts/Export-EoplockSnapshot.ps1 and run');
-  out.push('  npx eoplock simulate eoplock-snapshot.json --corpus builtin');
+  out.push('  npx eoplock audit eoplock-snapshot.json');
+  out.push('  npx eoplock simulate eoplock-snapshot.json --corpus builtin --trace');
   io.stdout(`${out.join('\n')}\n`);
   return 0;
 }

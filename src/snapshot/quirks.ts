@@ -151,12 +151,24 @@ export function undoQuirks(input: unknown): { document: Record<string, unknown>;
   return { document: cleaned, notes };
 }
 
-/** Generic pass over every value: sidecars, dates, truncation. */
+/** Could this string be a truncation marker? A cheap test before the regular expressions. */
+function maybeTruncated(value: string): boolean {
+  const first = value.charCodeAt(0);
+  return (
+    (first === 0x53 /* S */ && value.startsWith('System.')) ||
+    (first === 0x4d /* M */ && value.startsWith('Microsoft.Exchange.')) ||
+    (first === 0x44 /* D */ && value.startsWith('Deserialized.')) ||
+    (first === 0x40 /* @ */ && value.startsWith('@{'))
+  );
+}
+
+/** Generic pass over every value: sidecars, dates, truncation. `path` is a shared stack, copied only when reported. */
 function clean(value: Json, path: Path, notes: NormalisationNote[]): Json {
   if (typeof value === 'string') {
-    const owner = path.findLast((key): key is string => typeof key === 'string');
-    for (const pattern of owner !== undefined && TYPE_NAME_PROPERTIES.has(owner) ? [] : TRUNCATED) {
-      if (pattern.test(value.trim())) {
+    if (maybeTruncated(value.trimStart())) {
+      const owner = path.findLast((key): key is string => typeof key === 'string');
+      const patterns = owner !== undefined && TYPE_NAME_PROPERTIES.has(owner) ? [] : TRUNCATED;
+      if (patterns.some((pattern) => pattern.test(value.trim()))) {
         throw new InputError(
           `the value "${value.length > 80 ? `${value.slice(0, 77)}...` : value}" is what ConvertTo-Json writes ` +
             'for an object deeper than its -Depth: the export was truncated. Re-export with ' +
@@ -165,23 +177,36 @@ function clean(value: Json, path: Path, notes: NormalisationNote[]): Json {
         );
       }
     }
-    const date = MS_DATE.exec(value);
-    if (date) {
-      const iso = new Date(Number(date[1])).toISOString();
-      notes.push({ path: formatPath(path), kind: 'date-converted', detail: `${value} → ${iso}` });
-      return iso;
+    if (value.startsWith('/Date(')) {
+      const date = MS_DATE.exec(value);
+      if (date) {
+        const iso = new Date(Number(date[1])).toISOString();
+        notes.push({ path: formatPath(path), kind: 'date-converted', detail: `${value} → ${iso}` });
+        return iso;
+      }
     }
     return value;
   }
-  if (Array.isArray(value)) return value.map((item, index) => clean(item, [...path, index], notes));
+  if (Array.isArray(value)) {
+    const out = new Array<Json>(value.length);
+    for (let index = 0; index < value.length; index++) {
+      path.push(index);
+      out[index] = clean(value[index] as Json, path, notes);
+      path.pop();
+    }
+    return out;
+  }
   if (value && typeof value === 'object') {
     const out: Record<string, Json> = {};
-    for (const [key, child] of Object.entries(value)) {
-      if (TYPE_SIDECAR.test(key)) {
+    for (const key of Object.keys(value)) {
+      const child = value[key] as Json;
+      if (key.includes('@') && TYPE_SIDECAR.test(key)) {
         notes.push({ path: formatPath([...path, key]), kind: 'type-annotation-removed', detail: String(child) });
         continue;
       }
-      out[key] = clean(child, [...path, key], notes);
+      path.push(key);
+      out[key] = clean(child, path, notes);
+      path.pop();
     }
     return out;
   }
@@ -191,8 +216,9 @@ function clean(value: Json, path: Path, notes: NormalisationNote[]): Json {
 /** Per-object pass over the properties eoplock reads. Changes `item` in place (it is already a copy). */
 function normaliseObject(item: Record<string, Json>, path: Path, notes: NormalisationNote[]): void {
   for (const [key, value] of Object.entries(item)) {
-    const at = formatPath([...path, key]);
     const names = ENUM_NUMBERS[key];
+    if (!names && !BOOLEAN_PROPERTIES.has(key) && !LIST_PROPERTIES.has(key)) continue;
+    const at = formatPath([...path, key]);
     if (names && typeof value === 'number') {
       const name = names[value];
       if (name === undefined) {
