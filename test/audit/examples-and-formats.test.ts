@@ -4,32 +4,20 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { XMLParser } from 'fast-xml-parser';
-import { main } from '../../src/cli/main.js';
+import { cli, tempFolder } from '../helpers/cli.js';
 
 const run = promisify(execFile);
 const require = createRequire(import.meta.url);
 
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), color: false, progress: false });
-  return { code, stdout, stderr };
-}
 
-let dir = '';
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'eoplock-audit-'));
-});
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const temp = tempFolder('eoplock-audit-');
+const file = temp.file;
 
 interface JsonAudit {
   tenant: string;
@@ -102,15 +90,10 @@ function lowOnlySnapshot(): string {
   });
 }
 
-async function file(name: string, content: string): Promise<string> {
-  const path = join(dir, name);
-  await writeFile(path, content);
-  return path;
-}
 
 describe('SARIF', () => {
   test('validates with the SARIF multitool, with rules, help and locations in the snapshot file', async () => {
-    const out = join(dir, 'audit.sarif');
+    const out = join(temp.path(), 'audit.sarif');
     const result = await cli('audit', 'examples/contoso-exposed.json', 'examples/contoso-partial.json', '--format', 'sarif', '--out', out);
     assert.equal(result.code, 1);
     const sarif = JSON.parse(await readFile(out, 'utf8')) as {
@@ -128,7 +111,7 @@ describe('SARIF', () => {
     const line = text.split('\n').findIndex((l) => l.includes('"RejectDirectSend"')) + 1;
     assert.equal(rds?.locations[0]?.physicalLocation.region.startLine, line, 'points at the RejectDirectSend line');
 
-    const validated = join(dir, 'validation.sarif');
+    const validated = join(temp.path(), 'validation.sarif');
     const tool = require('@microsoft/sarif-multitool-linux') as string;
     await run(tool, ['validate', out, '-o', validated], { timeout: 120_000 });
     const report = JSON.parse(await readFile(validated, 'utf8')) as { runs: { results?: { ruleId: string; level?: string; message: { id?: string; text?: string; arguments?: string[] } }[] }[] };

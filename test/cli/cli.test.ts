@@ -3,36 +3,19 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { main } from '../../src/cli/main.js';
+import { cli, tempFolder } from '../helpers/cli.js';
 import { ASSUMPTIONS } from '../../src/eop/assumptions.js';
 
 const run = promisify(execFile);
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), color: false, progress: false });
-  return { code, stdout, stderr };
-}
 
-let dir = '';
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'eoplock-cli-'));
-});
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const temp = tempFolder('eoplock-cli-');
+const file = temp.file;
 
-async function file(name: string, content: string): Promise<string> {
-  const path = join(dir, name);
-  await writeFile(path, content);
-  return path;
-}
 
 const LOCKED = 'examples/contoso-locked.json';
 const EXPOSED = 'examples/contoso-exposed.json';
@@ -79,7 +62,7 @@ describe('eoplock simulate --scenarios', () => {
   });
 
   test('--output writes the report to a file', async () => {
-    const out = join(dir, 'report.json');
+    const out = join(temp.path(), 'report.json');
     const result = await cli('simulate', LOCKED, '--scenarios', 'examples/scenarios.yaml', '-f', 'json', '--out', out);
     assert.equal(result.code, 0);
     assert.equal(result.stdout, '');
@@ -104,7 +87,7 @@ describe('eoplock simulate --corpus builtin', () => {
 
 describe('bad input: exit 2 with a message that names the place', () => {
   const cases: [string, () => Promise<string[]>, RegExp][] = [
-    ['a missing snapshot file', async () => ['simulate', join(dir, 'nope.json'), '--corpus', 'builtin'], /nope\.json: no such file/],
+    ['a missing snapshot file', async () => ['simulate', join(temp.path(), 'nope.json'), '--corpus', 'builtin'], /nope\.json: no such file/],
     [
       'a snapshot that is not JSON',
       async () => ['simulate', await file('broken.json', '{\n  "Meta": { "eoplockSnapshot": 1 },\n  "AcceptedDomain": [ }\n'), '--corpus', 'builtin'],

@@ -3,6 +3,7 @@
  * through the emulator.
  */
 import { normaliseDomain } from '../../eop/addresses.js';
+import type { Snapshot } from '../../snapshot/parse.js';
 import { fail, notApplicable, pass, type AuditContext } from '../context.js';
 import type { CheckOutcome, Evidence, ProofEntry } from '../model.js';
 
@@ -25,6 +26,32 @@ function dnsFor(context: AuditContext, domain: string) {
 function isParked(context: AuditContext, domain: string): boolean {
   const spf = dnsFor(context, domain)?.data?.TXT.filter((text) => /^v=spf1(\s|$)/i.test(text.trim())) ?? [];
   return spf.length === 1 && /^v=spf1\s+-all$/i.test((spf[0] as string).trim());
+}
+
+/**
+ * Runs `test` on every custom domain that has DNS data in the snapshot; not applicable when none has.
+ * `path` is the JSON path of the record list the test reads.
+ */
+function eachDnsDomain(
+  context: AuditContext,
+  record: 'TXT' | 'DMARC',
+  test: (name: string, data: NonNullable<Snapshot['Dns'][string]>, path: string) => Evidence[],
+  failed: (domains: number) => string,
+  passed: string,
+): CheckOutcome {
+  const evidence: Evidence[] = [];
+  let seen = 0;
+  let failing = 0;
+  for (const { name } of customDomains(context)) {
+    const dns = dnsFor(context, name);
+    if (!dns?.data) continue;
+    seen++;
+    const found = test(name, dns.data, `Dns[${JSON.stringify(dns.key)}].${record}`);
+    if (found.length > 0) failing++;
+    evidence.push(...found);
+  }
+  if (seen === 0) return notApplicable('the snapshot holds no DNS data for the custom domains');
+  return evidence.length > 0 ? fail(failed(failing), evidence) : pass(passed);
 }
 
 /** DMARC tags: `v=DMARC1; p=reject; rua=…` → `{ v, p, rua }`. */
@@ -81,49 +108,27 @@ export const DNS_AND_PROOF_CHECKS: Record<string, Check> = {
       : pass('DKIM signing is enabled for every custom domain that sends mail (parked domains, SPF "v=spf1 -all", need none)');
   },
 
-  'EOPL-031': (context) => {
-    const evidence: Evidence[] = [];
-    let seen = 0;
-    for (const { name } of customDomains(context)) {
-      const dns = dnsFor(context, name);
-      if (!dns?.data) continue;
-      seen++;
-      const records = dns.data.TXT.filter((text) => /^v=spf1(\s|$)/i.test(text.trim()));
-      const path = `Dns[${JSON.stringify(dns.key)}].TXT`;
-      if (records.length === 0) evidence.push({ path, actual: dns.data.TXT, expected: 'a v=spf1 record', message: `${name} publishes no SPF record` });
-      else if (records.length > 1) evidence.push({ path, actual: records, expected: 'one v=spf1 record', message: `${name} publishes ${records.length} SPF records (permerror)` });
-      else {
-        const qualifier = spfAll(records[0] as string);
-        if (qualifier !== '-' && qualifier !== '~' && qualifier !== 'redirect') {
-          evidence.push({ path, actual: records[0], expected: '-all or ~all', message: `${name}'s SPF ${qualifier === null ? 'has no all mechanism' : `ends in ${qualifier}all`}: it fails no sender` });
-        }
-      }
-    }
-    if (seen === 0) return notApplicable('the snapshot holds no DNS data for the custom domains');
-    return evidence.length > 0 ? fail(`${evidence.length} domain(s) lack an SPF record that fails unlisted senders`, evidence) : pass('every domain publishes SPF with -all or ~all');
-  },
+  'EOPL-031': (context) =>
+    eachDnsDomain(context, 'TXT', (name, data, path) => {
+      const records = data.TXT.filter((text) => /^v=spf1(\s|$)/i.test(text.trim()));
+      if (records.length === 0) return [{ path, actual: data.TXT, expected: 'a v=spf1 record', message: `${name} publishes no SPF record` }];
+      if (records.length > 1) return [{ path, actual: records, expected: 'one v=spf1 record', message: `${name} publishes ${records.length} SPF records (permerror)` }];
+      const qualifier = spfAll(records[0] as string);
+      if (qualifier === '-' || qualifier === '~' || qualifier === 'redirect') return [];
+      return [{ path, actual: records[0], expected: '-all or ~all', message: `${name}'s SPF ${qualifier === null ? 'has no all mechanism' : `ends in ${qualifier}all`}: it fails no sender` }];
+    }, (count) => `${count} domain(s) lack an SPF record that fails unlisted senders`, 'every domain publishes SPF with -all or ~all'),
 
-  'EOPL-032': (context) => {
-    const evidence: Evidence[] = [];
-    let seen = 0;
-    for (const { name } of customDomains(context)) {
-      const dns = dnsFor(context, name);
-      if (!dns?.data) continue;
-      seen++;
-      const path = `Dns[${JSON.stringify(dns.key)}].DMARC`;
-      const record = dns.data.DMARC.find((text) => /^v=DMARC1\s*(;|$)/i.test(text.trim()));
-      if (!record) {
-        evidence.push({ path, actual: dns.data.DMARC, expected: 'v=DMARC1; p=quarantine or p=reject; rua=…', message: `${name} publishes no DMARC record` });
-        continue;
-      }
+  'EOPL-032': (context) =>
+    eachDnsDomain(context, 'DMARC', (name, data, path) => {
+      const record = data.DMARC.find((text) => /^v=DMARC1\s*(;|$)/i.test(text.trim()));
+      if (!record) return [{ path, actual: data.DMARC, expected: 'v=DMARC1; p=quarantine or p=reject; rua=…', message: `${name} publishes no DMARC record` }];
       const tags = dmarcTags(record);
       const policy = (tags.p ?? '').toLowerCase();
+      const evidence: Evidence[] = [];
       if (policy !== 'quarantine' && policy !== 'reject') evidence.push({ path, actual: record, expected: 'p=quarantine or p=reject', message: `${name}'s DMARC policy is p=${policy || '(none)'}: failing mail is still delivered` });
       if (!tags.rua && !isParked(context, name)) evidence.push({ path, actual: record, expected: 'a rua= address', message: `${name}'s DMARC record asks for no aggregate reports` });
-    }
-    if (seen === 0) return notApplicable('the snapshot holds no DNS data for the custom domains');
-    return evidence.length > 0 ? fail(`DMARC is missing or too weak on ${new Set(evidence.map((e) => e.path)).size} domain(s)`, evidence) : pass('every domain publishes DMARC at quarantine or reject with rua');
-  },
+      return evidence;
+    }, (count) => `DMARC is missing or too weak on ${count} domain(s)`, 'every domain publishes DMARC at quarantine or reject with rua'),
 
   'EOPL-090': ({ proof }) => {
     const attacks = proof.filter((entry) => entry.kind === 'attack');
