@@ -382,6 +382,18 @@ export const CATALOGUE: readonly CheckMeta[] = [
     ],
   },
   {
+    id: 'EOPL-033',
+    title: 'Every domain\'s MX points to the gateway',
+    severity: 'high',
+    why:
+      'Internet mail follows the MX. A domain whose MX points straight at Exchange Online bypasses the gateway for all its mail; ' +
+      'once the gateway connector restricts with SenderDomains *, that mail is refused with 5.7.51 instead. Either way the ' +
+      'domain is not behind the gateway. (Never build the expected EOP MX host from a pattern; it is read from DNS.)',
+    fix: 'Point the domain\'s MX at the gateway (and let the gateway relay it to EOP), or take the domain out of the lockdown deliberately.',
+    sources: ['S9', 'S3', 'S58'],
+    controls: [],
+  },
+  {
     id: 'EOPL-090',
     title: 'Proof: no attack from the bypass corpus reaches a mailbox',
     severity: 'high',

@@ -81,7 +81,7 @@ export async function demoCommand(io: Io, options: { examples?: string; trace: b
     out.push('');
   }
   out.push(paint('bold', '4. The audit: what to fix, with proof'));
-  out.push('  "eoplock audit" runs 34 checks on each snapshot and uses the corpus above as proof. The gateway is inferred from the');
+  out.push('  "eoplock audit" runs 35 checks on each snapshot and uses the corpus above as proof. The gateway is inferred from the');
   out.push('  snapshot (its SenderDomains * Partner connector and the MX records).');
   for (const stage of [STAGES[0], STAGES[2]]) {
     if (!stage) continue;

@@ -132,6 +132,14 @@ const CASES: Record<string, { pass?: (raw: Raw) => void; fail: (raw: Raw) => voi
   'EOPL-030': { fail: (r) => void (r.DkimSigningConfig[0].Enabled = false) },
   'EOPL-031': { fail: (r) => void (r.Dns['contoso.com'].TXT = ['v=spf1 ip4:203.0.113.10 ?all']) },
   'EOPL-032': { fail: (r) => void (r.Dns['contoso.com'].DMARC = ['v=DMARC1; p=none; rua=mailto:dmarc@contoso.com']) },
+  'EOPL-033': {
+    fail: (r) => {
+      r.AcceptedDomain.push({ DomainName: 'contoso.de', DomainType: 'Authoritative' });
+      r.DkimSigningConfig.push({ Domain: 'contoso.de', Enabled: true });
+      r.Dns['contoso.de'] = { ...r.Dns['contoso.com'], MX: ['0 contoso-de.mail.protection.outlook.com'] };
+    },
+    profile: givenProfile({ ips: [...SEG_IPS], certificateName: '*.seg.example.net', file: { mxHosts: ['mx1.seg.example.net'] } }),
+  },
   'EOPL-090': {
     fail: (r) => {
       r.OrganizationConfig.RejectDirectSend = false;

@@ -71,7 +71,7 @@ describe('the example tenants', () => {
   });
 
   test('a given gateway profile is used and reported as given', async () => {
-    const seg = await file('seg.yaml', 'name: Example SEG\nips: [203.0.113.10, 203.0.113.11, 198.51.100.0/28]\ncertificateName: "*.seg.example.net"\nmxHosts: [mx1.seg.example.net]\n');
+    const seg = await file('seg.yaml', 'name: Example SEG\nips: [203.0.113.10, 203.0.113.11, 198.51.100.0/28]\ncertificateName: "*.seg.example.net"\nmxHosts: [mx1.seg.example.net, mx2.seg.example.net]\n');
     const audit = JSON.parse((await cli('audit', 'examples/contoso-locked.json', '--seg', seg, '--format', 'json')).stdout) as JsonAudit;
     assert.equal(audit.profile.origin.kind, 'given');
     assert.deepEqual(failing(audit), []);
@@ -128,7 +128,7 @@ describe('JUnit', () => {
     };
     const suites = parsed.testsuites.testsuite;
     assert.equal(suites.length, 2);
-    assert.equal(suites[0]?.testcase.length, 34);
+    assert.equal(suites[0]?.testcase.length, 35);
     const rds = suites[0]?.testcase.find((entry) => entry['@_name'].startsWith('EOPL-001'));
     assert.equal(rds?.failure?.['@_type'], 'high');
     assert.match(rds?.failure?.['#text'] ?? '', /OrganizationConfig\[0\]\.RejectDirectSend/);

@@ -4,6 +4,7 @@
  */
 import { normaliseDomain } from '../../eop/addresses.js';
 import type { Snapshot } from '../../snapshot/parse.js';
+import { EXCHANGE_ONLINE_MX } from '../../profile/vendors.js';
 import { fail, notApplicable, pass, type AuditContext } from '../context.js';
 import type { CheckOutcome, Evidence, ProofEntry } from '../model.js';
 
@@ -129,6 +130,29 @@ export const DNS_AND_PROOF_CHECKS: Record<string, Check> = {
       if (!tags.rua && !isParked(context, name)) evidence.push({ path, actual: record, expected: 'a rua= address', message: `${name}'s DMARC record asks for no aggregate reports` });
       return evidence;
     }, (count) => `DMARC is missing or too weak on ${count} domain(s)`, 'every domain publishes DMARC at quarantine or reject with rua'),
+
+  'EOPL-033': (context) => {
+    if (!context.hasGateway) return notApplicable('no gateway in front of Exchange Online');
+    const expected = new Set(context.profile.mxHosts);
+    const evidence: Evidence[] = [];
+    let seen = 0;
+    for (const { name } of customDomains(context)) {
+      const dns = dnsFor(context, name);
+      const hosts = (dns?.data?.MX ?? []).map((value) => normaliseDomain(/^\s*\d+\s+(\S+)\s*$/.exec(value)?.[1] ?? value));
+      if (!dns || hosts.length === 0) continue;
+      seen++;
+      const path = `Dns[${JSON.stringify(dns.key)}].MX`;
+      const direct = hosts.filter((host) => EXCHANGE_ONLINE_MX.test(host));
+      const elsewhere = expected.size > 0 ? hosts.filter((host) => !EXCHANGE_ONLINE_MX.test(host) && !expected.has(host)) : [];
+      if (direct.length > 0) {
+        evidence.push({ path, actual: dns.data?.MX, expected: [...expected].join(', ') || 'the gateway', message: `${name}'s MX ${direct.join(', ')} is Exchange Online itself: its mail does not pass the gateway` });
+      } else if (elsewhere.length > 0) {
+        evidence.push({ path, actual: dns.data?.MX, expected: [...expected].join(', '), message: `${name}'s MX ${elsewhere.join(', ')} is not one of the gateway's MX hosts` });
+      }
+    }
+    if (seen === 0) return notApplicable('the snapshot holds no MX records for the custom domains');
+    return evidence.length > 0 ? fail(`${evidence.length} domain(s) are not behind the gateway`, evidence) : pass('every domain\'s MX points to the gateway');
+  },
 
   'EOPL-090': ({ proof }) => {
     const attacks = proof.filter((entry) => entry.kind === 'attack');
