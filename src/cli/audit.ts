@@ -5,13 +5,13 @@ import { failsAt, runAudit } from '../audit/run.js';
 import type { AuditResult, Severity } from '../audit/model.js';
 import { parseAssumeFlags, resolveAssumptions } from '../eop/assumptions.js';
 import { InputError } from '../errors.js';
-import { givenProfile, inferProfile, ProfileFileSchema, type GatewayProfile } from '../profile/profile.js';
+import { inferProfile } from '../profile/profile.js';
 import { renderAuditJson, renderAuditJunit, renderAuditSarif } from '../report/audit-formats.js';
 import { renderAuditTable, renderAuditText } from '../report/audit-text.js';
 import { lineLocator } from '../snapshot/locate.js';
 import { parseJsonText, parseSnapshot } from '../snapshot/parse.js';
-import { parseDataFile } from '../util/data-file.js';
 import { readTextFile } from '../util/files.js';
+import { loadProfile } from './profile-options.js';
 import { emit, type Io } from './io.js';
 import { version } from './version.js';
 
@@ -44,17 +44,6 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, task: (
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
   return results;
-}
-
-async function loadProfile(options: AuditCommandOptions): Promise<GatewayProfile | null> {
-  if (!options.seg && options.segIp.length === 0 && !options.segCert) return null;
-  const file = options.seg ? parseDataFile(await readTextFile(options.seg), ProfileFileSchema, options.seg) : undefined;
-  return givenProfile({
-    ...(file ? { file } : {}),
-    ...(options.seg ? { fileName: options.seg } : {}),
-    ips: options.segIp,
-    ...(options.segCert ? { certificateName: options.segCert } : {}),
-  });
 }
 
 export async function auditCommand(io: Io, files: string[], options: AuditCommandOptions): Promise<number> {

@@ -11,6 +11,9 @@ import { processIo, type Io } from './io.js';
 import { simulateCommand } from './simulate.js';
 import { auditCommand, type AuditFormat } from './audit.js';
 import { version } from './version.js';
+import { planCommand } from './plan.js';
+import { addProfileOptions, profileOptionsFrom } from './profile-options.js';
+import { DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME } from '../plan/plan.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -81,13 +84,12 @@ breaks (--corpus); 2 on bad input, with the file and the JSON path or line.`,
       );
     });
 
-  program
-    .command('audit')
-    .description('audit one or more tenant snapshots for gateway-bypass exposure, with proof from the emulator')
-    .argument('<snapshot...>', 'tenant snapshot JSON files')
-    .option('--seg-ip <address>', "the gateway's egress address: IPv4/IPv6, CIDR or a-b range (repeatable)", collect, [])
-    .option('--seg-cert <name>', "the name on the gateway's TLS certificate (a leading *. wildcard is allowed)")
-    .option('--seg <file>', 'gateway profile file (JSON or YAML): name, ips, certificateName, mxHosts')
+  addProfileOptions(
+    program
+      .command('audit')
+      .description('audit one or more tenant snapshots for gateway-bypass exposure, with proof from the emulator')
+      .argument('<snapshot...>', 'tenant snapshot JSON files'),
+  )
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'sarif', 'junit']).default('text'))
     .option('-o, --out <file>', 'write the report to a file (atomically) instead of stdout')
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a check at or above this severity fails').choices(['high', 'medium', 'low', 'none']).default('high'))
@@ -112,9 +114,7 @@ Exit code 0 when no check at or above --fail-on fails, 1 when one does, 2 on bad
     .action(async (files: string[], options: Record<string, unknown>) => {
       setExit(
         await auditCommand(io, files, {
-          segIp: options.segIp as string[],
-          ...(typeof options.segCert === 'string' ? { segCert: options.segCert } : {}),
-          ...(typeof options.seg === 'string' ? { seg: options.seg } : {}),
+          ...profileOptionsFrom(options),
           format: options.format as AuditFormat,
           ...(typeof options.out === 'string' ? { out: options.out } : {}),
           failOn: options.failOn as 'high' | 'medium' | 'low' | 'none',
@@ -123,6 +123,47 @@ Exit code 0 when no check at or above --fail-on fails, 1 when one does, 2 on bad
           verbose: options.verbose === true,
           color: options.color !== false && io.color,
           progress: files.length > 1 && io.progress,
+        }),
+      );
+    });
+
+  addProfileOptions(
+    program
+      .command('plan')
+      .description('write the phased lockdown as idempotent PowerShell, with exact rollback, verification and PLAN.md')
+      .argument('<snapshot>', 'tenant snapshot JSON'),
+  )
+    .requiredOption('-o, --out <dir>', 'folder to write the plan into (replaced as a whole with --force)')
+    .option('--allow-direct-send <IP=NAME>', 'a legitimate Direct Send source that gets its own IP connector (repeatable)', collect, [])
+    .addOption(new Option('--safety-net <action>', 'what the safety-net rule does to mail not from the gateway').choices(['reject', 'quarantine']).default('reject'))
+    .option('--rule-name <name>', 'name of the safety-net transport rule', DEFAULT_RULE_NAME)
+    .option('--connector-name <name>', 'name of the gateway connector, when one has to be created', DEFAULT_CONNECTOR_NAME)
+    .option('-a, --assume <ID=VALUE>', 'switch an emulator assumption for the predictions (repeatable)', collect, [])
+    .option('--force', 'replace the --out folder if it exists', false)
+    .addHelpText(
+      'after',
+      `
+Phases (each with a script, a rollback script and a read-only verify script):
+  01  safety-net rule in Audit mode: all messages, except the gateway, the named sources and AuthAs Internal
+  02  Direct Send connectors for the named sources, then the gateway connector restricted (certificate or /24-/32 IPs)
+  03  RejectDirectSend on
+  04  safety-net rule to Enforce
+
+Examples:
+  $ eoplock plan examples/contoso-exposed.json --out plan --allow-direct-send '192.0.2.25=Office scanners'
+  $ eoplock plan tenant.json --seg-ip 203.0.113.10 --seg-cert '*.seg.example.net' --safety-net quarantine --out plan`,
+    )
+    .action(async (snapshot: string, options: Record<string, unknown>) => {
+      setExit(
+        await planCommand(io, snapshot, {
+          ...profileOptionsFrom(options),
+          out: options.out as string,
+          allowDirectSend: options.allowDirectSend as string[],
+          safetyNet: options.safetyNet as 'reject' | 'quarantine',
+          ruleName: options.ruleName as string,
+          connectorName: options.connectorName as string,
+          assume: options.assume as string[],
+          force: options.force === true,
         }),
       );
     });

@@ -1,0 +1,99 @@
+/**
+ * `eoplock plan <snapshot> --out DIR`: wiring only. Builds the plan, renders it, and writes the folder in one step:
+ * everything goes to a temporary sibling folder first, which then replaces DIR, so a failure never leaves half a plan.
+ */
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAssumeFlags, resolveAssumptions } from '../eop/assumptions.js';
+import { InputError } from '../errors.js';
+import { buildPlan, DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME, type DirectSendSource, type Plan } from '../plan/plan.js';
+import { renderPlan, type PlanFiles } from '../plan/render.js';
+import { inferProfile } from '../profile/profile.js';
+import { loadSnapshotFile } from '../snapshot/load.js';
+import type { Io } from './io.js';
+import { loadProfile } from './profile-options.js';
+
+export interface PlanCommandOptions {
+  segIp: string[];
+  segCert?: string;
+  seg?: string;
+  out: string;
+  allowDirectSend: string[];
+  safetyNet: 'reject' | 'quarantine';
+  ruleName: string;
+  connectorName: string;
+  assume: string[];
+  force: boolean;
+}
+
+const EXPORTER = fileURLToPath(new URL('../../scripts/Export-EoplockSnapshot.ps1', import.meta.url));
+
+/** `192.0.2.10=Printers` → `{ ip, name }`. */
+export function parseDirectSend(values: readonly string[]): DirectSendSource[] {
+  return values.map((value, index) => {
+    const eq = value.indexOf('=');
+    const ip = (eq < 0 ? value : value.slice(0, eq)).trim();
+    const name = (eq < 0 ? '' : value.slice(eq + 1)).trim() || `Direct Send from ${ip}`;
+    if (!ip) throw new InputError(`expected IP=NAME, got "${value}"`, { where: `--allow-direct-send[${index}]` });
+    return { ip, name };
+  });
+}
+
+/** Writes files into `folder`, replacing it as a whole. */
+export async function writeFolder(folder: string, files: PlanFiles, force: boolean): Promise<void> {
+  const target = resolve(folder);
+  const exists = await stat(target).then(
+    (info) => info,
+    () => null,
+  );
+  if (exists && !exists.isDirectory()) throw new InputError('exists and is not a folder', { file: folder, where: '--out' });
+  if (exists && !force) throw new InputError('the folder exists; add --force to replace it', { file: folder, where: '--out' });
+  const staging = join(dirname(target), `.${basename(target)}.${process.pid}.tmp`);
+  await rm(staging, { recursive: true, force: true });
+  try {
+    for (const [name, content] of Object.entries(files)) {
+      const path = join(staging, name);
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, content, 'utf8');
+    }
+    if (exists) await rm(target, { recursive: true, force: true });
+    await rename(staging, target);
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+export async function makePlan(snapshotFile: string, options: Omit<PlanCommandOptions, 'out' | 'force'>): Promise<{ plan: Plan; files: PlanFiles }> {
+  const assumptions = resolveAssumptions(parseAssumeFlags(options.assume));
+  const given = await loadProfile(options);
+  const { snapshot } = await loadSnapshotFile(snapshotFile);
+  const plan = buildPlan(snapshot, given ?? inferProfile(snapshot), {
+    allowDirectSend: parseDirectSend(options.allowDirectSend),
+    safetyNet: options.safetyNet,
+    ruleName: options.ruleName || DEFAULT_RULE_NAME,
+    connectorName: options.connectorName || DEFAULT_CONNECTOR_NAME,
+    assumptions,
+  });
+  return { plan, files: renderPlan(plan, await readFile(EXPORTER, 'utf8')) };
+}
+
+export async function planCommand(io: Io, snapshotFile: string, options: PlanCommandOptions): Promise<number> {
+  const { plan, files } = await makePlan(snapshotFile, options);
+  await writeFolder(options.out, files, options.force);
+  const changes = plan.phases.reduce((sum, phase) => sum + phase.ops.length, 0);
+  const lines = [`Plan for ${plan.tenant ?? snapshotFile} written to ${options.out} (${Object.keys(files).length} files, ${changes} change(s)).`];
+  for (const phase of plan.phases) lines.push(`  ${phase.id}: ${phase.ops.length === 0 ? 'nothing to change' : `${phase.ops.length} change(s)`}`);
+  const last = plan.phases.at(-1)?.expected ?? [];
+  const attacks = last.filter((entry) => entry.kind === 'attack');
+  const legit = last.filter((entry) => entry.kind === 'legitimate');
+  lines.push(
+    `After the plan the emulator predicts: ${attacks.filter((e) => e.outcome === 'got-in').length} of ${attacks.length} attacks get in, ` +
+      `${legit.filter((e) => e.outcome === 'broken').length} of ${legit.length} legitimate paths break.`,
+  );
+  for (const warning of plan.warnings) lines.push(`  ! ${warning}`);
+  lines.push(`Read ${join(options.out, 'PLAN.md')}, run 00-backup.ps1, then each phase with -WhatIf first.`);
+  io.stdout(`${lines.join('\n')}\n`);
+  return 0;
+}

@@ -1,0 +1,42 @@
+/**
+ * The gateway-profile flags shared by audit, plan and drift: --seg-ip, --seg-cert, --seg.
+ */
+import type { Command } from 'commander';
+import { givenProfile, ProfileFileSchema, type GatewayProfile } from '../profile/profile.js';
+import { parseDataFile } from '../util/data-file.js';
+import { readTextFile } from '../util/files.js';
+
+export interface ProfileOptions {
+  segIp: string[];
+  segCert?: string;
+  seg?: string;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function addProfileOptions(command: Command): Command {
+  return command
+    .option('--seg-ip <address>', "the gateway's egress address: IPv4/IPv6, CIDR or a-b range (repeatable)", collect, [])
+    .option('--seg-cert <name>', "the name on the gateway's TLS certificate (a leading *. wildcard is allowed)")
+    .option('--seg <file>', 'gateway profile file (JSON or YAML): name, ips, certificateName, mxHosts');
+}
+
+export function profileOptionsFrom(options: Record<string, unknown>): ProfileOptions {
+  return {
+    segIp: options.segIp as string[],
+    ...(typeof options.segCert === 'string' ? { segCert: options.segCert } : {}),
+    ...(typeof options.seg === 'string' ? { seg: options.seg } : {}),
+  };
+}
+
+/** The profile the user gave, or null to infer it from each snapshot. */
+export async function loadProfile(options: ProfileOptions): Promise<GatewayProfile | null> {
+  if (!options.seg && options.segIp.length === 0 && !options.segCert) return null;
+  const file = options.seg ? parseDataFile(await readTextFile(options.seg), ProfileFileSchema, options.seg) : undefined;
+  return givenProfile({
+    ...(file ? { file } : {}),
+    ...(options.seg ? { fileName: options.seg } : {}),
+    ips: options.segIp,
+    ...(options.segCert ? { certificateName: options.segCert } : {}),
+  });
+}
