@@ -1,6 +1,6 @@
 /**
  * Benchmark: auditing many tenant snapshots at once (`eoplock audit <1,000 files>`), end to end through the CLI
- * code: read, parse, normalise, validate, 35 checks, the proof corpus through the emulator, render JSON.
+ * code: read, parse, normalise, validate, 36 checks, the proof corpus through the emulator, render JSON.
  *
  * Peer, in the same run on the same files: reading and JSON.parse alone — the floor any tool pays to look at them.
  *

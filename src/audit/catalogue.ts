@@ -382,6 +382,17 @@ export const CATALOGUE: readonly CheckMeta[] = [
     ],
   },
   {
+    id: 'EOPL-034',
+    title: 'The gateway connector covers every accepted domain',
+    severity: 'high',
+    why:
+      'AssociatedAcceptedDomains limits a connector to the listed recipient domains. A domain that is not listed — typically one ' +
+      'added after the lockdown — receives mail sent straight to EOP unrestricted.',
+    fix: "Set-InboundConnector -Identity '<gateway connector>' -AssociatedAcceptedDomains $null   # or add the missing domains",
+    sources: ['S7', 'S11'],
+    controls: [],
+  },
+  {
     id: 'EOPL-033',
     title: 'Every domain\'s MX points to the gateway',
     severity: 'high',

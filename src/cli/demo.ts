@@ -9,6 +9,7 @@ import { runAudit } from '../audit/run.js';
 import { SEVERITIES } from '../audit/model.js';
 import { builtinCorpus } from '../corpus/builtin.js';
 import { inferProfile } from '../profile/profile.js';
+import { buildPlan, DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME } from '../plan/plan.js';
 import { resolveAssumptions } from '../eop/assumptions.js';
 import { outcomeLabel, verdictLine, type SimulationResult } from '../report/simulate.js';
 import { runCorpus } from '../simulate/run.js';
@@ -81,7 +82,7 @@ export async function demoCommand(io: Io, options: { examples?: string; trace: b
     out.push('');
   }
   out.push(paint('bold', '4. The audit: what to fix, with proof'));
-  out.push('  "eoplock audit" runs 35 checks on each snapshot and uses the corpus above as proof. The gateway is inferred from the');
+  out.push('  "eoplock audit" runs 36 checks on each snapshot and uses the corpus above as proof. The gateway is inferred from the');
   out.push('  snapshot (its SenderDomains * Partner connector and the MX records).');
   for (const stage of [STAGES[0], STAGES[2]]) {
     if (!stage) continue;
@@ -102,6 +103,34 @@ export async function demoCommand(io: Io, options: { examples?: string; trace: b
   }
   out.push('');
   out.push('  Full reports: eoplock audit examples/contoso-exposed.json [--format json|sarif|junit]');
+  out.push('');
+
+  out.push(paint('bold', '5. The plan: the exposed tenant, locked down in four phases'));
+  out.push('  "eoplock plan examples/contoso-exposed.json --out plan --allow-direct-send \'192.0.2.25=Office scanners\'" writes idempotent');
+  out.push('  PowerShell for each phase, an exact rollback and a read-only verification for each, and PLAN.md. What it changes:');
+  {
+    const file = join(folder, 'contoso-exposed.json');
+    const { snapshot } = await loadSnapshotFile(file);
+    const plan = buildPlan(snapshot, inferProfile(snapshot), {
+      allowDirectSend: [{ ip: '192.0.2.25', name: 'Office scanners (192.0.2.25)' }],
+      safetyNet: 'reject',
+      ruleName: DEFAULT_RULE_NAME,
+      connectorName: DEFAULT_CONNECTOR_NAME,
+      assumptions,
+    });
+    for (const phase of plan.phases) {
+      const attacks = phase.expected.filter((entry) => entry.kind === 'attack');
+      const legit = phase.expected.filter((entry) => entry.kind === 'legitimate');
+      const inside = attacks.filter((entry) => entry.outcome === 'got-in').length;
+      const broken = legit.filter((entry) => entry.outcome === 'broken').length;
+      out.push(`  ${phase.id}: ${phase.title}`);
+      for (const op of phase.ops) out.push(paint('dim', `      ${op.cmdlet} ${'name' in op ? op.name : 'identity' in op ? op.identity : ''} ${'parameters' in op ? Object.keys(op.parameters).join(', ') : ''}`));
+      out.push(
+        `      then: ${paint(inside > 0 ? 'red' : 'green', `${inside} of ${attacks.length} attacks get in`)}, ` +
+          `${paint(broken > 0 ? 'red' : 'green', `${broken} of ${legit.length} legitimate paths break`)}`,
+      );
+    }
+  }
   out.push('');
 
   out.push(paint('bold', 'Summary'));

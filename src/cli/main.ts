@@ -12,6 +12,7 @@ import { simulateCommand } from './simulate.js';
 import { auditCommand, type AuditFormat } from './audit.js';
 import { version } from './version.js';
 import { planCommand } from './plan.js';
+import { diffCommand, driftCommand } from './drift.js';
 import { addProfileOptions, profileOptionsFrom } from './profile-options.js';
 import { DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME } from '../plan/plan.js';
 
@@ -166,6 +167,51 @@ Examples:
           force: options.force === true,
         }),
       );
+    });
+
+  addProfileOptions(
+    program
+      .command('drift')
+      .description('check the lockdown invariants on a snapshot, for scheduled runs: exit 1 on any regression')
+      .argument('<snapshot>', 'tenant snapshot JSON'),
+  )
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('-o, --out <file>', 'write the report to a file (atomically) instead of stdout')
+    .option('-a, --assume <ID=VALUE>', 'switch an emulator assumption (repeatable)', collect, [])
+    .option('--no-color', 'no colour in text output')
+    .addHelpText(
+      'after',
+      `
+Invariants: RejectDirectSend on; the gateway connector present, Partner, SenderDomains *, restricted, requiring TLS,
+covering every gateway address and accepted domain, with the gateway's certificate name; the safety-net rule present,
+enabled, enforced, first, excepting the gateway; every domain's MX at the gateway; no corpus attack gets in.
+Give the intended gateway (--seg-ip/--seg-cert/--seg) in scheduled runs, so a deleted connector is a regression.
+Exit code 0 when the lockdown holds, 1 on a regression (or when no lockdown is found), 2 on bad input.
+
+Example:
+  $ eoplock drift tenant.json --seg gateway.yaml`,
+    )
+    .action(async (snapshot: string, options: Record<string, unknown>) => {
+      setExit(
+        await driftCommand(io, snapshot, {
+          ...profileOptionsFrom(options),
+          format: options.format as 'text' | 'json',
+          ...(typeof options.out === 'string' ? { out: options.out } : {}),
+          assume: options.assume as string[],
+          color: options.color !== false && io.color,
+        }),
+      );
+    });
+
+  program
+    .command('diff')
+    .description('print the property-level changes between two snapshots: exit 1 when they differ')
+    .argument('<before>', 'the earlier snapshot')
+    .argument('<after>', 'the later snapshot')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('-o, --out <file>', 'write the report to a file (atomically) instead of stdout')
+    .action(async (before: string, after: string, options: { format: 'text' | 'json'; out?: string }) => {
+      setExit(await diffCommand(io, before, after, { format: options.format, ...(options.out ? { out: options.out } : {}) }));
     });
 
   program

@@ -132,6 +132,7 @@ const CASES: Record<string, { pass?: (raw: Raw) => void; fail: (raw: Raw) => voi
   'EOPL-030': { fail: (r) => void (r.DkimSigningConfig[0].Enabled = false) },
   'EOPL-031': { fail: (r) => void (r.Dns['contoso.com'].TXT = ['v=spf1 ip4:203.0.113.10 ?all']) },
   'EOPL-032': { fail: (r) => void (r.Dns['contoso.com'].DMARC = ['v=DMARC1; p=none; rua=mailto:dmarc@contoso.com']) },
+  'EOPL-034': { fail: (r) => void (r.InboundConnector[0].AssociatedAcceptedDomains = ['contoso.onmicrosoft.com']) },
   'EOPL-033': {
     fail: (r) => {
       r.AcceptedDomain.push({ DomainName: 'contoso.de', DomainType: 'Authoritative' });

@@ -128,7 +128,7 @@ describe('JUnit', () => {
     };
     const suites = parsed.testsuites.testsuite;
     assert.equal(suites.length, 2);
-    assert.equal(suites[0]?.testcase.length, 35);
+    assert.equal(suites[0]?.testcase.length, 36);
     const rds = suites[0]?.testcase.find((entry) => entry['@_name'].startsWith('EOPL-001'));
     assert.equal(rds?.failure?.['@_type'], 'high');
     assert.match(rds?.failure?.['#text'] ?? '', /OrganizationConfig\[0\]\.RejectDirectSend/);

@@ -188,6 +188,18 @@ export const CONNECTOR_CHECKS: Record<string, Check> = {
           ]);
     }),
 
+  'EOPL-034': (context) =>
+    withGateway(context, ({ item, index }) => {
+      if (item.AssociatedAcceptedDomains.length === 0) return pass(`"${item.Name}" applies to every accepted domain`);
+      const listed = new Set(item.AssociatedAcceptedDomains.map(normaliseDomain));
+      const missing = context.snapshot.AcceptedDomain.map((domain) => normaliseDomain(domain.DomainName)).filter((name) => !listed.has(name));
+      return missing.length > 0
+        ? fail(`${missing.length} accepted domain(s) are outside "${item.Name}"`, [
+            { path: at(index, 'AssociatedAcceptedDomains'), actual: item.AssociatedAcceptedDomains, expected: `to include ${missing.join(', ')} (or be empty)`, message: `mail for ${missing.join(', ')} sent straight to EOP is not restricted` },
+          ])
+        : pass(`"${item.Name}" lists every accepted domain`);
+    }),
+
   'EOPL-012': ({ snapshot }) => {
     const evidence: Evidence[] = [];
     snapshot.InboundConnector.forEach((connector, index) => {
