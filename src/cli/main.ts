@@ -12,6 +12,8 @@ import { simulateCommand } from './simulate.js';
 import { auditCommand, type AuditFormat } from './audit.js';
 import { version } from './version.js';
 import { planCommand } from './plan.js';
+import { labCommand } from './lab.js';
+import { probeCommand } from './probe.js';
 import { diffCommand, driftCommand } from './drift.js';
 import { addProfileOptions, profileOptionsFrom } from './profile-options.js';
 import { DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME } from '../plan/plan.js';
@@ -212,6 +214,107 @@ Example:
     .option('-o, --out <file>', 'write the report to a file (atomically) instead of stdout')
     .action(async (before: string, after: string, options: { format: 'text' | 'json'; out?: string }) => {
       setExit(await diffCommand(io, before, after, { format: options.format, ...(options.out ? { out: options.out } : {}) }));
+    });
+
+  addProfileOptions(
+    program
+      .command('lab')
+      .description('run an SMTP server on loopback that answers like EOP for a snapshot, with an optional gateway hop in front')
+      .argument('<snapshot>', 'tenant snapshot JSON'),
+  )
+    .option('--listen <host:port>', 'where the EOP lab listens', '127.0.0.1:2525')
+    .option('--gateway-listen <host:port>', 'also run the gateway hop, which relays to the lab as the gateway')
+    .option('--gateway-source <address>', 'loopback address the gateway hop relays from (stands for the gateway\'s first address)', '127.0.0.2')
+    .option('--store <dir>', 'store accepted messages (.eml) and transactions.jsonl here')
+    .option('--tls-cert <file>', 'STARTTLS certificate (PEM); default: a generated self-signed one')
+    .option('--tls-key <file>', 'key for --tls-cert (PEM)')
+    .option('--xclient-from <address>', 'client address allowed to use XCLIENT ADDR= (repeatable; default none)', collect, [])
+    .option('-a, --assume <ID=VALUE>', 'switch an emulator assumption (repeatable)', collect, [])
+    .option('--max-clients <n>', 'concurrent connections', (value) => Number(value), 2000)
+    .option('--max-message-size <bytes>', 'largest message accepted', (value) => Number(value), 10 * 1024 * 1024)
+    .option('--idle-timeout <seconds>', 'drop a connection idle this long', (value) => Number(value), 60)
+    .option('--session-timeout <seconds>', 'drop a connection open this long', (value) => Number(value), 600)
+    .addHelpText(
+      'after',
+      `
+Every reply comes from the emulator: 5.7.68/5.7.51/5.7.64 at RCPT TO, a rule's reject at the end of DATA (as the
+assumptions say). Accepted messages get the headers EOP adds.
+
+Example:
+  $ eoplock lab examples/contoso-locked.json --gateway-listen 127.0.0.1:2526 --store lab-mail
+  $ swaks --server 127.0.0.1:2525 --from ceo@contoso.com --to alice@contoso.com --quit-after RCPT   # 550 5.7.68
+  $ swaks --server 127.0.0.1:2526 --from a@fabrikam.example --to alice@contoso.com                  # accepted via the gateway`,
+    )
+    .action(async (snapshot: string, options: Record<string, unknown>) => {
+      setExit(
+        await labCommand(io, snapshot, {
+          ...profileOptionsFrom(options),
+          listen: options.listen as string,
+          ...(typeof options.gatewayListen === 'string' ? { gatewayListen: options.gatewayListen } : {}),
+          gatewaySource: options.gatewaySource as string,
+          ...(typeof options.store === 'string' ? { store: options.store } : {}),
+          ...(typeof options.tlsCert === 'string' ? { tlsCert: options.tlsCert } : {}),
+          ...(typeof options.tlsKey === 'string' ? { tlsKey: options.tlsKey } : {}),
+          xclientFrom: options.xclientFrom as string[],
+          assume: options.assume as string[],
+          maxClients: options.maxClients as number,
+          maxMessageSize: options.maxMessageSize as number,
+          idleTimeout: options.idleTimeout as number,
+          sessionTimeout: options.sessionTimeout as number,
+        }),
+      );
+    });
+
+  program
+    .command('probe')
+    .description('probe an SMTP endpoint safely: EHLO, STARTTLS, MAIL FROM, RCPT TO, then RSET — no DATA unless --send')
+    .requiredOption('--host <host>', 'the endpoint, e.g. contoso-com.mail.protection.outlook.com')
+    .option('--port <port>', 'TCP port', (value) => Number(value), 25)
+    .option('--from <address>', 'envelope sender ("" for the null sender)')
+    .option('--to <address>', 'recipient (repeatable); with --tenant the default is postmaster@ the default domain', collect, [])
+    .option('--ehlo <name>', 'the EHLO name', 'eoplock-probe.invalid')
+    .addOption(new Option('--starttls <mode>', 'use STARTTLS').choices(['auto', 'require', 'never']).default('auto'))
+    .option('--client-cert <file>', 'client certificate to present (PEM)')
+    .option('--client-key <file>', 'key for --client-cert (PEM)')
+    .option('--expect <reply>', 'pass/fail: a code (550), an enhanced code (5.7.68), accept or reject')
+    .option('--send', 'send a small, clearly labelled test message (DATA); off by default', false)
+    .option('--timeout <seconds>', 'per step', (value) => Number(value), 20)
+    .option('--tenant <snapshot>', "run the guide's tests generated from a snapshot, each with the reply the emulator expects")
+    .option('--local-address <address>', 'local address to connect from')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'junit', 'sarif']).default('text'))
+    .option('-o, --out <file>', 'write the report to a file (atomically) instead of stdout')
+    .option('-a, --assume <ID=VALUE>', 'with --tenant: switch an emulator assumption (repeatable)', collect, [])
+    .addHelpText(
+      'after',
+      `
+Exit code 0 when every expectation is met, 1 when one is not, 2 on bad input or when no SMTP conversation was
+possible (refused, timed out, TLS failure, not SMTP). Many networks block outbound port 25.
+
+Examples:
+  $ eoplock probe --host contoso-com.mail.protection.outlook.com --from ceo@contoso.com --to alice@contoso.com --expect 5.7.68
+  $ eoplock probe --tenant contoso.json --host contoso-com.mail.protection.outlook.com --format junit --out probe.xml`,
+    )
+    .action(async (options: Record<string, unknown>) => {
+      setExit(
+        await probeCommand(io, {
+          host: options.host as string,
+          port: options.port as number,
+          ...(typeof options.from === 'string' ? { from: options.from } : {}),
+          to: options.to as string[],
+          ehlo: options.ehlo as string,
+          starttls: options.starttls as 'auto' | 'require' | 'never',
+          ...(typeof options.clientCert === 'string' ? { clientCert: options.clientCert } : {}),
+          ...(typeof options.clientKey === 'string' ? { clientKey: options.clientKey } : {}),
+          ...(typeof options.expect === 'string' ? { expect: options.expect } : {}),
+          send: options.send === true,
+          timeout: options.timeout as number,
+          ...(typeof options.tenant === 'string' ? { tenant: options.tenant } : {}),
+          ...(typeof options.localAddress === 'string' ? { localAddress: options.localAddress } : {}),
+          format: options.format as 'text' | 'json' | 'junit' | 'sarif',
+          ...(typeof options.out === 'string' ? { out: options.out } : {}),
+          assume: options.assume as string[],
+        }),
+      );
     });
 
   program

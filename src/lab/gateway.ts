@@ -1,0 +1,107 @@
+/**
+ * The gateway hop of the lab: an SMTP listener that plays the Secure Email Gateway. It accepts mail, adds its
+ * Received header, and relays to the EOP lab from the gateway's source address, presenting the gateway's client
+ * certificate over STARTTLS — so the legitimate path is real end to end. The EOP lab's reply is passed back.
+ */
+import type { Server as NetServer } from 'node:net';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import type { CertificatePair } from './certificates.js';
+import type { LabLimits } from './eop-server.js';
+
+export interface GatewayHopOptions {
+  /** The gateway's host name (its certificate's name). */
+  name: string;
+  /** Server certificate for clients of the gateway, and client certificate towards EOP. */
+  certificate: CertificatePair;
+  /** The EOP lab to relay to. */
+  eop: { host: string; port: number };
+  /** The loopback address the relay connects from (the lab maps it to the gateway's public address). */
+  sourceAddress: string;
+  limits: LabLimits;
+}
+
+function relayError(error: unknown): Error & { responseCode: number } {
+  const failure = error as { responseCode?: number; response?: string; message?: string };
+  const text = (failure.response ?? failure.message ?? 'relay failed').replace(/^\d{3}[ -]/, '');
+  return Object.assign(new Error(text), { responseCode: failure.responseCode && failure.responseCode >= 400 ? failure.responseCode : 451 });
+}
+
+export class GatewayHop {
+  readonly server: SMTPServer;
+
+  constructor(private readonly options: GatewayHopOptions) {
+    this.server = new SMTPServer({
+      name: options.name,
+      banner: `${options.name} ESMTP (eoplock lab gateway)`,
+      key: options.certificate.key,
+      cert: options.certificate.cert,
+      authOptional: true,
+      disabledCommands: ['AUTH'],
+      size: options.limits.maxMessageBytes,
+      maxClients: options.limits.maxClients,
+      socketTimeout: options.limits.idleTimeoutMs,
+      logger: false,
+      onData: (stream, session, callback) => {
+        this.relay(stream, session).then(
+          (response) => callback(null, response),
+          (error: unknown) => callback(relayError(error)),
+        );
+      },
+    });
+    this.server.on('error', () => undefined);
+  }
+
+  private async relay(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
+    const received =
+      `Received: from ${session.hostNameAppearsAs || 'unknown'} (${session.remoteAddress}) by ${this.options.name} ` +
+      `(eoplock lab gateway) with ${session.secure ? 'ESMTPS' : 'ESMTP'}; ${new Date().toUTCString().replace('GMT', '+0000')}\r\n`;
+    const message = Buffer.concat([Buffer.from(received), ...chunks]);
+    const connection = new SMTPConnection({
+      host: this.options.eop.host,
+      port: this.options.eop.port,
+      localAddress: this.options.sourceAddress,
+      name: this.options.name,
+      requireTLS: true,
+      tls: { rejectUnauthorized: false, cert: this.options.certificate.cert, key: this.options.certificate.key },
+      connectionTimeout: 10_000,
+      greetingTimeout: 10_000,
+      socketTimeout: 30_000,
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        connection.once('error', reject);
+        connection.connect(() => resolve());
+      });
+      const info = await new Promise<{ response?: string }>((resolve, reject) => {
+        connection.send(
+          { from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((rcpt) => rcpt.address) },
+          message,
+          (error, result) => (error ? reject(error) : resolve(result as { response?: string })),
+        );
+      });
+      connection.quit();
+      return `Relayed: ${(info.response ?? '').replace(/^250[ -]/, '')}`;
+    } finally {
+      connection.close();
+    }
+  }
+
+  listen(port: number, host: string): Promise<{ host: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error) => reject(error);
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.off('error', onError);
+        const address = (this.server as unknown as { server: NetServer }).server.address();
+        resolve({ host, port: typeof address === 'object' && address ? address.port : port });
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Probe results as text, JSON, JUnit and SARIF.
+ */
+import { XMLBuilder } from 'fast-xml-parser';
+import type { Log } from 'sarif';
+import type { ProbeResult } from '../probe/probe.js';
+
+export interface ProbeRun {
+  name: string;
+  from: string;
+  to: string[];
+  expect: string | null;
+  why?: string;
+  result: ProbeResult;
+  /** null when there was no expectation. */
+  passed: boolean | null;
+}
+
+export interface ProbeReport {
+  host: string;
+  port: number;
+  snapshot: string | null;
+  runs: ProbeRun[];
+}
+
+function outcomeText(run: ProbeRun): string {
+  const { result } = run;
+  if (result.failure) return `no SMTP answer: ${result.failure.message}`;
+  const outcome = result.outcome;
+  if (!outcome) return 'no reply';
+  return `${outcome.action} at ${outcome.stage.toUpperCase()}: ${outcome.code}${outcome.enhanced ? ` ${outcome.enhanced}` : ''} ${outcome.text}`.trim();
+}
+
+export function renderProbeText(report: ProbeReport): string {
+  const lines = [`eoplock probe — ${report.host}:${report.port}${report.snapshot ? ` (tests from ${report.snapshot})` : ''}`];
+  for (const run of report.runs) {
+    const mark = run.passed === null ? '•' : run.passed ? '✓' : '✗';
+    lines.push(`${mark} ${run.name}`);
+    lines.push(`    MAIL FROM:<${run.from}> RCPT TO:<${run.to.join('>,<')}>${run.result.tls ? ' over TLS' : ''}`);
+    lines.push(`    ${outcomeText(run)}`);
+    if (run.expect) lines.push(`    expected ${run.expect}${run.passed ? '' : ' — NOT MET'}${run.why ? ` (${run.why})` : ''}`);
+  }
+  const judged = report.runs.filter((run) => run.passed !== null);
+  if (judged.length > 0) lines.push(`${judged.filter((run) => run.passed).length} passed, ${judged.filter((run) => !run.passed).length} failed`);
+  lines.push('No message was delivered: the probe stops after RCPT TO unless --send is given.');
+  return `${lines.join('\n')}\n`;
+}
+
+export function renderProbeJson(report: ProbeReport): string {
+  return `${JSON.stringify(report, null, 2)}\n`;
+}
+
+const XML_ILLEGAL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
+const xml = (text: string) => text.replace(XML_ILLEGAL, '\uFFFD');
+
+export function renderProbeJunit(report: ProbeReport): string {
+  const cases = report.runs.map((run) => {
+    const testcase: Record<string, unknown> = { '@_classname': 'eoplock.probe', '@_name': xml(run.name) };
+    if (run.result.failure) testcase.error = { '@_message': xml(run.result.failure.message), '@_type': run.result.failure.kind };
+    else if (run.passed === false) testcase.failure = { '@_message': xml(`expected ${run.expect}, got ${outcomeText(run)}`), '#text': xml(run.result.steps.map((s) => `${s.command} → ${s.code} ${s.enhanced ?? ''} ${s.text}`).join('\n')) };
+    return testcase;
+  });
+  const body = new XMLBuilder({ ignoreAttributes: false, format: true, suppressEmptyNode: true }).build({
+    testsuites: {
+      testsuite: {
+        '@_name': xml(`eoplock probe ${report.host}:${report.port}`),
+        '@_tests': report.runs.length,
+        '@_failures': report.runs.filter((run) => run.passed === false && !run.result.failure).length,
+        '@_errors': report.runs.filter((run) => run.result.failure).length,
+        testcase: cases,
+      },
+    },
+  }) as string;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${body}`;
+}
+
+export function renderProbeSarif(report: ProbeReport, version: string): string {
+  const log: Log = {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'eoplock',
+            version,
+            semanticVersion: version,
+            rules: [
+              {
+                id: 'EOPL-PROBE',
+                name: 'SmtpProbeOutcome',
+                shortDescription: { text: 'The tenant endpoint answers a probe as expected' },
+                fullDescription: { text: 'An SMTP probe (MAIL FROM and RCPT TO, no DATA) got a reply other than the one expected for the lockdown.' },
+                help: { text: 'Compare the reply with the expected one; run eoplock audit and eoplock simulate on a fresh snapshot to see why.' },
+                defaultConfiguration: { level: 'error' },
+              },
+            ],
+          },
+        },
+        results: report.runs
+          .filter((run) => run.passed === false || run.result.failure)
+          .map((run) => ({
+            ruleId: 'EOPL-PROBE',
+            ruleIndex: 0,
+            level: 'error' as const,
+            message: { text: `${run.name}: expected ${run.expect ?? 'an SMTP conversation'}, got ${outcomeText(run)}` },
+            ...(report.snapshot ? { locations: [{ physicalLocation: { artifactLocation: { uri: report.snapshot }, region: { startLine: 1 } } }] } : {}),
+          })),
+      },
+    ],
+  };
+  return `${JSON.stringify(log, null, 2)}\n`;
+}
