@@ -83,7 +83,11 @@ export async function labCommand(io: Io, snapshotFile: string, options: LabComma
   io.stdout('Ctrl-C stops it (transactions in flight finish first).\n');
 
   await new Promise<void>((resolve) => {
-    const stop = () => resolve();
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     signal?.addEventListener('abort', stop, { once: true });
