@@ -14,6 +14,8 @@ import { resolveAssumptions } from '../eop/assumptions.js';
 import { outcomeLabel, verdictLine, type SimulationResult } from '../report/simulate.js';
 import { runCorpus } from '../simulate/run.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
+import { startLab, type RunningLab } from '../lab/lab.js';
+import { probe } from '../probe/probe.js';
 import type { Io } from './io.js';
 
 export const DEFAULT_EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
@@ -42,6 +44,42 @@ const STAGES = [
       'with 5.7.51; the scanner keeps its own IP connector, so nothing legitimate breaks.',
   },
 ];
+
+/** The guide's tests against the lab for the locked example, as table rows. */
+async function labSession(folder: string, paint: (style: Parameters<typeof styleText>[0], text: string) => string): Promise<string[]> {
+  const { snapshot } = await loadSnapshotFile(join(folder, 'contoso-locked.json'));
+  let lab: RunningLab;
+  try {
+    lab = await startLab({
+      snapshot,
+      assumptions: resolveAssumptions(),
+      profile: inferProfile(snapshot),
+      listen: { host: '127.0.0.1', port: 0 },
+      gatewayListen: { host: '127.0.0.1', port: 0 },
+    });
+  } catch (error) {
+    return [`  (lab skipped: ${(error as Error).message})`];
+  }
+  try {
+    const base = { host: '127.0.0.1', port: lab.eop.port, to: ['alice@contoso.com'], ehlo: 'demo.example', starttls: 'auto' as const, send: false, timeoutMs: 10_000 };
+    const rows: [string, string, string, string][] = [];
+    const show = (result: Awaited<ReturnType<typeof probe>>) =>
+      result.failure ? result.failure.message : result.outcome ? `${result.outcome.code}${result.outcome.enhanced ? ` ${result.outcome.enhanced}` : ''} at ${result.outcome.stage.toUpperCase()}` : 'no reply';
+    const test1 = await probe({ ...base, from: 'ceo@contoso.com' });
+    rows.push(['1. Direct Send as ceo@contoso.com', 'straight to EOP', '550 5.7.68 at RCPT', show(test1)]);
+    const test2 = await probe({ ...base, from: 'fake@gmail.example' });
+    rows.push(['2. Foreign sender', 'straight to EOP', '550 5.7.51 at RCPT', show(test2)]);
+    const test3 = await probe({ ...base, port: lab.gateway?.port ?? 0, from: 'customer@partner.example', send: true });
+    rows.push(['3. Legitimate mail', 'through the gateway hop', '250 at DATA (delivered)', show(test3)]);
+    const width = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column]?.length ?? 0)));
+    return rows.map((row) => {
+      const ok = row[3].startsWith(row[2].split(' (')[0] ?? '');
+      return `  ${ok ? paint('green', '✓') : paint('red', '✗')} ${row[0].padEnd(width[0] ?? 0)}  ${row[1].padEnd(width[1] ?? 0)}  expected ${row[2].padEnd(width[2] ?? 0)}  got ${row[3]}`;
+    });
+  } finally {
+    await lab.close(0);
+  }
+}
 
 export async function demoCommand(io: Io, options: { examples?: string; trace: boolean }): Promise<number> {
   const folder = options.examples ?? DEFAULT_EXAMPLES;
@@ -131,6 +169,12 @@ export async function demoCommand(io: Io, options: { examples?: string; trace: b
       );
     }
   }
+  out.push('');
+
+  out.push(paint('bold', '6. The lab: the guide\'s three tests over real SMTP'));
+  out.push('  "eoplock lab examples/contoso-locked.json --gateway-listen …" runs an SMTP server on loopback whose every reply comes from');
+  out.push('  the emulator, with a gateway hop in front; "eoplock probe" talks to it (MAIL FROM and RCPT TO only, no DATA).');
+  out.push(...(await labSession(folder, paint)));
   out.push('');
 
   out.push(paint('bold', 'Summary'));
