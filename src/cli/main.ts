@@ -14,6 +14,7 @@ import { version } from './version.js';
 import { planCommand } from './plan.js';
 import { labCommand } from './lab.js';
 import { probeCommand } from './probe.js';
+import { impactCommand, monitorCommand, queriesCommand } from './trace.js';
 import { diffCommand, driftCommand } from './drift.js';
 import { addProfileOptions, profileOptionsFrom } from './profile-options.js';
 import { DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME } from '../plan/plan.js';
@@ -313,6 +314,83 @@ Examples:
           format: options.format as 'text' | 'json' | 'junit' | 'sarif',
           ...(typeof options.out === 'string' ? { out: options.out } : {}),
           assume: options.assume as string[],
+        }),
+      );
+    });
+
+  addProfileOptions(
+    program
+      .command('impact')
+      .description('who breaks: replay message trace, historical search, EmailEvents or lab logs against the planned configuration')
+      .argument('<snapshot>', 'tenant snapshot JSON (the current configuration)')
+      .argument('<files...>', 'mail-flow data: CSV, JSON or JSON Lines, optionally gzipped'),
+  )
+    .option('--plan <dir>', 'a folder written by "eoplock plan" (its expected-after.json is the configuration after)')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('-o, --out <file>', 'write the report to a file (atomically) instead of stdout')
+    .option('-a, --assume <ID=VALUE>', 'switch an emulator assumption (repeatable)', collect, [])
+    .addHelpText(
+      'after',
+      `
+Without --plan, the configuration after is the lockdown plan for the gateway profile with no Direct Send sources
+named, so every Direct Send source in the data shows up, with the --allow-direct-send flag that keeps it working.
+
+Example:
+  $ eoplock impact tenant.json trace-*.csv.gz --seg-ip 203.0.113.10 --seg-cert '*.seg.example.net'
+  $ eoplock impact examples/contoso-exposed.json examples/traces/contoso-message-trace.csv`,
+    )
+    .action(async (snapshot: string, files: string[], options: Record<string, unknown>) => {
+      setExit(
+        await impactCommand(io, snapshot, files, {
+          ...profileOptionsFrom(options),
+          ...(typeof options.plan === 'string' ? { plan: options.plan } : {}),
+          format: options.format as 'text' | 'json',
+          ...(typeof options.out === 'string' ? { out: options.out } : {}),
+          assume: options.assume as string[],
+          progress: io.progress,
+        }),
+      );
+    });
+
+  addProfileOptions(
+    program
+      .command('monitor')
+      .description('find accepted inbound mail that did not come through the gateway (exit 1 when there is any)')
+      .argument('<files...>', 'mail-flow data: CSV, JSON or JSON Lines, optionally gzipped'),
+  )
+    .option('--snapshot <file>', 'tenant snapshot: accepted domains, connectors, and the gateway when no profile flag is given')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('-o, --out <file>', 'write the report to a file (atomically) instead of stdout')
+    .action(async (files: string[], options: Record<string, unknown>) => {
+      setExit(
+        await monitorCommand(io, files, {
+          ...profileOptionsFrom(options),
+          ...(typeof options.snapshot === 'string' ? { snapshot: options.snapshot } : {}),
+          format: options.format as 'text' | 'json',
+          ...(typeof options.out === 'string' ? { out: options.out } : {}),
+          assume: [],
+          progress: io.progress,
+        }),
+      );
+    });
+
+  addProfileOptions(
+    program
+      .command('queries')
+      .description("print KQL (Defender, Sentinel) and PowerShell that find gateway bypasses in Microsoft's own engines")
+      .argument('[snapshot]', 'tenant snapshot (for the accepted domains and the gateway)'),
+  )
+    .addOption(new Option('--kind <kind>', 'only one language').choices(['kql', 'powershell']))
+    .option('--days <n>', 'how far back (1–90)', (value) => Number(value), 7)
+    .option('-o, --out <file>', 'write the queries to a file (atomically) instead of stdout')
+    .action(async (snapshot: string | undefined, options: Record<string, unknown>) => {
+      setExit(
+        await queriesCommand(io, {
+          ...profileOptionsFrom(options),
+          ...(snapshot ? { snapshot } : {}),
+          ...(typeof options.kind === 'string' ? { kind: options.kind as 'kql' | 'powershell' } : {}),
+          days: options.days as number,
+          ...(typeof options.out === 'string' ? { out: options.out } : {}),
         }),
       );
     });

@@ -1,0 +1,158 @@
+/**
+ * `eoplock impact`, `eoplock monitor` and `eoplock queries`: wiring only.
+ */
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { normaliseDomain } from '../eop/addresses.js';
+import { parseAssumeFlags, resolveAssumptions } from '../eop/assumptions.js';
+import { InputError } from '../errors.js';
+import { buildPlan, DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME } from '../plan/plan.js';
+import { inferProfile, type GatewayProfile } from '../profile/profile.js';
+import { loadSnapshotFile } from '../snapshot/load.js';
+import type { Snapshot } from '../snapshot/parse.js';
+import { ImpactAnalysis, type ImpactResult } from '../trace/impact.js';
+import { BypassMonitor, type MonitorResult } from '../trace/monitor.js';
+import { buildQueries } from '../trace/queries.js';
+import { readTrace, type ReadSummary } from '../trace/read.js';
+import type { TraceRecord } from '../trace/records.js';
+import { emit, type Io } from './io.js';
+import { loadProfile, type ProfileOptions } from './profile-options.js';
+
+interface CommonOptions extends ProfileOptions {
+  format: 'text' | 'json';
+  out?: string;
+  assume: string[];
+  progress: boolean;
+}
+
+/** Reads every file into `onRecord`, with a progress line on a terminal; malformed rows go to stderr. */
+async function readAll(io: Io, files: readonly string[], onRecord: (record: TraceRecord) => void, progress: boolean): Promise<ReadSummary[]> {
+  const sizes = await Promise.all(files.map((file) => stat(file).then((info) => info.size, () => 0)));
+  const total = sizes.reduce((sum, size) => sum + size, 0);
+  let done = 0;
+  let shown = 0;
+  const summaries: ReadSummary[] = [];
+  for (const file of files) {
+    const summary = await readTrace(file, {
+      onRecord,
+      ...(progress
+        ? {
+            onBytes: (bytes: number) => {
+              done += bytes;
+              const percent = total > 0 ? Math.floor((done / total) * 100) : 100;
+              if (percent !== shown) {
+                shown = percent;
+                io.stderr(`\rreading ${percent}% of ${(total / 1e6).toFixed(1)} MB`);
+              }
+            },
+          }
+        : {}),
+    });
+    summaries.push(summary);
+  }
+  if (progress) io.stderr('\n');
+  for (const summary of summaries) {
+    for (const example of summary.examples) io.stderr(`eoplock: warning: ${example.file}: row ${example.row}: ${example.reason} (skipped)\n`);
+    if (summary.malformed > summary.examples.length) io.stderr(`eoplock: warning: ${summary.file}: ${summary.malformed - summary.examples.length} more malformed row(s) skipped\n`);
+  }
+  return summaries;
+}
+
+function inputLines(summaries: readonly ReadSummary[]): string[] {
+  return summaries.map((s) => `  ${s.file}: ${s.format}, ${s.records} record(s)${s.malformed > 0 ? `, ${s.malformed} malformed row(s) skipped` : ''}`);
+}
+
+export interface ImpactOptions extends CommonOptions {
+  plan?: string;
+}
+
+export async function impactCommand(io: Io, snapshotFile: string, files: string[], options: ImpactOptions): Promise<number> {
+  const assumptions = resolveAssumptions(parseAssumeFlags(options.assume));
+  const { snapshot } = await loadSnapshotFile(snapshotFile);
+  const profile = (await loadProfile(options)) ?? inferProfile(snapshot);
+  let after: Snapshot;
+  let afterFrom: string;
+  if (options.plan) {
+    after = (await loadSnapshotFile(join(options.plan, 'expected-after.json'))).snapshot;
+    afterFrom = join(options.plan, 'expected-after.json');
+  } else {
+    after = buildPlan(snapshot, profile, { allowDirectSend: [], safetyNet: 'reject', ruleName: DEFAULT_RULE_NAME, connectorName: DEFAULT_CONNECTOR_NAME, assumptions }).after;
+    afterFrom = 'the lockdown plan for the gateway profile (no Direct Send sources named yet)';
+  }
+  const analysis = new ImpactAnalysis(snapshot, after, profile, assumptions);
+  const summaries = await readAll(io, files, (record) => analysis.add(record), options.progress);
+  const result = analysis.finish();
+  const text = options.format === 'json' ? `${JSON.stringify({ snapshot: snapshotFile, after: afterFrom, inputs: summaries, ...result }, null, 2)}\n` : renderImpact(result, summaries, afterFrom);
+  await emit(io, text, options.out);
+  return 0;
+}
+
+function renderImpact(result: ImpactResult, summaries: readonly ReadSummary[], afterFrom: string): string {
+  const lines = ['eoplock impact — who breaks after the lockdown', 'Data:', ...inputLines(summaries), `After: ${afterFrom}`];
+  lines.push(
+    `${result.evaluated} inbound message(s) evaluated (${result.skipped.outbound} outbound or internal, ${result.skipped.noSourceIp} without a source IP, ` +
+      `${result.skipped.notForTenant} not for this tenant skipped); ${result.acceptedNow} accepted today, ` +
+      `${result.breaking} of them refused after the change.`,
+  );
+  if (result.groups.length === 0) lines.push('Nothing in these data would break.');
+  else {
+    lines.push('', `Would break (${result.groups.length} source(s)):`);
+    for (const group of result.groups) {
+      lines.push(`✗ ${group.clientIp} sending as ${group.senderDomain}: ${group.messages} message(s), refused after with ${group.reason}${group.directSend ? ' (Direct Send as your domain)' : ''}`);
+      lines.push(`    seen ${group.firstSeen ?? '?'} … ${group.lastSeen ?? '?'}; to ${group.recipients.join(', ')}${group.recipientCount > group.recipients.length ? ` and ${group.recipientCount - group.recipients.length} more` : ''}`);
+      if (group.subjects.length > 0) lines.push(`    subjects: ${group.subjects.map((subject) => JSON.stringify(subject)).join(', ')}`);
+      if (group.suggestion) lines.push(`    if legitimate: eoplock plan … ${group.suggestion}${group.directSend ? '' : '  (a foreign sender: better routed through the gateway)'}`);
+    }
+  }
+  lines.push('', 'What these data cannot show:', ...result.limits.map((limit) => `  - ${limit}`));
+  return `${lines.join('\n')}\n`;
+}
+
+export interface MonitorOptions extends CommonOptions {
+  snapshot?: string;
+}
+
+export async function monitorCommand(io: Io, files: string[], options: MonitorOptions): Promise<number> {
+  const snapshot = options.snapshot ? (await loadSnapshotFile(options.snapshot)).snapshot : null;
+  const profile: GatewayProfile | null = (await loadProfile(options)) ?? (snapshot ? inferProfile(snapshot) : null);
+  if (!profile) throw new InputError('give the gateway (--seg-ip, --seg-cert or --seg) or --snapshot to infer it from', { where: 'gateway profile' });
+  const monitor = new BypassMonitor(profile, snapshot);
+  const summaries = await readAll(io, files, (record) => monitor.add(record), options.progress);
+  const result = monitor.finish();
+  const text = options.format === 'json' ? `${JSON.stringify({ inputs: summaries, ...result }, null, 2)}\n` : renderMonitor(result, summaries);
+  await emit(io, text, options.out);
+  return result.bypassed > 0 ? 1 : 0;
+}
+
+function renderMonitor(result: MonitorResult, summaries: readonly ReadSummary[]): string {
+  const lines = ['eoplock monitor — accepted inbound mail that did not come through the gateway', 'Data:', ...inputLines(summaries)];
+  lines.push(`${result.inbound} inbound message(s): ${result.viaGateway} through the gateway, ${result.viaOtherConnector} through another connector, ${result.bypassed} around the gateway.`);
+  if (result.bypassed > 0) {
+    lines.push('', 'Per day:', ...result.perDay.map((entry) => `  ${entry.day}  ${entry.messages}`));
+    lines.push('', 'Top sources:', ...result.topSources.map((source) => `  ${source.clientIp.padEnd(39)} ${String(source.messages).padStart(7)}  as ${source.senderDomains.join(', ')}`));
+    if (result.topSpoofedSenders.length > 0) lines.push('', 'Your own addresses on that mail (spoofs):', ...result.topSpoofedSenders.map((entry) => `  ${entry.address.padEnd(40)} ${entry.messages}`));
+  }
+  lines.push('', ...result.notes.map((note) => `Note: ${note}`));
+  return `${lines.join('\n')}\n`;
+}
+
+export interface QueriesOptions extends ProfileOptions {
+  snapshot?: string;
+  kind?: 'kql' | 'powershell';
+  days: number;
+  out?: string;
+}
+
+export async function queriesCommand(io: Io, options: QueriesOptions): Promise<number> {
+  if (!Number.isInteger(options.days) || options.days < 1 || options.days > 90) throw new InputError('expected a whole number of days from 1 to 90', { where: '--days' });
+  const snapshot = options.snapshot ? (await loadSnapshotFile(options.snapshot)).snapshot : null;
+  const profile = (await loadProfile(options)) ?? (snapshot ? inferProfile(snapshot) : null);
+  if (!profile || profile.ips.length === 0) throw new InputError('the queries need the gateway\'s addresses: give --seg-ip (or a snapshot whose gateway connector lists them)', { where: 'gateway profile' });
+  const acceptedDomains = snapshot ? [...new Set(snapshot.AcceptedDomain.map((domain) => normaliseDomain(domain.DomainName)))].sort() : [];
+  const queries = buildQueries({ gatewayIps: profile.ips, acceptedDomains, days: options.days }).filter(
+    (query) => (!options.kind || query.kind === options.kind) && (acceptedDomains.length > 0 || query.id !== 'kql-spoofed-internal'),
+  );
+  const text = queries.map((query) => `${query.kind === 'kql' ? '//' : '#'} ${query.title}\n${query.text}\n`).join('\n');
+  await emit(io, text, options.out);
+  return 0;
+}
