@@ -135,7 +135,7 @@ export async function readTrace(file: string, options: ReadOptions): Promise<Rea
           fields = columns.length;
           if (!format) {
             parser.abort();
-            reject(new InputError(`the header row (${columns.slice(0, 6).join(', ')}…) is not a message trace, historical search, EmailEvents or lab log format`, { file, where: `line ${1 + skippedLines}` }));
+            reject(new InputError(`the header row (${columns.slice(0, 6).join(', ')}…) is not ${KNOWN}`, { file, where: `line ${1 + skippedLines}` }));
             return;
           }
           summary.format = format;
@@ -203,13 +203,13 @@ async function readJson(
     } catch (error) {
       throw new InputError(`not valid JSON: ${(error as Error).message.replace(/, ".*$/s, '')}`, { file });
     }
-    const rows = Array.isArray(value) ? value : ((value as Record<string, unknown>).value ?? (value as Record<string, unknown>).Results ?? (value as Record<string, unknown>).results ?? [value]);
+    const rows = Array.isArray(value) ? value : (wrappedRows(value as Row) ?? [value]);
     if (!Array.isArray(rows)) throw new InputError('a JSON document holding an array of rows was expected', { file });
     (rows as unknown[]).forEach((row, index) => {
       if (!row || typeof row !== 'object') return malformed(index + 1, 'not an object');
       if (!format) {
         format = detectFormat(Object.keys(row));
-        if (!format) throw new InputError(`the rows (${Object.keys(row).slice(0, 6).join(', ')}…) are not a message trace, EmailEvents or lab log format`, { file, where: '[0]' });
+        if (!format) throw new InputError(`the rows (${Object.keys(row).slice(0, 6).join(', ')}…) are not ${KNOWN}`, { file, where: '[0]' });
         summary.format = format;
       }
       accept(row as Row, format, index + 1);
@@ -224,13 +224,33 @@ async function readJson(
       return malformed(at, 'not valid JSON');
     }
     if (!row || typeof row !== 'object' || Array.isArray(row)) return malformed(at, 'not a JSON object');
+    const wrapped = wrappedRows(row as Row);
+    if (!format && wrapped) {
+      // One line holding a whole response ({ "Results": [...] }, { "value": [...] }).
+      wrapped.forEach((inner, index) => {
+        if (!inner || typeof inner !== 'object') return malformed(index + 1, 'not an object');
+        format ??= detectFormat(Object.keys(inner));
+        if (!format) throw new InputError(`the rows (${Object.keys(inner).slice(0, 6).join(', ')}…) are not ${KNOWN}`, { file, where: `[${index}]` });
+        summary.format = format;
+        accept(inner as Row, format, index + 1);
+      });
+      return;
+    }
     if (!format) {
       format = detectFormat(Object.keys(row));
-      if (!format) throw new InputError(`line ${at} (${Object.keys(row).slice(0, 6).join(', ')}…) is not a message trace, EmailEvents or lab log format`, { file });
+      if (!format) throw new InputError(`line ${at} (${Object.keys(row).slice(0, 6).join(', ')}…) is not ${KNOWN}`, { file });
       summary.format = format;
     }
     accept(row as Row, format, at);
   }
+}
+
+const KNOWN = 'a message trace, historical search, EmailEvents or lab log format';
+
+/** The rows of an API response object, if it is one. */
+function wrappedRows(row: Row): unknown[] | null {
+  for (const key of ['value', 'Results', 'results']) if (Array.isArray(row[key])) return row[key] as unknown[];
+  return null;
 }
 
 function isJson(text: string): boolean {
