@@ -16,6 +16,8 @@ import { runCorpus } from '../simulate/run.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
 import { startLab, type RunningLab } from '../lab/lab.js';
 import { probe } from '../probe/probe.js';
+import { ImpactAnalysis } from '../trace/impact.js';
+import { readTrace } from '../trace/read.js';
 import type { Io } from './io.js';
 
 export const DEFAULT_EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
@@ -171,7 +173,27 @@ export async function demoCommand(io: Io, options: { examples?: string; trace: b
   }
   out.push('');
 
-  out.push(paint('bold', '6. The lab: the guide\'s three tests over real SMTP'));
+  out.push(paint('bold', '6. Impact: who breaks, from a week of message trace'));
+  out.push('  "eoplock impact examples/contoso-exposed.json examples/traces/contoso-message-trace.csv" replays the bundled');
+  out.push('  Get-MessageTraceV2 export (Export-Csv from Windows PowerShell 5.1) against the lockdown plan:');
+  {
+    const { snapshot } = await loadSnapshotFile(join(folder, 'contoso-exposed.json'));
+    const profile = inferProfile(snapshot);
+    const after = buildPlan(snapshot, profile, { allowDirectSend: [], safetyNet: 'reject', ruleName: DEFAULT_RULE_NAME, connectorName: DEFAULT_CONNECTOR_NAME, assumptions }).after;
+    const analysis = new ImpactAnalysis(snapshot, after, profile, assumptions);
+    const trace = join(folder, 'traces', 'contoso-message-trace.csv');
+    const summary = await readTrace(trace, { onRecord: (record) => analysis.add(record) });
+    const result = analysis.finish();
+    out.push(`  ${summary.records} messages read (${summary.malformed} malformed row skipped); ${result.acceptedNow} accepted today, ${result.breaking} refused after the change:`);
+    for (const group of result.groups) {
+      out.push(`    ${paint('red', '✗')} ${group.clientIp.padEnd(17)} as ${group.senderDomain.padEnd(18)} ${String(group.messages).padStart(2)} message(s) → ${group.reason}   e.g. ${JSON.stringify(group.subjects[0] ?? '')}`);
+    }
+    out.push('  The scanner and the invoicing service send as contoso.com: name them with --allow-direct-send and they keep working;');
+    out.push('  the CRM service should send through the gateway; the last one is the spoof the lockdown is for.');
+  }
+  out.push('');
+
+  out.push(paint('bold', '7. The lab: the guide\'s three tests over real SMTP'));
   out.push('  "eoplock lab examples/contoso-locked.json --gateway-listen …" runs an SMTP server on loopback whose every reply comes from');
   out.push('  the emulator, with a gateway hop in front; "eoplock probe" talks to it (MAIL FROM and RCPT TO only, no DATA).');
   out.push(...(await labSession(folder, paint)));
