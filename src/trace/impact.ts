@@ -56,7 +56,8 @@ function refusal(verdict: Verdict): string | null {
 
 export class ImpactAnalysis {
   private readonly groups = new Map<string, ImpactGroup>();
-  private readonly cache = new Map<string, [Verdict, Verdict]>();
+  /** Per decision key: how the message is refused now and after (null: accepted). Small values, bounded size. */
+  private readonly cache = new Map<string, [string | null, string | null]>();
   private readonly result: Omit<ImpactResult, 'groups' | 'limits'> = {
     records: 0,
     evaluated: 0,
@@ -66,13 +67,60 @@ export class ImpactAnalysis {
     breaking: 0,
   };
   private certificateAssumed = 0;
+  /** Whether any transport rule looks at the sender's whole address or its headers (then it is part of the cache key). */
+  private readonly addressMatters: boolean;
+  /** Every string the configuration mentions (lower-cased): a sender domain not among them is decided like any other. */
+  private readonly mentioned: Set<string>;
 
   constructor(
     private readonly now: Snapshot,
     private readonly after: Snapshot,
     private readonly gateway: GatewayProfile,
     private readonly assumptions: Assumptions,
-  ) {}
+  ) {
+    const addressRule = /^(ExceptIf)?(From|FromAddressContainsWords|FromAddressMatchesPatterns|SenderInRecipientList|HeaderContainsMessageHeader|HeaderMatchesMessageHeader)$/;
+    const set = (value: unknown) => value !== null && value !== undefined && value !== false && !(Array.isArray(value) && value.length === 0);
+    this.addressMatters = [...now.TransportRule, ...after.TransportRule].some((rule) =>
+      Object.entries(rule).some(([name, value]) => addressRule.test(name) && set(value) && !/x-ms-exchange-organization-authas/i.test(String(value))),
+    );
+    this.mentioned = new Set<string>();
+    const collect = (value: unknown): void => {
+      if (typeof value === 'string') this.mentioned.add(value.toLowerCase().replace(/^smtp:|;\d+$|^\*\./g, ''));
+      else if (Array.isArray(value)) value.forEach(collect);
+      else if (value && typeof value === 'object') Object.values(value).forEach(collect);
+    };
+    for (const snapshot of [now, after]) {
+      collect(snapshot.InboundConnector);
+      collect(snapshot.TransportRule);
+      collect(snapshot.AcceptedDomain.map((domain) => domain.DomainName));
+      collect(snapshot.HostedContentFilterPolicy);
+    }
+  }
+
+  /** The sender's domain as far as the configuration can tell it apart: itself when mentioned (or a parent is), else one class. */
+  private senderClass(domain: string | null): string {
+    if (!domain) return '';
+    for (let rest = domain; ; ) {
+      if (this.mentioned.has(rest)) return domain;
+      const dot = rest.indexOf('.');
+      if (dot < 0) return '(other domain)';
+      rest = rest.slice(dot + 1);
+    }
+  }
+
+  private readonly gatewayCertificates = new Map<string, string | null>();
+  private readonly tenantAddresses = new Map<string, boolean>();
+
+  /** Whether an address is in one of the tenant's domains (remembered: recipients repeat). */
+  private forTenant(address: string): boolean {
+    let hit = this.tenantAddresses.get(address);
+    if (hit === undefined) {
+      hit = findAcceptedDomain(domainOf(address), this.now.AcceptedDomain, this.assumptions) !== null;
+      if (this.tenantAddresses.size > 100_000) this.tenantAddresses.clear();
+      this.tenantAddresses.set(address, hit);
+    }
+    return hit;
+  }
 
   /** The certificate a sender presents is not in mail-flow data; it is assumed from the connector or the gateway. */
   private certificateFor(record: TraceRecord): string | null {
@@ -80,9 +128,15 @@ export class ImpactAnalysis {
       const connector = this.now.InboundConnector.find((entry) => entry.Name.toLowerCase() === record.connector?.toLowerCase());
       if (connector?.TlsSenderCertificateName) return hostForCertificateName(connector.TlsSenderCertificateName);
     }
-    const address = record.clientIp ? parseIp(record.clientIp) : null;
-    if (address && this.gateway.certificateName && findInList(compiledIpList(this.gateway.ips), address)) return hostForCertificateName(this.gateway.certificateName);
-    return null;
+    if (!record.clientIp || !this.gateway.certificateName) return null;
+    let certificate = this.gatewayCertificates.get(record.clientIp);
+    if (certificate === undefined) {
+      const address = parseIp(record.clientIp);
+      certificate = address && findInList(compiledIpList(this.gateway.ips), address) ? hostForCertificateName(this.gateway.certificateName) : null;
+      if (this.gatewayCertificates.size > 100_000) this.gatewayCertificates.clear();
+      this.gatewayCertificates.set(record.clientIp, certificate);
+    }
+    return certificate;
   }
 
   add(record: TraceRecord): void {
@@ -95,7 +149,7 @@ export class ImpactAnalysis {
       this.result.skipped.noSourceIp++;
       return;
     }
-    const recipient = record.recipients.find((address) => findAcceptedDomain(domainOf(address), this.now.AcceptedDomain, this.assumptions) !== null);
+    const recipient = record.recipients.find((address) => this.forTenant(address));
     if (!recipient) {
       this.result.skipped.notForTenant++;
       return;
@@ -104,28 +158,31 @@ export class ImpactAnalysis {
     if (certificate) this.certificateAssumed++;
     // TLS is not in mail-flow data either: every message is taken to have used STARTTLS, as nearly all senders do,
     // so that RequireTls connectors do not turn every recorded message into a false alarm.
-    const transaction: Transaction = {
-      clientIp: record.clientIp,
+    const clientIp = record.clientIp;
+    const transaction = (): Transaction => ({
+      clientIp,
       tls: certificate ? { certificate: { subject: `CN=${certificate}` } } : {},
       mailFrom: record.mailFrom,
       rcptTo: [recipient],
       ...(record.headerFrom ? { headers: [{ name: 'From', value: record.headerFrom }] } : {}),
-    };
-    const cacheKey = [record.clientIp, record.mailFrom.toLowerCase(), domainOf(recipient), record.headerFrom?.toLowerCase() ?? '', certificate ?? ''].join('|');
-    let verdicts = this.cache.get(cacheKey);
-    if (!verdicts) {
-      verdicts = [decide(this.now, transaction, { assumptions: this.assumptions }), decide(this.after, transaction, { assumptions: this.assumptions })];
+    });
+    // Verdicts depend on the sender's domain, not its local part, unless a rule looks at whole addresses.
+    const sender = this.addressMatters ? record.mailFrom.toLowerCase() : this.senderClass(domainOf(record.mailFrom));
+    const from = record.headerFrom ? (this.addressMatters ? record.headerFrom.toLowerCase() : this.senderClass(domainOf(record.headerFrom))) : '';
+    const cacheKey = `${record.clientIp}|${sender}|${domainOf(recipient)}|${from}|${certificate ?? ''}`;
+    let outcomes = this.cache.get(cacheKey);
+    if (!outcomes) {
+      outcomes = [refusal(decide(this.now, transaction(), { assumptions: this.assumptions })), refusal(decide(this.after, transaction(), { assumptions: this.assumptions }))];
       if (this.cache.size > 200_000) this.cache.clear();
-      this.cache.set(cacheKey, verdicts);
+      this.cache.set(cacheKey, outcomes);
     }
     this.result.evaluated++;
-    const [before, afterVerdict] = verdicts;
-    if (refusal(before)) {
+    const [before, reason] = outcomes;
+    if (before) {
       this.result.refusedNow++;
       return;
     }
     this.result.acceptedNow++;
-    const reason = refusal(afterVerdict);
     if (!reason) return;
     this.result.breaking++;
     const senderDomain = domainOf(record.mailFrom) ?? '<>';

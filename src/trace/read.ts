@@ -10,7 +10,7 @@ import { TextDecoder } from 'node:util';
 import { createGunzip } from 'node:zlib';
 import Papa from 'papaparse';
 import { InputError } from '../errors.js';
-import { detectFormat, MalformedRow, toRecord, type Row, type TraceFormat, type TraceRecord } from './records.js';
+import { columnGetter, detectFormat, MalformedRow, objectGetter, toRecord, type Getter, type Row, type TraceFormat, type TraceRecord } from './records.js';
 
 export interface Malformed {
   file: string;
@@ -106,9 +106,9 @@ export async function readTrace(file: string, options: ReadOptions): Promise<Rea
     summary.malformed++;
     if (summary.examples.length < MAX_EXAMPLES) summary.examples.push({ file, row, reason });
   };
-  const accept = (row: Row, format: TraceFormat, index: number) => {
+  const accept = (get: Getter, format: TraceFormat, index: number, raw?: Row) => {
     try {
-      options.onRecord(toRecord(row, format, file, index));
+      options.onRecord(toRecord(get, format, file, index, raw));
       summary.records++;
     } catch (error) {
       if (error instanceof MalformedRow) malformed(index, error.message);
@@ -123,27 +123,31 @@ export async function readTrace(file: string, options: ReadOptions): Promise<Rea
 
   await new Promise<void>((resolve, reject) => {
     let format: TraceFormat | null = null;
+    let getter: ((values: readonly string[]) => Getter) | null = null;
     let index = 0;
     let fields = 0;
-    Papa.parse<Row>(Readable.from(rest()), {
-      header: true,
-      skipEmptyLines: 'greedy',
+    Papa.parse<string[]>(Readable.from(rest()), {
+      header: false,
+      skipEmptyLines: true,
       step: (results, parser) => {
+        const values = results.data;
         if (!format) {
-          const columns = results.meta.fields ?? [];
-          format = detectFormat(columns);
-          fields = columns.length;
+          format = detectFormat(values);
+          fields = values.length;
           if (!format) {
             parser.abort();
-            reject(new InputError(`the header row (${columns.slice(0, 6).join(', ')}…) is not ${KNOWN}`, { file, where: `line ${1 + skippedLines}` }));
+            reject(new InputError(`the header row (${values.slice(0, 6).join(', ')}…) is not ${KNOWN}`, { file, where: `line ${1 + skippedLines}` }));
             return;
           }
           summary.format = format;
+          getter = columnGetter(values);
+          return;
         }
         index++;
+        if (values.length !== fields) return malformed(index, `${values.length} fields where the header has ${fields}`);
         const error = results.errors[0];
-        if (error) return malformed(index, `${error.code === 'TooFewFields' || error.code === 'TooManyFields' ? `${Object.keys(results.data).length} fields where the header has ${fields}` : error.message}`);
-        accept(results.data, format, index);
+        if (error) return malformed(index, error.message);
+        accept((getter as (values: readonly string[]) => Getter)(values), format, index);
       },
       complete: () => resolve(),
       error: (error: Error) => reject(new InputError(`cannot be parsed as CSV: ${error.message}`, { file })),
@@ -156,7 +160,7 @@ async function readJson(
   chunks: AsyncIterable<string>,
   file: string,
   summary: ReadSummary,
-  accept: (row: Row, format: TraceFormat, index: number) => void,
+  accept: (get: Getter, format: TraceFormat, index: number, raw?: Row) => void,
   malformed: (row: number, reason: string) => void,
 ): Promise<void> {
   // JSON Lines are read line by line; a JSON document (array, or { "value" | "Results": [...] }) is read whole.
@@ -212,7 +216,7 @@ async function readJson(
         if (!format) throw new InputError(`the rows (${Object.keys(row).slice(0, 6).join(', ')}…) are not ${KNOWN}`, { file, where: '[0]' });
         summary.format = format;
       }
-      accept(row as Row, format, index + 1);
+      accept(objectGetter(row as Row), format, index + 1, row as Row);
     });
   }
 
@@ -232,7 +236,7 @@ async function readJson(
         format ??= detectFormat(Object.keys(inner));
         if (!format) throw new InputError(`the rows (${Object.keys(inner).slice(0, 6).join(', ')}…) are not ${KNOWN}`, { file, where: `[${index}]` });
         summary.format = format;
-        accept(inner as Row, format, index + 1);
+        accept(objectGetter(inner as Row), format, index + 1, inner as Row);
       });
       return;
     }
@@ -241,7 +245,7 @@ async function readJson(
       if (!format) throw new InputError(`line ${at} (${Object.keys(row).slice(0, 6).join(', ')}…) is not ${KNOWN}`, { file });
       summary.format = format;
     }
-    accept(row as Row, format, at);
+    accept(objectGetter(row as Row), format, at, row as Row);
   }
 }
 

@@ -45,22 +45,56 @@ export function detectFormat(columns: readonly string[]): TraceFormat | null {
   return null;
 }
 
-/** Case- and punctuation-insensitive field access. */
-function field(row: Row, ...names: string[]): string | null {
-  for (const name of names) {
-    for (const [column, value] of Object.entries(row)) {
-      if (key(column) === key(name) && value !== undefined && value !== null) {
-        const text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
-        return text.trim();
-      }
+/** Reads a field by any of its names (case- and punctuation-insensitive); null when absent or empty-null. */
+export type Getter = (...names: string[]) => string | null;
+
+function text(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  return (typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value)).trim();
+}
+
+/** A getter over a JSON object. */
+export function objectGetter(row: Row): Getter {
+  const columns = new Map(Object.keys(row).map((column) => [key(column), column]));
+  return (...names) => {
+    for (const name of names) {
+      const column = columns.get(key(name));
+      const value = column === undefined ? null : text(row[column]);
+      if (value !== null) return value;
     }
-  }
-  return null;
+    return null;
+  };
+}
+
+/** A factory of getters over CSV rows (arrays) with the given header; column positions are resolved once. */
+export function columnGetter(header: readonly string[]): (values: readonly string[]) => Getter {
+  const positions = new Map<string, number>();
+  header.forEach((column, index) => {
+    if (!positions.has(key(column))) positions.set(key(column), index);
+  });
+  const resolved = new Map<string, number | undefined>();
+  const position = (name: string) => {
+    if (!resolved.has(name)) resolved.set(name, positions.get(key(name)));
+    return resolved.get(name);
+  };
+  return (values) => (...names) => {
+    for (const name of names) {
+      const index = position(name);
+      if (index === undefined) continue;
+      const value = values[index];
+      if (value !== undefined) return value.trim();
+    }
+    return null;
+  };
 }
 
 /** Dates as written by the cmdlets: ISO, `/Date(ms)/` (PowerShell 5.1 JSON), or en-US `11/20/2026 9:14:03 AM`. */
 export function parseTime(text: string | null): string | null {
   if (!text) return null;
+  if (text.length >= 20 && text[4] === '-' && text[10] === 'T' && text.endsWith('Z')) {
+    const iso = Date.parse(text);
+    if (!Number.isNaN(iso)) return text.length === 24 ? text : new Date(iso).toISOString();
+  }
   const ms = /^\/?Date\((-?\d+)[^)]*\)\/?$/.exec(text.replace(/\\/g, ''));
   if (ms) return new Date(Number(ms[1])).toISOString();
   const us = /^(\d{1,2})\/(\d{1,2})\/(\d{4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*(AM|PM)?$/i.exec(text);
@@ -92,64 +126,83 @@ function direction(text: string | null): TraceRecord['direction'] {
 
 export class MalformedRow extends Error {}
 
+/** Source addresses repeat across millions of rows: their validity is remembered (bounded). */
+const validity = new Map<string, boolean>();
+function validIp(text: string): boolean {
+  let valid = validity.get(text);
+  if (valid === undefined) {
+    valid = parseIp(text) !== null;
+    if (validity.size > 100_000) validity.clear();
+    validity.set(text, valid);
+  }
+  return valid;
+}
+
 /** One row as a record. Throws {@link MalformedRow} with the reason when the row cannot be used. */
-export function toRecord(row: Row, format: TraceFormat, file: string, index: number): TraceRecord {
-  const base = { file, row: index, format };
+export function toRecord(field: Getter, format: TraceFormat, file: string, index: number, raw?: Row): TraceRecord {
   let record: TraceRecord;
   switch (format) {
     case 'message-trace':
       record = {
-        ...base,
-        time: parseTime(field(row, 'Received')),
-        mailFrom: field(row, 'SenderAddress') ?? '',
+        file,
+        row: index,
+        format,
+        time: parseTime(field('Received')),
+        mailFrom: field('SenderAddress') ?? '',
         headerFrom: null,
-        recipients: (field(row, 'RecipientAddress') ?? '').split(/[;,]\s*/).filter((address) => address.includes('@')),
-        clientIp: field(row, 'FromIP') || null,
-        subject: field(row, 'Subject'),
-        status: field(row, 'Status'),
+        recipients: (field('RecipientAddress') ?? '').split(/[;,]\s*/).filter((address) => address.includes('@')),
+        clientIp: field('FromIP') || null,
+        subject: field('Subject'),
+        status: field('Status'),
         direction: null,
         connector: null,
       };
       break;
     case 'historical-search': {
-      const recipients = field(row, 'recipient_status');
+      const recipients = field('recipient_status');
       record = {
-        ...base,
-        time: parseTime(field(row, 'origin_timestamp_utc', 'origin_timestamp', 'date_time_utc')),
-        mailFrom: field(row, 'sender_address', 'return_path') ?? '',
+        file,
+        row: index,
+        format,
+        time: parseTime(field('origin_timestamp_utc', 'origin_timestamp', 'date_time_utc')),
+        mailFrom: field('sender_address', 'return_path') ?? '',
         headerFrom: null,
-        recipients: recipients ? recipientStatus(recipients) : (field(row, 'recipient_address') ?? '').split(/[;,]/).filter((a) => a.includes('@')),
-        clientIp: field(row, 'original_client_ip', 'client_ip') || null,
-        subject: field(row, 'message_subject'),
+        recipients: recipients ? recipientStatus(recipients) : (field('recipient_address') ?? '').split(/[;,]/).filter((a) => a.includes('@')),
+        clientIp: field('original_client_ip', 'client_ip') || null,
+        subject: field('message_subject'),
         status: null,
-        direction: direction(field(row, 'directionality')),
-        connector: field(row, 'connector_id'),
+        direction: direction(field('directionality')),
+        connector: field('connector_id'),
       };
       break;
     }
     case 'email-events':
       record = {
-        ...base,
-        time: parseTime(field(row, 'Timestamp')),
-        mailFrom: field(row, 'SenderMailFromAddress') ?? '',
-        headerFrom: field(row, 'SenderFromAddress') || null,
-        recipients: [field(row, 'RecipientEmailAddress') ?? ''].filter((address) => address.includes('@')),
-        clientIp: field(row, 'SenderIPv4') || field(row, 'SenderIPv6') || null,
-        subject: field(row, 'Subject'),
-        status: field(row, 'DeliveryAction'),
-        direction: direction(field(row, 'EmailDirection')),
-        connector: field(row, 'Connectors') ?? null,
+        file,
+        row: index,
+        format,
+        time: parseTime(field('Timestamp')),
+        mailFrom: field('SenderMailFromAddress') ?? '',
+        headerFrom: field('SenderFromAddress') || null,
+        recipients: [field('RecipientEmailAddress') ?? ''].filter((address) => address.includes('@')),
+        clientIp: field('SenderIPv4') || field('SenderIPv6') || null,
+        subject: field('Subject'),
+        status: field('DeliveryAction'),
+        direction: direction(field('EmailDirection')),
+        connector: field('Connectors') ?? null,
       };
       break;
     case 'lab': {
-      const verdict = (row.verdict ?? {}) as { connector?: string | null; action?: string; disposition?: string };
+      const verdict = (raw?.verdict ?? {}) as { connector?: string | null; action?: string; disposition?: string };
       record = {
-        ...base,
-        time: parseTime(field(row, 'time')),
-        mailFrom: field(row, 'mailFrom') ?? '',
+        file,
+        row: index,
+        format,
+        time: parseTime(field('time')),
+        mailFrom: field('mailFrom') ?? '',
         headerFrom: null,
-        recipients: Array.isArray(row.rcptTo) ? (row.rcptTo as unknown[]).map(String) : [],
-        clientIp: field(row, 'clientIp') || null,
+        recipients: Array.isArray(raw?.rcptTo) ? (raw.rcptTo as unknown[]).map(String) : [],
+        clientIp: field('clientIp') || null,
         subject: null,
         status: verdict.action === 'reject' ? 'Refused' : (verdict.disposition ?? null),
         direction: 'inbound',
@@ -159,7 +212,7 @@ export function toRecord(row: Row, format: TraceFormat, file: string, index: num
     }
   }
   if (record.recipients.length === 0) throw new MalformedRow('no recipient address');
-  if (record.clientIp && !parseIp(record.clientIp)) throw new MalformedRow(`"${record.clientIp}" is not an IP address`);
+  if (record.clientIp && !validIp(record.clientIp)) throw new MalformedRow(`"${record.clientIp}" is not an IP address`);
   if (record.mailFrom === '<>') record.mailFrom = '';
   return record;
 }
