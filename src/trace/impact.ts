@@ -12,6 +12,7 @@ import { hostForCertificateName } from '../lab/certificates.js';
 import type { GatewayProfile } from '../profile/profile.js';
 import type { Snapshot } from '../snapshot/parse.js';
 import type { TraceRecord } from './records.js';
+import { own } from '../util/strings.js';
 
 export interface ImpactGroup {
   clientIp: string;
@@ -117,7 +118,7 @@ export class ImpactAnalysis {
     if (hit === undefined) {
       hit = findAcceptedDomain(domainOf(address), this.now.AcceptedDomain, this.assumptions) !== null;
       if (this.tenantAddresses.size > 100_000) this.tenantAddresses.clear();
-      this.tenantAddresses.set(address, hit);
+      this.tenantAddresses.set(own(address), hit);
     }
     return hit;
   }
@@ -134,7 +135,7 @@ export class ImpactAnalysis {
       const address = parseIp(record.clientIp);
       certificate = address && findInList(compiledIpList(this.gateway.ips), address) ? hostForCertificateName(this.gateway.certificateName) : null;
       if (this.gatewayCertificates.size > 100_000) this.gatewayCertificates.clear();
-      this.gatewayCertificates.set(record.clientIp, certificate);
+      this.gatewayCertificates.set(own(record.clientIp), certificate);
     }
     return certificate;
   }
@@ -174,7 +175,7 @@ export class ImpactAnalysis {
     if (!outcomes) {
       outcomes = [refusal(decide(this.now, transaction(), { assumptions: this.assumptions })), refusal(decide(this.after, transaction(), { assumptions: this.assumptions }))];
       if (this.cache.size > 200_000) this.cache.clear();
-      this.cache.set(cacheKey, outcomes);
+      this.cache.set(own(cacheKey), outcomes);
     }
     this.result.evaluated++;
     const [before, reason] = outcomes;
@@ -190,9 +191,11 @@ export class ImpactAnalysis {
     let group = this.groups.get(key);
     if (!group) {
       const directSend = findAcceptedDomain(domainOf(record.mailFrom), this.now.AcceptedDomain, this.assumptions) !== null;
+      const clientIp = own(record.clientIp);
+      const domain = own(senderDomain);
       group = {
-        clientIp: record.clientIp,
-        senderDomain,
+        clientIp,
+        senderDomain: domain,
         reason,
         messages: 0,
         firstSeen: null,
@@ -201,20 +204,20 @@ export class ImpactAnalysis {
         recipients: [],
         recipientCount: 0,
         directSend,
-        suggestion: parseIp(record.clientIp)?.kind() === 'ipv4' ? `--allow-direct-send '${record.clientIp}=Direct Send from ${senderDomain}'` : null,
+        suggestion: parseIp(clientIp)?.kind() === 'ipv4' ? own(`--allow-direct-send '${clientIp}=Direct Send from ${domain}'`) : null,
       };
-      this.groups.set(key, group);
+      this.groups.set(own(key), group);
     }
     group.messages++;
     if (record.time) {
-      if (!group.firstSeen || record.time < group.firstSeen) group.firstSeen = record.time;
-      if (!group.lastSeen || record.time > group.lastSeen) group.lastSeen = record.time;
+      if (!group.firstSeen || record.time < group.firstSeen) group.firstSeen = own(record.time);
+      if (!group.lastSeen || record.time > group.lastSeen) group.lastSeen = own(record.time);
     }
-    if (record.subject && group.subjects.length < MAX_SAMPLES && !group.subjects.includes(record.subject)) group.subjects.push(record.subject);
+    if (record.subject && group.subjects.length < MAX_SAMPLES && !group.subjects.includes(record.subject)) group.subjects.push(own(record.subject));
     for (const address of record.recipients) {
       if (!group.recipients.includes(address.toLowerCase())) {
         group.recipientCount++;
-        if (group.recipients.length < MAX_RECIPIENTS) group.recipients.push(address.toLowerCase());
+        if (group.recipients.length < MAX_RECIPIENTS) group.recipients.push(own(address.toLowerCase()));
       }
     }
   }

@@ -8,6 +8,7 @@ import { compiledIpList, findInList, parseIp, type IpList } from '../eop/ip.js';
 import type { GatewayProfile } from '../profile/profile.js';
 import type { Snapshot } from '../snapshot/parse.js';
 import type { TraceRecord } from './records.js';
+import { own } from '../util/strings.js';
 
 export interface CountedSource {
   clientIp: string;
@@ -80,14 +81,23 @@ export class BypassMonitor {
     }
     this.counts.bypassed++;
     const day = record.time?.slice(0, 10) ?? 'unknown';
-    this.days.set(day, (this.days.get(day) ?? 0) + 1);
+    const perDay = this.days.get(day);
+    if (perDay === undefined) this.days.set(own(day), 1);
+    else this.days.set(day, perDay + 1);
     const ip = record.clientIp ?? 'unknown';
-    const source = this.sources.get(ip) ?? { messages: 0, domains: new Set<string>() };
+    let source = this.sources.get(ip);
+    if (!source) {
+      source = { messages: 0, domains: new Set<string>() };
+      this.sources.set(own(ip), source);
+    }
     source.messages++;
-    if (source.domains.size < 5) source.domains.add(domainOf(record.mailFrom) ?? '<>');
-    this.sources.set(ip, source);
+    if (source.domains.size < 5) source.domains.add(own(domainOf(record.mailFrom) ?? '<>'));
     for (const sender of new Set([record.mailFrom, record.headerFrom ?? ''].filter((value) => value.includes('@')))) {
-      if (this.internal(sender, record.recipients)) this.spoofed.set(sender.toLowerCase(), (this.spoofed.get(sender.toLowerCase()) ?? 0) + 1);
+      const address = sender.toLowerCase();
+      if (!this.internal(sender, record.recipients)) continue;
+      const count = this.spoofed.get(address);
+      if (count === undefined) this.spoofed.set(own(address), 1);
+      else this.spoofed.set(address, count + 1);
     }
     if (this.sources.size > 100_000) this.trim();
   }

@@ -5,6 +5,7 @@
  * the lab's transactions.jsonl.
  */
 import { parseIp } from '../eop/ip.js';
+import { own } from '../util/strings.js';
 
 export type TraceFormat = 'message-trace' | 'historical-search' | 'email-events' | 'lab';
 
@@ -133,7 +134,7 @@ function validIp(text: string): boolean {
   if (valid === undefined) {
     valid = parseIp(text) !== null;
     if (validity.size > 100_000) validity.clear();
-    validity.set(text, valid);
+    validity.set(own(text), valid);
   }
   return valid;
 }
