@@ -143,6 +143,19 @@ describe('impact', () => {
   });
 });
 
+test('impact --plan DIR reads the plan\'s expected-after.json: the named scanner no longer breaks', async () => {
+  const folder = await mkdtemp(join(tmpdir(), 'eoplock-impact-plan-'));
+  try {
+    const out = join(folder, 'plan');
+    assert.equal((await cli('plan', 'examples/contoso-exposed.json', '--out', out, '--allow-direct-send', '192.0.2.25=Office scanners')).code, 0);
+    const json = JSON.parse((await cli('impact', 'examples/contoso-exposed.json', 'examples/traces/contoso-message-trace.csv', '--plan', out, '--format', 'json')).stdout) as { after: string; groups: { clientIp: string }[] };
+    assert.match(json.after, /expected-after\.json$/);
+    assert.deepEqual(json.groups.map((g) => g.clientIp), ['198.51.100.150', '198.51.100.160', '2001:db8:bad::25']);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+});
+
 describe('monitor', () => {
   test('bypasses by IP and by connector field; internal senders on them are spoofs', async () => {
     const monitor = new BypassMonitor(profile, exposed);
