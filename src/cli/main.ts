@@ -14,6 +14,7 @@ import { version } from './version.js';
 import { planCommand } from './plan.js';
 import { labCommand } from './lab.js';
 import { probeCommand } from './probe.js';
+import { dnsCommand } from './dns.js';
 import { impactCommand, monitorCommand, queriesCommand } from './trace.js';
 import { diffCommand, driftCommand } from './drift.js';
 import { addProfileOptions, profileOptionsFrom } from './profile-options.js';
@@ -390,6 +391,37 @@ Example:
           ...(snapshot ? { snapshot } : {}),
           ...(typeof options.kind === 'string' ? { kind: options.kind as 'kql' | 'powershell' } : {}),
           days: options.days as number,
+          ...(typeof options.out === 'string' ? { out: options.out } : {}),
+        }),
+      );
+    });
+
+  program
+    .command('dns')
+    .description('check MX, SPF, DMARC and DKIM of domains (live DNS) or of a snapshot\'s Dns section (offline)')
+    .argument('[domains...]', 'domains to check (default with --snapshot: the snapshot\'s)')
+    .option('--snapshot <file>', 'tenant snapshot: its Dns section offline, its DKIM configuration and gateway MX')
+    .option('--resolver <ip[:port]>', 'DNS server to ask (live)')
+    .option('--live', 'with --snapshot: look the domains up in DNS instead of reading the snapshot', false)
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('-o, --out <file>', 'write the report to a file (atomically) instead of stdout')
+    .addHelpText(
+      'after',
+      `
+Exit code 0 without errors, 1 when a domain has an error (no SPF, two SPF records, +all, over 10 lookups, no DMARC, a
+DKIM selector that differs from Get-DkimSigningConfig while signing is on), 2 on bad input.
+
+Examples:
+  $ eoplock dns contoso.com contoso.co.uk --resolver 1.1.1.1
+  $ eoplock dns --snapshot examples/contoso-exposed.json`,
+    )
+    .action(async (domains: string[], options: Record<string, unknown>) => {
+      setExit(
+        await dnsCommand(io, domains, {
+          ...(typeof options.snapshot === 'string' ? { snapshot: options.snapshot } : {}),
+          ...(typeof options.resolver === 'string' ? { resolver: options.resolver } : {}),
+          live: options.live === true,
+          format: options.format as 'text' | 'json',
           ...(typeof options.out === 'string' ? { out: options.out } : {}),
         }),
       );
