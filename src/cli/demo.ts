@@ -15,6 +15,9 @@ import { outcomeLabel, verdictLine, type SimulationResult } from '../report/simu
 import { runCorpus } from '../simulate/run.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
 import { startLab, type RunningLab } from '../lab/lab.js';
+import { analyseHeaders } from '../headers/analyse.js';
+import { readMessageHeaders } from '../headers/parse.js';
+import { readTextFile } from '../util/files.js';
 import { probe } from '../probe/probe.js';
 import { ImpactAnalysis } from '../trace/impact.js';
 import { readTrace } from '../trace/read.js';
@@ -197,6 +200,20 @@ export async function demoCommand(io: Io, options: { examples?: string; trace: b
   out.push('  "eoplock lab examples/contoso-locked.json --gateway-listen …" runs an SMTP server on loopback whose every reply comes from');
   out.push('  the emulator, with a gateway hop in front; "eoplock probe" talks to it (MAIL FROM and RCPT TO only, no DATA).');
   out.push(...(await labSession(folder, paint)));
+  out.push('');
+
+  out.push(paint('bold', '8. Header analysis: a spoof that reached the inbox'));
+  out.push('  "eoplock headers examples/messages/direct-bypass.eml --snapshot examples/contoso-exposed.json" reads a delivered');
+  out.push('  message\'s headers and runs the guide\'s test 4 (corrected):');
+  {
+    const { snapshot } = await loadSnapshotFile(join(folder, 'contoso-exposed.json'));
+    const message = join(folder, 'messages', 'direct-bypass.eml');
+    const { fields } = await readMessageHeaders(await readTextFile(message), message);
+    const analysis = analyseHeaders(fields, { snapshot, profile: inferProfile(snapshot) });
+    out.push(`  From ${analysis.from ?? '?'}, EOP saw ${analysis.connectingIp ?? '?'} → ${analysis.path === 'direct-to-eop' ? paint('red', 'straight to EOP, the gateway was bypassed') : analysis.path}`);
+    const mark = { pass: paint('green', '✓'), fail: paint('red', '✗'), warn: paint('yellow', '!'), unknown: '?', info: '·' } as const;
+    for (const item of analysis.checklist) out.push(`    ${mark[item.status]} ${item.check}`);
+  }
   out.push('');
 
   out.push(paint('bold', 'Summary'));

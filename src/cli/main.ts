@@ -15,6 +15,7 @@ import { planCommand } from './plan.js';
 import { labCommand } from './lab.js';
 import { probeCommand } from './probe.js';
 import { dnsCommand } from './dns.js';
+import { headersCommand } from './headers.js';
 import { impactCommand, monitorCommand, queriesCommand } from './trace.js';
 import { diffCommand, driftCommand } from './drift.js';
 import { addProfileOptions, profileOptionsFrom } from './profile-options.js';
@@ -421,6 +422,39 @@ Examples:
           ...(typeof options.snapshot === 'string' ? { snapshot: options.snapshot } : {}),
           ...(typeof options.resolver === 'string' ? { resolver: options.resolver } : {}),
           live: options.live === true,
+          format: options.format as 'text' | 'json',
+          ...(typeof options.out === 'string' ? { out: options.out } : {}),
+        }),
+      );
+    });
+
+  addProfileOptions(
+    program
+      .command('headers')
+      .description("analyse a delivered message's headers: Received chain, the hop EOP saw, EXO's stamps, the guide's test 4")
+      .argument('<file>', 'message (.eml) or pasted headers; - reads standard input')
+      .option('--snapshot <file>', 'tenant snapshot: accepted domains, connectors and the inferred gateway profile'),
+  )
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('-o, --out <file>', 'write the report to a file (atomically) instead of stdout')
+    .addHelpText(
+      'after',
+      `
+Pasted headers are repaired where pasting broke them (indentation, blank lines, lost folds); each repair is noted.
+The gateway is recognised by --seg-ip/--seg, by the snapshot's inferred profile, or by a known vendor host name.
+
+Exit code 0 when no check fails, 1 when one does (for example the message reached EOP without the gateway), 2 on
+bad input.
+
+Examples:
+  $ eoplock headers examples/messages/direct-bypass.eml --snapshot examples/contoso-exposed.json
+  $ pbpaste | eoplock headers - --seg-ip 203.0.113.10 --format json`,
+    )
+    .action(async (file: string, options: Record<string, unknown>) => {
+      setExit(
+        await headersCommand(io, file, {
+          ...profileOptionsFrom(options),
+          ...(typeof options.snapshot === 'string' ? { snapshot: options.snapshot } : {}),
           format: options.format as 'text' | 'json',
           ...(typeof options.out === 'string' ? { out: options.out } : {}),
         }),
