@@ -8,6 +8,8 @@ import { InputError } from '../errors.js';
 import { inferProfile } from '../profile/profile.js';
 import { renderAuditJson, renderAuditJunit, renderAuditSarif } from '../report/audit-formats.js';
 import { renderAuditTable, renderAuditText } from '../report/audit-text.js';
+import { dnsSection, domainsToLookUp } from '../dns/dns-section.js';
+import { liveResolver } from '../dns/resolver.js';
 import { lineLocator } from '../snapshot/locate.js';
 import { parseJsonText, parseSnapshot } from '../snapshot/parse.js';
 import { readTextFile } from '../util/files.js';
@@ -26,6 +28,9 @@ export interface AuditCommandOptions {
   failOn: Severity | 'none';
   assume: string[];
   concurrency: number;
+  /** Replace each snapshot's Dns section with live lookups (through `resolver` when given). */
+  liveDns?: boolean;
+  resolver?: string;
   verbose: boolean;
   color: boolean;
   /** Show a progress bar (stderr is a terminal and there are several snapshots). */
@@ -52,6 +57,8 @@ export async function auditCommand(io: Io, files: string[], options: AuditComman
   }
   const assumptions = resolveAssumptions(parseAssumeFlags(options.assume));
   const given = await loadProfile(options);
+  if (options.resolver !== undefined && !options.liveDns) throw new InputError('--resolver needs --live-dns', { where: '--resolver' });
+  const dns = options.liveDns ? liveResolver(options.resolver) : null;
   const errors: InputError[] = [];
   let done = 0;
   const tick = () => {
@@ -70,6 +77,13 @@ export async function auditCommand(io: Io, files: string[], options: AuditComman
         snapshot = parseSnapshot(parseJsonText(text)).snapshot;
       } catch (error) {
         throw error instanceof InputError ? error.inFile(file) : error;
+      }
+      if (dns) {
+        try {
+          snapshot = { ...snapshot, Dns: await dnsSection(domainsToLookUp(snapshot.AcceptedDomain.map((domain) => domain.DomainName)), dns) };
+        } catch (error) {
+          throw error instanceof InputError ? error.inFile(file) : error;
+        }
       }
       const result = runAudit(snapshot, given ?? inferProfile(snapshot), { file, assumptions });
       if (options.format === 'sarif') {

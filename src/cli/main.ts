@@ -101,19 +101,23 @@ breaks (--corpus); 2 on bad input, with the file and the JSON path or line.`,
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a check at or above this severity fails').choices(['high', 'medium', 'low', 'none']).default('high'))
     .option('-a, --assume <ID=VALUE>', 'switch an emulator assumption (repeatable; see "eoplock assumptions")', collect, [])
     .option('--concurrency <n>', 'snapshots read at once', (value) => Number(value), 8)
+    .option('--live-dns', "look up each accepted domain's MX, SPF, DMARC and DKIM in DNS instead of the snapshot's Dns", false)
+    .option('--resolver <ip[:port]>', 'with --live-dns: the DNS server to ask (default: the system\'s)')
     .option('-v, --verbose', 'text: list passed and not-applicable checks with their reasons', false)
     .option('--no-color', 'no colour in text output')
     .addHelpText(
       'after',
       `
 Without --seg-ip, --seg-cert or --seg, the gateway is inferred from each snapshot (its SenderDomains * Partner
-connector and the MX records in Dns), and the report says so.
+connector and the MX records in Dns), and the report says so. --live-dns replaces the snapshot's Dns section with
+fresh lookups (MX, TXT, _dmarc, selector1/selector2 CNAMEs) of every accepted domain but *.onmicrosoft.com.
 
 Examples:
   $ eoplock audit examples/contoso-exposed.json
   $ eoplock audit tenant.json --seg-ip 203.0.113.10 --seg-ip 198.51.100.0/28 --seg-cert '*.seg.example.net'
   $ eoplock audit tenants/*.json --format sarif --out eoplock.sarif --fail-on medium
   $ eoplock audit tenant.json --seg gateway.yaml --format junit --out audit.xml
+  $ eoplock audit tenant.json --live-dns --resolver 1.1.1.1
 
 Exit code 0 when no check at or above --fail-on fails, 1 when one does, 2 on bad input (a file, a flag).`,
     )
@@ -126,6 +130,8 @@ Exit code 0 when no check at or above --fail-on fails, 1 when one does, 2 on bad
           failOn: options.failOn as 'high' | 'medium' | 'low' | 'none',
           assume: options.assume as string[],
           concurrency: options.concurrency as number,
+          liveDns: options.liveDns === true,
+          ...(typeof options.resolver === 'string' ? { resolver: options.resolver } : {}),
           verbose: options.verbose === true,
           color: options.color !== false && io.color,
           progress: files.length > 1 && io.progress,

@@ -133,3 +133,38 @@ describe('DMARC', () => {
     assert.equal(organisationalDomain('mail.contoso.co.uk'), 'contoso.co.uk');
   });
 });
+
+describe('audit --live-dns', () => {
+  let live: Awaited<ReturnType<typeof startDnsServer>>;
+  before(async () => {
+    // contoso.com as DNS has it today: MX moved back to Exchange Online, SPF and DMARC hardened; contoso.co.uk fails.
+    live = await startDnsServer({
+      'contoso.com': { MX: [[0, 'contoso-com.mail.protection.outlook.com']], TXT: ['v=spf1 include:spf.protection.outlook.com -all'] },
+      '_dmarc.contoso.com': { TXT: ['v=DMARC1; p=reject; rua=mailto:dmarc@contoso.com'] },
+      'contoso.co.uk': { MX: [[10, 'mx1.seg.example.net']], TXT: ['v=spf1 ip4:203.0.113.10 -all'] },
+      '_dmarc.contoso.co.uk': { TXT: ['v=DMARC1; p=quarantine; rua=mailto:dmarc@contoso.com'] },
+      'contosolabs.com': { MX: [[10, 'mx1.seg.example.net']], TXT: ['v=spf1 -all'] },
+      '_dmarc.contosolabs.com': { TXT: ['v=DMARC1; p=reject; rua=mailto:dmarc@contoso.com'] },
+    });
+  });
+  after(() => live.close());
+
+  test('audits the DNS it finds, not the snapshot\'s Dns section', async () => {
+    const status = (stdout: string, id: string) => (JSON.parse(stdout) as { findings: { id: string; status: string }[] }).findings.find((finding) => finding.id === id)?.status;
+    const offline = await cli('audit', 'examples/contoso-exposed.json', '--format', 'json', '--fail-on', 'none');
+    const online = await cli('audit', 'examples/contoso-exposed.json', '--format', 'json', '--fail-on', 'none', '--live-dns', '--resolver', live.server);
+    assert.equal(online.code, 0, online.stderr);
+    assert.equal(status(offline.stdout, 'EOPL-033'), 'pass', 'the snapshot has every MX at the gateway');
+    assert.equal(status(online.stdout, 'EOPL-033'), 'fail', 'live DNS has contoso.com at Exchange Online');
+    assert.equal(status(offline.stdout, 'EOPL-032'), 'fail');
+    assert.equal(status(online.stdout, 'EOPL-032'), 'pass', 'live DNS has DMARC at quarantine/reject with rua everywhere');
+    assert.ok(live.queries.some((query) => /selector1\._domainkey\.contoso\.com/i.test(query)), live.queries.join(', '));
+    assert.ok(!live.queries.some((query) => /onmicrosoft/i.test(query)), 'onmicrosoft.com domains are not looked up');
+  });
+
+  test('--resolver without --live-dns is an input error', async () => {
+    const lonely = await cli('audit', 'examples/contoso-exposed.json', '--resolver', live.server);
+    assert.equal(lonely.code, 2);
+    assert.match(lonely.stderr, /--resolver needs --live-dns/);
+  });
+});
