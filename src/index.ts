@@ -12,7 +12,12 @@ export {
   type Assumptions,
 } from './eop/assumptions.js';
 export { REPLIES } from './eop/replies.js';
-export { parseHeaderBlock } from './headers/parse.js';
+export { authenticate, decideAuthenticated, lookUpDmarc } from './eop/authenticate.js';
+export type { AuthenticationInput, AuthenticationOutcome, SpfResult } from './eop/authentication.js';
+export { parseHeaderBlock, readMessageHeaders } from './headers/parse.js';
+export { analyseHeaders, type HeaderAnalysis } from './headers/analyse.js';
+export { checkDomain, type DomainReport } from './dns/check.js';
+export { liveResolver, snapshotResolver, type DnsResolver } from './dns/resolver.js';
 export { builtinCorpus, corpusOutcome, type CorpusEntry, type CorpusOutcome } from './corpus/builtin.js';
 export { parseSnapshot, parseJsonText, type Snapshot, type ParsedSnapshot } from './snapshot/parse.js';
 export type { NormalisationNote } from './snapshot/quirks.js';

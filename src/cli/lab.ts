@@ -2,6 +2,7 @@
  * `eoplock lab <snapshot>`: the EOP lab and its gateway hop on loopback, until SIGINT or SIGTERM.
  */
 import { parseAssumeFlags, resolveAssumptions } from '../eop/assumptions.js';
+import { liveResolver } from '../dns/resolver.js';
 import { InputError } from '../errors.js';
 import { startLab, type Endpoint } from '../lab/lab.js';
 import { inferProfile } from '../profile/profile.js';
@@ -23,6 +24,8 @@ export interface LabCommandOptions extends ProfileOptions {
   maxMessageSize: number;
   idleTimeout: number;
   sessionTimeout: number;
+  /** DNS server for the authentication layer; default the snapshot's Dns section. */
+  resolver?: string;
 }
 
 /** `127.0.0.1:2525` or `[::1]:2525` → endpoint. */
@@ -56,6 +59,7 @@ export async function labCommand(io: Io, snapshotFile: string, options: LabComma
     ...(options.store ? { store: options.store } : {}),
     xclientFrom: options.xclientFrom,
     ...(tls ? { tls } : {}),
+    ...(options.resolver ? { resolver: liveResolver(options.resolver) } : {}),
     limits: { maxClients: options.maxClients, maxMessageBytes: options.maxMessageSize, idleTimeoutMs: options.idleTimeout * 1000, sessionTimeoutMs: options.sessionTimeout * 1000 },
     onTransaction: (record) => {
       const verdict = record.verdict;

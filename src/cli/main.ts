@@ -243,11 +243,13 @@ Example:
     .option('--max-message-size <bytes>', 'largest message accepted', (value) => Number(value), 10 * 1024 * 1024)
     .option('--idle-timeout <seconds>', 'drop a connection idle this long', (value) => Number(value), 60)
     .option('--session-timeout <seconds>', 'drop a connection open this long', (value) => Number(value), 600)
+    .option('--resolver <ip[:port]>', "DNS server for SPF/DMARC at DATA (default: the snapshot's Dns section, offline)")
     .addHelpText(
       'after',
       `
-Every reply comes from the emulator: 5.7.68/5.7.51/5.7.64 at RCPT TO, a rule's reject at the end of DATA (as the
-assumptions say). Accepted messages get the headers EOP adds.
+Every reply comes from the emulator: 5.7.68/5.7.51/5.7.64 at RCPT TO, a rule's reject or Honor DMARC's 5.7.509 at
+the end of DATA (as the assumptions say). Accepted messages get the headers EOP adds, including
+Authentication-Results in EXO's form and X-MS-Exchange-SkipListedInternetSender when skip listing applied.
 
 Example:
   $ eoplock lab examples/contoso-locked.json --gateway-listen 127.0.0.1:2526 --store lab-mail
@@ -270,6 +272,7 @@ Example:
           maxMessageSize: options.maxMessageSize as number,
           idleTimeout: options.idleTimeout as number,
           sessionTimeout: options.sessionTimeout as number,
+          ...(typeof options.resolver === 'string' ? { resolver: options.resolver } : {}),
         }),
       );
     });

@@ -68,7 +68,7 @@ export interface CorpusGateway {
  * reaching EOP directly is the normal path, judged by content filtering (not emulated), so only the Direct Send
  * spoof of an accepted domain — which configuration (RejectDirectSend) stops — stays in the corpus.
  */
-const GATEWAY_ONLY_ATTACKS = new Set(['foreign-p1-internal-from', 'foreign-domain-bypass', 'null-sender', 'ipv6-direct', 'tls-wrong-certificate', 'forged-authas-header']);
+const GATEWAY_ONLY_ATTACKS = new Set(['foreign-p1-internal-from', 'foreign-domain-bypass', 'ghost-sender', 'null-sender', 'ipv6-direct', 'tls-wrong-certificate', 'forged-authas-header']);
 
 /**
  * Generates the corpus. `gateway` defaults to the one inferred from the snapshot (its `SenderDomains *` Partner
@@ -136,6 +136,22 @@ export function builtinCorpus(snapshot: Snapshot, gateway: CorpusGateway = infer
         mailFrom: 'billing@invoices.attacker.example',
         rcptTo: [user],
         headers: headers('Billing <billing@invoices.attacker.example>', 'Invoice overdue'),
+      },
+    },
+    {
+      id: 'ghost-sender',
+      kind: 'attack',
+      name: 'Ghost-Sender: DMARC-failing spoof of an outside domain',
+      description:
+        'Sent straight to EOP as a domain that publishes DMARC p=reject, failing SPF and unsigned; with the MX elsewhere and no ' +
+        'Enhanced Filtering, Honor DMARC does not act (S26, S61).',
+      transaction: {
+        clientIp: attackerIp,
+        helo: 'mail.attacker.example',
+        mailFrom: 'payments@bank.example',
+        rcptTo: [user],
+        headers: headers('Bank Payments <payments@bank.example>', 'Payment confirmation'),
+        authentication: { spf: 'fail', dkim: [], dmarcRecord: 'v=DMARC1; p=reject; rua=mailto:dmarc@bank.example' },
       },
     },
     {

@@ -133,6 +133,19 @@ export const ASSUMPTIONS = [
     sources: ['§4.2', '§12', 'S18', 'S49'],
   },
   {
+    id: 'dmarc-reject-stage',
+    question: 'When Honor DMARC rejects a message (DmarcRejectAction Reject), how does the 5.7.509 reach the sender?',
+    default: 'end-of-data',
+    values: {
+      'end-of-data': 'EOP answers the end of DATA with 550 5.7.509',
+      'after-data': 'the SMTP session accepts the message (250) and the sender receives an NDR with 5.7.509 afterwards',
+    },
+    rationale:
+      'The 5.7.509 text is documented (S49) and the default action is Reject (S29), but not whether the session or an NDR carries it. ' +
+      'DMARC needs the From header, which EOP has only at the end of DATA, so that is the earliest point it can answer.',
+    sources: ['§6.4', '§9', 'S26', 'S29', 'S49'],
+  },
+  {
     id: 'audit-mode-stop',
     question: 'Does StopRuleProcessing on a matched rule in Audit or AuditAndNotify mode stop later rules?',
     default: 'ignored',

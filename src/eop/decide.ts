@@ -21,6 +21,7 @@ import {
 import { compiledIpList, findInList, parseIp } from './ip.js';
 import { MAX_RECIPIENTS_PER_TRANSACTION, REPLIES, fillReply, type ReplyText } from './replies.js';
 import { evaluateTransportRules } from './rules.js';
+import { authenticationResultsHeader, efcAppliesTo, enhancedFiltering, evaluateAuthentication, honorDmarcSettings, mxElsewhere } from './authentication.js';
 import type {
   AuthAs,
   ConnectorMatch,
@@ -285,6 +286,8 @@ export function decide(snapshot: Snapshot, transaction: Transaction, options: De
     rules: [] as Verdict['rules'],
     trace,
     incomplete: false,
+    authentication: undefined as Verdict['authentication'],
+    addedHeaders: undefined as Verdict['addedHeaders'],
   };
   const finish = (top: Reply, disposition: Verdict['disposition']): Verdict => {
     const differs = recipients.some(
@@ -307,6 +310,8 @@ export function decide(snapshot: Snapshot, transaction: Transaction, options: De
       assumptions: [...used].sort(),
     };
     if (differs) verdict.recipients = recipients;
+    if (base.authentication) verdict.authentication = base.authentication;
+    if (base.addedHeaders && top.action === 'accept') verdict.addedHeaders = base.addedHeaders;
     return verdict;
   };
 
@@ -386,10 +391,67 @@ export function decide(snapshot: Snapshot, transaction: Transaction, options: De
   if (outcome.kind === 'delete') return finish(queued, 'delete');
   if (outcome.kind === 'quarantine') return finish(queued, 'quarantine');
   if (blockListDrop) return finish(queued, 'delete');
+
+  // ── Email authentication (when the transaction carries SPF/DKIM results) ─────────────────────────
+  let authDisposition: 'quarantine' | 'junk' | null = null;
+  if (transaction.authentication) {
+    const fromDomain = headerFrom ? domainOf(headerFrom) : null;
+    const efc = enhancedFiltering(chosen?.candidate.connector);
+    const skipListed = efcAppliesTo(efc, acceptedRecipients) && transaction.authentication.evaluatedIp !== undefined && transaction.authentication.evaluatedIp !== clientIpText;
+    const outcomeAuth = evaluateAuthentication(transaction.authentication, {
+      clientIp: clientIpText,
+      skipListed,
+      mailFrom,
+      fromDomain,
+      acceptedFrom: fromDomain !== null && findAcceptedDomain(fromDomain, accepted, assumptions) !== null,
+      snapshot,
+    });
+    base.authentication = outcomeAuth;
+    base.addedHeaders = [
+      authenticationResultsHeader(outcomeAuth),
+      ...(skipListed ? [{ name: 'X-MS-Exchange-SkipListedInternetSender', value: `ip=[${outcomeAuth.evaluatedIp}]` }] : []),
+    ];
+    trace.push({
+      step: 'authentication',
+      detail: `SPF ${outcomeAuth.spf} for ${outcomeAuth.evaluatedIp}${skipListed ? ' (skip-listed source)' : ''}; DKIM ${outcomeAuth.dkim.map((entry) => `${entry.result} d=${entry.domain}`).join(', ') || 'none'}; DMARC ${outcomeAuth.dmarc}${outcomeAuth.dmarcPolicy ? ` (p=${outcomeAuth.dmarcPolicy})` : ''} for ${fromDomain ?? '(no From domain)'}; compauth ${outcomeAuth.compauth.result} reason=${outcomeAuth.compauth.reason}`,
+      sources: ['S23', 'S24', 'S25', '§5', '§6.1'],
+    });
+    if (outcomeAuth.dmarc === 'fail' && (outcomeAuth.dmarcPolicy === 'reject' || outcomeAuth.dmarcPolicy === 'quarantine')) {
+      const settings = honorDmarcSettings(snapshot);
+      const recipientDomain = domainOf(acceptedRecipients[0] ?? '') ?? '';
+      const elsewhere = mxElsewhere(snapshot, recipientDomain);
+      const honoured = settings.honorDmarc && (elsewhere !== true || skipListed);
+      if (!settings.honorDmarc) {
+        trace.push({ step: 'honor-dmarc', detail: `"${settings.policyName}" has HonorDmarcPolicy off: the DMARC p=${outcomeAuth.dmarcPolicy} is not applied${settings.spoofIntelligence ? ' (spoof intelligence judges the message instead; its verdict is not emulated)' : ''}`, sources: ['S26', 'S27', '§6.4'] });
+      } else if (!honoured) {
+        trace.push({
+          step: 'honor-dmarc',
+          detail: `${recipientDomain}'s MX points away from Exchange Online and Enhanced Filtering is not applied on ${chosen ? `"${chosen.candidate.connector.Name}"` : 'any connector (none matched)'}: Honor DMARC does not act, so the DMARC p=${outcomeAuth.dmarcPolicy} failure is delivered (the Ghost-Sender gap)`,
+          sources: ['S26', 'S61', '§5', '§10'],
+        });
+      } else {
+        const action = outcomeAuth.dmarcPolicy === 'reject' ? settings.rejectAction : settings.quarantineAction;
+        trace.push({
+          step: 'honor-dmarc',
+          detail: `"${settings.policyName}" honours DMARC p=${outcomeAuth.dmarcPolicy}${elsewhere === null ? ` (no MX for ${recipientDomain} in the snapshot: taken to be Exchange Online)` : elsewhere ? ' (MX elsewhere, Enhanced Filtering applied)' : ''}: ${action}`,
+          sources: ['S26', 'S27', 'S29', 'S49', '§6.4'],
+          ...(action === 'Reject' ? { assumptions: ['dmarc-reject-stage'] } : {}),
+        });
+        if (action === 'Reject') {
+          use('dmarc-reject-stage');
+          const inSession = assumptions['dmarc-reject-stage'] === 'end-of-data';
+          const rejected = reply('reject', 'data', REPLIES.dmarcRejected, { domain: fromDomain ?? '' });
+          return finish(rejected, inSession ? 'none' : 'ndr');
+        }
+        authDisposition = action === 'MoveToJmf' ? 'junk' : 'quarantine';
+      }
+    }
+  }
+  if (authDisposition) return finish(queued, authDisposition);
   trace.push({
     step: 'filtering',
     detail:
-      'accepted by the transport layer; content filtering (anti-malware, anti-spam, spoof intelligence, DMARC) is not emulated' +
+      `accepted by the transport layer; content filtering (anti-malware, anti-spam${transaction.authentication ? '' : ', spoof intelligence, DMARC'}) is not emulated` +
       (rules.scl !== null ? ` — a rule set SCL ${rules.scl}, an input to filtering` : ''),
     sources: ['S18', 'S32', '§6.3'],
   });

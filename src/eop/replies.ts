@@ -47,6 +47,12 @@ export const REPLIES = {
     text: 'Access denied, message must be RFC 5322 section 3.6.2 compliant and include a valid From address',
     sources: ['S49', '§9'],
   },
+  dmarcRejected: {
+    code: 550,
+    enhanced: '5.7.509',
+    text: 'Access denied, sending domain [{domain}] does not pass DMARC verification',
+    sources: ['S49', '§9'],
+  },
   recipientOk: { code: 250, enhanced: '2.1.5', text: 'Recipient OK', sources: [] },
   queued: { code: 250, enhanced: '2.6.0', text: 'Queued mail for delivery', sources: [] },
 } as const satisfies Record<string, ReplyText>;

@@ -2,6 +2,8 @@
  * The emulator's vocabulary: an SMTP transaction as EOP sees it, and the verdict it reaches.
  */
 
+import type { AuthenticationInput, AuthenticationOutcome } from './authentication.js';
+
 /** One header field, in message order. */
 export interface HeaderField {
   name: string;
@@ -33,12 +35,17 @@ export interface Transaction {
    * (a value may be a list when the header occurs more than once).
    */
   headers?: HeaderField[] | Record<string, string | string[]> | undefined;
+  /**
+   * SPF/DKIM results (and optionally the From domain's DMARC record) for the authentication layer; absent, DMARC and
+   * Honor DMARC are not emulated. `authenticate()` computes them from DNS.
+   */
+  authentication?: AuthenticationInput | undefined;
 }
 
 export type Action = 'accept' | 'reject';
 export type Stage = 'connect' | 'mail' | 'rcpt' | 'data';
 /** What happens to an accepted message after the SMTP session. */
-export type Disposition = 'deliver' | 'relay' | 'quarantine' | 'delete' | 'ndr' | 'none';
+export type Disposition = 'deliver' | 'relay' | 'junk' | 'quarantine' | 'delete' | 'ndr' | 'none';
 export type AuthAs = 'Anonymous' | 'Partner' | 'Internal';
 
 export interface ConnectorMatch {
@@ -99,4 +106,8 @@ export interface Verdict extends Reply {
   assumptions: string[];
   /** True when part of the decision could not be evaluated (an unsupported rule predicate). */
   incomplete: boolean;
+  /** The authentication layer's results, when the transaction carried authentication input. */
+  authentication?: AuthenticationOutcome;
+  /** Headers EOP adds to an accepted message beyond AuthAs (Authentication-Results, skip-listing). */
+  addedHeaders?: HeaderField[];
 }

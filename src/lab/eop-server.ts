@@ -4,6 +4,8 @@
  * is appended to transactions.jsonl.
  */
 import { randomUUID } from 'node:crypto';
+import { decideAuthenticated } from '../eop/authenticate.js';
+import type { DnsResolver } from '../dns/resolver.js';
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import type { Server as NetServer, Socket } from 'node:net';
 import { join } from 'node:path';
@@ -31,6 +33,8 @@ export const DEFAULT_LIMITS: LabLimits = { maxClients: 2000, maxMessageBytes: 10
 
 export interface EopLabOptions {
   snapshot: Snapshot;
+  /** DNS for the authentication layer at DATA (SPF for the evaluated IP, the From domain's DMARC). */
+  resolver: DnsResolver;
   assumptions: Assumptions;
   tls: CertificatePair;
   /** Where accepted messages and transactions.jsonl go; nothing is stored without it. */
@@ -191,7 +195,7 @@ export class EopLab {
     const body = split >= 0 ? raw.slice(split).replace(/^\r?\n/, '') : '';
     const state = this.states.get(session.id);
     const transaction = this.transaction(session, state?.rcptTo ?? [], await parseHeaderBlock(headerBlock));
-    const verdict = decide(this.options.snapshot, transaction, { assumptions: this.options.assumptions });
+    const verdict = await decideAuthenticated(this.options.snapshot, transaction, this.options.resolver, { assumptions: this.options.assumptions });
     if (verdict.action === 'reject' && verdict.disposition === 'none') {
       await this.record(transaction, verdict);
       return smtpError(verdict);

@@ -2,6 +2,7 @@
  * Starting the whole lab: the EOP listener and, optionally, the gateway hop in front of it.
  */
 import type { Assumptions } from '../eop/assumptions.js';
+import { snapshotResolver, type DnsResolver } from '../dns/resolver.js';
 import { compileIpList, formatIpv4Interval, ipv4Interval } from '../eop/ip.js';
 import type { GatewayProfile } from '../profile/profile.js';
 import type { Snapshot } from '../snapshot/parse.js';
@@ -26,6 +27,8 @@ export interface LabOptions {
   xclientFrom?: string[];
   tls?: CertificatePair;
   limits?: Partial<LabLimits>;
+  /** DNS for the authentication layer (SPF, DMARC); default: the snapshot's Dns section (offline). */
+  resolver?: DnsResolver;
   onTransaction?: (record: TransactionRecord) => void;
 }
 
@@ -58,6 +61,7 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
   const addressMap = new Map<string, string>(gatewayAddress ? [[gatewaySource, gatewayAddress]] : []);
   const eop = new EopLab({
     snapshot: options.snapshot,
+    resolver: options.resolver ?? snapshotResolver(options.snapshot),
     assumptions: options.assumptions,
     tls,
     ...(options.store ? { store: options.store } : {}),

@@ -38,6 +38,7 @@ export function stampHeaders({ transaction, verdict, serverName, id, date, tls }
   const scl = verdict.scl ?? 1;
   const lines = [
     `Received: from ${helo} (${transaction.clientIp}) by ${serverName} (eoplock EOP lab) with ${tls ? 'ESMTPS' : 'ESMTP'} id ${id}; ${date.toUTCString().replace('GMT', '+0000')}`,
+    ...(verdict.addedHeaders ?? []).map((field) => `${field.name}: ${field.value}`),
     `X-MS-Exchange-Organization-AuthAs: ${verdict.authAs}`,
     `X-MS-Exchange-Organization-MessageDirectionality: ${verdict.authAs === 'Internal' ? 'Originating' : 'Incoming'}`,
     `X-MS-Exchange-Organization-SCL: ${scl}`,

@@ -41,6 +41,7 @@ export async function parseScenarios(text: string, file?: string): Promise<Scena
         mailFrom: input.mailFrom,
         rcptTo: input.rcptTo,
         ...(headers !== undefined ? { headers } : {}),
+        ...(input.authentication !== undefined ? { authentication: input.authentication } : {}),
       },
       expect: input.expect,
     });

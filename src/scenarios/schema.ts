@@ -13,7 +13,7 @@ export const ExpectationSchema = z.strictObject({
   code: z.number().int().min(200).max(599).optional(),
   enhanced: z.string().regex(/^[245]\.\d{1,3}\.\d{1,3}$/, 'an enhanced status code such as 5.7.68').optional(),
   stage: z.enum(['connect', 'mail', 'rcpt', 'data']).optional(),
-  disposition: z.enum(['deliver', 'relay', 'quarantine', 'delete', 'ndr', 'none']).optional(),
+  disposition: z.enum(['deliver', 'relay', 'junk', 'quarantine', 'delete', 'ndr', 'none']).optional(),
   /** The connector's name, or null for "no connector". */
   connector: z.string().nullable().optional(),
 });
@@ -30,6 +30,15 @@ export const ScenarioSchema = z.strictObject({
   mailFrom: z.string(),
   rcptTo: z.union([z.string(), z.array(z.string()).min(1)]).transform((value) => (Array.isArray(value) ? value : [value])),
   headers: z.union([z.string(), z.record(z.string(), z.union([z.string(), z.array(z.string())]))]).optional(),
+  /** SPF/DKIM results for the authentication layer (DMARC, Honor DMARC); see docs/emulator.md. */
+  authentication: z
+    .strictObject({
+      evaluatedIp: z.string().min(1).optional(),
+      spf: z.enum(['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror']),
+      dkim: z.array(z.strictObject({ result: z.enum(['pass', 'fail', 'none']), domain: z.string().min(1) })).optional(),
+      dmarcRecord: z.string().nullable().optional(),
+    })
+    .optional(),
   expect: ExpectationSchema.optional(),
 });
 

@@ -226,7 +226,7 @@ describe('each check: pass and fail', () => {
     const raw = hardened();
     CASES['EOPL-090']?.fail(raw);
     const finding = statusOf(raw, 'EOPL-090');
-    assert.equal(finding.evidence.length, 7);
+    assert.equal(finding.evidence.length, 8);
     for (const evidence of finding.evidence) {
       assert.equal(evidence.verdict?.action, 'accept');
       assert.ok(evidence.transaction?.clientIp);

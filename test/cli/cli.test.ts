@@ -24,13 +24,13 @@ describe('eoplock simulate --scenarios', () => {
   test('the bundled scenarios all hold for the locked tenant: exit 0', async () => {
     const result = await cli('simulate', LOCKED, '--scenarios', 'examples/scenarios.yaml');
     assert.equal(result.code, 0, result.stdout + result.stderr);
-    assert.match(result.stdout, /8 met, 0 not met/);
+    assert.match(result.stdout, /9 met, 0 not met/);
   });
 
   test('JSON output has results with verdict and expectation', async () => {
     const result = await cli('simulate', LOCKED, '--scenarios', 'examples/scenarios.yaml', '--format', 'json');
     const parsed = JSON.parse(result.stdout) as { results: { name: string; verdict: { action: string; enhanced: string; trace: unknown[] }; expectation: { met: boolean; diffs: unknown[] } }[] };
-    assert.equal(parsed.results.length, 8);
+    assert.equal(parsed.results.length, 9);
     for (const entry of parsed.results) {
       assert.equal(entry.expectation.met, true);
       assert.deepEqual(entry.expectation.diffs, []);
@@ -43,6 +43,13 @@ describe('eoplock simulate --scenarios', () => {
     const result = await cli('simulate', EXPOSED, '--scenarios', 'examples/scenarios.yaml');
     assert.equal(result.code, 1);
     assert.match(result.stdout, /expected action "reject", got "accept"/);
+  });
+
+  test('a bad authentication result in a scenario is an input error naming the field and line', async () => {
+    const scenarios = await file('auth.yaml', 'scenarios:\n  - name: x\n    clientIp: 198.51.100.77\n    mailFrom: a@b.example\n    rcptTo: alice@contoso.com\n    authentication: { spf: maybe }\n');
+    const result = await cli('simulate', LOCKED, '-s', scenarios);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /auth\.yaml: at scenarios\[0\]\.authentication\.spf \(line 6, column \d+\): Invalid option/);
   });
 
   test('--assume switches an assumption and the stage changes', async () => {
@@ -66,7 +73,7 @@ describe('eoplock simulate --scenarios', () => {
     const result = await cli('simulate', LOCKED, '--scenarios', 'examples/scenarios.yaml', '-f', 'json', '--out', out);
     assert.equal(result.code, 0);
     assert.equal(result.stdout, '');
-    assert.equal((JSON.parse(await readFile(out, 'utf8')) as { results: unknown[] }).results.length, 8);
+    assert.equal((JSON.parse(await readFile(out, 'utf8')) as { results: unknown[] }).results.length, 9);
   });
 });
 
@@ -74,14 +81,14 @@ describe('eoplock simulate --corpus builtin', () => {
   test('the exposed tenant lets attacks in: exit 1', async () => {
     const result = await cli('simulate', EXPOSED, '--corpus', 'builtin');
     assert.equal(result.code, 1);
-    assert.match(result.stdout, /7 of 7 attacks get in/);
+    assert.match(result.stdout, /8 of 8 attacks get in/);
     assert.match(result.stdout, /GETS IN/);
   });
 
   test('the locked tenant stops every attack and keeps every legitimate path: exit 0', async () => {
     const result = await cli('simulate', LOCKED, '--corpus', 'builtin');
     assert.equal(result.code, 0, result.stdout);
-    assert.match(result.stdout, /0 of 7 attacks get in; 0 of 5 legitimate paths break/);
+    assert.match(result.stdout, /0 of 8 attacks get in; 0 of 5 legitimate paths break/);
   });
 });
 
@@ -170,12 +177,12 @@ describe('other commands', () => {
   test('eoplock demo tells the story and exits 0', async () => {
     const result = await cli('demo');
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /1\. Exposed[\s\S]*7 of 7 attacks get in[\s\S]*3\. Locked[\s\S]*0 of 7 attacks get in, 0 of 5 legitimate paths break/);
+    assert.match(result.stdout, /1\. Exposed[\s\S]*8 of 8 attacks get in[\s\S]*3\. Locked[\s\S]*0 of 8 attacks get in, 0 of 5 legitimate paths break/);
     assert.match(result.stdout, /4\. The audit[\s\S]*contoso-exposed\.json: 12 failed \(4 high, 5 medium, 3 low\)[\s\S]*EOPL-001 \[high\] RejectDirectSend is on[\s\S]*contoso-locked\.json: 0 failed/);
     assert.match(result.stdout, /7\. The lab[\s\S]*✓ 1\. Direct Send[^\n]*got 550 5\.7\.68 at RCPT[\s\S]*✓ 2\. Foreign sender[^\n]*got 550 5\.7\.51 at RCPT[\s\S]*✓ 3\. Legitimate mail[^\n]*got 250 at DATA/);
     assert.match(result.stdout, /6\. Impact[\s\S]*55 accepted today, 13 refused after the change[\s\S]*192\.0\.2\.25 +as contoso\.com +7 message\(s\) → 550 5\.7\.68/);
     assert.match(result.stdout, /8\. Header analysis[\s\S]*EOP saw 198\.18\.7\.7 → straight to EOP, the gateway was bypassed[\s\S]*✗ The Received chain shows the gateway as the last hop before EOP/);
-    assert.match(result.stdout, /5\. The plan[\s\S]*01-safety-net-audit[\s\S]*then: 7 of 7 attacks get in[\s\S]*04-safety-net-enforce[\s\S]*then: 0 of 7 attacks get in, 0 of \d+ legitimate paths break/);
+    assert.match(result.stdout, /5\. The plan[\s\S]*01-safety-net-audit[\s\S]*then: 8 of 8 attacks get in[\s\S]*04-safety-net-enforce[\s\S]*then: 0 of 8 attacks get in, 0 of \d+ legitimate paths break/);
   });
 
   test('eoplock assumptions lists every assumption with its default', async () => {

@@ -117,6 +117,9 @@ describe('the gateway hop and stored messages', () => {
     const eml = await readFile(join(store, files[0] as string), 'utf8');
     assert.match(eml, /^Received: from mx1\.seg\.example\.net \(203\.0\.113\.10\) by .* with ESMTPS id /);
     assert.match(eml, /\r\nX-MS-Exchange-Organization-AuthAs: Partner\r\n/);
+    // Enhanced Filtering on the gateway connector skip-lists the gateway hop: SPF is judged for the client behind it.
+    assert.match(eml, /\r\nAuthentication-Results: spf=none smtp\.mailfrom=fabrikam\.example; dkim=none \(message not signed\) header\.d=none; dmarc=none action=none header\.from=fabrikam\.example; compauth=fail reason=001\r\n/);
+    assert.match(eml, /\r\nX-MS-Exchange-SkipListedInternetSender: ip=\[127\.0\.0\.1\]\r\n/);
     assert.match(eml, /X-Forefront-Antispam-Report: CIP:203\.0\.113\.10;.*H:mx1\.seg\.example\.net;.*DIR:INB;/);
     assert.match(eml, /Received: from \[127\.0\.0\.1\] \(127\.0\.0\.1\) by mx1\.seg\.example\.net \(eoplock lab gateway\)/);
     assert.doesNotMatch(eml, /X-MS-Exchange-Organization-AuthAs: Internal/, 'the forged header was removed by the header firewall');
