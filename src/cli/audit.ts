@@ -10,6 +10,8 @@ import { renderAuditJson, renderAuditJunit, renderAuditSarif } from '../report/a
 import { renderAuditTable, renderAuditText } from '../report/audit-text.js';
 import { dnsSection, domainsToLookUp } from '../dns/dns-section.js';
 import { liveResolver } from '../dns/resolver.js';
+import { htmlReport } from './report.js';
+import { loadSnapshotFile } from '../snapshot/load.js';
 import { lineLocator } from '../snapshot/locate.js';
 import { parseJsonText, parseSnapshot } from '../snapshot/parse.js';
 import { readTextFile } from '../util/files.js';
@@ -17,7 +19,7 @@ import { loadProfile } from './profile-options.js';
 import { emit, type Io } from './io.js';
 import { version } from './version.js';
 
-export type AuditFormat = 'text' | 'json' | 'sarif' | 'junit';
+export type AuditFormat = 'text' | 'json' | 'sarif' | 'junit' | 'html';
 
 export interface AuditCommandOptions {
   segIp: string[];
@@ -59,6 +61,16 @@ export async function auditCommand(io: Io, files: string[], options: AuditComman
   const given = await loadProfile(options);
   if (options.resolver !== undefined && !options.liveDns) throw new InputError('--resolver needs --live-dns', { where: '--resolver' });
   const dns = options.liveDns ? liveResolver(options.resolver) : null;
+  if (options.format === 'html') {
+    if (files.length !== 1) throw new InputError(`--format html reports on one snapshot, got ${files.length}`, { where: '--format' });
+    const file = files[0] as string;
+    let { snapshot } = await loadSnapshotFile(file);
+    if (dns) snapshot = { ...snapshot, Dns: await dnsSection(domainsToLookUp(snapshot.AcceptedDomain.map((domain) => domain.DomainName)), dns) };
+    const { html, audit } = await htmlReport(snapshot, file, given ?? inferProfile(snapshot), { traces: [], assumptions });
+    await emit(io, html, options.out);
+    if (options.out) io.stderr(`eoplock: wrote ${options.out} (${Math.round(Buffer.byteLength(html) / 1024)} KB)\n`);
+    return failsAt(audit, options.failOn) ? 1 : 0;
+  }
   const errors: InputError[] = [];
   let done = 0;
   const tick = () => {

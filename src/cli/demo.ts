@@ -4,7 +4,7 @@
  */
 import { styleText } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { runAudit } from '../audit/run.js';
 import { SEVERITIES } from '../audit/model.js';
 import { builtinCorpus } from '../corpus/builtin.js';
@@ -17,7 +17,8 @@ import { loadSnapshotFile } from '../snapshot/load.js';
 import { startLab, type RunningLab } from '../lab/lab.js';
 import { analyseHeaders } from '../headers/analyse.js';
 import { readMessageHeaders } from '../headers/parse.js';
-import { readTextFile } from '../util/files.js';
+import { readTextFile, writeFileAtomic } from '../util/files.js';
+import { htmlReport } from './report.js';
 import { probe } from '../probe/probe.js';
 import { ImpactAnalysis } from '../trace/impact.js';
 import { readTrace } from '../trace/read.js';
@@ -86,7 +87,7 @@ async function labSession(folder: string, paint: (style: Parameters<typeof style
   }
 }
 
-export async function demoCommand(io: Io, options: { examples?: string; trace: boolean }): Promise<number> {
+export async function demoCommand(io: Io, options: { examples?: string; trace: boolean; report?: string | false }): Promise<number> {
   const folder = options.examples ?? DEFAULT_EXAMPLES;
   const paint = (style: Parameters<typeof styleText>[0], text: string) =>
     io.color ? styleText(style, text, { validateStream: false }) : text;
@@ -215,6 +216,18 @@ export async function demoCommand(io: Io, options: { examples?: string; trace: b
     for (const item of analysis.checklist) out.push(`    ${mark[item.status]} ${item.check}`);
   }
   out.push('');
+
+  if (options.report !== false) {
+    const target = options.report ?? 'eoplock-report.html';
+    const file = join(folder, 'contoso-exposed.json');
+    const { snapshot } = await loadSnapshotFile(file);
+    const { html } = await htmlReport(snapshot, file, inferProfile(snapshot), { traces: [join(folder, 'traces', 'contoso-message-trace.csv')], assumptions });
+    await writeFileAtomic(target, html);
+    out.push(paint('bold', '9. The report'));
+    out.push(`  Wrote ${resolve(target)} (${Math.round(Buffer.byteLength(html) / 1024)} KB): the exposed tenant as one self-contained HTML page`);
+    out.push('  (mail-flow picture, corpus now and after the plan, findings, charts from the message trace). Open it in a browser.');
+    out.push('');
+  }
 
   out.push(paint('bold', 'Summary'));
   for (const { title, result } of summaries) {

@@ -15,6 +15,7 @@ import { planCommand } from './plan.js';
 import { labCommand } from './lab.js';
 import { probeCommand } from './probe.js';
 import { dnsCommand } from './dns.js';
+import { reportCommand } from './report.js';
 import { headersCommand } from './headers.js';
 import { impactCommand, monitorCommand, queriesCommand } from './trace.js';
 import { diffCommand, driftCommand } from './drift.js';
@@ -96,7 +97,7 @@ breaks (--corpus); 2 on bad input, with the file and the JSON path or line.`,
       .description('audit one or more tenant snapshots for gateway-bypass exposure, with proof from the emulator')
       .argument('<snapshot...>', 'tenant snapshot JSON files'),
   )
-    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'sarif', 'junit']).default('text'))
+    .addOption(new Option('-f, --format <format>', 'output format (html: one snapshot, a self-contained page)').choices(['text', 'json', 'sarif', 'junit', 'html']).default('text'))
     .option('-o, --out <file>', 'write the report to a file (atomically) instead of stdout')
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a check at or above this severity fails').choices(['high', 'medium', 'low', 'none']).default('high'))
     .option('-a, --assume <ID=VALUE>', 'switch an emulator assumption (repeatable; see "eoplock assumptions")', collect, [])
@@ -470,13 +471,50 @@ Examples:
       );
     });
 
+  addProfileOptions(
+    program
+      .command('report')
+      .description('write a self-contained HTML report: mail-flow picture, corpus now and after the plan, findings, charts')
+      .argument('<snapshot>', 'tenant snapshot JSON file'),
+  )
+    .option('--trace <files...>', 'message trace exports (CSV/JSON, .gz): bypasses per day, top sources, impact of the plan')
+    .option('--plan <dir>', 'a folder written by "eoplock plan" (default: the plan is built with its defaults)')
+    .option('-o, --out <file>', 'where to write the page (atomically)', 'eoplock-report.html')
+    .option('-a, --assume <ID=VALUE>', 'switch an emulator assumption (repeatable; see "eoplock assumptions")', collect, [])
+    .addHelpText(
+      'after',
+      `
+The page makes no network requests (everything is inline, and its Content-Security-Policy forbids loading anything),
+prints to PDF, follows the system's dark mode and works with a keyboard.
+
+Examples:
+  $ eoplock report examples/contoso-exposed.json --out report.html
+  $ eoplock report tenant.json --plan lockdown-plan --trace trace-week1.csv trace-week2.csv --out report.html
+  $ eoplock audit tenant.json --format html --out audit.html
+
+Exit code 0 when the page is written, 2 on bad input.`,
+    )
+    .action(async (snapshot: string, options: Record<string, unknown>) => {
+      setExit(
+        await reportCommand(io, snapshot, {
+          ...profileOptionsFrom(options),
+          traces: (options.trace as string[] | undefined) ?? [],
+          ...(typeof options.plan === 'string' ? { plan: options.plan } : {}),
+          out: options.out as string,
+          assume: options.assume as string[],
+        }),
+      );
+    });
+
   program
     .command('demo')
     .description('run the builtin corpus on the bundled example tenant: exposed, half-done, locked (what "npm start" runs)')
     .option('--examples <dir>', 'folder holding contoso-exposed.json, contoso-partial.json and contoso-locked.json')
     .option('-t, --trace', 'show every decision step', false)
-    .action(async (options: { examples?: string; trace: boolean }) => {
-      setExit(await demoCommand(io, { ...(options.examples ? { examples: options.examples } : {}), trace: options.trace }));
+    .option('--report <file>', 'where to write the HTML report of the exposed example', 'eoplock-report.html')
+    .option('--no-report', 'do not write the HTML report')
+    .action(async (options: { examples?: string; trace: boolean; report: string | false }) => {
+      setExit(await demoCommand(io, { ...(options.examples ? { examples: options.examples } : {}), trace: options.trace, report: options.report }));
     });
 
   program

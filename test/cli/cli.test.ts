@@ -175,8 +175,11 @@ describe('bad input: exit 2 with a message that names the place', () => {
 
 describe('other commands', () => {
   test('eoplock demo tells the story and exits 0', async () => {
-    const result = await cli('demo');
+    const report = join(temp.path(), 'demo-report.html');
+    const result = await cli('demo', '--report', report);
     assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /9\. The report\n  Wrote \/.*demo-report\.html \(\d+ KB\)/);
+    assert.match(await readFile(report, 'utf8'), /^<!doctype html>[\s\S]*Exposed: 8 of 8 attacks get in/);
     assert.match(result.stdout, /1\. Exposed[\s\S]*8 of 8 attacks get in[\s\S]*3\. Locked[\s\S]*0 of 8 attacks get in, 0 of 5 legitimate paths break/);
     assert.match(result.stdout, /4\. The audit[\s\S]*contoso-exposed\.json: 12 failed \(4 high, 5 medium, 3 low\)[\s\S]*EOPL-001 \[high\] RejectDirectSend is on[\s\S]*contoso-locked\.json: 0 failed/);
     assert.match(result.stdout, /7\. The lab[\s\S]*✓ 1\. Direct Send[^\n]*got 550 5\.7\.68 at RCPT[\s\S]*✓ 2\. Foreign sender[^\n]*got 550 5\.7\.51 at RCPT[\s\S]*✓ 3\. Legitimate mail[^\n]*got 250 at DATA/);

@@ -1,0 +1,159 @@
+/**
+ * The HTML report opened in a real browser: Debian's Chromium driven by playwright-core. Checks the sections, the
+ * numbers, the charts and the mail-flow SVG, that no request leaves the page, that filtering findings works by
+ * clicking, and that the console stays clean. A screenshot goes to test-artifacts/ (not committed).
+ */
+import assert from 'node:assert/strict';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { escapeHtml } from '../../src/report/html/render.js';
+import { cli, tempFolder } from '../helpers/cli.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const temp = tempFolder('eoplock-report-');
+let browser: Browser;
+
+before(async () => {
+  await stat(CHROMIUM).catch(() => {
+    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (.ci/run does)`);
+  });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+after(async () => {
+  await browser?.close();
+});
+
+interface Opened {
+  page: Page;
+  requests: string[];
+  problems: string[];
+}
+
+async function open(file: string): Promise<Opened> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const requests: string[] = [];
+  const problems: string[] = [];
+  page.on('request', (request) => requests.push(request.url()));
+  page.on('console', (message) => {
+    if (message.type() === 'error' || message.type() === 'warning') problems.push(`${message.type()}: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+  await page.goto(pathToFileURL(resolve(file)).href, { waitUntil: 'load' });
+  return { page, requests, problems };
+}
+
+const visibleFindings = (page: Page) => page.locator('.finding:not(.hidden)').count();
+
+describe('the HTML report of the exposed example, with message trace', () => {
+  let file = '';
+  let opened: Opened;
+  before(async () => {
+    file = join(temp.path(), 'report.html');
+    const result = await cli('report', 'examples/contoso-exposed.json', '--trace', 'examples/traces/contoso-message-trace.csv', '--out', file);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /Wrote .*report\.html \(\d+ KB\)/);
+    opened = await open(file);
+  });
+  after(() => opened?.page.close());
+
+  test('is one self-contained file under 1 MB that makes no request beyond itself', async () => {
+    const html = await readFile(file, 'utf8');
+    assert.ok(Buffer.byteLength(html) < 1024 * 1024, `${Buffer.byteLength(html)} bytes`);
+    assert.doesNotMatch(html, /<(script|link|img)[^>]+(src|href)=["']?https?:/i);
+    assert.match(html, /Content-Security-Policy" content="default-src 'none'/);
+    assert.deepEqual(opened.requests, [pathToFileURL(resolve(file)).href]);
+    assert.deepEqual(opened.problems, []);
+  });
+
+  test('shows the tenant, the verdict, the numbers and every section', async () => {
+    const { page } = opened;
+    assert.match(await page.locator('h1').innerText(), /Contoso Ltd/);
+    assert.match(await page.locator('#overall-verdict').innerText(), /Exposed: 8 of 8 attacks get in; 4 high-severity/);
+    assert.equal(await page.locator('#attacks-in').innerText(), '8 / 8');
+    assert.equal(await page.locator('#checks-failed').innerText(), '12');
+    for (const id of ['summary', 'corpus', 'findings', 'trace', 'plan']) assert.equal(await page.locator(`section#${id}`).count(), 1, id);
+    assert.equal(await page.locator('#corpus tbody tr[data-kind="attack"]').count(), 8);
+    assert.match(await page.locator('#corpus tbody tr[data-kind="attack"]').first().innerText(), /gets in[\s\S]*blocked/);
+    assert.equal(await page.locator('#bypass-path').getAttribute('data-open'), 'true');
+    assert.match(await page.locator('#impact').innerText(), /192\.0\.2\.25/);
+    assert.equal(await page.locator('#plan .phase').count(), 4);
+  });
+
+  test('draws the three charts with Chart.js', async () => {
+    const { page } = opened;
+    for (const id of ['chart-severity', 'chart-per-day', 'chart-sources']) {
+      // A string expression: the test is compiled without DOM types.
+      const drawn = (await page.evaluate(`(() => { const c = document.getElementById(${JSON.stringify(id)}); return c && c.chart ? { width: c.width, points: c.chart.data.datasets[0].data.length } : null; })()`)) as { width: number; points: number } | null;
+      assert.ok(drawn && drawn.width > 0 && drawn.points > 0, `${id}: ${JSON.stringify(drawn)}`);
+    }
+    const severity = await page.evaluate(`document.getElementById('chart-severity').chart.data.datasets[0].data`);
+    assert.deepEqual(severity, [4, 5, 3]);
+  });
+
+  test('filters findings by clicking and by searching', async () => {
+    const { page } = opened;
+    assert.equal(await visibleFindings(page), 12, 'failed checks by default');
+    await page.getByRole('button', { name: 'High', exact: true }).click();
+    assert.equal(await visibleFindings(page), 4);
+    assert.equal(await page.getByRole('button', { name: 'High', exact: true }).getAttribute('aria-pressed'), 'true');
+    await page.getByRole('button', { name: 'All checks' }).click();
+    const all = await page.locator('.finding').count();
+    assert.equal(await visibleFindings(page), all);
+    assert.ok(all > 12);
+    await page.locator('#finding-search').fill('EOPL-001');
+    assert.equal(await visibleFindings(page), 1);
+    assert.match(await page.locator('#finding-count').innerText(), /^1 shown$/);
+    await page.locator('#finding-search').fill('');
+    await page.keyboard.press('Tab');
+    await page.getByRole('button', { name: 'Failed', exact: true }).focus();
+    await page.keyboard.press('Enter');
+    assert.equal(await visibleFindings(page), 12, 'the filter works from the keyboard');
+  });
+
+  test('a screenshot for people to look at', async () => {
+    await mkdir('test-artifacts', { recursive: true });
+    await opened.page.screenshot({ path: 'test-artifacts/report-exposed.png', fullPage: true });
+    assert.ok((await stat('test-artifacts/report-exposed.png')).size > 10_000);
+  });
+});
+
+describe('the HTML report of the locked example', () => {
+  test('says locked down, draws the bypass closed, and escapes what the snapshot says', async () => {
+    const file = join(temp.path(), 'locked.html');
+    const result = await cli('audit', 'examples/contoso-locked.json', '--format', 'html', '--out', file);
+    assert.equal(result.code, 0, result.stderr);
+    const { page, problems, requests } = await open(file);
+    assert.match(await page.locator('#overall-verdict').innerText(), /Locked down/);
+    assert.equal(await page.locator('#bypass-path').getAttribute('data-open'), 'false');
+    assert.equal(await page.locator('section#trace').count(), 0, 'no trace given, no trace section');
+    assert.equal(requests.length, 1);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  test('text from the snapshot cannot inject markup', async () => {
+    assert.equal(escapeHtml('<script>alert(1)</script> & "x"'), '&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;');
+  });
+});
+
+describe('report bad input', () => {
+  test('a missing snapshot and a folder that is not a plan exit 2 with the file named, and write nothing', async () => {
+    const out = join(temp.path(), 'never.html');
+    const missing = await cli('report', 'nope.json', '--out', out);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /nope\.json/);
+    const notPlan = await cli('report', 'examples/contoso-exposed.json', '--plan', 'examples', '--out', out);
+    assert.equal(notPlan.code, 2);
+    assert.match(notPlan.stderr, /examples: not a plan folder/);
+    await assert.rejects(stat(out));
+    const several = await cli('audit', 'examples/contoso-exposed.json', 'examples/contoso-locked.json', '--format', 'html');
+    assert.equal(several.code, 2);
+    assert.match(several.stderr, /--format html reports on one snapshot, got 2/);
+  });
+});
