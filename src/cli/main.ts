@@ -338,7 +338,7 @@ Examples:
       .argument('<files...>', 'mail-flow data: CSV, JSON or JSON Lines, optionally gzipped'),
   )
     .option('--plan <dir>', 'a folder written by "eoplock plan" (its expected-after.json is the configuration after)')
-    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addOption(new Option('-f, --format <format>', 'output format (html: the full report page with these data)').choices(['text', 'json', 'html']).default('text'))
     .option('-o, --out <file>', 'write the report to a file (atomically) instead of stdout')
     .option('-a, --assume <ID=VALUE>', 'switch an emulator assumption (repeatable)', collect, [])
     .addHelpText(
@@ -356,7 +356,7 @@ Example:
         await impactCommand(io, snapshot, files, {
           ...profileOptionsFrom(options),
           ...(typeof options.plan === 'string' ? { plan: options.plan } : {}),
-          format: options.format as 'text' | 'json',
+          format: options.format as 'text' | 'json' | 'html',
           ...(typeof options.out === 'string' ? { out: options.out } : {}),
           assume: options.assume as string[],
           progress: io.progress,
@@ -371,14 +371,14 @@ Example:
       .argument('<files...>', 'mail-flow data: CSV, JSON or JSON Lines, optionally gzipped'),
   )
     .option('--snapshot <file>', 'tenant snapshot: accepted domains, connectors, and the gateway when no profile flag is given')
-    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addOption(new Option('-f, --format <format>', 'output format (html needs --snapshot: the full report page)').choices(['text', 'json', 'html']).default('text'))
     .option('-o, --out <file>', 'write the report to a file (atomically) instead of stdout')
     .action(async (files: string[], options: Record<string, unknown>) => {
       setExit(
         await monitorCommand(io, files, {
           ...profileOptionsFrom(options),
           ...(typeof options.snapshot === 'string' ? { snapshot: options.snapshot } : {}),
-          format: options.format as 'text' | 'json',
+          format: options.format as 'text' | 'json' | 'html',
           ...(typeof options.out === 'string' ? { out: options.out } : {}),
           assume: [],
           progress: io.progress,

@@ -18,7 +18,7 @@ import { renderHtmlReport } from '../report/html/render.js';
 import type { Snapshot } from '../snapshot/parse.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
 import { ImpactAnalysis } from '../trace/impact.js';
-import { BypassMonitor } from '../trace/monitor.js';
+import { BypassMonitor, type MonitorResult } from '../trace/monitor.js';
 import { readTrace } from '../trace/read.js';
 import { readTextFile, writeFileAtomic } from '../util/files.js';
 import { parseAssumeFlags, resolveAssumptions } from '../eop/assumptions.js';
@@ -60,7 +60,7 @@ export interface HtmlReportOptions {
 }
 
 /** Everything the report needs, read and computed; returns the HTML text. */
-export async function htmlReport(snapshot: Snapshot, file: string, profile: GatewayProfile, options: HtmlReportOptions): Promise<{ html: string; audit: AuditResult }> {
+export async function htmlReport(snapshot: Snapshot, file: string, profile: GatewayProfile, options: HtmlReportOptions): Promise<{ html: string; audit: AuditResult; monitor: MonitorResult | null }> {
   const { assumptions } = options;
   const audit = runAudit(snapshot, profile, { file, assumptions });
   let after: Snapshot | null = null;
@@ -81,7 +81,7 @@ export async function htmlReport(snapshot: Snapshot, file: string, profile: Gate
       plan = planSection(renderPlan(built, ''), 'Built for this report with the defaults (no Direct Send sources named, safety net rejects); "eoplock plan" writes it with your options, and "--plan DIR" shows that one.', built);
     }
   }
-  let monitor = null;
+  let monitor: MonitorResult | null = null;
   let impact = null;
   if (options.traces.length > 0) {
     const monitorRun = new BypassMonitor(profile, snapshot);
@@ -111,7 +111,7 @@ export async function htmlReport(snapshot: Snapshot, file: string, profile: Gate
     },
     await chartJsSource(),
   );
-  return { html, audit };
+  return { html, audit, monitor };
 }
 
 export interface ReportCommandOptions extends ProfileOptions {

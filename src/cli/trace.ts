@@ -15,11 +15,12 @@ import { BypassMonitor, type MonitorResult } from '../trace/monitor.js';
 import { buildQueries } from '../trace/queries.js';
 import { readTrace, type ReadSummary } from '../trace/read.js';
 import type { TraceRecord } from '../trace/records.js';
+import { htmlReport } from './report.js';
 import { emit, type Io } from './io.js';
 import { loadProfile, type ProfileOptions } from './profile-options.js';
 
 interface CommonOptions extends ProfileOptions {
-  format: 'text' | 'json';
+  format: 'text' | 'json' | 'html';
   out?: string;
   assume: string[];
   progress: boolean;
@@ -70,6 +71,11 @@ export async function impactCommand(io: Io, snapshotFile: string, files: string[
   const assumptions = resolveAssumptions(parseAssumeFlags(options.assume));
   const { snapshot } = await loadSnapshotFile(snapshotFile);
   const profile = (await loadProfile(options)) ?? inferProfile(snapshot);
+  if (options.format === 'html') {
+    const { html } = await htmlReport(snapshot, snapshotFile, profile, { traces: files, assumptions, ...(options.plan ? { plan: options.plan } : {}) });
+    await emit(io, html, options.out);
+    return 0;
+  }
   let after: Snapshot;
   let afterFrom: string;
   if (options.plan) {
@@ -116,6 +122,12 @@ export async function monitorCommand(io: Io, files: string[], options: MonitorOp
   const snapshot = options.snapshot ? (await loadSnapshotFile(options.snapshot)).snapshot : null;
   const profile: GatewayProfile | null = (await loadProfile(options)) ?? (snapshot ? inferProfile(snapshot) : null);
   if (!profile) throw new InputError('give the gateway (--seg-ip, --seg-cert or --seg) or --snapshot to infer it from', { where: 'gateway profile' });
+  if (options.format === 'html') {
+    if (!snapshot || !options.snapshot) throw new InputError('--format html needs --snapshot (the page reports on a tenant)', { where: '--format' });
+    const { html, monitor } = await htmlReport(snapshot, options.snapshot, profile, { traces: files, assumptions: resolveAssumptions() });
+    await emit(io, html, options.out);
+    return (monitor?.bypassed ?? 0) > 0 ? 1 : 0;
+  }
   const monitor = new BypassMonitor(profile, snapshot);
   const summaries = await readAll(io, files, (record) => monitor.add(record), options.progress);
   const result = monitor.finish();

@@ -116,6 +116,19 @@ describe('the HTML report of the exposed example, with message trace', () => {
     assert.equal(await visibleFindings(page), 12, 'the filter works from the keyboard');
   });
 
+  test('prints to PDF with every section and no toolbar, and follows dark mode', async () => {
+    const { page } = opened;
+    await page.emulateMedia({ media: 'print' });
+    assert.equal(await page.locator('.toolbar').isVisible(), false);
+    const pdf = await page.pdf({ format: 'A4' });
+    assert.equal(pdf.subarray(0, 5).toString('latin1'), '%PDF-');
+    assert.ok(pdf.length > 50_000, `${pdf.length} bytes`);
+    await page.emulateMedia({ media: 'screen', colorScheme: 'dark' });
+    assert.equal(await page.evaluate('getComputedStyle(document.body).backgroundColor'), 'rgb(13, 17, 23)');
+    await page.emulateMedia({ media: 'screen', colorScheme: 'light' });
+    assert.equal(await page.evaluate('getComputedStyle(document.body).backgroundColor'), 'rgb(255, 255, 255)');
+  });
+
   test('a screenshot for people to look at', async () => {
     await mkdir('test-artifacts', { recursive: true });
     await opened.page.screenshot({ path: 'test-artifacts/report-exposed.png', fullPage: true });
@@ -139,6 +152,21 @@ describe('the HTML report of the locked example', () => {
 
   test('text from the snapshot cannot inject markup', async () => {
     assert.equal(escapeHtml('<script>alert(1)</script> & "x"'), '&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;');
+  });
+});
+
+describe('impact and monitor --format html', () => {
+  test('write the same page with their data; monitor needs --snapshot and exits 1 on bypasses', async () => {
+    const trace = 'examples/traces/contoso-message-trace.csv';
+    const impact = await cli('impact', 'examples/contoso-exposed.json', trace, '--format', 'html');
+    assert.equal(impact.code, 0, impact.stderr);
+    assert.match(impact.stdout, /^<!doctype html>[\s\S]*<table id="impact">[\s\S]*192\.0\.2\.25/);
+    const monitor = await cli('monitor', trace, '--snapshot', 'examples/contoso-exposed.json', '--format', 'html');
+    assert.equal(monitor.code, 1);
+    assert.match(monitor.stdout, /id="chart-per-day"/);
+    const bare = await cli('monitor', trace, '--seg-ip', '203.0.113.10', '--format', 'html');
+    assert.equal(bare.code, 2);
+    assert.match(bare.stderr, /--format html needs --snapshot/);
   });
 });
 

@@ -50,9 +50,16 @@ export interface HtmlReportModel {
   version: string;
 }
 
-/** The last trace step that explains a verdict, for the table's reason column. */
+/** The trace step that explains a verdict best, for the table's reason column. */
 function reasonOf(verdict: Verdict): string {
-  const decisive = [...verdict.trace].reverse().find((step) => !['filtering', 'rules', 'authentication'].includes(step.step));
+  const steps = verdict.trace;
+  const find = (...names: string[]) => [...steps].reverse().find((step) => names.includes(step.step));
+  const decisive =
+    verdict.action === 'reject'
+      ? [...steps].reverse().find((step) => step.step !== 'filtering')
+      : (find('honor-dmarc') ??
+        (verdict.disposition === 'quarantine' || verdict.disposition === 'delete' ? [...steps].reverse().find((step) => step.step === 'rule' && /matched in Enforce/.test(step.detail)) : undefined) ??
+        find('connector'));
   return decisive?.detail ?? '';
 }
 

@@ -28,9 +28,9 @@ table{border-collapse:collapse;width:100%;font-size:14px}th,td{border-bottom:1px
 .toolbar button[aria-pressed=true]{background:var(--accent);color:#fff;border-color:var(--accent)}input[type=search]{padding:5px 8px;border:1px solid var(--line);border-radius:6px;background:var(--bg);color:var(--fg);min-width:240px}
 :focus-visible{outline:3px solid var(--accent);outline-offset:2px}details{border:1px solid var(--line);border-radius:8px;margin:8px 0;padding:8px 12px;background:var(--bg)}summary{cursor:pointer;font-weight:600}
 pre{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:10px;overflow:auto;font-size:12.5px;max-height:480px}code{font-family:ui-monospace,SFMono-Regular,Consolas,monospace}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:16px}.chart{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:12px}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:16px}.chart{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:12px;position:relative}.chart canvas{max-height:300px}
 svg text{fill:var(--fg);font:13px system-ui,sans-serif}svg .box{fill:var(--card);stroke:var(--line)}svg .open{stroke:var(--bad)}svg .closed{stroke:var(--ok)}svg .lbl{font-size:12px;fill:var(--muted)}
-.hidden{display:none}
+.hidden{display:none}.flow-row{display:grid;grid-template-columns:2fr 1fr;gap:16px;margin-top:16px}@media (max-width:800px){.flow-row{grid-template-columns:1fr}}.flow-facts{margin:8px 0 0;padding-left:18px;color:var(--muted);font-size:14px}
 @media print{.toolbar,.copy{display:none}details{break-inside:avoid}details:not([open])>*:not(summary){display:block}pre{max-height:none}body{font-size:12px}}
 `;
 
@@ -80,11 +80,11 @@ function flowSvg(flow: MailFlowFacts): string {
   const connector = flow.gatewayConnector;
   const lines = [
     `RejectDirectSend: ${flow.rejectDirectSend ? 'on' : 'off'}`,
-    connector ? `Connector "${connector.name}": restricted to ${connector.restriction === 'none' ? 'nothing (not restricted)' : connector.restriction}` : 'No gateway connector',
+    connector ? `Connector "${connector.name}": ${connector.restriction === 'none' ? 'not restricted (anyone may send straight to EOP)' : `restricted to the gateway's ${connector.restriction}`}` : 'No gateway connector',
     `Enhanced Filtering: ${connector?.enhancedFiltering ? 'on' : 'off'}`,
     `Safety-net rule: ${flow.safetyNetRule ?? 'none'}`,
   ];
-  return `<svg role="img" aria-labelledby="flow-title flow-desc" viewBox="0 0 900 290" width="100%" style="max-width:900px">
+  return `<svg role="img" aria-labelledby="flow-title flow-desc" viewBox="0 0 900 250" width="100%" style="max-width:900px">
 <title id="flow-title">Mail flow</title>
 <desc id="flow-desc">Internet senders reach mailboxes through the gateway and Exchange Online Protection; the gateway path is ${flow.gatewayPathOpen ? 'open' : 'broken'}. An attacker sending straight to Exchange Online Protection is ${bypassOpen ? `let in (${flow.bypassesOpen} of ${flow.attacks} attacks)` : 'stopped'}.</desc>
 <defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="currentColor"/></marker></defs>
@@ -96,9 +96,9 @@ function flowSvg(flow: MailFlowFacts): string {
 <g class="${flow.gatewayPathOpen ? 'closed' : 'open'}" style="color:var(${flow.gatewayPathOpen ? '--ok' : '--bad'})"><path d="M160,55 L238,55" stroke="currentColor" stroke-width="3" fill="none" marker-end="url(#arrow)"/><path d="M410,55 L488,105" stroke="currentColor" stroke-width="3" fill="none" marker-end="url(#arrow)"/></g>
 <g style="color:var(--fg)"><path d="M660,120 L738,120" stroke="currentColor" stroke-width="3" fill="none" marker-end="url(#arrow)"/></g>
 <g id="bypass-path" data-open="${bypassOpen}" style="color:var(${bypassOpen ? '--bad' : '--ok'})"><path d="M160,195 L488,135" stroke="currentColor" stroke-width="3" ${bypassOpen ? '' : 'stroke-dasharray="6 6"'} fill="none" marker-end="url(#arrow)"/>
-<text x="300" y="190" style="fill:currentColor;font-weight:600">${bypassOpen ? `bypass OPEN: ${flow.bypassesOpen} of ${flow.attacks} attacks get in` : 'bypass closed: every attack refused'}</text>${bypassOpen ? '' : '<path d="M318,158 l16,16 M334,158 l-16,16" stroke="currentColor" stroke-width="4"/>'}</g>
-${lines.map((line, index) => `<text class="lbl" x="490" y="${178 + index * 18}">${esc(line)}</text>`).join('')}
-</svg>`;
+<text x="175" y="238" style="fill:currentColor;font-weight:600">${bypassOpen ? `bypass OPEN: ${flow.bypassesOpen} of ${flow.attacks} attacks get in` : 'bypass closed: every attack refused'}</text>${bypassOpen ? '' : '<path d="M318,158 l16,16 M334,158 l-16,16" stroke="currentColor" stroke-width="4"/>'}</g>
+</svg>
+<ul class="flow-facts">${lines.map((line) => `<li>${esc(line)}</li>`).join('')}</ul>`;
 }
 
 const OUTCOME: Record<string, string> = { 'got-in': 'gets in', blocked: 'blocked', contained: 'contained', delivered: 'delivered', broken: 'broken' };
@@ -148,8 +148,7 @@ export function renderHtmlReport(model: HtmlReportModel, chartJs: string): strin
 <div class="card"><span class="muted">Legitimate paths broken</span><b>${audit.summary.legitimateBroken} / ${audit.summary.legitimateTotal}</b></div>
 <div class="card"><span class="muted">Checks failed</span><b id="checks-failed">${audit.summary.failed}</b><span class="muted">${failed.high} high · ${failed.medium} medium · ${failed.low} low</span></div>
 <div class="card"><span class="muted">Checks passed</span><b>${audit.summary.passed}</b><span class="muted">${audit.summary.notApplicable} not applicable</span></div>
-</div><div class="charts" style="margin-top:16px"><div class="chart"><h3>Failed checks by severity</h3><canvas id="chart-severity" role="img" aria-label="Failed checks by severity: ${failed.high} high, ${failed.medium} medium, ${failed.low} low"></canvas></div>
-<div class="chart"><h3>Mail flow</h3>${flowSvg(flow)}</div></div></section>`);
+</div><div class="flow-row"><div class="chart"><h3>Mail flow</h3>${flowSvg(flow)}</div><div class="chart"><h3>Failed checks by severity</h3><canvas id="chart-severity" role="img" aria-label="Failed checks by severity: ${failed.high} high, ${failed.medium} medium, ${failed.low} low"></canvas></div></div></section>`);
 
   const rows = model.corpus.map((row) => `<tr data-kind="${row.kind}"><td>${row.kind === 'attack' ? 'Attack' : 'Legitimate'}</td><td><b>${esc(row.name)}</b><br><code class="muted">${esc(row.id)}</code></td>${verdictCell(row.now)}${verdictCell(row.afterPlan)}</tr>`).join('\n');
   sections.push(`<section id="corpus"><h2>Attack corpus: now and after the plan</h2><p class="muted">Each transaction run through the EOP emulator against the snapshot, and against the snapshot the lockdown plan leaves behind.</p>
