@@ -16,6 +16,7 @@ import { labCommand } from './lab.js';
 import { probeCommand } from './probe.js';
 import { dnsCommand } from './dns.js';
 import { reportCommand } from './report.js';
+import { pullCommand } from './pull.js';
 import { headersCommand } from './headers.js';
 import { impactCommand, monitorCommand, queriesCommand } from './trace.js';
 import { diffCommand, driftCommand } from './drift.js';
@@ -502,6 +503,60 @@ Exit code 0 when the page is written, 2 on bad input.`,
           ...(typeof options.plan === 'string' ? { plan: options.plan } : {}),
           out: options.out as string,
           assume: options.assume as string[],
+        }),
+      );
+    });
+
+  program
+    .command('pull')
+    .description("read a tenant over Exchange Online's admin REST endpoint (unsupported by Microsoft) into a snapshot")
+    .option('--tenant <id or domain>', 'tenant id (GUID) or initial domain (contoso.onmicrosoft.com)')
+    .option('--tenants <file>', 'many tenants, one per line (# comments); needs --out-dir and --certificate')
+    .option('--app-id <guid>', 'application (client) id of your Entra app registration')
+    .option('--certificate <file>', 'app-only sign-in: PEM with the certificate and its private key (Exchange.ManageAsApp + a role)')
+    .option('--key <file>', 'the private key, when it is not in the --certificate file')
+    .option('--device-code', 'sign in as a person with a code on another device', false)
+    .addOption(new Option('--cloud <cloud>', 'Microsoft cloud').choices(['global', 'gcc', 'gcchigh', 'dod']).default('global'))
+    .option('-o, --out <file>', 'where to write the snapshot (atomically)')
+    .option('--out-dir <dir>', 'with --tenants: one <tenant>.json per tenant')
+    .option('--skip-dns', 'no DNS lookups (the snapshot then has no Dns key)', false)
+    .option('--resolver <ip[:port]>', 'DNS server for the Dns section')
+    .option('--concurrency <n>', 'tenants pulled at once', (value) => Number(value), 4)
+    .addHelpText(
+      'after',
+      `
+NOT A SUPPORTED MICROSOFT API. eoplock pull calls https://outlook.office365.com/adminapi/beta/<tenant>/InvokeCommand,
+the endpoint the ExchangeOnlineManagement v3 module uses internally. Microsoft does not support calling it directly
+and may change it without notice. The supported path is scripts/Export-EoplockSnapshot.ps1 (PowerShell); both write
+the same snapshot format.
+
+Only read cmdlets run (those of the export script). Tokens stay in memory; nothing secret is printed or written.
+Throttling (429/503) is retried with Retry-After, at most 4 times per request.
+
+Examples:
+  $ eoplock pull --tenant contoso.onmicrosoft.com --app-id 11111111-2222-3333-4444-555555555555 \\
+        --certificate eoplock-app.pem --out contoso.json
+  $ eoplock pull --tenant contoso.onmicrosoft.com --app-id <guid> --device-code --out contoso.json
+  $ eoplock pull --tenants customers.txt --app-id <guid> --certificate msp.pem --out-dir snapshots --concurrency 8
+
+Exit code 0 when every snapshot was written, 1 when a tenant failed (the others are still written), 2 on bad input.`,
+    )
+    .action(async (options: Record<string, unknown>) => {
+      const text = (name: string) => (typeof options[name] === 'string' ? { [name]: options[name] as string } : {});
+      setExit(
+        await pullCommand(io, {
+          ...text('tenant'),
+          ...text('tenants'),
+          ...text('appId'),
+          ...text('certificate'),
+          ...text('key'),
+          ...text('out'),
+          ...text('outDir'),
+          ...text('resolver'),
+          deviceCode: options.deviceCode === true,
+          cloud: options.cloud as 'global' | 'gcc' | 'gcchigh' | 'dod',
+          skipDns: options.skipDns === true,
+          concurrency: options.concurrency as number,
         }),
       );
     });
