@@ -100,7 +100,10 @@ export async function pullCommand(io: Io, options: PullCommandOptions): Promise<
       io.stderr(`eoplock: error: ${tenant}: ${message}\n`);
     } finally {
       done++;
-      if (tenants.length > 1 && io.progress) io.stderr(`pull ${done}/${tenants.length}\n`);
+      if (tenants.length > 1 && io.progress) {
+        const filled = Math.round((done / tenants.length) * 30);
+        io.stderr(`\rpull ${'█'.repeat(filled)}${'░'.repeat(30 - filled)} ${done}/${tenants.length}${done === tenants.length ? '\n' : ''}`);
+      }
     }
   });
   if (failures.length > 0 && tenants.length > 1) io.stderr(`${failures.length} of ${tenants.length} tenant(s) failed; the others were written.\n`);

@@ -62,6 +62,18 @@ export async function startExoServer(options: ExoServerOptions): Promise<Running
         res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
         res.end(JSON.stringify(value));
       };
+      if (req.method === 'POST' && url.pathname === `/${options.tenant}/oauth2/v2.0/devicecode`) {
+        const form = new URLSearchParams(body);
+        if (form.get('client_id') !== options.clientId) return json(400, { error: 'unauthorized_client', error_description: 'AADSTS700016: unknown application' });
+        return json(200, { device_code: 'device-code-1', user_code: 'ABCD-EFGH', verification_uri: `${base}/devicelogin`, expires_in: 900, interval: 1, message: `To sign in, open ${base}/devicelogin and enter the code ABCD-EFGH.` });
+      }
+      if (req.method === 'POST' && url.pathname === `/${options.tenant}/oauth2/v2.0/token` && new URLSearchParams(body).get('grant_type') === 'device_code') {
+        const form = new URLSearchParams(body);
+        if (form.get('device_code') !== 'device-code-1' || form.get('client_id') !== options.clientId) return json(400, { error: 'invalid_grant', error_description: 'AADSTS70000: bad device code' });
+        const token = `token-${tokens.size + 1}-${Math.random().toString(36).slice(2)}`;
+        tokens.add(token);
+        return json(200, { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, scope: form.get('scope') ?? '', access_token: token });
+      }
       if (req.method === 'POST' && url.pathname === `/${options.tenant}/oauth2/v2.0/token`) {
         const form = new URLSearchParams(body);
         const assertion = form.get('client_assertion') ?? '';

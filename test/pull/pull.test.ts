@@ -119,6 +119,18 @@ describe('eoplock pull (app-only, certificate)', () => {
   });
 });
 
+describe('eoplock pull --device-code', () => {
+  test('shows the sign-in message and pulls with the person\'s token', async () => {
+    const target = join(temp.path(), 'device.json');
+    const { out, io } = capture();
+    const code = await pullCommand(io, options({ out: target, certificate: undefined, deviceCode: true }) as PullCommandOptions);
+    assert.equal(code, 0, out.stderr);
+    assert.match(out.stderr, /To sign in, open https:\/\/127\.0\.0\.1:\d+\/devicelogin and enter the code ABCD-EFGH\./);
+    assert.equal((await loadSnapshotFile(target)).snapshot.Meta.tenant, 'Contoso Ltd');
+    assert.ok(server.anchors.at(-1)?.startsWith('UPN:'), 'a person\'s calls are not anchored as an app');
+  });
+});
+
 describe('service errors', () => {
   const client = (overrides: { token?: () => Promise<string> } = {}) =>
     new ExoClient({ baseUrl: server.url, tenant: TENANT, token: overrides.token ?? (async () => 'not-issued'), appOnly: true, ca: server.ca, sleep: async () => undefined });
