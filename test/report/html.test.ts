@@ -170,6 +170,23 @@ describe('impact and monitor --format html', () => {
   });
 });
 
+describe('eoplock dmarc --format html', () => {
+  test('the same page shell: no requests, a clean console, the chart and the tables', async () => {
+    const file = join(temp.path(), 'dmarc.html');
+    const result = await cli('dmarc', 'test/fixtures/dmarc-aggregate/aggregate', '--seg-ip', '199.230.200.36', '--format', 'html', '--out', file);
+    assert.equal(result.code, 1, result.stderr);
+    const { page, problems, requests } = await open(file);
+    assert.deepEqual(problems, []);
+    assert.equal(requests.length, 1);
+    assert.equal(await page.locator('#messages').innerText(), '2433');
+    assert.match(await page.locator('#overall-verdict').innerText(), /message\(s\) failing DMARC from sources that are neither the gateway nor Microsoft 365/);
+    assert.equal(await page.locator('#sources tr[data-class="gateway"]').count(), 1);
+    const bars = await page.evaluate(`document.getElementById('chart-dmarc-days').chart.data.datasets.length`);
+    assert.equal(bars, 2);
+    await page.close();
+  });
+});
+
 describe('report bad input', () => {
   test('a missing snapshot and a folder that is not a plan exit 2 with the file named, and write nothing', async () => {
     const out = join(temp.path(), 'never.html');

@@ -182,17 +182,25 @@ ${model.impact ? `<h3>Impact of the plan: who breaks</h3><p>${model.impact.accep
     sections.push(`<section id="plan"><h2>Lockdown plan</h2><p class="muted">${esc(model.plan.source)}</p>${model.plan.warnings.length > 0 ? `<ul>${model.plan.warnings.map((warning) => `<li>${esc(warning)}</li>`).join('')}</ul>` : ''}${phases}</section>`);
   }
 
+  return htmlShell(title, `${sections.join('\n')}
+<footer class="muted"><p>Verdicts come from eoplock's EOP emulator and its named assumptions ("eoplock assumptions"); they are predictions, not observations.</p></footer>`, data, chartJs, SCRIPT);
+}
+
+/**
+ * The page every eoplock HTML output shares: the Content-Security-Policy that forbids requests, the stylesheet
+ * (light/dark/print), the data as JSON, Chart.js and the page's script.
+ */
+export function htmlShell(title: string, body: string, data: unknown, chartJs: string, script: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
 <meta name="color-scheme" content="light dark"><title>${esc(title)}</title><style>${CSS}</style></head>
 <body><main>
-${sections.join('\n')}
-<footer class="muted"><p>Verdicts come from eoplock's EOP emulator and its named assumptions ("eoplock assumptions"); they are predictions, not observations.</p></footer>
+${body}
 </main>
 <script type="application/json" id="report-data">${scriptJson(data)}</script>
 <script>${chartJs.replace(/<\/script/gi, '<\\/script')}</script>
-<script>${SCRIPT}</script>
+<script>${script}</script>
 </body></html>
 `;
 }

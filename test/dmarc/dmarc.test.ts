@@ -1,0 +1,187 @@
+/**
+ * DMARC aggregate reports: every sample of the parsedmarc corpus (test/fixtures/dmarc-aggregate, Apache-2.0, see
+ * its SOURCE.md) parses or is refused with its reason; hostile archives and XML are refused with bounded memory;
+ * classification against the gateway and Microsoft 365; the command.
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { describe, test } from 'node:test';
+import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
+import { analyseReports } from '../../src/dmarc/analyse.js';
+import { parseAggregateReport, ReportError } from '../../src/dmarc/parse.js';
+import { DEFAULT_LIMITS, unpack, UnpackError } from '../../src/dmarc/unpack.js';
+import { readReports } from '../../src/cli/dmarc.js';
+import { givenProfile } from '../../src/profile/profile.js';
+import { cli, tempFolder } from '../helpers/cli.js';
+
+const CORPUS = 'test/fixtures/dmarc-aggregate';
+const temp = tempFolder('eoplock-dmarc-');
+
+async function reportsOf(file: string) {
+  const documents = await unpack(await readFile(`${CORPUS}/${file}`), file);
+  return documents.map((document) => parseAggregateReport(document.xml, document.source));
+}
+
+/** A zip archive (stored with deflate) written here: local headers, central directory, end record. */
+function zip(entries: { name: string; data: Buffer }[]): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const entry of entries) {
+    const compressed = deflateRawSync(entry.data);
+    const name = Buffer.from(entry.name);
+    const crc = crc32(entry.data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(8, 8);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(compressed.length, 18);
+    local.writeUInt32LE(entry.data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(8, 10);
+    central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(compressed.length, 20);
+    central.writeUInt32LE(entry.data.length, 24);
+    central.writeUInt16LE(name.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, name, compressed);
+    centrals.push(central, name);
+    offset += local.length + name.length + compressed.length;
+  }
+  const directory = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, directory, end]);
+}
+
+describe('the parsedmarc sample corpus', () => {
+  const expected: [string, number, number][] = [
+    ['aggregate/!example.com!1538204542!1538463818.xml', 1, 1],
+    ['aggregate/!large-example.com!1711897200!1711983600.xml', 2286, 2286],
+    ['aggregate/Report domain- borschow.com Submitter- google.com Report-ID- 949348866075514174.eml', 1, 1],
+    ['aggregate/addisonfoods.com!example.com!1536105600!1536191999.xml', 1, 1],
+    ['aggregate/empty_reason.xml', 1, 2],
+    ['aggregate/estadocuenta1.infonacot.gob.mx!example.com!1536853302!1536939702!2940.xml.zip', 1, 1],
+    ['aggregate/example.net!example.com!1529366400!1529452799.xml', 1, 1],
+    ['aggregate/fastmail.com!example.com!1516060800!1516147199!102675056.xml.gz', 1, 1],
+    ['aggregate/ikea.com!example.de!1538690400!1538776800.xml', 1, 1],
+    ['aggregate/mimecast-weird-gzip.eml', 1, 1],
+    ['aggregate/old_draft_from_wiki.xml', 1, 2],
+    ['aggregate/protection.outlook.com!example.com!1711756800!1711843200.xml', 1, 1],
+    ['aggregate/rfc9990-example.net!example.com!1700000000!1700086399.xml', 2, 7],
+    ['aggregate/rfc9990-sample.xml', 1, 123],
+    ['aggregate/twilight.eml', 1, 1],
+    ['aggregate/usssa.com!example.com!1538784000!1538870399.xml', 2, 2],
+    ['aggregate/veeam.com!example.com!1530133200!1530219600.xml', 1, 1],
+  ];
+  for (const [file, records, messages] of expected) {
+    test(`${file}: ${records} record(s), ${messages} message(s)`, async () => {
+      const [report, ...rest] = await reportsOf(file);
+      assert.equal(rest.length, 0);
+      assert.equal(report?.records.length, records);
+      assert.equal(report?.records.reduce((sum, record) => sum + record.count, 0), messages);
+      assert.ok(report?.reportId);
+    });
+  }
+
+  test('the details of one report are read', async () => {
+    const [report] = await reportsOf('aggregate/fastmail.com!example.com!1516060800!1516147199!102675056.xml.gz');
+    assert.equal(report?.orgName, 'FastMail Pty Ltd');
+    assert.equal(report?.policy.domain, 'indemed.com');
+    assert.equal(report?.begin.toISOString(), '2018-01-16T00:00:00.000Z');
+    assert.equal(report?.records[0]?.headerFrom, 'example.com');
+    assert.ok(['pass', 'fail'].includes(report?.records[0]?.dkim ?? ''));
+  });
+
+  test('the gateway-framed gzip and the stray wrapper are repaired, with a note for the wrapper', async () => {
+    const [ikea] = await reportsOf('aggregate/ikea.com!example.de!1538690400!1538776800.xml');
+    assert.match(ikea?.notes[0] ?? '', /Unclosed tag 'xs:schema'.*read the <feedback> element alone/);
+  });
+
+  const refused: [string, RegExp][] = [
+    ['aggregate/invalid_utf_8.xml', /not valid UTF-8/],
+    ['aggregate/invalid_xml.xml', /not well-formed XML: .*line 5/],
+    ['aggregate_invalid/report_with_upper_cased_pass.xml', /policy_evaluated\/dkim is "Pass", not pass or fail/],
+    ['empty.xml', /the file is empty/],
+  ];
+  for (const [file, reason] of refused) {
+    test(`${file} is refused: ${reason.source}`, async () => {
+      await assert.rejects(reportsOf(file), (error: unknown) => (error instanceof UnpackError || error instanceof ReportError) && reason.test(error.message));
+    });
+  }
+});
+
+describe('hostile input', () => {
+  const small = { ...DEFAULT_LIMITS, maxUncompressedBytes: 1024 * 1024 };
+
+  test('a zip bomb, a gzip bomb, too many entries and deep nesting are refused', async () => {
+    const zeros = Buffer.alloc(8 * 1024 * 1024);
+    await assert.rejects(unpack(zip([{ name: 'bomb.xml', data: zeros }]), 'bomb.zip', small), /bomb\.zip > bomb\.xml: more than 1048576 bytes uncompressed/);
+    await assert.rejects(unpack(zip([{ name: 'bomb.xml', data: zeros }]), 'bomb.zip'), /compression ratio over 200:1/);
+    await assert.rejects(unpack(gzipSync(zeros), 'bomb.gz', small), /more than 1048576 bytes uncompressed/);
+    const many = zip(Array.from({ length: 101 }, (_, index) => ({ name: `r${index}.xml`, data: Buffer.from('<feedback/>') })));
+    await assert.rejects(unpack(many, 'many.zip'), /101 entries, more than 100/);
+    let nested = Buffer.from('<?xml version="1.0"?><feedback/>');
+    for (let level = 0; level < 5; level++) nested = gzipSync(nested);
+    await assert.rejects(unpack(nested, 'nested.gz'), /nested more than 3 deep/);
+  });
+
+  test('entity expansion and deeply nested XML are refused before parsing', () => {
+    const laughs = `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]><feedback><report_metadata><org_name>&lol2;</org_name></report_metadata></feedback>`;
+    assert.throws(() => parseAggregateReport(laughs, 'lolz.xml'), /DOCTYPE\/ENTITY declarations are not allowed/);
+    const deep = `<feedback>${'<a>'.repeat(5000)}${'</a>'.repeat(5000)}</feedback>`;
+    assert.throws(() => parseAggregateReport(deep, 'deep.xml'), /nested more than 32 deep/);
+  });
+});
+
+describe('classification', () => {
+  test('gateway, Microsoft 365, authenticated and failing sources; duplicates count once', async () => {
+    const { reports } = await readReports([`${CORPUS}/aggregate`]);
+    const again = await readReports([`${CORPUS}/aggregate/usssa.com!example.com!1538784000!1538870399.xml`]);
+    const profile = givenProfile({ ips: ['199.230.200.36'] });
+    const analysis = analyseReports([...reports, ...again.reports], { profile, reverseNames: new Map([['100.24.188.149', ['mail-xyz.outbound.protection.outlook.com']]]) });
+    assert.equal(analysis.duplicates, 1);
+    assert.equal(analysis.reports, 17);
+    const source = (ip: string) => analysis.sources.find((entry) => entry.sourceIp === ip);
+    assert.equal(source('199.230.200.36')?.class, 'gateway');
+    assert.equal(source('100.24.188.149')?.class, 'microsoft365');
+    assert.ok(analysis.sources.some((entry) => entry.class === 'authenticated'));
+    assert.equal(source('12.20.127.122')?.class, 'failing');
+    assert.ok(analysis.findings.some((finding) => finding.id === 'DMARC-001' && /example\.com publishes p=none/.test(finding.title)));
+    const failing = analysis.findings.find((finding) => finding.id === 'DMARC-002');
+    const expectedFailing = analysis.sources.filter((entry) => entry.class !== 'gateway' && entry.class !== 'microsoft365').reduce((sum, entry) => sum + entry.failing, 0);
+    assert.match(failing?.title ?? '', new RegExp(`^${expectedFailing} message\\(s\\) failing DMARC`));
+    assert.ok(!analysis.findings.some((finding) => finding.id === 'DMARC-090'), 'reverse names were given');
+  });
+});
+
+describe('eoplock dmarc', () => {
+  test('walks folders, reports skipped files on stderr, exits 1 on failing non-gateway mail', async () => {
+    const result = await cli('dmarc', CORPUS, '--seg-ip', '199.230.200.36');
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /skipped .*invalid_utf_8\.xml: not valid UTF-8/);
+    assert.match(result.stderr, /skipped .*empty\.xml: the file is empty/);
+    assert.match(result.stdout, /17 report\(s\), 2304 record\(s\), 2433 message\(s\)/);
+    assert.match(result.stdout, /199\.230\.200\.36 +gateway/);
+    const json = JSON.parse((await cli('dmarc', `${CORPUS}/aggregate/rfc9990-sample.xml`, '--format', 'json')).stdout) as { messages: number; skipped: unknown[] };
+    assert.equal(json.messages, 123);
+    assert.deepEqual(json.skipped, []);
+  });
+
+  test('nothing readable is an input error', async () => {
+    const bad = await temp.file('notes.xml', 'hello');
+    const result = await cli('dmarc', bad);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /notes\.xml: neither XML, gzip, zip nor an e-mail message/);
+    assert.match(result.stderr, /no readable aggregate report/);
+  });
+});
