@@ -13,6 +13,7 @@ import { DEFAULT_LIMITS, unpack, UnpackError } from '../../src/dmarc/unpack.js';
 import { readReports } from '../../src/cli/dmarc.js';
 import { givenProfile } from '../../src/profile/profile.js';
 import { cli, tempFolder } from '../helpers/cli.js';
+import { startDnsServer } from '../helpers/dns-server.js';
 
 const CORPUS = 'test/fixtures/dmarc-aggregate';
 const temp = tempFolder('eoplock-dmarc-');
@@ -175,6 +176,19 @@ describe('eoplock dmarc', () => {
     const json = JSON.parse((await cli('dmarc', `${CORPUS}/aggregate/rfc9990-sample.xml`, '--format', 'json')).stdout) as { messages: number; skipped: unknown[] };
     assert.equal(json.messages, 123);
     assert.deepEqual(json.skipped, []);
+  });
+
+  test('--resolve recognises Microsoft 365 by its reverse names (loopback DNS server)', async () => {
+    const dns = await startDnsServer({ '149.188.24.100.in-addr.arpa': { PTR: 'mail-bn8nam12on2149.outbound.protection.outlook.com' } });
+    try {
+      const result = await cli('dmarc', `${CORPUS}/aggregate/protection.outlook.com!example.com!1711756800!1711843200.xml`, '--resolve', '--resolver', dns.server, '--format', 'json');
+      const json = JSON.parse(result.stdout) as { sources: { sourceIp: string; class: string; reverseNames: string[] }[]; findings: { id: string }[] };
+      assert.deepEqual(json.sources.map((source) => [source.sourceIp, source.class, source.reverseNames[0]]), [['100.24.188.149', 'microsoft365', 'mail-bn8nam12on2149.outbound.protection.outlook.com']]);
+      assert.ok(!json.findings.some((finding) => finding.id === 'DMARC-090'));
+      assert.ok(dns.queries.some((query) => query.startsWith('149.188.24.100.in-addr.arpa')));
+    } finally {
+      await dns.close();
+    }
   });
 
   test('nothing readable is an input error', async () => {

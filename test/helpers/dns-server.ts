@@ -6,7 +6,7 @@
 import { createServer } from 'node:net';
 import dns2 from 'dns2';
 
-export type Zone = Record<string, { TXT?: string[]; MX?: [number, string][]; A?: string[]; CNAME?: string }>;
+export type Zone = Record<string, { TXT?: string[]; MX?: [number, string][]; A?: string[]; CNAME?: string; PTR?: string }>;
 
 function chunks(text: string): string[] {
   const parts: string[] = [];
@@ -45,6 +45,7 @@ export async function startDnsServer(zone: Zone): Promise<{ server: string; clos
       if (question.type === Packet.TYPE.MX) for (const [priority, exchange] of data.MX ?? []) response.answers.push({ ...base, type: Packet.TYPE.MX, priority, exchange } as never);
       if (question.type === Packet.TYPE.A) for (const address of data.A ?? []) response.answers.push({ ...base, type: Packet.TYPE.A, address } as never);
       if (question.type === Packet.TYPE.CNAME && data.CNAME) response.answers.push({ ...base, type: Packet.TYPE.CNAME, domain: data.CNAME } as never);
+      if (question.type === Packet.TYPE.PTR && data.PTR) response.answers.push({ ...base, type: Packet.TYPE.PTR, domain: data.PTR } as never);
       void send(response);
     },
   });
