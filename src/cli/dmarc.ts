@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { analyseReports, type DmarcAnalysis } from '../dmarc/analyse.js';
 import { parseAggregateReport, ReportError, type AggregateReport } from '../dmarc/parse.js';
 import { UnpackError, unpack } from '../dmarc/unpack.js';
-import { parseServer } from '../dns/resolver.js';
+import { spf } from 'mailauth/lib/spf/index.js';
+import { liveResolver, parseServer } from '../dns/resolver.js';
 import { InputError } from '../errors.js';
 import { inferProfile, type GatewayProfile } from '../profile/profile.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
@@ -77,14 +78,22 @@ export async function readReports(paths: readonly string[]): Promise<ReadReports
   return out;
 }
 
-async function reverseNames(ips: readonly string[], server: string | undefined): Promise<Map<string, string[]>> {
+/** The domain whose SPF record lists Microsoft 365's outbound addresses; tenants include it in theirs. */
+const MICROSOFT365_SPF_DOMAIN = 'spf.protection.outlook.com';
+
+/** Reverse names of each source, and the sources Microsoft 365's SPF record authorises (mailauth's evaluator). */
+async function lookUpSources(ips: readonly string[], server: string | undefined): Promise<{ names: Map<string, string[]>; microsoft365: Set<string> }> {
   const resolver = new Resolver({ timeout: 3000, tries: 1 });
   if (server) resolver.setServers([parseServer(server)]);
+  const dnsResolver = liveResolver(server, 3000);
   const names = new Map<string, string[]>();
+  const microsoft365 = new Set<string>();
   await mapLimit(ips, 8, async (ip) => {
     names.set(ip, await resolver.reverse(ip).catch(() => []));
+    const evaluation = await spf({ ip, sender: `postmaster@${MICROSOFT365_SPF_DOMAIN}`, helo: MICROSOFT365_SPF_DOMAIN, mta: 'eoplock', resolver: dnsResolver as never }).catch(() => null);
+    if (evaluation?.status.result === 'pass') microsoft365.add(ip);
   });
-  return names;
+  return { names, microsoft365 };
 }
 
 export async function dmarcCommand(io: Io, paths: string[], options: DmarcCommandOptions): Promise<number> {
@@ -95,8 +104,8 @@ export async function dmarcCommand(io: Io, paths: string[], options: DmarcComman
   for (const skipped of read.skipped) io.stderr(`eoplock: skipped ${skipped.source}: ${skipped.reason}\n`);
   if (read.reports.length === 0) throw new InputError(`no readable aggregate report among ${paths.join(', ')}`, { where: 'arguments' });
   const ips = [...new Set(read.reports.flatMap((report) => report.records.map((record) => record.sourceIp)))];
-  const names = options.resolve ? await reverseNames(ips, options.resolver) : undefined;
-  const analysis = analyseReports(read.reports, { profile, ...(names ? { reverseNames: names } : {}) });
+  const looked = options.resolve ? await lookUpSources(ips, options.resolver) : undefined;
+  const analysis = analyseReports(read.reports, { profile, ...(looked ? { reverseNames: looked.names, microsoft365Spf: looked.microsoft365 } : {}) });
   const text =
     options.format === 'json'
       ? `${JSON.stringify({ ...analysis, skipped: read.skipped, notes: read.notes }, null, 2)}\n`

@@ -515,15 +515,15 @@ Exit code 0 when the page is written, 2 on bad input.`,
       .argument('<paths...>', 'report files (.xml, .xml.gz, .zip, .eml) or folders (walked)'),
   )
     .option('--snapshot <file>', 'tenant snapshot: the gateway profile is inferred from it')
-    .option('--resolve', 'look up reverse DNS of the sources (recognises Microsoft 365 senders)', false)
+    .option('--resolve', 'look up the sources in DNS (reverse names, Microsoft 365\'s SPF record) to recognise Microsoft 365', false)
     .option('--resolver <ip[:port]>', 'with --resolve: the DNS server to ask')
     .addOption(new Option('-f, --format <format>', 'output format (html: a self-contained page like "eoplock report")').choices(['text', 'json', 'html']).default('text'))
     .option('-o, --out <file>', 'write the report to a file (atomically) instead of stdout')
     .addHelpText(
       'after',
       `
-Each source is the gateway (its addresses), Microsoft 365 (reverse name under outbound.protection.outlook.com, with
---resolve), authenticated (aligned DKIM or SPF passed), or failing. Repeated reports (same reporter and report id)
+Each source is the gateway (its addresses), Microsoft 365 (with --resolve: authorised by spf.protection.outlook.com,
+or a reverse name under outbound.protection.outlook.com), authenticated (aligned DKIM or SPF passed), or failing. Repeated reports (same reporter and report id)
 count once. A file that cannot be read is reported with the reason and skipped. Archives are opened with limits:
 100 entries, 50 MB uncompressed, a 200:1 compression ratio, 3 levels of nesting; XML with DOCTYPE/ENTITY is refused.
 

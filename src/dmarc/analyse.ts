@@ -57,12 +57,14 @@ export interface AnalyseOptions {
   profile: GatewayProfile | null;
   /** Reverse names per IP (from `--resolve`); absent, Microsoft 365 is not recognised. */
   reverseNames?: ReadonlyMap<string, string[]>;
+  /** Sources Microsoft 365's SPF record (spf.protection.outlook.com, which tenants include) authorises (with `--resolve`). */
+  microsoft365Spf?: ReadonlySet<string>;
 }
 
 function classify(ip: string, passed: boolean, options: AnalyseOptions): SourceClass {
   const address = parseIp(ip);
   if (address && options.profile && findInList(compiledIpList(options.profile.ips), address)) return 'gateway';
-  if ((options.reverseNames?.get(ip) ?? []).some((name) => MICROSOFT365_PTR.test(name))) return 'microsoft365';
+  if ((options.reverseNames?.get(ip) ?? []).some((name) => MICROSOFT365_PTR.test(name)) || options.microsoft365Spf?.has(ip)) return 'microsoft365';
   return passed ? 'authenticated' : 'failing';
 }
 

@@ -178,9 +178,16 @@ describe('eoplock dmarc', () => {
     assert.deepEqual(json.skipped, []);
   });
 
-  test('--resolve recognises Microsoft 365 by its reverse names (loopback DNS server)', async () => {
-    const dns = await startDnsServer({ '149.188.24.100.in-addr.arpa': { PTR: 'mail-bn8nam12on2149.outbound.protection.outlook.com' } });
+  test('--resolve recognises Microsoft 365 by its reverse names and by its SPF record (loopback DNS server)', async () => {
+    const dns = await startDnsServer({
+      '149.188.24.100.in-addr.arpa': { PTR: 'mail-bn8nam12on2149.outbound.protection.outlook.com' },
+      'spf.protection.outlook.com': { TXT: ['v=spf1 ip4:199.230.200.0/24 -all'] },
+    });
     try {
+      const usssa = await cli('dmarc', `${CORPUS}/aggregate/usssa.com!example.com!1538784000!1538870399.xml`, '--resolve', '--resolver', dns.server, '--format', 'json');
+      const bySpf = JSON.parse(usssa.stdout) as { sources: { sourceIp: string; class: string }[] };
+      assert.equal(bySpf.sources.find((source) => source.sourceIp === '199.230.200.36')?.class, 'microsoft365', 'authorised by spf.protection.outlook.com');
+      assert.equal(bySpf.sources.find((source) => source.sourceIp === '12.20.127.40')?.class, 'failing');
       const result = await cli('dmarc', `${CORPUS}/aggregate/protection.outlook.com!example.com!1711756800!1711843200.xml`, '--resolve', '--resolver', dns.server, '--format', 'json');
       const json = JSON.parse(result.stdout) as { sources: { sourceIp: string; class: string; reverseNames: string[] }[]; findings: { id: string }[] };
       assert.deepEqual(json.sources.map((source) => [source.sourceIp, source.class, source.reverseNames[0]]), [['100.24.188.149', 'microsoft365', 'mail-bn8nam12on2149.outbound.protection.outlook.com']]);
