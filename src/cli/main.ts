@@ -48,6 +48,9 @@ Examples:
   $ eoplock simulate examples/contoso-locked.json --scenarios examples/scenarios.yaml
   $ eoplock simulate tenant.json --corpus builtin --trace
   $ eoplock simulate tenant.json --corpus builtin --assume attribution-reject-stage=data --format json
+  $ eoplock report examples/contoso-exposed.json --out report.html
+  $ eoplock headers examples/messages/direct-bypass.eml --snapshot examples/contoso-exposed.json
+  $ eoplock dmarc rua-reports/ --snapshot tenant.json
   $ eoplock assumptions`,
     );
 
