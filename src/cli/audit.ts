@@ -8,7 +8,7 @@ import { InputError } from '../errors.js';
 import { inferProfile } from '../profile/profile.js';
 import { renderAuditJson, renderAuditJunit, renderAuditSarif } from '../report/audit-formats.js';
 import { renderAuditTable, renderAuditText } from '../report/audit-text.js';
-import { dnsSection, domainsToLookUp } from '../dns/dns-section.js';
+import { withLiveDns } from '../dns/dns-section.js';
 import { liveResolver } from '../dns/resolver.js';
 import { htmlReport } from './report.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
@@ -16,7 +16,7 @@ import { lineLocator } from '../snapshot/locate.js';
 import { parseJsonText, parseSnapshot } from '../snapshot/parse.js';
 import { readTextFile } from '../util/files.js';
 import { loadProfile } from './profile-options.js';
-import { emit, type Io } from './io.js';
+import { emit, progressBar, type Io } from './io.js';
 import { version } from './version.js';
 
 export type AuditFormat = 'text' | 'json' | 'sarif' | 'junit' | 'html';
@@ -65,7 +65,7 @@ export async function auditCommand(io: Io, files: string[], options: AuditComman
     if (files.length !== 1) throw new InputError(`--format html reports on one snapshot, got ${files.length}`, { where: '--format' });
     const file = files[0] as string;
     let { snapshot } = await loadSnapshotFile(file);
-    if (dns) snapshot = { ...snapshot, Dns: await dnsSection(domainsToLookUp(snapshot.AcceptedDomain.map((domain) => domain.DomainName)), dns) };
+    if (dns) snapshot = await withLiveDns(snapshot, dns);
     const { html, audit } = await htmlReport(snapshot, file, given ?? inferProfile(snapshot), { traces: [], assumptions });
     await emit(io, html, options.out);
     if (options.out) io.stderr(`eoplock: wrote ${options.out} (${Math.round(Buffer.byteLength(html) / 1024)} KB)\n`);
@@ -76,9 +76,7 @@ export async function auditCommand(io: Io, files: string[], options: AuditComman
   const tick = () => {
     done++;
     if (!options.progress) return;
-    const width = 30;
-    const filled = Math.round((done / files.length) * width);
-    io.stderr(`\raudit ${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${done}/${files.length}${done === files.length ? '\n' : ''}`);
+    io.stderr(progressBar('audit', done, files.length));
   };
 
   const outcomes = await mapLimit(files, options.concurrency, async (file) => {
@@ -92,7 +90,7 @@ export async function auditCommand(io: Io, files: string[], options: AuditComman
       }
       if (dns) {
         try {
-          snapshot = { ...snapshot, Dns: await dnsSection(domainsToLookUp(snapshot.AcceptedDomain.map((domain) => domain.DomainName)), dns) };
+          snapshot = await withLiveDns(snapshot, dns);
         } catch (error) {
           throw error instanceof InputError ? error.inFile(file) : error;
         }

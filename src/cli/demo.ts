@@ -9,7 +9,7 @@ import { runAudit } from '../audit/run.js';
 import { SEVERITIES } from '../audit/model.js';
 import { builtinCorpus } from '../corpus/builtin.js';
 import { inferProfile } from '../profile/profile.js';
-import { buildPlan, DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME } from '../plan/plan.js';
+import { buildPlan, DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME, defaultPlan } from '../plan/plan.js';
 import { resolveAssumptions } from '../eop/assumptions.js';
 import { outcomeLabel, verdictLine, type SimulationResult } from '../report/simulate.js';
 import { runCorpus } from '../simulate/run.js';
@@ -183,7 +183,7 @@ export async function demoCommand(io: Io, options: { examples?: string; trace: b
   {
     const { snapshot } = await loadSnapshotFile(join(folder, 'contoso-exposed.json'));
     const profile = inferProfile(snapshot);
-    const after = buildPlan(snapshot, profile, { allowDirectSend: [], safetyNet: 'reject', ruleName: DEFAULT_RULE_NAME, connectorName: DEFAULT_CONNECTOR_NAME, assumptions }).after;
+    const after = defaultPlan(snapshot, profile, assumptions).after;
     const analysis = new ImpactAnalysis(snapshot, after, profile, assumptions);
     const trace = join(folder, 'traces', 'contoso-message-trace.csv');
     const summary = await readTrace(trace, { onRecord: (record) => analysis.add(record) });

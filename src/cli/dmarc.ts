@@ -58,7 +58,7 @@ export async function readReports(paths: readonly string[]): Promise<ReadReports
   for (const file of await walk(paths)) {
     try {
       const size = (await stat(file)).size;
-      if (size > MAX_FILE_BYTES) throw new UnpackError(`${file}: ${size} bytes, more than ${MAX_FILE_BYTES}`);
+      if (size > MAX_FILE_BYTES) throw new UnpackError(file, `${size} bytes, more than ${MAX_FILE_BYTES}`);
       for (const document of await unpack(await readFile(file), file)) {
         try {
           const report = parseAggregateReport(document.xml, document.source);
@@ -71,8 +71,7 @@ export async function readReports(paths: readonly string[]): Promise<ReadReports
       }
     } catch (error) {
       if (!(error instanceof UnpackError)) throw error;
-      const [source, ...rest] = error.message.split(': ');
-      out.skipped.push({ source: source ?? file, reason: rest.join(': ') || error.message });
+      out.skipped.push({ source: error.source, reason: error.reason });
     }
   }
   return out;

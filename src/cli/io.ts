@@ -28,3 +28,9 @@ export async function emit(io: Io, text: string, output: string | undefined): Pr
   if (output) await writeFileAtomic(output, text);
   else io.stdout(text);
 }
+
+/** A progress bar line for stderr (`\r` to redraw; a newline when done). */
+export function progressBar(label: string, done: number, total: number, width = 30): string {
+  const filled = Math.round((done / total) * width);
+  return `\r${label} ${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${done}/${total}${done === total ? '\n' : ''}`;
+}

@@ -13,7 +13,7 @@ import { pullSnapshot } from '../pull/pull.js';
 import { parseSnapshot } from '../snapshot/parse.js';
 import { readTextFile, writeFileAtomic } from '../util/files.js';
 import { mapLimit } from './audit.js';
-import type { Io } from './io.js';
+import { progressBar, type Io } from './io.js';
 
 export interface PullCommandOptions {
   tenant?: string;
@@ -100,10 +100,7 @@ export async function pullCommand(io: Io, options: PullCommandOptions): Promise<
       io.stderr(`eoplock: error: ${tenant}: ${message}\n`);
     } finally {
       done++;
-      if (tenants.length > 1 && io.progress) {
-        const filled = Math.round((done / tenants.length) * 30);
-        io.stderr(`\rpull ${'█'.repeat(filled)}${'░'.repeat(30 - filled)} ${done}/${tenants.length}${done === tenants.length ? '\n' : ''}`);
-      }
+      if (tenants.length > 1 && io.progress) io.stderr(progressBar('pull', done, tenants.length));
     }
   });
   if (failures.length > 0 && tenants.length > 1) io.stderr(`${failures.length} of ${tenants.length} tenant(s) failed; the others were written.\n`);

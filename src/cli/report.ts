@@ -10,7 +10,7 @@ import type { AuditResult } from '../audit/model.js';
 import { runAudit } from '../audit/run.js';
 import type { Assumptions } from '../eop/assumptions.js';
 import { InputError } from '../errors.js';
-import { buildPlan, DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME, type Plan } from '../plan/plan.js';
+import { defaultPlan, type Plan } from '../plan/plan.js';
 import { renderPlan, type PlanFiles } from '../plan/render.js';
 import { hasGateway, type GatewayProfile } from '../profile/profile.js';
 import { corpusRows, mailFlowFacts, planSection, type PlanSection } from '../report/html/model.js';
@@ -72,7 +72,7 @@ export async function htmlReport(snapshot: Snapshot, file: string, profile: Gate
   } else if (hasGateway(profile)) {
     let built: Plan | null = null;
     try {
-      built = buildPlan(snapshot, profile, { allowDirectSend: [], safetyNet: 'reject', ruleName: DEFAULT_RULE_NAME, connectorName: DEFAULT_CONNECTOR_NAME, assumptions });
+      built = defaultPlan(snapshot, profile, assumptions);
     } catch (error) {
       if (!(error instanceof InputError)) throw error;
     }

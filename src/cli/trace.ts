@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { normaliseDomain } from '../eop/addresses.js';
 import { parseAssumeFlags, resolveAssumptions } from '../eop/assumptions.js';
 import { InputError } from '../errors.js';
-import { buildPlan, DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME } from '../plan/plan.js';
+import { defaultPlan } from '../plan/plan.js';
 import { inferProfile, type GatewayProfile } from '../profile/profile.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
 import type { Snapshot } from '../snapshot/parse.js';
@@ -82,7 +82,7 @@ export async function impactCommand(io: Io, snapshotFile: string, files: string[
     after = (await loadSnapshotFile(join(options.plan, 'expected-after.json'))).snapshot;
     afterFrom = join(options.plan, 'expected-after.json');
   } else {
-    after = buildPlan(snapshot, profile, { allowDirectSend: [], safetyNet: 'reject', ruleName: DEFAULT_RULE_NAME, connectorName: DEFAULT_CONNECTOR_NAME, assumptions }).after;
+    after = defaultPlan(snapshot, profile, assumptions).after;
     afterFrom = 'the lockdown plan for the gateway profile (no Direct Send sources named yet)';
   }
   const analysis = new ImpactAnalysis(snapshot, after, profile, assumptions);

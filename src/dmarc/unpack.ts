@@ -16,7 +16,15 @@ export interface UnpackLimits {
 
 export const DEFAULT_LIMITS: UnpackLimits = { maxEntries: 100, maxUncompressedBytes: 50 * 1024 * 1024, maxRatio: 200, maxDepth: 3 };
 
-export class UnpackError extends Error {}
+export class UnpackError extends Error {
+  constructor(
+    /** The file, or the path into it (`file > entry.xml`). */
+    readonly source: string,
+    readonly reason: string,
+  ) {
+    super(`${source}: ${reason}`);
+  }
+}
 
 export interface XmlDocument {
   /** `file`, `file > entry.xml`, `file > attachment.zip > entry.xml`. */
@@ -31,19 +39,19 @@ function decodeUtf8(data: Buffer, source: string): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(data).replace(/^\uFEFF/, '');
   } catch {
-    throw new UnpackError(`${source}: not valid UTF-8`);
+    throw new UnpackError(source, `not valid UTF-8`);
   }
 }
 
 function gunzip(data: Buffer, source: string, limits: UnpackLimits): Buffer {
   try {
     const out = gunzipSync(data, { maxOutputLength: limits.maxUncompressedBytes });
-    if (out.length > data.length * limits.maxRatio && out.length > 1024 * 1024) throw new UnpackError(`${source}: compression ratio over ${limits.maxRatio}:1 (a decompression bomb?)`);
+    if (out.length > data.length * limits.maxRatio && out.length > 1024 * 1024) throw new UnpackError(source, `compression ratio over ${limits.maxRatio}:1 (a decompression bomb?)`);
     return out;
   } catch (error) {
     if (error instanceof UnpackError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ERR_BUFFER_TOO_LARGE') throw new UnpackError(`${source}: more than ${limits.maxUncompressedBytes} bytes uncompressed`);
+    if (code === 'ERR_BUFFER_TOO_LARGE') throw new UnpackError(source, `more than ${limits.maxUncompressedBytes} bytes uncompressed`);
     // Some gateways append bytes after the gzip member (seen in a Mimecast-sent report): gunzip rejects the file,
     // but the member itself is intact. Inflate just the first member's deflate stream, which stops at its end.
     const member = firstMemberDeflate(data);
@@ -54,7 +62,7 @@ function gunzip(data: Buffer, source: string, limits: UnpackLimits): Buffer {
         // fall through to the original error
       }
     }
-    throw new UnpackError(`${source}: not a valid gzip stream (${(error as Error).message})`);
+    throw new UnpackError(source, `not a valid gzip stream (${(error as Error).message})`);
   }
 }
 
@@ -77,10 +85,10 @@ function firstMemberDeflate(data: Buffer): Buffer | null {
 function zipEntries(data: Buffer, source: string, limits: UnpackLimits): Promise<{ name: string; data: Buffer }[]> {
   return new Promise((resolve, reject) => {
     yauzl.fromBuffer(data, { lazyEntries: true, validateEntrySizes: true, strictFileNames: false }, (error, zip) => {
-      if (error || !zip) return reject(new UnpackError(`${source}: not a valid zip archive (${error?.message ?? 'unreadable'})`));
+      if (error || !zip) return reject(new UnpackError(source, `not a valid zip archive (${error?.message ?? 'unreadable'})`));
       if (zip.entryCount > limits.maxEntries) {
         zip.close();
-        return reject(new UnpackError(`${source}: ${zip.entryCount} entries, more than ${limits.maxEntries}`));
+        return reject(new UnpackError(source, `${zip.entryCount} entries, more than ${limits.maxEntries}`));
       }
       const entries: { name: string; data: Buffer }[] = [];
       let total = 0;
@@ -88,25 +96,25 @@ function zipEntries(data: Buffer, source: string, limits: UnpackLimits): Promise
         zip.close();
         reject(reason);
       };
-      zip.on('error', (zipError: Error) => fail(new UnpackError(`${source}: ${zipError.message}`)));
+      zip.on('error', (zipError: Error) => fail(new UnpackError(source, `${zipError.message}`)));
       zip.on('end', () => resolve(entries));
       zip.on('entry', (entry: yauzl.Entry) => {
         if (/\/$/.test(entry.fileName)) return zip.readEntry();
-        if (entry.uncompressedSize > limits.maxUncompressedBytes || total + entry.uncompressedSize > limits.maxUncompressedBytes) return fail(new UnpackError(`${source} > ${entry.fileName}: more than ${limits.maxUncompressedBytes} bytes uncompressed`));
-        if (entry.compressedSize > 0 && entry.uncompressedSize / entry.compressedSize > limits.maxRatio && entry.uncompressedSize > 1024 * 1024) return fail(new UnpackError(`${source} > ${entry.fileName}: compression ratio over ${limits.maxRatio}:1 (a decompression bomb?)`));
+        if (entry.uncompressedSize > limits.maxUncompressedBytes || total + entry.uncompressedSize > limits.maxUncompressedBytes) return fail(new UnpackError(`${source} > ${entry.fileName}`, `more than ${limits.maxUncompressedBytes} bytes uncompressed`));
+        if (entry.compressedSize > 0 && entry.uncompressedSize / entry.compressedSize > limits.maxRatio && entry.uncompressedSize > 1024 * 1024) return fail(new UnpackError(`${source} > ${entry.fileName}`, `compression ratio over ${limits.maxRatio}:1 (a decompression bomb?)`));
         zip.openReadStream(entry, (streamError, stream) => {
-          if (streamError || !stream) return fail(new UnpackError(`${source} > ${entry.fileName}: ${streamError?.message ?? 'unreadable'}`));
+          if (streamError || !stream) return fail(new UnpackError(`${source} > ${entry.fileName}`, `${streamError?.message ?? 'unreadable'}`));
           const chunks: Buffer[] = [];
           let size = 0;
           stream.on('data', (chunk: Buffer) => {
             size += chunk.length;
             if (size > limits.maxUncompressedBytes) {
               stream.destroy();
-              return fail(new UnpackError(`${source} > ${entry.fileName}: more than ${limits.maxUncompressedBytes} bytes uncompressed`));
+              return fail(new UnpackError(`${source} > ${entry.fileName}`, `more than ${limits.maxUncompressedBytes} bytes uncompressed`));
             }
             chunks.push(chunk);
           });
-          stream.on('error', (readError: Error) => fail(new UnpackError(`${source} > ${entry.fileName}: ${readError.message}`)));
+          stream.on('error', (readError: Error) => fail(new UnpackError(`${source} > ${entry.fileName}`, `${readError.message}`)));
           stream.on('end', () => {
             total += size;
             entries.push({ name: entry.fileName, data: Buffer.concat(chunks) });
@@ -121,7 +129,7 @@ function zipEntries(data: Buffer, source: string, limits: UnpackLimits): Promise
 
 /** Every XML document in one file's bytes (recursing into archives and attachments up to `maxDepth`). */
 export async function unpack(data: Buffer, source: string, limits: UnpackLimits = DEFAULT_LIMITS, depth = 0): Promise<XmlDocument[]> {
-  if (depth > limits.maxDepth) throw new UnpackError(`${source}: containers nested more than ${limits.maxDepth} deep`);
+  if (depth > limits.maxDepth) throw new UnpackError(source, `containers nested more than ${limits.maxDepth} deep`);
   if (isGzip(data)) return unpack(gunzip(data, source, limits), `${source} (gunzipped)`, limits, depth + 1);
   if (isZip(data)) {
     const documents: XmlDocument[] = [];
@@ -135,7 +143,7 @@ export async function unpack(data: Buffer, source: string, limits: UnpackLimits 
     try {
       email = await PostalMime.parse(data);
     } catch (error) {
-      throw new UnpackError(`${source}: not a readable message (${(error as Error).message})`);
+      throw new UnpackError(source, `not a readable message (${(error as Error).message})`);
     }
     const documents: XmlDocument[] = [];
     for (const attachment of email.attachments) {
@@ -144,9 +152,9 @@ export async function unpack(data: Buffer, source: string, limits: UnpackLimits 
       if (!/(xml|zip|gzip|octet-stream)/i.test(attachment.mimeType) && !/\.(xml|gz|zip)$/i.test(attachment.filename ?? '')) continue;
       documents.push(...(await unpack(content, `${source} > ${name}`, limits, depth + 1)));
     }
-    if (documents.length === 0) throw new UnpackError(`${source}: a message without an aggregate report attachment`);
+    if (documents.length === 0) throw new UnpackError(source, `a message without an aggregate report attachment`);
     return documents;
   }
-  if (data.length === 0 || head.trim() === '') throw new UnpackError(`${source}: the file is empty`);
-  throw new UnpackError(`${source}: neither XML, gzip, zip nor an e-mail message`);
+  if (data.length === 0 || head.trim() === '') throw new UnpackError(source, `the file is empty`);
+  throw new UnpackError(source, `neither XML, gzip, zip nor an e-mail message`);
 }

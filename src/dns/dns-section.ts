@@ -50,3 +50,8 @@ export async function dnsSection(domains: readonly string[], resolver: DnsResolv
 export function domainsToLookUp(acceptedDomains: readonly string[]): string[] {
   return acceptedDomains.map(normaliseDomain).filter((domain) => !domain.endsWith('.onmicrosoft.com'));
 }
+
+/** The snapshot with its Dns section replaced by lookups of its accepted domains (`audit --live-dns`). */
+export async function withLiveDns<T extends { AcceptedDomain: readonly { DomainName: string }[] }>(snapshot: T, resolver: DnsResolver): Promise<T & { Dns: Record<string, DnsSectionEntry> }> {
+  return { ...snapshot, Dns: await dnsSection(domainsToLookUp(snapshot.AcceptedDomain.map((domain) => domain.DomainName)), resolver) };
+}

@@ -4,8 +4,9 @@
  * S29), and the Authentication-Results header in EXO's form (S24, S59). SPF itself is evaluated by mailauth at the
  * edge (src/eop/authenticate.ts); decide() takes its result as input.
  */
-import { parseReceived } from 'mailauth/lib/parse-received.js';
+import { readReceived } from '../headers/received.js';
 import { aligned, organisationalDomain, parseDmarc, type DmarcRecord } from '../dns/dmarc.js';
+import { mxRecords } from '../profile/profile.js';
 import { EXCHANGE_ONLINE_MX } from '../profile/vendors.js';
 import type { Snapshot } from '../snapshot/parse.js';
 import type { InboundConnector } from '../snapshot/schema.js';
@@ -71,16 +72,7 @@ export function efcAppliesTo(efc: EnhancedFiltering, recipients: readonly string
 
 /** The sending addresses in the Received chain, newest first (each line's `from … [a.b.c.d]`). */
 export function receivedFromIps(fields: readonly HeaderField[]): (string | null)[] {
-  return fields
-    .filter((field) => field.name.toLowerCase() === 'received')
-    .map((field) => {
-      const parsed = parseReceived(`Received: ${field.value}`);
-      if (!parsed) return null;
-      const comment = parsed.from?.comment ?? '';
-      const bracketed = /\[(?:IPv6:)?([0-9a-fA-F:.]+)\]/.exec(comment)?.[1] ?? /^\(?\s*((?:\d{1,3}\.){3}\d{1,3})\s*\)?$/.exec(comment.trim())?.[1];
-      const candidate = bracketed ?? parsed.from?.value ?? '';
-      return parseIp(candidate)?.toString() ?? null;
-    });
+  return fields.filter((field) => field.name.toLowerCase() === 'received').map((field) => readReceived(field.value)?.fromIp ?? null);
 }
 
 /**
@@ -175,9 +167,9 @@ export function honorDmarcSettings(snapshot: Snapshot): HonorDmarcSettings {
 
 /** Whether a recipient domain's MX points somewhere other than Exchange Online; null when the snapshot has no MX for it. */
 export function mxElsewhere(snapshot: Snapshot, domain: string): boolean | null {
-  const data = Object.entries(snapshot.Dns).find(([name]) => normaliseDomain(name) === domain)?.[1];
-  if (!data || data.MX.length === 0) return null;
-  return !data.MX.some((value) => EXCHANGE_ONLINE_MX.test(normaliseDomain(value.trim().split(/\s+/).at(-1) ?? '')));
+  const hosts = mxRecords(snapshot).filter((record) => record.domain === domain);
+  if (hosts.length === 0) return null;
+  return !hosts.some((record) => EXCHANGE_ONLINE_MX.test(record.host));
 }
 
 /** `Authentication-Results` as EXO writes it: no authserv-id (S59), the formats of S24. */

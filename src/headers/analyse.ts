@@ -3,7 +3,6 @@
  * Received chain, which hop is the gateway, the hop EOP saw, how EOP authenticated it, and the guide's test 4 as a
  * checklist with its corrections (eop-behaviour.md §5, §6.1, §6.2, §10). Pure: fields in, report out.
  */
-import { parseReceived } from 'mailauth/lib/parse-received.js';
 import headerParser from 'mailauth/lib/parse-dkim-headers.js';
 import { addressInHeader, domainOf, normaliseDomain } from '../eop/addresses.js';
 import { compiledIpList, findInList, parseIp } from '../eop/ip.js';
@@ -11,6 +10,7 @@ import type { HeaderField } from '../eop/types.js';
 import type { GatewayProfile } from '../profile/profile.js';
 import { vendorForMx } from '../profile/vendors.js';
 import type { Snapshot } from '../snapshot/parse.js';
+import { readReceived } from './received.js';
 
 /** Hosts that belong to Exchange Online / EOP (the `by` side of its Received lines). */
 const MICROSOFT_HOST = /(\.|^)(outlook\.com|office365\.com|microsoft\.com|mx\.microsoft|outlook\.office\.com)$/i;
@@ -148,18 +148,6 @@ function header(fields: readonly HeaderField[], name: string): string | null {
   return found ? found.value.trim() : null;
 }
 
-function ipFromComment(comment: string | undefined): string | null {
-  if (!comment) return null;
-  for (const match of comment.matchAll(/\[(?:IPv6:)?([0-9a-fA-F:.]+)\]/g)) {
-    const parsed = parseIp(match[1] as string);
-    if (parsed) return parsed.toString();
-  }
-  // Microsoft writes `(10.167.241.71)` with no brackets for its internal hops.
-  const bare = /(?:^|[\s(])((?:\d{1,3}\.){3}\d{1,3})(?:$|[\s)])/.exec(comment);
-  if (bare && parseIp(bare[1] as string)) return parseIp(bare[1] as string)?.toString() ?? null;
-  return null;
-}
-
 function secondsBetween(earlier: string | null, later: string | null): number | null {
   if (!earlier || !later) return null;
   const a = Date.parse(earlier.replace(/\s*\([^)]*\)\s*$/, ''));
@@ -188,26 +176,22 @@ function parseHops(fields: readonly HeaderField[], profile: GatewayProfile | und
   const received = fields.filter((field) => field.name.toLowerCase() === 'received').reverse();
   const hops: Hop[] = [];
   for (const [index, field] of received.entries()) {
-    const parsed = parseReceived(`Received: ${field.value}`);
-    if (!parsed) {
+    const line = readReceived(field.value);
+    if (!line) {
       notes.push(`Received header ${received.length - index} could not be parsed and was skipped`);
       continue;
     }
-    const fromHost = parsed.from?.value || null;
-    const fromIp = ipFromComment(parsed.from?.comment) ?? (fromHost && parseIp(fromHost) ? (parseIp(fromHost)?.toString() ?? null) : null);
-    const byHost = parsed.by?.value || null;
-    const timestamp = parsed.timestamp?.trim() || null;
+    const { fromHost, fromIp, byHost, timestamp } = line;
     const previous = hops.at(-1);
-    const reverseName = parsed.from?.comment?.split(/\s+/)[0] ?? null;
     hops.push({
       step: hops.length + 1,
       fromHost,
       fromIp,
       byHost,
-      with: parsed.with?.value || null,
+      with: line.with,
       timestamp,
       delaySeconds: previous ? secondsBetween(previous.timestamp, timestamp) : null,
-      fromGateway: isGatewayAddress(profile, fromIp) || isGatewayHost(profile, fromHost) || isGatewayHost(profile, reverseName),
+      fromGateway: isGatewayAddress(profile, fromIp) || isGatewayHost(profile, fromHost) || isGatewayHost(profile, line.fromComment),
       byMicrosoft: byHost !== null && MICROSOFT_HOST.test(normaliseDomain(byHost)),
       raw: field.value,
     });

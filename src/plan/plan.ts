@@ -380,4 +380,10 @@ function expectation(snapshot: Snapshot, entry: CorpusEntry, assumptions: Assump
   };
 }
 
+/** The plan with its defaults (no Direct Send sources named, the safety net rejects, default names): what impact,
+ * report and the demo compare against when no plan folder is given. */
+export function defaultPlan(snapshot: Snapshot, profile: GatewayProfile, assumptions?: Assumptions): Plan {
+  return buildPlan(snapshot, profile, { allowDirectSend: [], safetyNet: 'reject', ruleName: DEFAULT_RULE_NAME, connectorName: DEFAULT_CONNECTOR_NAME, ...(assumptions ? { assumptions } : {}) });
+}
+
 export type { InboundConnector };
