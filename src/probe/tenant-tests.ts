@@ -21,7 +21,8 @@ export interface TenantProbe {
 const PROBE_CLIENT = '198.51.100.254';
 
 export function tenantProbes(snapshot: Snapshot, options: { to?: string; assumptions: Assumptions }): TenantProbe[] {
-  const domains = snapshot.AcceptedDomain.filter((domain) => domain.DomainType !== 'ExternalRelay');
+  // a wildcard accepted domain (`*.contoso.com`) names no address to send to
+  const domains = snapshot.AcceptedDomain.filter((domain) => domain.DomainType !== 'ExternalRelay' && !domain.DomainName.trim().startsWith('*'));
   const primary = normaliseDomain(
     (domains.find((domain) => domain.Default) ?? domains.find((domain) => !/\.onmicrosoft\.com$/i.test(domain.DomainName)) ?? domains[0])?.DomainName ?? 'contoso.com',
   );

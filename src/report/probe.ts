@@ -4,6 +4,7 @@
 import { XMLBuilder } from 'fast-xml-parser';
 import type { Log } from 'sarif';
 import type { ProbeResult } from '../probe/probe.js';
+import { visible } from '../util/display.js';
 
 export interface ProbeRun {
   name: string;
@@ -20,6 +21,8 @@ export interface ProbeReport {
   host: string;
   port: number;
   snapshot: string | null;
+  /** `--send`: a test message was offered with DATA where the envelope was accepted. */
+  send?: boolean;
   runs: ProbeRun[];
 }
 
@@ -31,18 +34,31 @@ function outcomeText(run: ProbeRun): string {
   return `${outcome.action} at ${outcome.stage.toUpperCase()}: ${outcome.code}${outcome.enhanced ? ` ${outcome.enhanced}` : ''} ${outcome.text}`.trim();
 }
 
+/** Whether a run got as far as DATA (only with --send: the envelope-only probe never sends it). */
+function sentData(run: ProbeRun): boolean {
+  return run.result.steps.some((step) => step.stage === 'data');
+}
+
+/** Text for people: every value from the input, the snapshot or the server is passed through `visible()`. */
 export function renderProbeText(report: ProbeReport): string {
-  const lines = [`eoplock probe — ${report.host}:${report.port}${report.snapshot ? ` (tests from ${report.snapshot})` : ''}`];
+  const lines = [`eoplock probe — ${visible(report.host)}:${report.port}${report.snapshot ? ` (tests from ${visible(report.snapshot)})` : ''}`];
   for (const run of report.runs) {
     const mark = run.passed === null ? '•' : run.passed ? '✓' : '✗';
-    lines.push(`${mark} ${run.name}`);
-    lines.push(`    MAIL FROM:<${run.from}> RCPT TO:<${run.to.join('>,<')}>${run.result.tls ? ' over TLS' : ''}`);
-    lines.push(`    ${outcomeText(run)}`);
-    if (run.expect) lines.push(`    expected ${run.expect}${run.passed ? '' : ' — NOT MET'}${run.why ? ` (${run.why})` : ''}`);
+    lines.push(`${mark} ${visible(run.name)}`);
+    lines.push(`    MAIL FROM:<${visible(run.from)}> RCPT TO:<${run.to.map(visible).join('>,<')}>${run.result.tls ? ' over TLS' : ''}`);
+    lines.push(`    ${visible(outcomeText(run))}`);
+    if (run.expect) lines.push(`    expected ${visible(run.expect)}${run.passed ? '' : ' — NOT MET'}${run.why ? ` (${visible(run.why)})` : ''}`);
   }
   const judged = report.runs.filter((run) => run.passed !== null);
   if (judged.length > 0) lines.push(`${judged.filter((run) => run.passed).length} passed, ${judged.filter((run) => !run.passed).length} failed`);
-  lines.push('No message was delivered: the probe stops after RCPT TO unless --send is given.');
+  const withData = report.runs.filter(sentData).length;
+  if (withData > 0) {
+    lines.push(`--send: ${withData === 1 ? 'one test' : `${withData} tests`} went on to DATA with a labelled test message; check the reply above to see whether it was delivered.`);
+  } else if (report.send) {
+    lines.push('No message was delivered: --send was given, but no test was accepted up to DATA.');
+  } else {
+    lines.push('No message was delivered: the probe stops after RCPT TO unless --send is given.');
+  }
   return `${lines.join('\n')}\n`;
 }
 

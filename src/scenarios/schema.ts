@@ -2,6 +2,27 @@
  * The scenario file: transactions to run through the emulator, each with an optional expectation.
  */
 import { z } from 'zod';
+import { hasControl, visible } from '../util/display.js';
+import { isMailbox } from '../util/smtp-syntax.js';
+
+/** A value for an error message: control characters made visible, cut to a readable length. */
+const shown = (value: unknown) => {
+  const text = visible(String(value));
+  return text.length > 120 ? `${text.slice(0, 120)}…` : text;
+};
+const hasControlOrTab = (value: string) => hasControl(value) || value.includes('\t');
+
+/**
+ * The envelope sender as a scenario gives it. Spoof tests may use odd senders (no strict RFC 5321 syntax is asked),
+ * but never a control character: it would forge lines in reports and in the probe's SMTP commands.
+ */
+const mailFrom = z.string().refine((value) => !hasControlOrTab(value), { error: (issue) => `"${shown(issue.input)}" holds a control character` });
+/** A recipient: an RFC 5321 mailbox (see util/smtp-syntax.ts). */
+const recipient = z.string().refine(isMailbox, { error: (issue) => `"${shown(issue.input)}" is not an email address (local@domain)` });
+/** The HELO/EHLO name: one word, as the client sent it (real clients send odd names), with no control character. */
+const helo = z.string().refine((value) => value !== '' && !hasControlOrTab(value) && !/\s/.test(value), {
+  error: (issue) => `"${shown(issue.input)}" is not a HELO name: one word without spaces or control characters`,
+});
 
 const certificate = z.strictObject({
   subject: z.string().min(1),
@@ -22,13 +43,16 @@ export const ScenarioSchema = z.strictObject({
   name: z.string().min(1),
   description: z.string().optional(),
   clientIp: z.string().min(1),
-  helo: z.string().optional(),
+  helo: helo.optional(),
   tls: z
     .union([z.boolean(), z.null(), z.strictObject({ certificate: certificate.optional() })])
     .optional()
     .transform((value) => (value === true ? {} : value === false || value === null ? undefined : value)),
-  mailFrom: z.string(),
-  rcptTo: z.union([z.string(), z.array(z.string()).min(1)]).transform((value) => (Array.isArray(value) ? value : [value])),
+  mailFrom,
+  rcptTo: z
+    .union([z.string(), z.array(z.string()).min(1)])
+    .transform((value) => (Array.isArray(value) ? value : [value]))
+    .pipe(z.array(recipient)),
   headers: z.union([z.string(), z.record(z.string(), z.union([z.string(), z.array(z.string())]))]).optional(),
   /** SPF/DKIM results for the authentication layer (DMARC, Honor DMARC); see docs/emulator.md. */
   authentication: z

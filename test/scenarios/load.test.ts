@@ -2,6 +2,7 @@
  * Scenario files: YAML and JSON, raw header blocks through postal-mime, and expectations.
  */
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import { decide } from '../../src/eop/decide.js';
 import { InputError } from '../../src/errors.js';
@@ -38,6 +39,42 @@ describe('parseScenarios', () => {
 
   test('an empty scenario list is an error', async () => {
     await assert.rejects(parseScenarios('scenarios: []\n'), /no scenarios/);
+  });
+});
+
+describe('envelope fields', () => {
+  const scenario = (fields: string) => `scenarios:\n  - name: x\n    clientIp: 192.0.2.1\n${fields}`;
+
+  test('odd senders for spoof tests are kept as written: a display name, no domain, the null sender', async () => {
+    for (const mailFrom of ['"CEO <ceo@contoso.com>"', '"postmaster"', '""', '"ceo@contoso.com."']) {
+      const [parsed] = await parseScenarios(scenario(`    mailFrom: ${mailFrom}\n    rcptTo: u@contoso.com\n    helo: "[192.0.2.1]"\n`));
+      assert.equal(parsed?.transaction.mailFrom, JSON.parse(mailFrom));
+    }
+  });
+
+  for (const [name, fields, where, message] of [
+    ['CRLF in mailFrom', '    mailFrom: "a@b.example\\r\\nDATA"\n    rcptTo: u@contoso.com\n', 'mailFrom (line 4', /"a@b\.example\\r\\nDATA" holds a control character/],
+    ['NUL in mailFrom', '    mailFrom: "a@b.example\\0"\n    rcptTo: u@contoso.com\n', 'mailFrom (line 4', /holds a control character/],
+    ['LF in a recipient', '    mailFrom: a@b.example\n    rcptTo: ["u@contoso.com", "v@contoso.com\\nDATA"]\n', 'rcptTo[1] (line 5', /is not an email address/],
+    ['a recipient that is no mailbox', '    mailFrom: a@b.example\n    rcptTo: "Alice <alice@contoso.com>"\n', 'rcptTo[0] (line 5', /is not an email address/],
+    ['ESC in helo', '    helo: "mx\\e[2J"\n    mailFrom: a@b.example\n    rcptTo: u@contoso.com\n', 'helo (line 4', /"mx\\e\[2J" is not a HELO name/],
+    ['a space in helo', '    helo: "mx one"\n    mailFrom: a@b.example\n    rcptTo: u@contoso.com\n', 'helo (line 4', /is not a HELO name/],
+  ] as const) {
+    test(`${name} is refused with the path and line, the value escaped`, async () => {
+      await assert.rejects(parseScenarios(scenario(fields), 's.yaml'), (error: unknown) => {
+        assert.ok(error instanceof InputError, String(error));
+        assert.equal(error.file, 's.yaml');
+        assert.ok(error.where?.startsWith(`scenarios[0].${where}`), error.where);
+        assert.match(error.message, message);
+        assert.doesNotMatch(error.message, /[\r\n\u0000\u001b]/);
+        return true;
+      });
+    });
+  }
+
+  test('examples/scenarios.yaml stays valid', async () => {
+    const scenarios = await parseScenarios(await readFile('examples/scenarios.yaml', 'utf8'), 'examples/scenarios.yaml');
+    assert.ok(scenarios.length > 5);
   });
 });
 
