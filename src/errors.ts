@@ -2,6 +2,8 @@
  * The one error type for bad input. It names where the problem is (a file, a JSON path, a line) and what was
  * expected. The CLI maps it to exit code 2; anything else that escapes is a bug.
  */
+import { visible } from './util/display.js';
+
 export class InputError extends Error {
   override readonly name = 'InputError';
   /** The file the bad input came from, when there is one. */
@@ -15,12 +17,15 @@ export class InputError extends Error {
     this.where = options.where;
   }
 
-  /** One line for a human: `file: at path: message`. */
+  /**
+   * One line for a human: `file: at path: message`. Each part can carry input (a file name, a key, a value quoted in
+   * the message), so control characters are made visible: the line stays one line and cannot drive a terminal.
+   */
   describe(): string {
     const parts: string[] = [];
-    if (this.file) parts.push(this.file);
-    if (this.where) parts.push(`at ${this.where}`);
-    parts.push(this.message);
+    if (this.file) parts.push(visible(this.file));
+    if (this.where) parts.push(`at ${visible(this.where)}`);
+    parts.push(visible(this.message));
     return parts.join(': ');
   }
 

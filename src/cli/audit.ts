@@ -14,9 +14,10 @@ import { htmlReport } from './report.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
 import { lineLocator } from '../snapshot/locate.js';
 import { parseJsonText, parseSnapshot } from '../snapshot/parse.js';
+import { visible } from '../util/display.js';
 import { readTextFile } from '../util/files.js';
 import { loadProfile } from './profile-options.js';
-import { emit, progressBar, type Io } from './io.js';
+import { emit, progressBar, showProgress, type Io } from './io.js';
 import { version } from './version.js';
 
 export type AuditFormat = 'text' | 'json' | 'sarif' | 'junit' | 'html';
@@ -68,7 +69,7 @@ export async function auditCommand(io: Io, files: string[], options: AuditComman
     if (dns) snapshot = await withLiveDns(snapshot, dns);
     const { html, audit } = await htmlReport(snapshot, file, given ?? inferProfile(snapshot), { traces: [], assumptions });
     await emit(io, html, options.out);
-    if (options.out) io.stderr(`eoplock: wrote ${options.out} (${Math.round(Buffer.byteLength(html) / 1024)} KB)\n`);
+    if (options.out) io.stderr(`eoplock: wrote ${visible(options.out)} (${Math.round(Buffer.byteLength(html) / 1024)} KB)\n`);
     return failsAt(audit, options.failOn) ? 1 : 0;
   }
   const errors: InputError[] = [];
@@ -76,7 +77,7 @@ export async function auditCommand(io: Io, files: string[], options: AuditComman
   const tick = () => {
     done++;
     if (!options.progress) return;
-    io.stderr(progressBar('audit', done, files.length));
+    showProgress(io, progressBar('audit', done, files.length));
   };
 
   const outcomes = await mapLimit(files, options.concurrency, async (file) => {
@@ -116,6 +117,7 @@ export async function auditCommand(io: Io, files: string[], options: AuditComman
 
   if (results.length > 0) {
     let text: string;
+    let human = false;
     switch (options.format) {
       case 'json':
         text = renderAuditJson(results);
@@ -127,12 +129,13 @@ export async function auditCommand(io: Io, files: string[], options: AuditComman
         text = renderAuditJunit(results);
         break;
       default: {
+        human = true;
         const color = options.color && !options.out;
         const details = results.map((result) => renderAuditText(result, { color, verbose: options.verbose }));
         text = results.length === 1 ? (details[0] as string) : [renderAuditTable(results, { color }), ...details].join('\n');
       }
     }
-    await emit(io, text, options.out);
+    await emit(io, text, options.out, { human });
   }
   if (errors.length > 0) return 2;
   return results.some((result) => failsAt(result, options.failOn)) ? 1 : 0;

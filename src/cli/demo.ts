@@ -17,6 +17,7 @@ import { loadSnapshotFile } from '../snapshot/load.js';
 import { startLab, type RunningLab } from '../lab/lab.js';
 import { analyseHeaders } from '../headers/analyse.js';
 import { readMessageHeaders } from '../headers/parse.js';
+import { visible } from '../util/display.js';
 import { readTextFile, writeFileAtomic } from '../util/files.js';
 import { htmlReport } from './report.js';
 import { probe } from '../probe/probe.js';
@@ -70,7 +71,7 @@ async function labSession(folder: string, paint: (style: Parameters<typeof style
     const base = { host: '127.0.0.1', port: lab.eop.port, to: ['alice@contoso.com'], ehlo: 'demo.example', starttls: 'auto' as const, send: false, timeoutMs: 10_000 };
     const rows: [string, string, string, string][] = [];
     const show = (result: Awaited<ReturnType<typeof probe>>) =>
-      result.failure ? result.failure.message : result.outcome ? `${result.outcome.code}${result.outcome.enhanced ? ` ${result.outcome.enhanced}` : ''} at ${result.outcome.stage.toUpperCase()}` : 'no reply';
+      result.failure ? visible(result.failure.message) : result.outcome ? `${result.outcome.code}${result.outcome.enhanced ? ` ${result.outcome.enhanced}` : ''} at ${result.outcome.stage.toUpperCase()}` : 'no reply';
     const test1 = await probe({ ...base, from: 'ceo@contoso.com' });
     rows.push(['1. Direct Send as ceo@contoso.com', 'straight to EOP', '550 5.7.68 at RCPT', show(test1)]);
     const test2 = await probe({ ...base, from: 'fake@gmail.example' });
@@ -112,9 +113,9 @@ export async function demoCommand(io: Io, options: { examples?: string; trace: b
       const label = entry.outcome ? outcomeLabel(entry.outcome) : '';
       const mark = bad ? paint('red', '✗') : paint('green', '✓');
       const kind = entry.kind === 'attack' ? 'attack' : 'legit ';
-      out.push(`  ${mark} ${kind}  ${entry.name.padEnd(56)} ${paint(bad ? 'red' : 'green', label.padEnd(16))} ${paint('dim', verdictLine(entry.verdict))}`);
+      out.push(`  ${mark} ${kind}  ${visible(entry.name).padEnd(56)} ${paint(bad ? 'red' : 'green', label.padEnd(16))} ${paint('dim', verdictLine(entry.verdict))}`);
       if (options.trace) {
-        for (const step of entry.verdict.trace) out.push(paint('dim', `        [${step.step}] ${step.detail} (${step.sources.join(' ')})`));
+        for (const step of entry.verdict.trace) out.push(paint('dim', `        [${step.step}] ${visible(step.detail)} (${step.sources.join(' ')})`));
       }
     }
     const s = result.summary;
@@ -141,7 +142,7 @@ export async function demoCommand(io: Io, options: { examples?: string; trace: b
     );
     for (const finding of audit.findings.filter((entry) => entry.status === 'fail' && entry.severity !== 'low')) {
       out.push(`    ${paint('red', '✗')} ${finding.id} [${finding.severity}] ${finding.title}`);
-      out.push(paint('dim', `        ${finding.summary}`));
+      out.push(paint('dim', `        ${visible(finding.summary)}`));
     }
     if (s.failed === 0) out.push(`    ${paint('green', '✓')} every check passes: exit code 0`);
   }
@@ -168,7 +169,7 @@ export async function demoCommand(io: Io, options: { examples?: string; trace: b
       const inside = attacks.filter((entry) => entry.outcome === 'got-in').length;
       const broken = legit.filter((entry) => entry.outcome === 'broken').length;
       out.push(`  ${phase.id}: ${phase.title}`);
-      for (const op of phase.ops) out.push(paint('dim', `      ${op.cmdlet} ${'name' in op ? op.name : 'identity' in op ? op.identity : ''} ${'parameters' in op ? Object.keys(op.parameters).join(', ') : ''}`));
+      for (const op of phase.ops) out.push(paint('dim', `      ${op.cmdlet} ${visible('name' in op ? op.name : 'identity' in op ? op.identity : '')} ${'parameters' in op ? Object.keys(op.parameters).join(', ') : ''}`));
       out.push(
         `      then: ${paint(inside > 0 ? 'red' : 'green', `${inside} of ${attacks.length} attacks get in`)}, ` +
           `${paint(broken > 0 ? 'red' : 'green', `${broken} of ${legit.length} legitimate paths break`)}`,
@@ -190,7 +191,7 @@ export async function demoCommand(io: Io, options: { examples?: string; trace: b
     const result = analysis.finish();
     out.push(`  ${summary.records} messages read (${summary.malformed} malformed row skipped); ${result.acceptedNow} accepted today, ${result.breaking} refused after the change:`);
     for (const group of result.groups) {
-      out.push(`    ${paint('red', '✗')} ${group.clientIp.padEnd(17)} as ${group.senderDomain.padEnd(18)} ${String(group.messages).padStart(2)} message(s) → ${group.reason}   e.g. ${JSON.stringify(group.subjects[0] ?? '')}`);
+      out.push(`    ${paint('red', '✗')} ${visible(group.clientIp).padEnd(17)} as ${visible(group.senderDomain).padEnd(18)} ${String(group.messages).padStart(2)} message(s) → ${visible(group.reason)}   e.g. ${visible(JSON.stringify(group.subjects[0] ?? ''))}`);
     }
     out.push('  The scanner and the invoicing service send as contoso.com: name them with --allow-direct-send and they keep working;');
     out.push('  the CRM service should send through the gateway; the last one is the spoof the lockdown is for.');
@@ -211,9 +212,9 @@ export async function demoCommand(io: Io, options: { examples?: string; trace: b
     const message = join(folder, 'messages', 'direct-bypass.eml');
     const { fields } = await readMessageHeaders(await readTextFile(message), message);
     const analysis = analyseHeaders(fields, { snapshot, profile: inferProfile(snapshot) });
-    out.push(`  From ${analysis.from ?? '?'}, EOP saw ${analysis.connectingIp ?? '?'} → ${analysis.path === 'direct-to-eop' ? paint('red', 'straight to EOP, the gateway was bypassed') : analysis.path}`);
+    out.push(`  From ${visible(analysis.from ?? '?')}, EOP saw ${visible(analysis.connectingIp ?? '?')} → ${analysis.path === 'direct-to-eop' ? paint('red', 'straight to EOP, the gateway was bypassed') : analysis.path}`);
     const mark = { pass: paint('green', '✓'), fail: paint('red', '✗'), warn: paint('yellow', '!'), unknown: '?', info: '·' } as const;
-    for (const item of analysis.checklist) out.push(`    ${mark[item.status]} ${item.check}`);
+    for (const item of analysis.checklist) out.push(`    ${mark[item.status]} ${visible(item.check)}`);
   }
   out.push('');
 
@@ -224,7 +225,7 @@ export async function demoCommand(io: Io, options: { examples?: string; trace: b
     const { html } = await htmlReport(snapshot, file, inferProfile(snapshot), { traces: [join(folder, 'traces', 'contoso-message-trace.csv')], assumptions });
     await writeFileAtomic(target, html);
     out.push(paint('bold', '9. The report'));
-    out.push(`  Wrote ${resolve(target)} (${Math.round(Buffer.byteLength(html) / 1024)} KB): the exposed tenant as one self-contained HTML page`);
+    out.push(`  Wrote ${visible(resolve(target))} (${Math.round(Buffer.byteLength(html) / 1024)} KB): the exposed tenant as one self-contained HTML page`);
     out.push('  (mail-flow picture, corpus now and after the plan, findings, charts from the message trace). Open it in a browser.');
     out.push('');
   }

@@ -7,6 +7,7 @@ import { normaliseDomain } from '../eop/addresses.js';
 import { InputError } from '../errors.js';
 import { inferProfile } from '../profile/profile.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
+import { visible } from '../util/display.js';
 import { emit, type Io } from './io.js';
 
 export interface DnsCommandOptions {
@@ -35,21 +36,22 @@ export async function dnsCommand(io: Io, domains: string[], options: DnsCommandO
     reports.push(await checkDomain(name, resolver, { evaluateSpf: live, gatewayMxHosts, ...(dkim ? { dkim } : {}) }));
   }
   const text = options.format === 'json' ? `${JSON.stringify({ source: live ? `DNS${options.resolver ? ` via ${options.resolver}` : ''}` : `${options.snapshot} (Dns section)`, domains: reports }, null, 2)}\n` : renderDns(reports, live ? 'live DNS' : 'the snapshot\'s Dns section (offline)');
-  await emit(io, text, options.out);
+  await emit(io, text, options.out, { human: options.format !== 'json' });
   return reports.some((report) => report.issues.some((issue) => issue.severity === 'error')) ? 1 : 0;
 }
 
+/** The reports as text; names and records from DNS or the snapshot go through `visible()`. */
 function renderDns(reports: readonly DomainReport[], source: string): string {
   const lines = [`eoplock dns — from ${source}`];
   const mark = { error: '✗', warning: '!', info: '·' } as const;
   for (const report of reports) {
-    lines.push('', report.domain);
-    lines.push(`  MX     ${report.mx.hosts.map((mx) => `${mx.priority} ${mx.host}`).join(', ') || '(none)'} → ${report.mx.pointsTo}${report.vendor ? ` (${report.vendor.name}${report.vendor.confidence === 'unverified' ? ', pattern unverified' : ''})` : ''}`);
-    lines.push(`  SPF    ${report.spf.record ?? '(none)'}${report.spf.lookups !== null ? `  [${report.spf.lookups} lookup(s)${report.spf.voidLookups !== null ? `, ${report.spf.voidLookups} void` : ''}]` : ''}`);
+    lines.push('', visible(report.domain));
+    lines.push(`  MX     ${visible(report.mx.hosts.map((mx) => `${mx.priority} ${mx.host}`).join(', ')) || '(none)'} → ${visible(String(report.mx.pointsTo))}${report.vendor ? ` (${visible(report.vendor.name)}${report.vendor.confidence === 'unverified' ? ', pattern unverified' : ''})` : ''}`);
+    lines.push(`  SPF    ${visible(report.spf.record ?? '(none)')}${report.spf.lookups !== null ? `  [${report.spf.lookups} lookup(s)${report.spf.voidLookups !== null ? `, ${report.spf.voidLookups} void` : ''}]` : ''}`);
     const dmarc = report.dmarc.record;
-    lines.push(`  DMARC  ${dmarc ? `${dmarc.raw}${report.dmarc.foundAt !== report.domain ? `  (from ${report.dmarc.foundAt})` : ''}` : '(none)'}`);
-    lines.push(`  DKIM   ${report.dkim.map((entry) => `${entry.selector} ${entry.found ?? '(missing)'}${entry.matches === null ? '' : entry.matches ? ' ✓' : ` ✗ expected ${entry.expected}`}`).join('; ')}`);
-    for (const issue of report.issues) lines.push(`  ${mark[issue.severity]} ${issue.area.toUpperCase()}: ${issue.message}`);
+    lines.push(`  DMARC  ${dmarc ? `${visible(dmarc.raw)}${report.dmarc.foundAt !== report.domain ? `  (from ${visible(String(report.dmarc.foundAt))})` : ''}` : '(none)'}`);
+    lines.push(`  DKIM   ${visible(report.dkim.map((entry) => `${entry.selector} ${entry.found ?? '(missing)'}${entry.matches === null ? '' : entry.matches ? ' ✓' : ` ✗ expected ${entry.expected}`}`).join('; '))}`);
+    for (const issue of report.issues) lines.push(`  ${mark[issue.severity]} ${issue.area.toUpperCase()}: ${visible(issue.message)}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -2,7 +2,8 @@
  * `eoplock plan <snapshot> --out DIR`: wiring only. Builds the plan, renders it, and writes the folder in one step:
  * everything goes to a temporary sibling folder first, which then replaces DIR, so a failure never leaves half a plan.
  */
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, lstat, mkdir, mkdtemp, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAssumeFlags, resolveAssumptions } from '../eop/assumptions.js';
@@ -13,6 +14,8 @@ import { inferProfile } from '../profile/profile.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
 import type { Io } from './io.js';
 import { loadProfile } from './profile-options.js';
+import { visible } from '../util/display.js';
+import { temporarySibling, writeError } from '../util/files.js';
 
 export interface PlanCommandOptions {
   segIp: string[];
@@ -40,28 +43,65 @@ export function parseDirectSend(values: readonly string[]): DirectSendSource[] {
   });
 }
 
-/** Writes files into `folder`, replacing it as a whole. */
+/**
+ * Writes files into `folder`, replacing it as a whole. The folder is built in a fresh private sibling (`mkdtemp`: an
+ * unpredictable name, created exclusively), every file created exclusively in it, then renamed into place; an
+ * existing folder (with `force`) is first moved aside under another unpredictable name and removed once the new one
+ * is in place. A failure removes what was built and leaves the existing folder as it was. A symbolic link at
+ * `folder` is refused rather than followed.
+ */
 export async function writeFolder(folder: string, files: PlanFiles, force: boolean): Promise<void> {
   const target = resolve(folder);
-  const exists = await stat(target).then(
+  const exists = await lstat(target).then(
     (info) => info,
     () => null,
   );
+  if (exists && exists.isSymbolicLink()) throw new InputError('is a symbolic link; give the folder itself', { file: folder, where: '--out' });
   if (exists && !exists.isDirectory()) throw new InputError('exists and is not a folder', { file: folder, where: '--out' });
   if (exists && !force) throw new InputError('the folder exists; add --force to replace it', { file: folder, where: '--out' });
-  const staging = join(dirname(target), `.${basename(target)}.${process.pid}.tmp`);
-  await rm(staging, { recursive: true, force: true });
+  let staging = '';
+  let aside = '';
   try {
+    await mkdir(dirname(target), { recursive: true });
+    staging = await mkdtemp(join(dirname(target), `.${basename(target).slice(0, 64)}.`));
     for (const [name, content] of Object.entries(files)) {
       const path = join(staging, name);
       await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, content, 'utf8');
+      await writeFile(path, content, { encoding: 'utf8', flag: 'wx' });
     }
-    if (exists) await rm(target, { recursive: true, force: true });
-    await rename(staging, target);
+    // mkdtemp makes the folder private while it is built; in place it gets the existing folder's permissions, or
+    // those of a folder made the usual way.
+    await chmod(staging, exists ? exists.mode & 0o7777 : await usualFolderMode(staging));
+    if (exists) {
+      aside = temporarySibling(target, 'old');
+      await rename(target, aside);
+    }
+    try {
+      await rename(staging, target);
+    } catch (error) {
+      // Put the existing folder back; if even that fails it stays under its aside name rather than being lost.
+      const back = aside;
+      aside = '';
+      if (back) await rename(back, target).catch(() => undefined);
+      throw error;
+    }
+    staging = '';
   } catch (error) {
-    await rm(staging, { recursive: true, force: true });
-    throw error;
+    if (staging) await rm(staging, { recursive: true, force: true });
+    throw writeError(error, folder);
+  } finally {
+    if (aside) await rm(aside, { recursive: true, force: true });
+  }
+}
+
+/** The permissions `mkdir` gives a new folder (0777 less the umask), read from a throwaway one inside `parent`. */
+async function usualFolderMode(parent: string): Promise<number> {
+  const probe = join(parent, `.mode-${randomBytes(6).toString('hex')}`);
+  await mkdir(probe);
+  try {
+    return (await stat(probe)).mode & 0o777;
+  } finally {
+    await rmdir(probe);
   }
 }
 
@@ -83,7 +123,7 @@ export async function planCommand(io: Io, snapshotFile: string, options: PlanCom
   const { plan, files } = await makePlan(snapshotFile, options);
   await writeFolder(options.out, files, options.force);
   const changes = plan.phases.reduce((sum, phase) => sum + phase.ops.length, 0);
-  const lines = [`Plan for ${plan.tenant ?? snapshotFile} written to ${options.out} (${Object.keys(files).length} files, ${changes} change(s)).`];
+  const lines = [`Plan for ${visible(plan.tenant ?? snapshotFile)} written to ${visible(options.out)} (${Object.keys(files).length} files, ${changes} change(s)).`];
   for (const phase of plan.phases) lines.push(`  ${phase.id}: ${phase.ops.length === 0 ? 'nothing to change' : `${phase.ops.length} change(s)`}`);
   const last = plan.phases.at(-1)?.expected ?? [];
   const attacks = last.filter((entry) => entry.kind === 'attack');
@@ -92,8 +132,8 @@ export async function planCommand(io: Io, snapshotFile: string, options: PlanCom
     `After the plan the emulator predicts: ${attacks.filter((e) => e.outcome === 'got-in').length} of ${attacks.length} attacks get in, ` +
       `${legit.filter((e) => e.outcome === 'broken').length} of ${legit.length} legitimate paths break.`,
   );
-  for (const warning of plan.warnings) lines.push(`  ! ${warning}`);
-  lines.push(`Read ${join(options.out, 'PLAN.md')}, run 00-backup.ps1, then each phase with -WhatIf first.`);
+  for (const warning of plan.warnings) lines.push(`  ! ${visible(warning)}`);
+  lines.push(`Read ${visible(join(options.out, 'PLAN.md'))}, run 00-backup.ps1, then each phase with -WhatIf first.`);
   io.stdout(`${lines.join('\n')}\n`);
   return 0;
 }

@@ -20,6 +20,7 @@ import { loadSnapshotFile } from '../snapshot/load.js';
 import { ImpactAnalysis } from '../trace/impact.js';
 import { BypassMonitor, type MonitorResult } from '../trace/monitor.js';
 import { readTrace } from '../trace/read.js';
+import { visible } from '../util/display.js';
 import { readTextFile, writeFileAtomic } from '../util/files.js';
 import { parseAssumeFlags, resolveAssumptions } from '../eop/assumptions.js';
 import { inferProfile } from '../profile/profile.js';
@@ -87,7 +88,7 @@ export async function htmlReport(snapshot: Snapshot, file: string, profile: Gate
     const monitorRun = new BypassMonitor(profile, snapshot);
     const impactRun = after ? new ImpactAnalysis(snapshot, after, profile, assumptions) : null;
     for (const trace of options.traces) {
-      options.progress?.(`reading ${trace}…\n`);
+      options.progress?.(`reading ${visible(trace)}…\n`);
       await readTrace(trace, {
         onRecord: (record) => {
           monitorRun.add(record);
@@ -132,6 +133,6 @@ export async function reportCommand(io: Io, file: string, options: ReportCommand
     ...(io.progress ? { progress: (text: string) => io.stderr(text) } : {}),
   });
   await writeFileAtomic(options.out, html);
-  io.stdout(`Wrote ${options.out} (${Math.round(Buffer.byteLength(html) / 1024)} KB): open it in a browser.\n`);
+  io.stdout(`Wrote ${visible(options.out)} (${Math.round(Buffer.byteLength(html) / 1024)} KB): open it in a browser.\n`);
   return 0;
 }

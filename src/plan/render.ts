@@ -6,6 +6,7 @@
 import { LIST_PARAMETERS, propertyOf, storedValue, type Op, type OpParameters } from './ops.js';
 import type { Phase, Plan } from './plan.js';
 import { psComment, psHashtable, psString, type PsValue } from './powershell.js';
+import { markdownCell, markdownCode, visible } from '../util/display.js';
 
 export type PlanFiles = Record<string, string>;
 
@@ -250,11 +251,12 @@ $path = Join-Path $PSScriptRoot ('backup-' + (Get-Date).ToUniversalTime().ToStri
 Write-Host "backup written: $path"
 `;
 
+/** A value in PLAN.md's prose: control characters made visible, so a value cannot start a line of its own. */
 function show(value: unknown, parameter?: string): string {
   if ((value === undefined || value === null) && parameter && LIST_PARAMETERS.has(parameter)) return '(empty)';
   if (value === undefined || value === null) return '(none)';
-  if (Array.isArray(value)) return value.length === 0 ? '(empty)' : value.join(', ');
-  return String(value);
+  if (Array.isArray(value)) return value.length === 0 ? '(empty)' : visible(value.map(String).join(', '));
+  return visible(String(value));
 }
 
 /** `Property: old → new` lines for an operation, against the state before it. */
@@ -268,39 +270,45 @@ function changeLines(phase: Phase, op: Op): string[] {
   return Object.entries(op.parameters).map(([name, value]) => {
     const property = propertyOf(op.cmdlet, name);
     const old = target ? show(target[property], name) : '(new)';
-    return `  - \`${property}\`: ${old} → ${show(storedValue(op.cmdlet, name, value), name)}`;
+    return `  - ${markdownCode(property)}: ${old} → ${show(storedValue(op.cmdlet, name, value), name)}`;
   });
 }
 
+/**
+ * PLAN.md, the document a change board reads. Every value from the snapshot or a flag (tenant, connector, rule and
+ * source names, addresses, property values, and the warnings and notes that quote them) goes through `visible()` in
+ * prose and `markdownCell()` in table cells: a CR/LF in a name cannot write a line of its own, a `|` cannot add a
+ * column.
+ */
 function planMarkdown(plan: Plan): string {
   const lines: string[] = [];
   const p = plan.profile;
-  lines.push(`# Lockdown plan for ${plan.tenant ?? 'the tenant'}`, '');
+  lines.push(`# Lockdown plan for ${visible(plan.tenant ?? 'the tenant')}`, '');
   lines.push(
-    `Gateway: ${p.name ?? 'unnamed'} — addresses ${p.ips.join(', ') || '(none)'}; certificate ${p.certificateName ?? '(none)'}; ` +
-      `${p.origin.kind === 'inferred' ? 'inferred from' : 'given by'} ${p.origin.from.join('; ')}.`,
+    `Gateway: ${visible(p.name ?? 'unnamed')} — addresses ${visible(p.ips.join(', ')) || '(none)'}; certificate ${visible(p.certificateName ?? '(none)')}; ` +
+      `${p.origin.kind === 'inferred' ? 'inferred from' : 'given by'} ${visible(p.origin.from.join('; '))}.`,
   );
-  lines.push(`Safety net: ${plan.options.safetyNet}. Named Direct Send sources: ${plan.options.allowDirectSend.map((s) => `${s.name} (${s.ip})`).join(', ') || 'none'}.`, '');
+  lines.push(`Safety net: ${plan.options.safetyNet}. Named Direct Send sources: ${visible(plan.options.allowDirectSend.map((s) => `${s.name} (${s.ip})`).join(', ')) || 'none'}.`, '');
   lines.push('Run `00-backup.ps1` first. Then each phase in order, its `verify/` script after it, and wait before the next one. ');
   lines.push('Each `rollback/` script undoes exactly its phase; run them in reverse order (04 … 01).', '');
   if (plan.warnings.length > 0) {
     lines.push('## Risks', '');
-    for (const warning of plan.warnings) lines.push(`- ${warning}`);
+    for (const warning of plan.warnings) lines.push(`- ${visible(warning)}`);
     lines.push('');
   }
   for (const phase of plan.phases) {
     lines.push(`## ${phase.id}: ${phase.title}`, '', phase.why, '');
     if (phase.ops.length === 0) lines.push('Nothing to change: the tenant already has what this phase sets.', '');
     for (const op of phase.ops) {
-      lines.push(`- **${describeOp(op)}**`);
+      lines.push(`- **${visible(describeOp(op))}**`);
       lines.push(...changeLines(phase, op));
     }
-    for (const note of phase.notes) lines.push(`- Note: ${note}`);
+    for (const note of phase.notes) lines.push(`- Note: ${visible(note)}`);
     lines.push('', phase.wait, '', 'Expected afterwards (the emulator on the configuration after this phase):', '');
     lines.push('| path | kind | outcome | reply |', '|---|---|---|---|');
     for (const entry of phase.expected) {
       const reply = entry.verdict.action === 'reject' ? `${entry.verdict.code} ${entry.verdict.enhanced}` : `accept → ${entry.verdict.disposition}`;
-      lines.push(`| ${entry.name.replace(/\|/g, '\\|')} | ${entry.kind} | ${entry.outcome} | ${reply}${entry.verdict.connector ? ` via ${entry.verdict.connector.replace(/\|/g, '\\|')}` : ''} |`);
+      lines.push(`| ${markdownCell(entry.name)} | ${entry.kind} | ${entry.outcome} | ${markdownCell(`${reply}${entry.verdict.connector ? ` via ${entry.verdict.connector}` : ''}`)} |`);
     }
     lines.push('');
   }

@@ -6,6 +6,7 @@ import { XMLBuilder } from 'fast-xml-parser';
 import { CATALOGUE } from '../audit/catalogue.js';
 import type { AuditResult, Evidence, Finding, Severity } from '../audit/model.js';
 import { SOURCES } from '../eop/sources.js';
+import { visible } from '../util/display.js';
 
 /** One tenant: the result itself. Several: `{ "tenants": [...] }`. */
 export function renderAuditJson(results: readonly AuditResult[]): string {
@@ -98,9 +99,21 @@ function sarifResult(result: AuditResult, finding: Finding, evidence: Evidence, 
   };
 }
 
-/** Characters XML 1.0 does not allow, even escaped. */
-const XML_ILLEGAL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
-const xmlSafe = (text: string) => text.replace(XML_ILLEGAL, '\uFFFD');
+/**
+ * Characters XML 1.0 does not allow, even as character references: C0 controls but TAB, LF and CR, U+FFFE/U+FFFF,
+ * and unpaired surrogates (the `u` flag makes a surrogate pair one character, so only a lone half matches).
+ */
+const XML_ILLEGAL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF\uD800-\uDFFF]/gu;
+/**
+ * Text for JUnit XML: the exact value, but for the characters XML cannot hold, which are written as visible escapes
+ * (`\e`, `\0`, `\x07`, `\ud800`) so the document stays well-formed and the reader still sees what was there. The
+ * builder escapes `&`, `<`, `>` and quotes.
+ */
+export const xmlSafe = (text: string): string =>
+  text.replace(XML_ILLEGAL, (character) => {
+    const shown = visible(character);
+    return shown !== character ? shown : `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
 
 export function renderAuditJunit(results: readonly AuditResult[]): string {
   const suites = results.map((result) => {

@@ -1,9 +1,12 @@
 /**
- * The audit as text: a one-screen summary first, then failures by severity with evidence and the fix.
+ * The audit as text: a one-screen summary first, then failures by severity with evidence and the fix. Every value
+ * from a snapshot or a flag (names, addresses, paths, found values, and the summaries and messages that quote them)
+ * goes through `visible()`: it stays on its line and cannot drive the terminal.
  */
 import { styleText } from 'node:util';
 import type { AuditResult, Finding, Severity } from '../audit/model.js';
 import { SEVERITIES } from '../audit/model.js';
+import { visible } from '../util/display.js';
 import { verdictLine } from './simulate.js';
 
 type Style = Parameters<typeof styleText>[0];
@@ -17,7 +20,7 @@ export interface AuditTextOptions {
 const SEVERITY_STYLE: Record<Severity, 'red' | 'yellow' | 'cyan'> = { high: 'red', medium: 'yellow', low: 'cyan' };
 
 function show(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  const text = visible(typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value)));
   return text.length > 160 ? `${text.slice(0, 157)}...` : text;
 }
 
@@ -30,8 +33,8 @@ export function profileLines(result: AuditResult): string[] {
     p.mxHosts.length > 0 ? `MX ${p.mxHosts.join(', ')}` : null,
   ].filter((part) => part !== null);
   return [
-    `Gateway: ${p.name ?? 'unnamed'} — ${parts.join('; ')}`,
-    `  ${p.origin.kind === 'inferred' ? 'inferred from' : 'given by'} ${p.origin.from.join('; ')}`,
+    `Gateway: ${visible(p.name ?? 'unnamed')} — ${visible(parts.join('; '))}`,
+    `  ${p.origin.kind === 'inferred' ? 'inferred from' : 'given by'} ${visible(p.origin.from.join('; '))}`,
   ];
 }
 
@@ -39,7 +42,7 @@ export function renderAuditText(result: AuditResult, options: AuditTextOptions):
   const paint = (style: Style, text: string) => (options.color ? styleText(style, text, { validateStream: false }) : text);
   const s = result.summary;
   const lines: string[] = [];
-  lines.push(paint('bold', `eoplock audit — ${result.tenant ?? 'tenant'} (${result.file}${result.capturedAt ? `, captured ${result.capturedAt}` : ''})`));
+  lines.push(paint('bold', `eoplock audit — ${visible(result.tenant ?? 'tenant')} (${visible(result.file)}${result.capturedAt ? `, captured ${visible(result.capturedAt)}` : ''})`));
   lines.push(...profileLines(result));
   const failedText = SEVERITIES.map((severity) => `${s.failedBySeverity[severity]} ${severity}`).join(', ');
   lines.push(
@@ -61,8 +64,8 @@ export function renderAuditText(result: AuditResult, options: AuditTextOptions):
   const skipped = result.findings.filter((finding) => finding.status === 'not-applicable');
   lines.push('');
   if (options.verbose) {
-    for (const finding of passed) lines.push(`${paint('green', '✓')} ${finding.id} ${finding.title} — ${finding.summary}`);
-    for (const finding of skipped) lines.push(`${paint('dim', '–')} ${finding.id} ${finding.title} — ${paint('dim', finding.summary)}`);
+    for (const finding of passed) lines.push(`${paint('green', '✓')} ${finding.id} ${finding.title} — ${visible(finding.summary)}`);
+    for (const finding of skipped) lines.push(`${paint('dim', '–')} ${finding.id} ${finding.title} — ${paint('dim', visible(finding.summary))}`);
   } else {
     if (passed.length > 0) lines.push(`${paint('green', 'Passed')}: ${passed.map((finding) => finding.id).join(', ')}`);
     if (skipped.length > 0) lines.push(`${paint('dim', 'Not applicable')}: ${skipped.map((finding) => finding.id).join(', ')} (--verbose says why)`);
@@ -71,21 +74,21 @@ export function renderAuditText(result: AuditResult, options: AuditTextOptions):
 }
 
 function failureLines(finding: Finding, paint: (style: Style, text: string) => string): string[] {
-  const lines = [`${paint('red', '✗')} ${paint('bold', `${finding.id} ${finding.title}`)}`, `    ${finding.summary}`];
+  const lines = [`${paint('red', '✗')} ${paint('bold', `${finding.id} ${finding.title}`)}`, `    ${visible(finding.summary)}`];
   for (const evidence of finding.evidence.slice(0, 12)) {
     if (evidence.verdict && evidence.transaction) {
       const tx = evidence.transaction;
-      lines.push(`    • ${evidence.message}`);
-      lines.push(paint('dim', `      ${tx.clientIp} MAIL FROM:<${tx.mailFrom}> RCPT TO:<${tx.rcptTo.join('>,<')}> → ${verdictLine(evidence.verdict as Parameters<typeof verdictLine>[0])}`));
+      lines.push(`    • ${visible(evidence.message)}`);
+      lines.push(paint('dim', `      ${visible(tx.clientIp)} MAIL FROM:<${visible(tx.mailFrom)}> RCPT TO:<${visible(tx.rcptTo.join('>,<'))}> → ${verdictLine(evidence.verdict as Parameters<typeof verdictLine>[0])}`));
       continue;
     }
     const value = evidence.actual !== undefined ? ` = ${show(evidence.actual)}` : '';
-    const wanted = evidence.expected ? ` (expected ${evidence.expected})` : '';
-    lines.push(`    • ${evidence.path}${value}${wanted}`);
-    lines.push(paint('dim', `      ${evidence.message}`));
+    const wanted = evidence.expected ? ` (expected ${visible(evidence.expected)})` : '';
+    lines.push(`    • ${visible(evidence.path)}${value}${wanted}`);
+    lines.push(paint('dim', `      ${visible(evidence.message)}`));
   }
   if (finding.evidence.length > 12) lines.push(`    … and ${finding.evidence.length - 12} more (see --format json)`);
-  lines.push(`    Fix: ${finding.remediation.replace(/\n/g, '\n         ')}`);
+  lines.push(`    Fix: ${finding.remediation.split('\n').map(visible).join('\n         ')}`);
   if (finding.controls.length > 0) lines.push(paint('dim', `    Controls: ${finding.controls.map((control) => `${control.framework} ${control.id}${control.note ? ` (${control.note})` : ''}`).join(', ')}`));
   return lines;
 }
@@ -94,8 +97,8 @@ function failureLines(finding: Finding, paint: (style: Style, text: string) => s
 export function renderAuditTable(results: readonly AuditResult[], options: { color: boolean }): string {
   const paint = (style: Style, text: string) => (options.color ? styleText(style, text, { validateStream: false }) : text);
   const rows = results.map((result) => [
-    result.tenant ?? '?',
-    result.file,
+    visible(result.tenant ?? '?'),
+    visible(result.file),
     String(result.summary.failedBySeverity.high),
     String(result.summary.failedBySeverity.medium),
     String(result.summary.failedBySeverity.low),

@@ -39,10 +39,24 @@ export function hasControl(value: string): boolean {
 
 /**
  * A value for one cell of a Markdown table: {@link visible}, with `|` escaped (it would end the cell) and TAB
- * written as a space.
+ * written as a space. Backslashes right before a `|` are doubled, so that `\|` in the value cannot turn the escape
+ * into an escaped backslash and end the cell after all.
  */
 export function markdownCell(value: string): string {
-  return visible(value).replace(/\t/g, ' ').replace(/\|/g, '\\|');
+  const text = visible(value).replace(/\t/g, ' ');
+  if (!text.includes('|')) return text;
+  // One pass (a regular expression over runs of backslashes would backtrack on a long run without a `|`).
+  let out = '';
+  let slashes = 0;
+  for (const character of text) {
+    if (character === '\\') {
+      slashes++;
+      continue;
+    }
+    out += '\\'.repeat(character === '|' ? slashes * 2 + 1 : slashes) + character;
+    slashes = 0;
+  }
+  return out + '\\'.repeat(slashes);
 }
 
 /**
@@ -51,6 +65,7 @@ export function markdownCell(value: string): string {
  */
 export function markdownCode(value: string): string {
   const text = visible(value);
+  if (text === '') return '` `';
   let longest = 0;
   for (const run of text.match(/`+/g) ?? []) longest = Math.max(longest, run.length);
   const fence = '`'.repeat(longest + 1);
@@ -61,11 +76,13 @@ export function markdownCode(value: string): string {
 /**
  * Terminal text that eoplock itself wrote (lines joined by `\n`, SGR colour sequences `ESC[…m` of its own), with any
  * other control character made visible: a last line of defence for the streams, after values were escaped where
- * they were put into lines.
+ * they were put into lines. With `colour: false` (text that has no colour of eoplock's, such as a message Commander
+ * composed around an argument) SGR sequences are escaped too: only the newlines stay.
  */
-export function terminalSafe(text: string): string {
+export function terminalSafe(text: string, options: { colour?: boolean } = {}): string {
   if (!UNSAFE_TEST.test(text)) return text;
-  return text.replace(TERMINAL_UNSAFE, (piece) => (piece.length > 1 || piece === '\n' ? piece : escapeOne(piece)));
+  const keep = options.colour !== false;
+  return text.replace(TERMINAL_UNSAFE, (piece) => (piece === '\n' ? piece : piece.length > 1 ? (keep ? piece : visible(piece)) : escapeOne(piece)));
 }
 
 /** Our own SGR sequences (kept), a newline (kept), or any other character {@link visible} escapes. */

@@ -1,7 +1,8 @@
 /**
  * File IO for the CLI edge: reading text in the encodings PowerShell writes, and writing files atomically.
  */
-import { readFile, rename, writeFile, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { lstat, open, readFile, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../errors.js';
 
@@ -34,14 +35,73 @@ export async function readTextFile(file: string): Promise<string> {
   return decodeText(bytes, file);
 }
 
-/** Writes a file through a temporary sibling and a rename, so readers never see a partial file. */
-export async function writeFileAtomic(file: string, content: string): Promise<void> {
-  const temporary = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+/** The name of a temporary sibling of `file`: hidden, unpredictable, and short enough for any file system. */
+export function temporarySibling(file: string, suffix = 'tmp'): string {
+  return join(dirname(file), `.${basename(file).slice(0, 64)}.${randomBytes(12).toString('hex')}.${suffix}`);
+}
+
+/** An {@link InputError} for a file that cannot be written, when the cause is the path or the file system. */
+export function writeError(error: unknown, file: string): unknown {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (typeof code !== 'string') return error;
+  const reason: Record<string, string> = {
+    ENOENT: 'cannot be written: the folder does not exist',
+    ENOTDIR: 'cannot be written: a part of the path is not a folder',
+    EISDIR: 'cannot be written: it is a folder',
+    EACCES: 'cannot be written: permission denied',
+    EPERM: 'cannot be written: permission denied',
+    EROFS: 'cannot be written: read-only file system',
+    ENOSPC: 'cannot be written: no space left on the device',
+    EDQUOT: 'cannot be written: disk quota exceeded',
+    ENAMETOOLONG: 'cannot be written: the name is too long',
+    EBUSY: 'cannot be written: the file is busy',
+    EXDEV: 'cannot be written: not on the same file system as its folder',
+  };
+  return new InputError(reason[code] ?? `cannot be written (${code})`, { file });
+}
+
+/**
+ * Writes a file through a temporary sibling and a rename, so readers never see a partial file. The temporary file
+ * has an unpredictable name and is created exclusively (`wx`: O_CREAT|O_EXCL, which also refuses a symbolic link
+ * planted at that name), written, flushed to disk and renamed over `file`. Replacing a symbolic link at `file`
+ * replaces the link, never what it points to. An existing file keeps its permissions (the temporary file is private
+ * until then); a new one gets the usual permissions of the process (0666 less the umask). On any failure the
+ * temporary file is removed and `file` is left as it was. Errors of the path or the file system are
+ * {@link InputError}s naming `file`.
+ */
+export async function writeFileAtomic(file: string, content: string | Uint8Array | Iterable<string> | AsyncIterable<string>): Promise<void> {
+  const existing = await lstat(file).catch(() => null);
+  const keepMode = existing?.isFile() ? existing.mode & 0o7777 : null;
+  let temporary = '';
+  let handle: FileHandle | undefined;
+  /** While the content is being produced, an error of its own (reading an input, say) is not a write error. */
+  let producing = false;
   try {
-    await writeFile(temporary, content, 'utf8');
+    for (let attempt = 0; ; attempt++) {
+      temporary = temporarySibling(file);
+      try {
+        handle = await open(temporary, 'wx', keepMode === null ? 0o666 : 0o600);
+        break;
+      } catch (error) {
+        // A name taken by chance (or planted): another random name, a few times.
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 4) {
+          temporary = '';
+          throw error;
+        }
+      }
+    }
+    // Pieces (an iterable of strings) are written as they come; an error while producing them removes the file.
+    producing = true;
+    await writeFile(handle, content, typeof content === 'string' ? 'utf8' : undefined);
+    producing = false;
+    if (keepMode !== null) await handle.chmod(keepMode);
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
     await rename(temporary, file);
   } catch (error) {
-    await unlink(temporary).catch(() => undefined);
-    throw error;
+    await handle?.close().catch(() => undefined);
+    if (temporary) await unlink(temporary).catch(() => undefined);
+    throw producing && (error as NodeJS.ErrnoException | null)?.syscall !== 'write' ? error : writeError(error, file);
   }
 }
