@@ -1,11 +1,16 @@
 /**
- * `eoplock headers <file.eml | ->`: wiring only.
+ * `eoplock headers <file.eml | ->`: wiring only. Reads at most {@link MAX_HEADER_BYTES} (plus one byte, to know there
+ * is more) of the file or of standard input: the header is all it needs, and a header block longer than that is
+ * refused as bad input, so a large or endless input costs bounded memory and time.
  */
+import { open } from 'node:fs/promises';
 import { analyseHeaders, type HeaderAnalysis } from '../headers/analyse.js';
-import { readMessageHeaders } from '../headers/parse.js';
+import { MAX_HEADER_BYTES, readMessageHeaders } from '../headers/parse.js';
+import { InputError } from '../errors.js';
 import { inferProfile, type GatewayProfile } from '../profile/profile.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
-import { readTextFile } from '../util/files.js';
+import { visible } from '../util/display.js';
+import { decodeText } from '../util/files.js';
 import { emit, type Io } from './io.js';
 import { loadProfile, type ProfileOptions } from './profile-options.js';
 
@@ -15,26 +20,84 @@ export interface HeadersCommandOptions extends ProfileOptions {
   out?: string;
 }
 
-async function readStdin(): Promise<string> {
+/** How much of the input is read: the header limit and one byte more, which tells a longer input from one that fits. */
+const READ_LIMIT = MAX_HEADER_BYTES + 1;
+
+/** Standard input, up to {@link READ_LIMIT} bytes; reading stops there. */
+async function readStdin(): Promise<Uint8Array> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    chunks.push(bytes);
+    size += bytes.length;
+    if (size >= READ_LIMIT) break;
+  }
+  return Buffer.concat(chunks);
 }
 
-export async function headersCommand(io: Io, file: string, options: HeadersCommandOptions, stdin: () => Promise<string> = readStdin): Promise<number> {
+/** The first {@link READ_LIMIT} bytes of a file; a missing or unreadable file is an {@link InputError} naming it. */
+async function readStart(file: string): Promise<Uint8Array> {
+  try {
+    const handle = await open(file, 'r');
+    try {
+      const buffer = Buffer.alloc(READ_LIMIT);
+      let filled = 0;
+      while (filled < READ_LIMIT) {
+        const { bytesRead } = await handle.read(buffer, filled, READ_LIMIT - filled, null);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return buffer.subarray(0, filled);
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a file' : code === 'EACCES' ? 'permission denied' : `cannot be read (${code ?? String(error)})`;
+    throw new InputError(reason, { file });
+  }
+}
+
+/**
+ * The text of the input's first {@link MAX_HEADER_BYTES} and whether that is all of it. A cut input loses the
+ * character the cut falls in (an incomplete UTF-8 sequence, half a UTF-16 unit), never more than the header needs.
+ */
+export function inputText(input: string | Uint8Array, source: string): { text: string; complete: boolean } {
+  if (typeof input === 'string') return { text: input, complete: true };
+  if (input.length <= MAX_HEADER_BYTES) return { text: decodeText(input, source), complete: true };
+  let end = MAX_HEADER_BYTES;
+  const utf16 = input.length >= 2 && ((input[0] === 0xff && input[1] === 0xfe) || (input[0] === 0xfe && input[1] === 0xff));
+  if (utf16) end -= end % 2;
+  else {
+    // Back over continuation bytes (10xxxxxx) to the lead byte of the character the cut falls in, and drop it.
+    let lead = end;
+    while (lead > end - 4 && lead > 0 && ((input[lead] as number) & 0xc0) === 0x80) lead--;
+    end = lead;
+  }
+  return { text: decodeText(input.subarray(0, end), source), complete: false };
+}
+
+export async function headersCommand(io: Io, file: string, options: HeadersCommandOptions, stdin: () => Promise<string | Uint8Array> = readStdin): Promise<number> {
   const source = file === '-' ? 'stdin' : file;
-  const text = file === '-' ? await stdin() : await readTextFile(file);
-  const { fields, warnings } = await readMessageHeaders(text, source);
+  const { text, complete } = inputText(file === '-' ? await stdin() : await readStart(file), source);
+  const { fields, warnings } = await readMessageHeaders(text, source, { complete });
   const snapshot = options.snapshot ? (await loadSnapshotFile(options.snapshot)).snapshot : undefined;
   const profile: GatewayProfile | undefined = (await loadProfile(options)) ?? (snapshot ? inferProfile(snapshot) : undefined);
   const analysis = analyseHeaders(fields, { ...(profile ? { profile } : {}), ...(snapshot ? { snapshot } : {}) });
   const output = options.format === 'json' ? `${JSON.stringify({ source, warnings, ...analysis }, null, 2)}\n` : renderHeaders(analysis, source, warnings, profile);
-  await emit(io, output, options.out);
+  await emit(io, output, options.out, { human: options.format === 'text' });
   return analysis.checklist.some((item) => item.status === 'fail') ? 1 : 0;
 }
 
 const MARK = { pass: '✓', fail: '✗', warn: '!', unknown: '?', info: '·' } as const;
 
+/**
+ * The analysis as text. Nearly every line carries values from the message (host names, addresses, results, the
+ * checklist's details), so each line is passed through {@link visible} as a whole: a CR, LF, ESC or bidirectional
+ * control in a header value is shown escaped and cannot forge a line or drive the terminal.
+ */
 export function renderHeaders(analysis: HeaderAnalysis, source: string, warnings: readonly string[], profile?: GatewayProfile): string {
   const lines = [`eoplock headers — ${source}`];
   for (const warning of warnings) lines.push(`  note: ${warning}`);
@@ -82,5 +145,5 @@ export function renderHeaders(analysis: HeaderAnalysis, source: string, warnings
     if (item.correction) lines.push(`      correction: ${item.correction}`);
   }
   for (const note of analysis.notes) lines.push(`  note: ${note}`);
-  return `${lines.join('\n')}\n`;
+  return `${lines.map(visible).join('\n')}\n`;
 }

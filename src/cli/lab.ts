@@ -4,9 +4,11 @@
 import { parseAssumeFlags, resolveAssumptions } from '../eop/assumptions.js';
 import { liveResolver } from '../dns/resolver.js';
 import { InputError } from '../errors.js';
+import { DEFAULT_STORE_QUOTA } from '../lab/eop-server.js';
 import { startLab, type Endpoint } from '../lab/lab.js';
 import { inferProfile } from '../profile/profile.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
+import { visible } from '../util/display.js';
 import { readTextFile } from '../util/files.js';
 import type { Io } from './io.js';
 import { loadProfile, type ProfileOptions } from './profile-options.js';
@@ -16,6 +18,10 @@ export interface LabCommandOptions extends ProfileOptions {
   gatewayListen?: string;
   gatewaySource: string;
   store?: string;
+  /** Most .eml files in --store, those already there included (default 10,000). */
+  storeMaxMessages?: number;
+  /** Most bytes of .eml files and transactions.jsonl in --store, as given: `1GB`, `500MB`, `2000000` (default 1 GB). */
+  storeMaxBytes?: string;
   tlsCert?: string;
   tlsKey?: string;
   xclientFrom: string[];
@@ -38,12 +44,25 @@ export function parseEndpoint(text: string, where: string): Endpoint {
 
 const LOOPBACK = /^(127\.|::1$|localhost$)/;
 
+const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** `1GB`, `500 MB`, `64k`, `2000000` → bytes (K, M, G, T in powers of 1024). */
+export function parseSize(text: string, where: string): number {
+  const match = /^(\d{1,15}(?:\.\d{1,6})?) ?([kmgt]?)(?:i?b)?$/i.exec(text.trim());
+  const bytes = match ? Math.floor(Number(match[1]) * (SIZE_UNITS[(match[2] as string).toLowerCase()] as number)) : NaN;
+  if (!(bytes > 0) || !Number.isSafeInteger(bytes)) throw new InputError(`expected a size such as 500MB or 1GB, got "${visible(text)}"`, { where });
+  return bytes;
+}
+
 export async function labCommand(io: Io, snapshotFile: string, options: LabCommandOptions, signal?: AbortSignal): Promise<number> {
   const listen = parseEndpoint(options.listen, '--listen');
   const gatewayListen = options.gatewayListen ? parseEndpoint(options.gatewayListen, '--gateway-listen') : undefined;
   for (const [name, value] of [['--max-clients', options.maxClients], ['--max-message-size', options.maxMessageSize], ['--idle-timeout', options.idleTimeout], ['--session-timeout', options.sessionTimeout]] as const) {
     if (!(value > 0)) throw new InputError(`expected a positive number, got ${value}`, { where: name });
   }
+  const storeMaxMessages = options.storeMaxMessages ?? DEFAULT_STORE_QUOTA.maxMessages;
+  if (!(Number.isSafeInteger(storeMaxMessages) && storeMaxMessages > 0)) throw new InputError(`expected a positive whole number, got ${storeMaxMessages}`, { where: '--store-max-messages' });
+  const storeMaxBytes = options.storeMaxBytes === undefined ? DEFAULT_STORE_QUOTA.maxBytes : parseSize(options.storeMaxBytes, '--store-max-bytes');
   if (!!options.tlsCert !== !!options.tlsKey) throw new InputError('give both --tls-cert and --tls-key', { where: '--tls-cert' });
   const assumptions = resolveAssumptions(parseAssumeFlags(options.assume));
   const { snapshot } = await loadSnapshotFile(snapshotFile);
@@ -56,26 +75,31 @@ export async function labCommand(io: Io, snapshotFile: string, options: LabComma
     listen,
     ...(gatewayListen ? { gatewayListen } : {}),
     gatewaySource: options.gatewaySource,
-    ...(options.store ? { store: options.store } : {}),
+    ...(options.store ? { store: options.store, storeQuota: { maxMessages: storeMaxMessages, maxBytes: storeMaxBytes } } : {}),
     xclientFrom: options.xclientFrom,
     ...(tls ? { tls } : {}),
     ...(options.resolver ? { resolver: liveResolver(options.resolver) } : {}),
     limits: { maxClients: options.maxClients, maxMessageBytes: options.maxMessageSize, idleTimeoutMs: options.idleTimeout * 1000, sessionTimeoutMs: options.sessionTimeout * 1000 },
     onTransaction: (record) => {
       const verdict = record.verdict;
+      const outcome = record.reply
+        ? `${record.reply.code} ${record.reply.enhanced} at DATA: the store is full (the verdict: accepted → ${verdict.disposition})`
+        : verdict.action === 'reject'
+          ? `${verdict.code} ${verdict.enhanced} at ${verdict.stage.toUpperCase()}`
+          : `accepted → ${verdict.disposition}`;
       io.stdout(
-        `${record.time} ${record.clientIp} <${record.mailFrom}> → ${record.rcptTo.join(', ')}: ` +
-          `${verdict.action === 'reject' ? `${verdict.code} ${verdict.enhanced} at ${verdict.stage.toUpperCase()}` : `accepted → ${verdict.disposition}`}` +
-          `${verdict.connector ? ` via "${verdict.connector}"` : ''}\n`,
+        `${record.time} ${visible(record.clientIp)} <${visible(record.mailFrom)}> → ${record.rcptTo.map(visible).join(', ')}: ${outcome}` +
+          `${verdict.connector ? ` via "${visible(verdict.connector)}"` : ''}\n`,
       );
     },
+    onNotice: (message) => io.stderr(`eoplock: warning: ${visible(message)}\n`),
   }).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'EADDRINUSE' || error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL') {
       throw new InputError(`cannot listen: ${error.message}`, { where: error.message.includes(String(gatewayListen?.port)) ? '--gateway-listen' : '--listen' });
     }
     throw error;
   });
-  io.stdout(`EOP lab for ${snapshot.Meta.tenant ?? snapshotFile} listening on ${lab.eop.host}:${lab.eop.port} (STARTTLS, client certificates requested)\n`);
+  io.stdout(`EOP lab for ${visible(snapshot.Meta.tenant ?? snapshotFile)} listening on ${lab.eop.host}:${lab.eop.port} (STARTTLS, client certificates requested)\n`);
   if (lab.gateway) {
     io.stdout(
       `Gateway hop on ${lab.gateway.host}:${lab.gateway.port}: relays from ${options.gatewaySource}` +
@@ -83,7 +107,7 @@ export async function labCommand(io: Io, snapshotFile: string, options: LabComma
     );
   }
   if (!LOOPBACK.test(listen.host)) io.stderr('eoplock: warning: the lab listens on a non-loopback address; it is a test server, not a mail server\n');
-  if (options.store) io.stdout(`Messages and transactions.jsonl in ${options.store}\n`);
+  if (options.store) io.stdout(`Messages and transactions.jsonl in ${visible(options.store)} (at most ${storeMaxMessages} messages and ${storeMaxBytes} bytes in all)\n`);
   io.stdout('Ctrl-C stops it (transactions in flight finish first).\n');
 
   await new Promise<void>((resolve) => {

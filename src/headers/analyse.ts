@@ -3,13 +3,13 @@
  * Received chain, which hop is the gateway, the hop EOP saw, how EOP authenticated it, and the guide's test 4 as a
  * checklist with its corrections (eop-behaviour.md §5, §6.1, §6.2, §10). Pure: fields in, report out.
  */
-import headerParser from 'mailauth/lib/parse-dkim-headers.js';
 import { addressInHeader, domainOf, normaliseDomain } from '../eop/addresses.js';
 import { compiledIpList, findInList, parseIp } from '../eop/ip.js';
 import type { HeaderField } from '../eop/types.js';
 import type { GatewayProfile } from '../profile/profile.js';
 import { vendorForMx } from '../profile/vendors.js';
 import type { Snapshot } from '../snapshot/parse.js';
+import { parseAuthenticationResults, type AuthMethod } from './auth-results.js';
 import { readReceived } from './received.js';
 
 /** Hosts that belong to Exchange Online / EOP (the `by` side of its Received lines). */
@@ -148,10 +148,19 @@ function header(fields: readonly HeaderField[], name: string): string | null {
   return found ? found.value.trim() : null;
 }
 
+/** A date without a trailing `(comment)` such as `(UTC)`: one scan from the end (a pattern anchored at `$` would retry from every `(`). */
+function withoutTrailingComment(date: string): string {
+  const text = date.trimEnd();
+  if (!text.endsWith(')')) return date;
+  const open = text.lastIndexOf('(', text.length - 2);
+  if (open < 0 || text.lastIndexOf(')', text.length - 2) > open) return date;
+  return text.slice(0, open).trimEnd();
+}
+
 function secondsBetween(earlier: string | null, later: string | null): number | null {
   if (!earlier || !later) return null;
-  const a = Date.parse(earlier.replace(/\s*\([^)]*\)\s*$/, ''));
-  const b = Date.parse(later.replace(/\s*\([^)]*\)\s*$/, ''));
+  const a = Date.parse(withoutTrailingComment(earlier));
+  const b = Date.parse(withoutTrailingComment(later));
   return Number.isNaN(a) || Number.isNaN(b) ? null : Math.round((b - a) / 1000);
 }
 
@@ -200,23 +209,22 @@ function parseHops(fields: readonly HeaderField[], profile: GatewayProfile | und
 }
 
 function parseAuthResults(field: HeaderField): AuthResults {
-  const { parsed } = headerParser(`${field.name}: ${field.value}`);
-  const authservId = typeof parsed.value === 'string' && parsed.value.trim() !== '' ? parsed.value.trim() : null;
-  const entry = (value: unknown): Record<string, unknown> | null => (value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null);
-  const text = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
-  const spf = entry(parsed.spf);
-  const dmarc = entry(parsed.dmarc);
-  const compauth = entry(parsed.compauth);
-  const dkim = (Array.isArray(parsed.dkim) ? parsed.dkim : parsed.dkim ? [parsed.dkim] : []).map(entry).filter((value) => value !== null);
-  const reason = text(compauth?.reason);
+  const { authservId, methods } = parseAuthenticationResults(field.value);
+  // A method written twice: the last one counts (as mailauth's parser, which eoplock used before, read it).
+  const last = (name: string): AuthMethod | null => methods.findLast((method) => method.method === name) ?? null;
+  const property = (method: AuthMethod, name: string): string | null => method.properties.get(name) || null;
+  const spf = last('spf');
+  const dmarc = last('dmarc');
+  const compauth = last('compauth');
+  const reason = compauth ? property(compauth, 'reason') : null;
   return {
     header: field.name,
     authservId,
     writtenByExchange: authservId === null || /(^|\.)(outlook\.com|microsoft\.com|mx\.microsoft)(\s|$)/i.test(authservId),
-    spf: spf ? { result: String(spf.value ?? ''), senderIp: /sender IP is ([0-9a-fA-F:.]+)/i.exec(String(spf.comment ?? ''))?.[1] ?? null, mailFrom: text(entry(spf.smtp)?.mailfrom) } : null,
-    dkim: dkim.map((value) => ({ result: String(value.value ?? ''), domain: text(entry(value.header)?.d) })),
-    dmarc: dmarc ? { result: String(dmarc.value ?? ''), action: text(dmarc.action), headerFrom: text(entry(dmarc.header)?.from) } : null,
-    compauth: compauth ? { result: String(compauth.value ?? ''), reason, meaning: reason ? compauthMeaning(reason) : null } : null,
+    spf: spf ? { result: spf.result, senderIp: /sender IP is ([0-9a-fA-F:.]+)/i.exec(spf.comment)?.[1] ?? null, mailFrom: property(spf, 'smtp.mailfrom') } : null,
+    dkim: methods.filter((method) => method.method === 'dkim').map((method) => ({ result: method.result, domain: property(method, 'header.d') })),
+    dmarc: dmarc ? { result: dmarc.result, action: property(dmarc, 'action'), headerFrom: property(dmarc, 'header.from') } : null,
+    compauth: compauth ? { result: compauth.result, reason, meaning: reason ? compauthMeaning(reason) : null } : null,
   };
 }
 
@@ -386,7 +394,10 @@ function checklist(analysis: HeaderAnalysis, hasGatewayFacts: boolean): Checklis
 
 /** The address in `ip=[192.0.2.80];domain=mail.fabrikam.com` (the skip-listing headers' form) or a bare address. */
 export function senderIp(value: string): string | null {
-  const bracketed = /ip=\[([^\]]+)\]/i.exec(value)?.[1] ?? value.trim();
+  // indexOf, not a pattern: `ip=\[([^\]]+)\]` rescans to the end from every `ip=[` when no `]` follows.
+  const start = /ip=\[/i.exec(value)?.index ?? -1;
+  const end = start < 0 ? -1 : value.indexOf(']', start + 4);
+  const bracketed = end > start + 4 ? value.slice(start + 4, end) : value.trim();
   return parseIp(bracketed)?.toString() ?? null;
 }
 

@@ -6,15 +6,16 @@
 import { randomUUID } from 'node:crypto';
 import { decideAuthenticated } from '../eop/authenticate.js';
 import type { DnsResolver } from '../dns/resolver.js';
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import type { Server as NetServer, Socket } from 'node:net';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { Assumptions } from '../eop/assumptions.js';
+import { InputError } from '../errors.js';
 import { decide } from '../eop/decide.js';
 import type { PresentedCertificate, Transaction, Verdict } from '../eop/types.js';
-import { parseHeaderBlock } from '../headers/parse.js';
+import { headerBlockOverLimit, MAX_HEADER_TEXT, parseHeaderBlock, splitMessage } from '../headers/parse.js';
 import type { Snapshot } from '../snapshot/parse.js';
 import type { CertificatePair } from './certificates.js';
 import { headerFirewall, stampHeaders } from './stamp.js';
@@ -31,6 +32,20 @@ export interface LabLimits {
 
 export const DEFAULT_LIMITS: LabLimits = { maxClients: 2000, maxMessageBytes: 10 * 1024 * 1024, idleTimeoutMs: 60_000, sessionTimeoutMs: 600_000 };
 
+/**
+ * How much the store folder may hold: .eml files, and bytes of .eml files and transactions.jsonl together. What the
+ * folder already holds when the lab starts counts, so the folder never grows past the quota.
+ */
+export interface StoreQuota {
+  maxMessages: number;
+  maxBytes: number;
+}
+
+export const DEFAULT_STORE_QUOTA: StoreQuota = { maxMessages: 10_000, maxBytes: 1024 * 1024 * 1024 };
+
+/** The reply to a message the verdict accepts when storing it would go over the store quota. */
+export const STORE_FULL = { code: 452, enhanced: '4.3.1', text: 'Insufficient system storage: the eoplock lab store is full (message not stored)' } as const;
+
 export interface EopLabOptions {
   snapshot: Snapshot;
   /** DNS for the authentication layer at DATA (SPF for the evaluated IP, the From domain's DMARC). */
@@ -39,6 +54,10 @@ export interface EopLabOptions {
   tls: CertificatePair;
   /** Where accepted messages and transactions.jsonl go; nothing is stored without it. */
   store?: string;
+  /** Limits on the store folder (default {@link DEFAULT_STORE_QUOTA}). */
+  storeQuota?: StoreQuota;
+  /** Called once when a limit of the store quota is reached (and when the folder is already over it at start). */
+  onNotice?: (message: string) => void;
   /** Client addresses allowed to use XCLIENT ADDR= (tests and demos). */
   xclientFrom: string[];
   /** Loopback source addresses standing for public ones (`127.0.0.2` → the gateway's address). */
@@ -60,6 +79,8 @@ export interface TransactionRecord {
   verdict: Pick<Verdict, 'action' | 'stage' | 'code' | 'enhanced' | 'text' | 'disposition' | 'authAs' | 'assumptions'> & { connector: string | null };
   /** The stored message, relative to the store folder. */
   file?: string;
+  /** The lab's own reply when it is not the verdict's: {@link STORE_FULL} (the message was accepted but not stored). */
+  reply?: { code: number; enhanced: string; text: string };
 }
 
 interface SessionState {
@@ -88,6 +109,9 @@ export class EopLab {
   private readonly states = new Map<string, SessionState>();
   private readonly sockets = new Set<Socket>();
   private stored = 0;
+  /** What the store folder holds (counted at {@link listen}, then kept up to date), against the quota. */
+  private readonly usage = { messages: 0, bytes: 0 };
+  private readonly noticed = new Set<'messages' | 'bytes'>();
 
   constructor(private readonly options: EopLabOptions) {
     const { limits } = options;
@@ -180,21 +204,15 @@ export class EopLab {
 
   /** Returns the error to answer DATA with, or undefined to accept. */
   private async onData(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<(Error & { responseCode: number }) | undefined> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size <= this.options.limits.maxMessageBytes) chunks.push(chunk);
+    const chunks = await readMessageData(stream, this.options.limits.maxMessageBytes);
+    if (!chunks) return messageTooLarge();
+    // The header ends at the first empty line, lines ending as eoplock's header reader ends them (CRLF, CR or LF).
+    const message = splitMessage(Buffer.concat(chunks).toString('utf8'));
+    if (headerBlockOverLimit(message.header)) {
+      return Object.assign(new Error(`5.3.4 Message header size exceeds fixed maximum size (header block over ${MAX_HEADER_TEXT})`), { responseCode: 552 });
     }
-    if (stream.sizeExceeded || size > this.options.limits.maxMessageBytes) {
-      return Object.assign(new Error('5.3.4 Message size exceeds fixed maximum message size'), { responseCode: 552 });
-    }
-    const raw = Buffer.concat(chunks).toString('utf8');
-    const split = raw.search(/\r?\n\r?\n/);
-    const headerBlock = split >= 0 ? raw.slice(0, split) : raw;
-    const body = split >= 0 ? raw.slice(split).replace(/^\r?\n/, '') : '';
     const state = this.states.get(session.id);
-    const transaction = this.transaction(session, state?.rcptTo ?? [], await parseHeaderBlock(headerBlock));
+    const transaction = this.transaction(session, state?.rcptTo ?? [], await parseHeaderBlock(message.header));
     const verdict = await decideAuthenticated(this.options.snapshot, transaction, this.options.resolver, { assumptions: this.options.assumptions });
     if (verdict.action === 'reject' && verdict.disposition === 'none') {
       await this.record(transaction, verdict);
@@ -204,15 +222,86 @@ export class EopLab {
     if (this.options.store) {
       const id = randomUUID();
       const stamped = stampHeaders({ transaction, verdict, serverName: this.options.serverName, id, date: new Date(), tls: session.secure });
-      file = `${new Date().toISOString().replace(/[:.]/g, '-')}-${++this.stored}-${verdict.disposition}.eml`;
-      await mkdir(this.options.store, { recursive: true });
-      await writeFile(join(this.options.store, file), `${stamped}${headerFirewall(headerBlock, verdict.authAs)}\r\n${body}`);
+      // The sender's header with CRLF line ends (no bare CR left to be read as a line of its own), then the body as sent.
+      const header = headerFirewall(message.header, verdict.authAs);
+      const content = Buffer.from(`${stamped}${header === '' ? '' : `${header}\r\n`}\r\n${message.body}`, 'utf8');
+      if (!this.reserve(1, content.length)) {
+        await this.record(transaction, verdict, undefined, STORE_FULL);
+        return Object.assign(new Error(`${STORE_FULL.enhanced} ${STORE_FULL.text}`), { responseCode: STORE_FULL.code });
+      }
+      const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${++this.stored}-${verdict.disposition}.eml`;
+      const path = join(this.options.store, name);
+      try {
+        await mkdir(this.options.store, { recursive: true });
+        await writeFile(path, content, { flag: 'wx' });
+      } catch (error) {
+        this.release(1, content.length);
+        // Nothing partial is left behind.
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') await unlink(path).catch(() => undefined);
+        throw error;
+      }
+      file = name;
     }
     await this.record(transaction, verdict, file);
     return undefined;
   }
 
-  private async record(transaction: Transaction, verdict: Verdict, file?: string): Promise<void> {
+  /** Counts `messages` and `bytes` against the store quota; false (and nothing counted) when they do not fit. */
+  private reserve(messages: number, bytes: number): boolean {
+    const quota = this.options.storeQuota ?? DEFAULT_STORE_QUOTA;
+    const overMessages = messages > 0 && this.usage.messages + messages > quota.maxMessages;
+    const overBytes = this.usage.bytes + bytes > quota.maxBytes;
+    if (overMessages) this.notice('messages');
+    if (overBytes) this.notice('bytes');
+    if (overMessages || overBytes) return false;
+    this.usage.messages += messages;
+    this.usage.bytes += bytes;
+    return true;
+  }
+
+  private release(messages: number, bytes: number): void {
+    this.usage.messages -= messages;
+    this.usage.bytes -= bytes;
+  }
+
+  private notice(limit: 'messages' | 'bytes'): void {
+    if (this.noticed.has(limit)) return;
+    this.noticed.add(limit);
+    const quota = this.options.storeQuota ?? DEFAULT_STORE_QUOTA;
+    this.options.onNotice?.(
+      limit === 'messages'
+        ? `the store is full: ${this.options.store} holds ${this.usage.messages} of ${quota.maxMessages} messages; accepted messages are answered ${STORE_FULL.code} ${STORE_FULL.enhanced} and not stored`
+        : `the store is full: ${this.options.store} holds ${this.usage.bytes} of ${quota.maxBytes} bytes; accepted messages are answered ${STORE_FULL.code} ${STORE_FULL.enhanced} and not stored, and transactions.jsonl gets only the records that still fit`,
+    );
+  }
+
+  /** Counts what the store folder already holds (.eml files and transactions.jsonl) against the quota. */
+  private async countStore(): Promise<void> {
+    const store = this.options.store;
+    if (!store) return;
+    let names: string[];
+    try {
+      names = await readdir(store);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code === 'ENOTDIR') throw new InputError('is not a folder', { file: store, where: '--store' });
+      if (code === 'EACCES' || code === 'EPERM') throw new InputError('permission denied', { file: store, where: '--store' });
+      throw error;
+    }
+    for (const name of names) {
+      if (!name.endsWith('.eml') && name !== 'transactions.jsonl') continue;
+      const info = await stat(join(store, name)).catch(() => null);
+      if (!info?.isFile()) continue;
+      if (name.endsWith('.eml')) this.usage.messages++;
+      this.usage.bytes += info.size;
+    }
+    const quota = this.options.storeQuota ?? DEFAULT_STORE_QUOTA;
+    if (this.usage.messages >= quota.maxMessages) this.notice('messages');
+    if (this.usage.bytes >= quota.maxBytes) this.notice('bytes');
+  }
+
+  private async record(transaction: Transaction, verdict: Verdict, file?: string, reply?: TransactionRecord['reply']): Promise<void> {
     const record: TransactionRecord = {
       time: new Date().toISOString(),
       clientIp: transaction.clientIp,
@@ -233,15 +322,19 @@ export class EopLab {
         connector: verdict.connector?.name ?? null,
       },
       ...(file ? { file } : {}),
+      ...(reply ? { reply: { ...reply } } : {}),
     };
     this.options.onTransaction?.(record);
     if (this.options.store) {
+      const line = `${JSON.stringify(record)}\n`;
+      if (!this.reserve(0, Buffer.byteLength(line))) return;
       await mkdir(this.options.store, { recursive: true });
-      await appendFile(join(this.options.store, 'transactions.jsonl'), `${JSON.stringify(record)}\n`);
+      await appendFile(join(this.options.store, 'transactions.jsonl'), line);
     }
   }
 
-  listen(port: number, host: string): Promise<{ host: string; port: number }> {
+  async listen(port: number, host: string): Promise<{ host: string; port: number }> {
+    await this.countStore();
     return new Promise((resolve, reject) => {
       const onError = (error: Error) => reject(error);
       this.server.once('error', onError);
@@ -266,4 +359,23 @@ export class EopLab {
       });
     });
   }
+}
+
+/**
+ * The message a client sent at DATA, or null when it is larger than `maxBytes` (the stream is still read to its end,
+ * as SMTP requires, but nothing past the limit is kept).
+ */
+export async function readMessageData(stream: SMTPServerDataStream, maxBytes: number): Promise<Buffer[] | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size <= maxBytes) chunks.push(chunk);
+  }
+  return stream.sizeExceeded || size > maxBytes ? null : chunks;
+}
+
+/** The reply to a message over the size limit. */
+export function messageTooLarge(): Error & { responseCode: number } {
+  return Object.assign(new Error('5.3.4 Message size exceeds fixed maximum message size'), { responseCode: 552 });
 }

@@ -7,7 +7,7 @@ import type { Server as NetServer } from 'node:net';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { CertificatePair } from './certificates.js';
-import type { LabLimits } from './eop-server.js';
+import { messageTooLarge, readMessageData, type LabLimits } from './eop-server.js';
 
 export interface GatewayHopOptions {
   /** The gateway's host name (its certificate's name). */
@@ -53,8 +53,8 @@ export class GatewayHop {
   }
 
   private async relay(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
+    const chunks = await readMessageData(stream, this.options.limits.maxMessageBytes);
+    if (!chunks) throw messageTooLarge();
     const received =
       `Received: from ${session.hostNameAppearsAs || 'unknown'} (${session.remoteAddress}) by ${this.options.name} ` +
       `(eoplock lab gateway) with ${session.secure ? 'ESMTPS' : 'ESMTP'}; ${new Date().toUTCString().replace('GMT', '+0000')}\r\n`;

@@ -7,7 +7,7 @@ import { compileIpList, formatIpv4Interval, ipv4Interval } from '../eop/ip.js';
 import type { GatewayProfile } from '../profile/profile.js';
 import type { Snapshot } from '../snapshot/parse.js';
 import { hostForCertificateName, selfSignedCertificate, type CertificatePair } from './certificates.js';
-import { DEFAULT_LIMITS, EopLab, type LabLimits, type TransactionRecord } from './eop-server.js';
+import { DEFAULT_LIMITS, EopLab, type LabLimits, type StoreQuota, type TransactionRecord } from './eop-server.js';
 import { GatewayHop } from './gateway.js';
 
 export interface Endpoint {
@@ -24,12 +24,16 @@ export interface LabOptions {
   /** Loopback address the gateway hop relays from; it stands for the gateway's first IPv4 address. */
   gatewaySource?: string;
   store?: string;
+  /** Limits on the store folder (default: 10,000 messages, 1 GB, counting what it already holds). */
+  storeQuota?: StoreQuota;
   xclientFrom?: string[];
   tls?: CertificatePair;
   limits?: Partial<LabLimits>;
   /** DNS for the authentication layer (SPF, DMARC); default: the snapshot's Dns section (offline). */
   resolver?: DnsResolver;
   onTransaction?: (record: TransactionRecord) => void;
+  /** Called once when a limit of the store quota is reached. */
+  onNotice?: (message: string) => void;
 }
 
 export interface RunningLab {
@@ -65,11 +69,13 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
     assumptions: options.assumptions,
     tls,
     ...(options.store ? { store: options.store } : {}),
+    ...(options.storeQuota ? { storeQuota: options.storeQuota } : {}),
     xclientFrom: options.xclientFrom ?? [],
     addressMap,
     limits,
     serverName,
     ...(options.onTransaction ? { onTransaction: options.onTransaction } : {}),
+    ...(options.onNotice ? { onNotice: options.onNotice } : {}),
   });
   const eopEndpoint = await eop.listen(options.listen.port, options.listen.host);
   let gateway: GatewayHop | null = null;

@@ -3,6 +3,10 @@
  * passed in.
  */
 import type { Transaction, Verdict } from '../eop/types.js';
+import { splitHeaderLines } from '../headers/lines.js';
+
+/** A field of the organisation's own (`X-MS-Exchange-Organization-…:`), space before the colon allowed. */
+const ORGANIZATION_HEADER = /^x-ms-exchange-organization-[^:]*:/i;
 
 export interface StampInput {
   transaction: Transaction;
@@ -14,10 +18,15 @@ export interface StampInput {
   tls: boolean;
 }
 
-/** Removes organisation headers a sender supplied when the message is not authenticated as internal (S33). */
+/**
+ * Removes organisation headers a sender supplied when the message is not authenticated as internal (S33), and writes
+ * the header block with CRLF line ends. Lines end as eoplock's header reader ends them (CRLF, bare CR or bare LF), so
+ * `Subject: hi\rX-MS-Exchange-Organization-AuthAs: Internal` is two lines here too: the second one is removed, and
+ * no bare CR is left in the block for another reader to split differently.
+ */
 export function headerFirewall(headerBlock: string, authAs: Verdict['authAs']): string {
-  if (authAs === 'Internal') return headerBlock;
-  const lines = headerBlock.split(/\r?\n/);
+  const lines = splitHeaderLines(headerBlock);
+  if (authAs === 'Internal') return lines.join('\r\n');
   const kept: string[] = [];
   let dropping = false;
   for (const line of lines) {
@@ -25,7 +34,7 @@ export function headerFirewall(headerBlock: string, authAs: Verdict['authAs']): 
       if (!dropping) kept.push(line);
       continue;
     }
-    dropping = /^x-ms-exchange-organization-[^:]*:/i.test(line);
+    dropping = ORGANIZATION_HEADER.test(line);
     if (!dropping) kept.push(line);
   }
   return kept.join('\r\n');
