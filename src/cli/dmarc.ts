@@ -3,11 +3,11 @@
  * and prints who sends as the tenant's domains. IO here; parsing and analysis are in src/dmarc.
  */
 import { Resolver } from 'node:dns/promises';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { analyseReports, type DmarcAnalysis } from '../dmarc/analyse.js';
 import { parseAggregateReport, ReportError, type AggregateReport } from '../dmarc/parse.js';
-import { UnpackError, unpack } from '../dmarc/unpack.js';
+import { Budget, DEFAULT_LIMITS, formatBytes, UnpackError, unpackFile, type UnpackLimits, type XmlDocument } from '../dmarc/unpack.js';
 import { spf } from 'mailauth/lib/spf/index.js';
 import { liveResolver, parseServer } from '../dns/resolver.js';
 import { InputError } from '../errors.js';
@@ -18,6 +18,7 @@ import { emit, type Io } from './io.js';
 import { chartJsSource } from './report.js';
 import { renderDmarcHtml } from '../report/html/dmarc.js';
 import { loadProfile, type ProfileOptions } from './profile-options.js';
+import { visible } from '../util/display.js';
 
 export interface DmarcCommandOptions extends ProfileOptions {
   snapshot?: string;
@@ -25,9 +26,35 @@ export interface DmarcCommandOptions extends ProfileOptions {
   resolver?: string;
   format: 'text' | 'json' | 'html';
   out?: string;
+  /** `--max-bytes`, `--max-entries`, `--max-seconds` as given (sizes may carry K/M/G). */
+  maxBytes?: string;
+  maxEntries?: string;
+  maxSeconds?: string;
 }
 
-const MAX_FILE_BYTES = 100 * 1024 * 1024;
+/** A count of bytes: `1073741824`, `512M`, `4G`, `64KiB` (binary multiples). */
+export function parseSize(text: string, option: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?\s*$/i.exec(text);
+  const value = match ? Number(match[1]) * 1024 ** ' kmg'.indexOf((match[2] || ' ').toLowerCase()) : NaN;
+  if (!Number.isFinite(value) || value < 1 || value > Number.MAX_SAFE_INTEGER) throw new InputError(`"${visible(text)}" is not a size in bytes (for example 4G, 512M, 1048576)`, { where: option });
+  return Math.floor(value);
+}
+
+function parseCount(text: string, option: string): number {
+  const value = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(value) || value < 1) throw new InputError(`"${visible(text)}" is not a positive whole number`, { where: option });
+  return value;
+}
+
+/** The run's limits: the defaults, raised or lowered by the options. */
+export function dmarcLimits(options: Pick<DmarcCommandOptions, 'maxBytes' | 'maxEntries' | 'maxSeconds'>): UnpackLimits {
+  return {
+    ...DEFAULT_LIMITS,
+    ...(options.maxBytes !== undefined ? { maxBytes: parseSize(options.maxBytes, '--max-bytes') } : {}),
+    ...(options.maxEntries !== undefined ? { maxEntries: parseCount(options.maxEntries, '--max-entries') } : {}),
+    ...(options.maxSeconds !== undefined ? { maxSeconds: parseCount(options.maxSeconds, '--max-seconds') } : {}),
+  };
+}
 
 async function walk(paths: readonly string[]): Promise<string[]> {
   const files: string[] = [];
@@ -39,7 +66,13 @@ async function walk(paths: readonly string[]): Promise<string[]> {
       throw new InputError(`cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file: path });
     }
     if (info.isDirectory()) {
-      for (const entry of await readdir(path, { recursive: true, withFileTypes: true })) {
+      let entries;
+      try {
+        entries = await readdir(path, { recursive: true, withFileTypes: true });
+      } catch (error) {
+        throw new InputError(`cannot read the folder: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file: path });
+      }
+      for (const entry of entries) {
         if (entry.isFile() && !entry.name.startsWith('.') && !/\.(md|txt)$/i.test(entry.name)) files.push(join(entry.parentPath, entry.name));
       }
     } else files.push(path);
@@ -53,26 +86,63 @@ export interface ReadReports {
   notes: string[];
 }
 
-export async function readReports(paths: readonly string[]): Promise<ReadReports> {
-  const out: ReadReports = { reports: [], skipped: [], notes: [] };
-  for (const file of await walk(paths)) {
-    try {
-      const size = (await stat(file)).size;
-      if (size > MAX_FILE_BYTES) throw new UnpackError(file, `${size} bytes, more than ${MAX_FILE_BYTES}`);
-      for (const document of await unpack(await readFile(file), file)) {
-        try {
-          const report = parseAggregateReport(document.xml, document.source);
-          out.reports.push(report);
-          for (const note of report.notes) out.notes.push(`${document.source}: ${note}`);
-        } catch (error) {
-          if (!(error instanceof ReportError)) throw error;
-          out.skipped.push({ source: document.source, reason: error.message });
-        }
+/** A file's bytes, at most `limit` of them (it is read, not trusted to stay the size it had). */
+async function readBounded(file: string, limit: number): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    let buffer = Buffer.alloc(Math.min(limit + 1, (await handle.stat()).size + 1));
+    let length = 0;
+    for (;;) {
+      if (length === buffer.length) {
+        if (length > limit) throw new UnpackError(file, `more than ${formatBytes(limit)}`);
+        const grown = Buffer.alloc(Math.min(limit + 1, buffer.length * 2 + 64 * 1024));
+        buffer.copy(grown);
+        buffer = grown;
       }
-    } catch (error) {
-      if (!(error instanceof UnpackError)) throw error;
-      out.skipped.push({ source: error.source, reason: error.reason });
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) return buffer.subarray(0, length);
+      length += bytesRead;
     }
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Every report in the files and folders, under one {@link Budget} for the whole run: each document is unpacked,
+ * parsed and reduced to its report before the next is unpacked. What cannot be read is skipped with the reason.
+ */
+export async function readReports(paths: readonly string[], limits: UnpackLimits = DEFAULT_LIMITS): Promise<ReadReports> {
+  const out: ReadReports = { reports: [], skipped: [], notes: [] };
+  const budget = new Budget(limits);
+  const sink = {
+    document: (document: XmlDocument) => {
+      try {
+        const report = parseAggregateReport(document.xml, document.source);
+        out.reports.push(report);
+        for (const note of [...document.notes, ...report.notes]) out.notes.push(`${document.source}: ${note}`);
+      } catch (error) {
+        if (!(error instanceof ReportError)) throw error;
+        out.skipped.push({ source: document.source, reason: error.message });
+      }
+    },
+    skip: (source: string, reason: string) => void out.skipped.push({ source, reason }),
+  };
+  for (const file of await walk(paths)) {
+    let data: Buffer;
+    try {
+      budget.checkTime(file);
+      const info = await stat(file);
+      if (!info.isFile()) throw new UnpackError(file, 'not a regular file');
+      if (info.size > limits.maxFileBytes) throw new UnpackError(file, `${info.size} bytes, more than ${formatBytes(limits.maxFileBytes)}`);
+      data = await readBounded(file, limits.maxFileBytes);
+    } catch (error) {
+      if (error instanceof UnpackError) sink.skip(error.source, error.reason);
+      else if (typeof (error as NodeJS.ErrnoException).code === 'string') sink.skip(file, `cannot read: ${(error as NodeJS.ErrnoException).code}`);
+      else throw error;
+      continue;
+    }
+    await unpackFile(data, file, budget, sink);
   }
   return out;
 }
@@ -97,11 +167,12 @@ async function lookUpSources(ips: readonly string[], server: string | undefined)
 
 export async function dmarcCommand(io: Io, paths: string[], options: DmarcCommandOptions): Promise<number> {
   if (paths.length === 0) throw new InputError('give report files or folders', { where: 'arguments' });
+  const limits = dmarcLimits(options);
   const snapshot = options.snapshot ? (await loadSnapshotFile(options.snapshot)).snapshot : null;
   const profile: GatewayProfile | null = (await loadProfile(options)) ?? (snapshot ? inferProfile(snapshot) : null);
-  const read = await readReports(paths);
-  for (const skipped of read.skipped) io.stderr(`eoplock: skipped ${skipped.source}: ${skipped.reason}\n`);
-  if (read.reports.length === 0) throw new InputError(`no readable aggregate report among ${paths.join(', ')}`, { where: 'arguments' });
+  const read = await readReports(paths, limits);
+  for (const skipped of read.skipped) io.stderr(`eoplock: skipped ${visible(skipped.source)}: ${visible(skipped.reason)}\n`);
+  if (read.reports.length === 0) throw new InputError(`no readable aggregate report among ${paths.map(visible).join(', ')}`, { where: 'arguments' });
   const ips = [...new Set(read.reports.flatMap((report) => report.records.map((record) => record.sourceIp)))];
   const looked = options.resolve ? await lookUpSources(ips, options.resolver) : undefined;
   const analysis = analyseReports(read.reports, { profile, ...(looked ? { reverseNames: looked.names, microsoft365Spf: looked.microsoft365 } : {}) });
@@ -111,7 +182,7 @@ export async function dmarcCommand(io: Io, paths: string[], options: DmarcComman
       : options.format === 'html'
         ? renderDmarcHtml(analysis, read.skipped, await chartJsSource(), new Date().toISOString().replace(/\.\d+Z$/, 'Z'))
         : renderDmarc(analysis, read, profile);
-  await emit(io, text, options.out);
+  await emit(io, text, options.out, { human: options.format === 'text' });
   return analysis.findings.some((finding) => finding.severity === 'high') ? 1 : 0;
 }
 
@@ -119,20 +190,20 @@ const CLASS_LABEL = { gateway: 'gateway', microsoft365: 'Microsoft 365', authent
 
 export function renderDmarc(analysis: DmarcAnalysis, read: ReadReports, profile: GatewayProfile | null): string {
   const lines = ['eoplock dmarc — who sends as your domains'];
-  lines.push(`${analysis.reports} report(s)${analysis.duplicates > 0 ? ` (${analysis.duplicates} duplicate(s) ignored)` : ''}, ${analysis.records} record(s), ${analysis.messages} message(s)${analysis.period ? `, ${analysis.period.begin.slice(0, 10)} … ${analysis.period.end.slice(0, 10)}` : ''}; ${read.skipped.length} file(s) skipped.`);
-  lines.push(`Gateway: ${profile && profile.ips.length > 0 ? `${profile.name ?? 'given'} (${profile.ips.join(', ')})` : 'unknown — give --seg-ip/--seg or --snapshot to recognise it'}`);
+  lines.push(`${analysis.reports} report(s)${analysis.duplicates > 0 ? ` (${analysis.duplicates} duplicate(s) ignored)` : ''}, ${analysis.records} record(s), ${analysis.messages} message(s)${analysis.period ? `, ${analysis.period.begin.slice(0, 10)} … ${analysis.period.end.slice(0, 10)}` : ''}; ${read.skipped.length} file(s) or archive member(s) skipped.`);
+  lines.push(`Gateway: ${profile && profile.ips.length > 0 ? `${visible(profile.name ?? 'given')} (${profile.ips.map(visible).join(', ')})` : 'unknown — give --seg-ip/--seg or --snapshot to recognise it'}`);
   lines.push('', 'Domains');
   for (const domain of analysis.domains) {
     const parts = (Object.keys(domain.byClass) as (keyof typeof CLASS_LABEL)[]).filter((key) => domain.byClass[key] > 0).map((key) => `${CLASS_LABEL[key]} ${domain.byClass[key]}`);
-    lines.push(`  ${domain.domain.padEnd(32)} p=${domain.policy.padEnd(10)} ${String(domain.messages).padStart(7)} message(s): ${parts.join(', ')}`);
+    lines.push(`  ${visible(domain.domain).padEnd(32)} p=${visible(domain.policy).padEnd(10)} ${String(domain.messages).padStart(7)} message(s): ${parts.join(', ')}`);
   }
   lines.push('', 'Sources (failing first)');
   for (const source of analysis.sources.slice(0, 25)) {
-    lines.push(`  ${source.sourceIp.padEnd(39)} ${CLASS_LABEL[source.class].padEnd(14)} ${String(source.messages).padStart(7)} msg, ${String(source.failing).padStart(6)} failing  as ${source.headerFrom.join(', ')}  (${source.reporters.map((name) => name || 'unnamed reporter').join(', ')})${source.reverseNames.length > 0 ? `  ${source.reverseNames[0]}` : ''}`);
+    lines.push(`  ${source.sourceIp.padEnd(39)} ${CLASS_LABEL[source.class].padEnd(14)} ${String(source.messages).padStart(7)} msg, ${String(source.failing).padStart(6)} failing  as ${source.headerFrom.map(visible).join(', ')}  (${source.reporters.map((name) => (name ? visible(name) : 'unnamed reporter')).join(', ')})${source.reverseNames.length > 0 ? `  ${visible(source.reverseNames[0] ?? '')}` : ''}`);
   }
   if (analysis.sources.length > 25) lines.push(`  … ${analysis.sources.length - 25} more (--format json lists all)`);
   lines.push('', 'Findings');
-  for (const finding of analysis.findings) lines.push(`  [${finding.severity}] ${finding.id} ${finding.title}`, `      ${finding.detail}`);
-  for (const note of read.notes) lines.push(`  note: ${note}`);
+  for (const finding of analysis.findings) lines.push(`  [${finding.severity}] ${finding.id} ${visible(finding.title)}`, `      ${visible(finding.detail)}`);
+  for (const note of read.notes) lines.push(`  note: ${visible(note)}`);
   return `${lines.join('\n')}\n`;
 }

@@ -43,16 +43,50 @@ export interface AggregateReport {
 
 const MAX_DEPTH = 32;
 
-function depthOf(xml: string): number {
+/**
+ * How deep elements nest, by one pass over the tags (linear: every character is looked at once; comments, CDATA,
+ * processing instructions and quoted attribute values are stepped over). Counting stops past `limit`, and at a tag
+ * that never ends (the validator then says what is wrong).
+ */
+export function depthOf(xml: string, limit = MAX_DEPTH): number {
   let depth = 0;
   let max = 0;
-  for (const match of xml.matchAll(/<(\/?)([A-Za-z_][^\s>/]*)[^>]*?(\/?)>/g)) {
-    if (match[1]) depth--;
-    else if (!match[3]) max = Math.max(max, ++depth);
-    if (max > MAX_DEPTH) return max;
+  let at = 0;
+  const skipTo = (open: number, close: string): number => {
+    const end = xml.indexOf(close, open);
+    return end < 0 ? -1 : end + close.length;
+  };
+  while (at < xml.length) {
+    const open = xml.indexOf('<', at);
+    if (open < 0) break;
+    const next = xml.charCodeAt(open + 1);
+    if (next === 0x21 /* ! */ || next === 0x3f /* ? */) {
+      at = xml.startsWith('<!--', open) ? skipTo(open + 4, '-->') : xml.startsWith('<![CDATA[', open) ? skipTo(open + 9, ']]>') : next === 0x3f ? skipTo(open + 2, '?>') : skipTo(open + 2, '>');
+      if (at < 0) break;
+      continue;
+    }
+    let end = open + 1;
+    let quote = 0;
+    for (; end < xml.length; end++) {
+      const code = xml.charCodeAt(end);
+      if (quote) {
+        if (code === quote) quote = 0;
+      } else if (code === 0x22 || code === 0x27) quote = code;
+      else if (code === 0x3e /* > */) break;
+    }
+    if (end >= xml.length) break;
+    if (next === 0x2f /* / */) depth = Math.max(0, depth - 1);
+    else if (xml.charCodeAt(end - 1) !== 0x2f) {
+      max = Math.max(max, ++depth);
+      if (max > limit) break;
+    }
+    at = end + 1;
   }
   return max;
 }
+
+/** A value quoted in a message, cut short: a document can hold megabytes where a word is expected. */
+const clip = (value: string, length = 120): string => (value.length > length ? `${value.slice(0, length)}… (${value.length} characters)` : value);
 
 const list = <T>(value: T | T[] | undefined | null): T[] => (value == null ? [] : Array.isArray(value) ? value : [value]);
 const text = (value: unknown): string => (value == null ? '' : typeof value === 'object' ? String((value as Record<string, unknown>)['#text'] ?? '') : String(value)).trim();
@@ -60,8 +94,17 @@ const text = (value: unknown): string => (value == null ? '' : typeof value === 
 function evaluation(value: unknown, where: string): 'pass' | 'fail' {
   const result = text(value);
   if (result === 'pass' || result === 'fail') return result;
-  throw new ReportError(`${where} is "${result}", not pass or fail (the schema's values are lower case)`);
+  throw new ReportError(`${where} is "${clip(result)}", not pass or fail (the schema's values are lower case)`);
 }
+
+/**
+ * Attributes are not read; entities are XML's five and character references only (DOCTYPE is refused before, so no
+ * declared entity exists to expand); nesting is capped again by the parser.
+ */
+const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, processEntities: true, htmlEntities: false, ignoreDeclaration: true, ignorePiTags: true, maxNestedTags: MAX_DEPTH + 1 });
+
+/** An IPv6 address with an IPv4 tail and brackets is at most 47 characters; longer text is not parsed as one. */
+const MAX_IP_LENGTH = 64;
 
 export function parseAggregateReport(xml: string, source: string): AggregateReport {
   if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new ReportError('DOCTYPE/ENTITY declarations are not allowed in a report (entity expansion is refused)');
@@ -69,7 +112,6 @@ export function parseAggregateReport(xml: string, source: string): AggregateRepo
   let document: Record<string, unknown>;
   const notes: string[] = [];
   try {
-    const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, processEntities: true, htmlEntities: false, ignoreDeclaration: true });
     let body = xml;
     let validated = XMLValidatorCheck(body);
     if (validated !== true) {
@@ -88,7 +130,7 @@ export function parseAggregateReport(xml: string, source: string): AggregateRepo
     document = parser.parse(body) as Record<string, unknown>;
   } catch (error) {
     if (error instanceof ReportError) throw error;
-    throw new ReportError(`not well-formed XML (${(error as Error).message})`);
+    throw new ReportError(`not well-formed XML (${clip((error as Error).message)})`);
   }
   const feedback = document.feedback as Record<string, unknown> | undefined;
   if (!feedback || typeof feedback !== 'object') throw new ReportError('no <feedback> root element: not a DMARC aggregate report');
@@ -100,6 +142,7 @@ export function parseAggregateReport(xml: string, source: string): AggregateRepo
   const begin = Number(text(range?.begin));
   const end = Number(text(range?.end));
   if (!Number.isFinite(begin) || !Number.isFinite(end) || text(range?.begin) === '') throw new ReportError('report_metadata/date_range has no numeric begin/end');
+  if (!Number.isFinite(new Date(begin * 1000).getTime()) || !Number.isFinite(new Date(end * 1000).getTime())) throw new ReportError('report_metadata/date_range begin/end is not a date (seconds since 1970)');
   const reportId = text(metadata.report_id);
   if (!reportId) throw new ReportError('report_metadata/report_id is empty');
   const domain = text(published.domain).toLowerCase();
@@ -111,9 +154,10 @@ export function parseAggregateReport(xml: string, source: string): AggregateRepo
     const identifiers = (record.identifiers ?? record.identities ?? {}) as Record<string, unknown>;
     const auth = (record.auth_results ?? {}) as Record<string, unknown>;
     const sourceIp = text(row.source_ip);
+    if (sourceIp.length > MAX_IP_LENGTH) throw new ReportError(`${where}/row/source_ip is ${sourceIp.length} characters long, not an IP address`);
     if (!parseIp(sourceIp)) throw new ReportError(`${where}/row/source_ip "${sourceIp}" is not an IP address`);
     const count = Number(text(row.count));
-    if (!Number.isInteger(count) || count < 0) throw new ReportError(`${where}/row/count "${text(row.count)}" is not a whole number`);
+    if (!Number.isInteger(count) || count < 0) throw new ReportError(`${where}/row/count "${clip(text(row.count))}" is not a whole number`);
     return {
       sourceIp: parseIp(sourceIp)?.toString() ?? sourceIp,
       count,
@@ -151,5 +195,5 @@ export function parseAggregateReport(xml: string, source: string): AggregateRepo
 function XMLValidatorCheck(xml: string): true | string {
   const result = XMLValidator.validate(xml);
   if (result === true) return true;
-  return `not well-formed XML: ${result.err.msg} (line ${result.err.line}, column ${result.err.col})`;
+  return `not well-formed XML: ${clip(result.err.msg)} (line ${result.err.line}, column ${result.err.col})`;
 }

@@ -6,13 +6,14 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
-import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { analyseReports } from '../../src/dmarc/analyse.js';
 import { parseAggregateReport, ReportError } from '../../src/dmarc/parse.js';
 import { DEFAULT_LIMITS, unpack, UnpackError } from '../../src/dmarc/unpack.js';
 import { readReports } from '../../src/cli/dmarc.js';
 import { givenProfile } from '../../src/profile/profile.js';
 import { cli, tempFolder } from '../helpers/cli.js';
+import { zip } from './archives.js';
 import { startDnsServer } from '../helpers/dns-server.js';
 
 const CORPUS = 'test/fixtures/dmarc-aggregate';
@@ -21,47 +22,6 @@ const temp = tempFolder('eoplock-dmarc-');
 async function reportsOf(file: string) {
   const documents = await unpack(await readFile(`${CORPUS}/${file}`), file);
   return documents.map((document) => parseAggregateReport(document.xml, document.source));
-}
-
-/** A zip archive (stored with deflate) written here: local headers, central directory, end record. */
-function zip(entries: { name: string; data: Buffer }[]): Buffer {
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
-  for (const entry of entries) {
-    const compressed = deflateRawSync(entry.data);
-    const name = Buffer.from(entry.name);
-    const crc = crc32(entry.data);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(8, 8);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(compressed.length, 18);
-    local.writeUInt32LE(entry.data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(8, 10);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(compressed.length, 20);
-    central.writeUInt32LE(entry.data.length, 24);
-    central.writeUInt16LE(name.length, 28);
-    central.writeUInt32LE(offset, 42);
-    locals.push(local, name, compressed);
-    centrals.push(central, name);
-    offset += local.length + name.length + compressed.length;
-  }
-  const directory = Buffer.concat(centrals);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(directory.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, directory, end]);
 }
 
 describe('the parsedmarc sample corpus', () => {
@@ -106,6 +66,8 @@ describe('the parsedmarc sample corpus', () => {
   test('the gateway-framed gzip and the stray wrapper are repaired, with a note for the wrapper', async () => {
     const [ikea] = await reportsOf('aggregate/ikea.com!example.de!1538690400!1538776800.xml');
     assert.match(ikea?.notes[0] ?? '', /Unclosed tag 'xs:schema'.*read the <feedback> element alone/);
+    const [mimecast] = await unpack(await readFile(`${CORPUS}/aggregate/mimecast-weird-gzip.eml`), 'mimecast-weird-gzip.eml');
+    assert.match(mimecast?.notes[0] ?? '', /not a valid gzip stream \(incorrect header check\): read its first member/);
   });
 
   const refused: [string, RegExp][] = [
@@ -122,18 +84,18 @@ describe('the parsedmarc sample corpus', () => {
 });
 
 describe('hostile input', () => {
-  const small = { ...DEFAULT_LIMITS, maxUncompressedBytes: 1024 * 1024 };
+  const small = { ...DEFAULT_LIMITS, maxDocumentBytes: 1024 * 1024 };
 
   test('a zip bomb, a gzip bomb, too many entries and deep nesting are refused', async () => {
     const zeros = Buffer.alloc(8 * 1024 * 1024);
-    await assert.rejects(unpack(zip([{ name: 'bomb.xml', data: zeros }]), 'bomb.zip', small), /bomb\.zip > bomb\.xml: more than 1048576 bytes uncompressed/);
-    await assert.rejects(unpack(zip([{ name: 'bomb.xml', data: zeros }]), 'bomb.zip'), /compression ratio over 200:1/);
-    await assert.rejects(unpack(gzipSync(zeros), 'bomb.gz', small), /more than 1048576 bytes uncompressed/);
+    await assert.rejects(unpack(zip([{ name: 'bomb.xml', data: zeros }]), 'bomb.zip', { ...small, maxRatio: 10_000 }), /bomb\.zip > bomb\.xml: more than 1 MiB unpacked/);
+    await assert.rejects(unpack(zip([{ name: 'bomb.xml', data: zeros }]), 'bomb.zip'), /bomb\.zip > bomb\.xml: compression ratio over 200:1/);
+    await assert.rejects(unpack(gzipSync(zeros), 'bomb.gz', { ...small, maxRatio: 10_000 }), /bomb\.gz: more than 1 MiB unpacked/);
     const many = zip(Array.from({ length: 101 }, (_, index) => ({ name: `r${index}.xml`, data: Buffer.from('<feedback/>') })));
-    await assert.rejects(unpack(many, 'many.zip'), /101 entries, more than 100/);
+    await assert.rejects(unpack(many, 'many.zip', { ...DEFAULT_LIMITS, maxEntries: 100 }), /many\.zip: 101 entries, more than the 100 left in the run's budget of 100/);
     let nested = Buffer.from('<?xml version="1.0"?><feedback/>');
     for (let level = 0; level < 5; level++) nested = gzipSync(nested);
-    await assert.rejects(unpack(nested, 'nested.gz'), /nested more than 3 deep/);
+    await assert.rejects(unpack(nested, 'nested.gz'), /containers nested more than 3 deep/);
   });
 
   test('entity expansion and deeply nested XML are refused before parsing', () => {
