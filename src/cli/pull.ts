@@ -10,10 +10,12 @@ import { appOnlyTokens, deviceCodeTokens, readCertificate, type AuthEndpoints, t
 import { CLOUDS, type Cloud } from '../pull/clouds.js';
 import { ExoApiError, ExoClient } from '../pull/exo-client.js';
 import { pullSnapshot } from '../pull/pull.js';
+import { redactSecrets } from '../pull/redact.js';
 import { parseSnapshot } from '../snapshot/parse.js';
+import { visible } from '../util/display.js';
 import { readTextFile, writeFileAtomic } from '../util/files.js';
 import { mapLimit } from './audit.js';
-import { progressBar, type Io } from './io.js';
+import { progressBar, showProgress, type Io } from './io.js';
 
 export interface PullCommandOptions {
   tenant?: string;
@@ -93,14 +95,15 @@ export async function pullCommand(io: Io, options: PullCommandOptions): Promise<
       parseSnapshot(snapshot); // validate before writing: a snapshot every command reads
       await writeFileAtomic(target, `${JSON.stringify(snapshot, null, 2)}\n`);
       const warnings = (snapshot.Meta as { warnings: string[] }).warnings;
-      io.stdout(`${tenant}: wrote ${target}${warnings.length > 0 ? ` (${warnings.length} warning(s): ${warnings.join(' ')})` : ''}\n`);
+      io.stdout(`${tenant}: wrote ${visible(target)}${warnings.length > 0 ? ` (${warnings.length} warning(s): ${visible(warnings.join(' '))})` : ''}\n`);
     } catch (error) {
-      const message = error instanceof ExoApiError ? `${error.cmdlet}: ${error.message}` : error instanceof InputError ? error.describe() : (error as Error).message;
+      // Server and MSAL text can echo what was sent: secrets are redacted before anything is printed.
+      const message = visible(redactSecrets(error instanceof ExoApiError ? `${error.cmdlet}: ${error.message}` : error instanceof InputError ? error.describe() : (error as Error).message));
       failures.push(`${tenant}: ${message}`);
       io.stderr(`eoplock: error: ${tenant}: ${message}\n`);
     } finally {
       done++;
-      if (tenants.length > 1 && io.progress) io.stderr(progressBar('pull', done, tenants.length));
+      if (tenants.length > 1 && io.progress) showProgress(io, progressBar('pull', done, tenants.length));
     }
   });
   if (failures.length > 0 && tenants.length > 1) io.stderr(`${failures.length} of ${tenants.length} tenant(s) failed; the others were written.\n`);

@@ -15,8 +15,9 @@ import { BypassMonitor, type MonitorResult } from '../trace/monitor.js';
 import { buildQueries } from '../trace/queries.js';
 import { readTrace, type ReadSummary } from '../trace/read.js';
 import type { TraceRecord } from '../trace/records.js';
+import { visible } from '../util/display.js';
 import { htmlReport } from './report.js';
-import { emit, type Io } from './io.js';
+import { emit, showProgress, type Io } from './io.js';
 import { loadProfile, type ProfileOptions } from './profile-options.js';
 
 interface CommonOptions extends ProfileOptions {
@@ -43,7 +44,7 @@ async function readAll(io: Io, files: readonly string[], onRecord: (record: Trac
               const percent = total > 0 ? Math.floor((done / total) * 100) : 100;
               if (percent !== shown) {
                 shown = percent;
-                io.stderr(`\rreading ${percent}% of ${(total / 1e6).toFixed(1)} MB`);
+                showProgress(io, `\rreading ${percent}% of ${(total / 1e6).toFixed(1)} MB`);
               }
             },
           }
@@ -53,14 +54,18 @@ async function readAll(io: Io, files: readonly string[], onRecord: (record: Trac
   }
   if (progress) io.stderr('\n');
   for (const summary of summaries) {
-    for (const example of summary.examples) io.stderr(`eoplock: warning: ${example.file}: row ${example.row}: ${example.reason} (skipped)\n`);
-    if (summary.malformed > summary.examples.length) io.stderr(`eoplock: warning: ${summary.file}: ${summary.malformed - summary.examples.length} more malformed row(s) skipped\n`);
+    for (const example of summary.examples) io.stderr(`eoplock: warning: ${visible(example.file)}: row ${example.row}: ${visible(example.reason)} (skipped)\n`);
+    if (summary.malformed > summary.examples.length) io.stderr(`eoplock: warning: ${visible(summary.file)}: ${summary.malformed - summary.examples.length} more malformed row(s) skipped\n`);
   }
   return summaries;
 }
 
+/** One line per file; values from the data and the command line are made visible (they may hold control characters). */
 function inputLines(summaries: readonly ReadSummary[]): string[] {
-  return summaries.map((s) => `  ${s.file}: ${s.format}, ${s.records} record(s)${s.malformed > 0 ? `, ${s.malformed} malformed row(s) skipped` : ''}`);
+  return summaries.map((s) => {
+    const records = s.records === 0 && s.malformed === 0 ? '0 records (a header and no rows)' : `${s.records} record(s)`;
+    return `  ${visible(s.file)}: ${s.format}, ${records}${s.malformed > 0 ? `, ${s.malformed} malformed row(s) skipped` : ''}`;
+  });
 }
 
 export interface ImpactOptions extends CommonOptions {
@@ -89,12 +94,12 @@ export async function impactCommand(io: Io, snapshotFile: string, files: string[
   const summaries = await readAll(io, files, (record) => analysis.add(record), options.progress);
   const result = analysis.finish();
   const text = options.format === 'json' ? `${JSON.stringify({ snapshot: snapshotFile, after: afterFrom, inputs: summaries, ...result }, null, 2)}\n` : renderImpact(result, summaries, afterFrom);
-  await emit(io, text, options.out);
+  await emit(io, text, options.out, { human: options.format === 'text' });
   return 0;
 }
 
 function renderImpact(result: ImpactResult, summaries: readonly ReadSummary[], afterFrom: string): string {
-  const lines = ['eoplock impact — who breaks after the lockdown', 'Data:', ...inputLines(summaries), `After: ${afterFrom}`];
+  const lines = ['eoplock impact — who breaks after the lockdown', 'Data:', ...inputLines(summaries), `After: ${visible(afterFrom)}`];
   lines.push(
     `${result.evaluated} inbound message(s) evaluated (${result.skipped.outbound} outbound or internal, ${result.skipped.noSourceIp} without a source IP, ` +
       `${result.skipped.notForTenant} not for this tenant skipped); ${result.acceptedNow} accepted today, ` +
@@ -104,10 +109,10 @@ function renderImpact(result: ImpactResult, summaries: readonly ReadSummary[], a
   else {
     lines.push('', `Would break (${result.groups.length} source(s)):`);
     for (const group of result.groups) {
-      lines.push(`✗ ${group.clientIp} sending as ${group.senderDomain}: ${group.messages} message(s), refused after with ${group.reason}${group.directSend ? ' (Direct Send as your domain)' : ''}`);
-      lines.push(`    seen ${group.firstSeen ?? '?'} … ${group.lastSeen ?? '?'}; to ${group.recipients.join(', ')}${group.recipientCount > group.recipients.length ? ` and ${group.recipientCount - group.recipients.length} more` : ''}`);
-      if (group.subjects.length > 0) lines.push(`    subjects: ${group.subjects.map((subject) => JSON.stringify(subject)).join(', ')}`);
-      if (group.suggestion) lines.push(`    if legitimate: eoplock plan … ${group.suggestion}${group.directSend ? '' : '  (a foreign sender: better routed through the gateway)'}`);
+      lines.push(`✗ ${visible(group.clientIp)} sending as ${visible(group.senderDomain)}: ${group.messages} message(s), refused after with ${visible(group.reason)}${group.directSend ? ' (Direct Send as your domain)' : ''}`);
+      lines.push(`    seen ${group.firstSeen ?? '?'} … ${group.lastSeen ?? '?'}; to ${group.recipients.map(visible).join(', ')}${group.recipientCount > group.recipients.length ? ` and ${group.recipientCount - group.recipients.length} more` : ''}`);
+      if (group.subjects.length > 0) lines.push(`    subjects: ${group.subjects.map((subject) => visible(JSON.stringify(subject))).join(', ')}`);
+      if (group.suggestion) lines.push(`    if legitimate: eoplock plan … ${visible(group.suggestion)}${group.directSend ? '' : '  (a foreign sender: better routed through the gateway)'}`);
     }
   }
   lines.push('', 'What these data cannot show:', ...result.limits.map((limit) => `  - ${limit}`));
@@ -132,7 +137,7 @@ export async function monitorCommand(io: Io, files: string[], options: MonitorOp
   const summaries = await readAll(io, files, (record) => monitor.add(record), options.progress);
   const result = monitor.finish();
   const text = options.format === 'json' ? `${JSON.stringify({ inputs: summaries, ...result }, null, 2)}\n` : renderMonitor(result, summaries);
-  await emit(io, text, options.out);
+  await emit(io, text, options.out, { human: options.format === 'text' });
   return result.bypassed > 0 ? 1 : 0;
 }
 
@@ -140,11 +145,11 @@ function renderMonitor(result: MonitorResult, summaries: readonly ReadSummary[])
   const lines = ['eoplock monitor — accepted inbound mail that did not come through the gateway', 'Data:', ...inputLines(summaries)];
   lines.push(`${result.inbound} inbound message(s): ${result.viaGateway} through the gateway, ${result.viaOtherConnector} through another connector, ${result.bypassed} around the gateway.`);
   if (result.bypassed > 0) {
-    lines.push('', 'Per day:', ...result.perDay.map((entry) => `  ${entry.day}  ${entry.messages}`));
-    lines.push('', 'Top sources:', ...result.topSources.map((source) => `  ${source.clientIp.padEnd(39)} ${String(source.messages).padStart(7)}  as ${source.senderDomains.join(', ')}`));
-    if (result.topSpoofedSenders.length > 0) lines.push('', 'Your own addresses on that mail (spoofs):', ...result.topSpoofedSenders.map((entry) => `  ${entry.address.padEnd(40)} ${entry.messages}`));
+    lines.push('', 'Per day:', ...result.perDay.map((entry) => `  ${visible(entry.day)}  ${entry.messages}`));
+    lines.push('', 'Top sources:', ...result.topSources.map((source) => `  ${visible(source.clientIp).padEnd(39)} ${String(source.messages).padStart(7)}  as ${source.senderDomains.map(visible).join(', ')}`));
+    if (result.topSpoofedSenders.length > 0) lines.push('', 'Your own addresses on that mail (spoofs):', ...result.topSpoofedSenders.map((entry) => `  ${visible(entry.address).padEnd(40)} ${entry.messages}`));
   }
-  lines.push('', ...result.notes.map((note) => `Note: ${note}`));
+  lines.push('', ...result.notes.map((note) => `Note: ${visible(note)}`));
   return `${lines.join('\n')}\n`;
 }
 
@@ -165,6 +170,6 @@ export async function queriesCommand(io: Io, options: QueriesOptions): Promise<n
     (query) => (!options.kind || query.kind === options.kind) && (acceptedDomains.length > 0 || query.id !== 'kql-spoofed-internal'),
   );
   const text = queries.map((query) => `${query.kind === 'kql' ? '//' : '#'} ${query.title}\n${query.text}\n`).join('\n');
-  await emit(io, text, options.out);
+  await emit(io, text, options.out, { human: true });
   return 0;
 }

@@ -6,6 +6,8 @@ import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { ConfidentialClientApplication, LogLevel, PublicClientApplication, type Configuration, type INetworkModule, type NetworkRequestOptions, type NetworkResponse } from '@azure/msal-node';
 import { InputError } from '../errors.js';
 import { httpsRequest } from './http.js';
+import { visible } from '../util/display.js';
+import { redactSecrets } from './redact.js';
 
 export interface AuthEndpoints {
   /** Sign-in host, `https://login.microsoftonline.com` (or a loopback test authority). */
@@ -101,7 +103,7 @@ export function deviceCodeTokens(clientId: string, tenant: string, endpoints: Au
         const silent = await app.acquireTokenSilent({ account: account.account, scopes }).catch(() => null);
         if (silent?.accessToken) return silent.accessToken;
       }
-      account = await app.acquireTokenByDeviceCode({ scopes, deviceCodeCallback: (response) => prompt(`${response.message}\n`) });
+      account = await app.acquireTokenByDeviceCode({ scopes, deviceCodeCallback: (response) => prompt(`${visible(redactSecrets(response.message))}\n`) });
       if (!account?.accessToken) throw new Error('no access token in the answer');
       return account.accessToken;
     } catch (error) {
@@ -110,9 +112,10 @@ export function deviceCodeTokens(clientId: string, tenant: string, endpoints: Au
   };
 }
 
+/** MSAL's error, first line, with any secret the service echoed (the client assertion, a token) redacted. */
 function describeAuthError(error: unknown): string {
   const value = error as { errorCode?: string; errorMessage?: string; message?: string };
   // AADSTS messages carry trace and correlation ids on later lines; the first line says what is wrong.
   const message = (value.errorMessage || value.message || String(error)).split(/\r?\n/)[0] ?? '';
-  return `${value.errorCode ? `${value.errorCode}: ` : ''}${message}`;
+  return redactSecrets(`${value.errorCode ? `${value.errorCode}: ` : ''}${message}`);
 }

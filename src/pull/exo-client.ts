@@ -5,14 +5,18 @@
  * errors with the cmdlet and the service's message. Only `Get-` cmdlets are accepted.
  */
 import { httpsRequest, type HttpResponse } from './http.js';
+import { redactSecrets } from './redact.js';
 
+/** A failed call. Its message can quote the service: secrets in it are redacted ({@link redactSecrets}). */
 export class ExoApiError extends Error {
   constructor(
     message: string,
     readonly cmdlet: string,
     readonly status: number | null,
+    /** Secrets known to the caller (the token sent), redacted wherever they appear. */
+    secrets: readonly string[] = [],
   ) {
-    super(message);
+    super(redactSecrets(message, secrets));
   }
 }
 
@@ -74,11 +78,11 @@ export class ExoClient {
       try {
         parsed = JSON.parse(response.text) as typeof parsed;
       } catch {
-        throw new ExoApiError(`the service answered with something that is not JSON (${response.text.slice(0, 80).replace(/\s+/g, ' ')}…)`, cmdlet, response.status);
+        throw new ExoApiError(`the service answered with something that is not JSON (${redactSecrets(response.text, [response.token]).slice(0, 80).replace(/\s+/g, ' ')}…)`, cmdlet, response.status, [response.token]);
       }
       if (!Array.isArray(parsed.value)) throw new ExoApiError('the answer has no "value" list', cmdlet, response.status);
       rows.push(...parsed.value.map(cleanRow));
-      if (Array.isArray(parsed['@adminapi.warnings'])) warnings.push(...parsed['@adminapi.warnings'].map(String));
+      if (Array.isArray(parsed['@adminapi.warnings'])) warnings.push(...parsed['@adminapi.warnings'].map((warning) => redactSecrets(String(warning), [response.token])));
       const next = parsed['@odata.nextLink'];
       if (next !== undefined && typeof next !== 'string') throw new ExoApiError('@odata.nextLink is not a URL', cmdlet, response.status);
       if (next && new URL(next, url).origin !== new URL(this.endpoint).origin) throw new ExoApiError(`refusing to follow @odata.nextLink to another host (${new URL(next, url).host})`, cmdlet, response.status);
@@ -87,7 +91,8 @@ export class ExoClient {
     return { rows, warnings };
   }
 
-  private async send(cmdlet: string, url: string, body: string): Promise<HttpResponse> {
+  /** One request, with retries; the answer and the token it was sent with. */
+  private async send(cmdlet: string, url: string, body: string): Promise<HttpResponse & { token: string }> {
     const maxRetries = this.options.maxRetries ?? 4;
     const sleep = this.options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
     for (let attempt = 0; ; attempt++) {
@@ -102,9 +107,9 @@ export class ExoClient {
           ...(this.options.ca ? { ca: this.options.ca } : {}),
         });
       } catch (error) {
-        throw new ExoApiError(`cannot reach ${new URL(url).host}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, cmdlet, null);
+        throw new ExoApiError(`cannot reach ${new URL(url).host}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, cmdlet, null, [token]);
       }
-      if (response.status >= 200 && response.status < 300) return response;
+      if (response.status >= 200 && response.status < 300) return { ...response, token };
       const message = serviceMessage(response.text);
       if ((response.status === 429 || response.status === 503) && attempt < maxRetries) {
         const header = Number(response.headers['retry-after']);
@@ -113,9 +118,9 @@ export class ExoClient {
         await sleep(wait * 1000);
         continue;
       }
-      if (response.status === 401) throw new ExoApiError(`the service refused the token (401)${message ? `: ${message}` : ''}. App-only needs Exchange.ManageAsApp with admin consent and a directory role (S56)`, cmdlet, 401);
-      if (response.status === 403) throw new ExoApiError(`not allowed (403)${message ? `: ${message}` : ''}: the account lacks an Exchange role that can run ${cmdlet}`, cmdlet, 403);
-      throw new ExoApiError(`HTTP ${response.status}${message ? `: ${message}` : ''}${response.status === 429 || response.status === 503 ? ` (still throttled after ${maxRetries} retries)` : ''}`, cmdlet, response.status);
+      if (response.status === 401) throw new ExoApiError(`the service refused the token (401)${message ? `: ${message}` : ''}. App-only needs Exchange.ManageAsApp with admin consent and a directory role (S56)`, cmdlet, 401, [token]);
+      if (response.status === 403) throw new ExoApiError(`not allowed (403)${message ? `: ${message}` : ''}: the account lacks an Exchange role that can run ${cmdlet}`, cmdlet, 403, [token]);
+      throw new ExoApiError(`HTTP ${response.status}${message ? `: ${message}` : ''}${response.status === 429 || response.status === 503 ? ` (still throttled after ${maxRetries} retries)` : ''}`, cmdlet, response.status, [token]);
     }
   }
 }

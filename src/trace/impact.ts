@@ -55,6 +55,17 @@ function refusal(verdict: Verdict): string | null {
   return null;
 }
 
+/**
+ * The plan flag that keeps an IPv4 source working, as a shell argument that is safe to paste: the address as parsed,
+ * and the domain in the name only when it is a plain host name (the data can hold anything, quotes included).
+ */
+function suggestion(clientIp: string, domain: string): string | null {
+  const address = parseIp(clientIp);
+  if (address?.kind() !== 'ipv4') return null;
+  const name = /^[a-z0-9][a-z0-9.-]{0,252}$/.test(domain) ? `Direct Send from ${domain}` : 'Direct Send source';
+  return `--allow-direct-send '${address.toString()}=${name}'`;
+}
+
 export class ImpactAnalysis {
   private readonly groups = new Map<string, ImpactGroup>();
   /** Per decision key: how the message is refused now and after (null: accepted). Small values, bounded size. */
@@ -204,7 +215,7 @@ export class ImpactAnalysis {
         recipients: [],
         recipientCount: 0,
         directSend,
-        suggestion: parseIp(clientIp)?.kind() === 'ipv4' ? own(`--allow-direct-send '${clientIp}=Direct Send from ${domain}'`) : null,
+        suggestion: suggestion(clientIp, domain),
       };
       this.groups.set(own(key), group);
     }

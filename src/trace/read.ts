@@ -1,16 +1,25 @@
 /**
  * Reading mail-flow data files as a stream of records, in constant memory: gzip, UTF-8/UTF-16 with or without BOM,
- * Windows PowerShell 5.1's `#TYPE` line, CSV (papaparse), JSON arrays and JSON Lines. A malformed row is reported with
- * file and row, counted and skipped — never fatal, never silently dropped.
+ * Windows PowerShell 5.1's `#TYPE` line, CSV (comma, semicolon, tab or bar; read by csv-parse), JSON arrays, API
+ * responses and JSON Lines. Memory is bounded by the longest record, itself bounded by MAX_RECORD (tokenize.ts),
+ * whatever the file holds: runs of blank lines, one endless line, a gzip bomb (read at the speed it inflates, never
+ * held).
+ *
+ * A malformed row is reported with file and row, counted and skipped — never fatal, never silently dropped. A file
+ * with no mail-flow records in it (empty, binary, an unknown header, a JSON document with no rows) is bad input;
+ * a known header row with no rows under it is an empty trace.
  */
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { pipeline as pipe, Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { TextDecoder } from 'node:util';
 import { createGunzip } from 'node:zlib';
-import Papa from 'papaparse';
+import { CsvError, Parser } from 'csv-parse';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { InputError } from '../errors.js';
 import { columnGetter, detectFormat, MalformedRow, objectGetter, toRecord, type Getter, type Row, type TraceFormat, type TraceRecord } from './records.js';
+import { countLines, JsonDocumentScanner, MAX_RECORD, skipBlank, tooLong } from './tokenize.js';
 
 export interface Malformed {
   file: string;
@@ -29,52 +38,123 @@ export interface ReadSummary {
 
 const MAX_EXAMPLES = 50;
 
+const GZIP = Buffer.from([0x1f, 0x8b]);
+/** Bytes looked at to tell the encoding (a BOM, or the NULs of UTF-16 without one) and binary data. */
+const SNIFF = 1024;
+/** Decoded characters looked at for binary data. */
+const CHECK = 8192;
+
 async function firstBytes(file: string, count: number): Promise<Buffer> {
   let handle;
   try {
     handle = await open(file, 'r');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new InputError(code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? String(error)})`, { file });
+    throw unreadable(file, error);
   }
   try {
     const buffer = Buffer.alloc(count);
     const { bytesRead } = await handle.read(buffer, 0, count, 0);
     return buffer.subarray(0, bytesRead);
+  } catch (error) {
+    throw unreadable(file, error);
   } finally {
     await handle.close();
   }
 }
 
-/** The file as decoded text chunks: gunzipped when it starts with the gzip magic, decoded by its BOM. */
+function unreadable(file: string, error: unknown): InputError {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new InputError('no such file', { file });
+  if (code === 'EISDIR') return new InputError('is a folder, not a file', { file });
+  if (code?.startsWith('Z_')) return new InputError(`cannot be read: the gzip data is damaged (${(error as Error).message})`, { file });
+  return new InputError(`cannot be read (${code ?? (error as Error).message})`, { file });
+}
+
+function notText(file: string): InputError {
+  return new InputError(`${NOTHING}: binary data, not CSV or JSON text`, { file });
+}
+
+/**
+ * The decoder for the first bytes of a file: by its BOM; UTF-16 without a BOM by its NULs (every other byte of
+ * ASCII text); otherwise UTF-8. Any other NUL is binary data.
+ */
+function chooseDecoder(bytes: Buffer, file: string): { decoder: TextDecoder; skip: number } {
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return { decoder: new TextDecoder('utf-8'), skip: 3 };
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return { decoder: new TextDecoder('utf-16le'), skip: 2 };
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return { decoder: new TextDecoder('utf-16be'), skip: 2 };
+  const pairs = Math.floor(Math.min(bytes.length, SNIFF) / 2);
+  let evenNul = 0;
+  let oddNul = 0;
+  for (let k = 0; k < pairs; k++) {
+    if (bytes[2 * k] === 0) evenNul++;
+    if (bytes[2 * k + 1] === 0) oddNul++;
+  }
+  if (pairs > 0 && oddNul >= pairs * 0.4 && evenNul <= pairs * 0.05) return { decoder: new TextDecoder('utf-16le'), skip: 0 };
+  if (pairs > 0 && evenNul >= pairs * 0.4 && oddNul <= pairs * 0.05) return { decoder: new TextDecoder('utf-16be'), skip: 0 };
+  if (evenNul + oddNul > 0 || bytes.subarray(0, SNIFF).includes(0)) throw notText(file);
+  return { decoder: new TextDecoder('utf-8'), skip: 0 };
+}
+
+/** How many characters of decoded text are not text: NUL, replacement characters, C0 controls but the usual blanks. */
+function nonText(text: string): number {
+  let count = 0;
+  for (let k = 0; k < text.length; k++) {
+    const c = text.charCodeAt(k);
+    if (c === 0xfffd || (c < 0x20 && c !== 9 && c !== 10 && c !== 12 && c !== 13)) count++;
+  }
+  return count;
+}
+
+/**
+ * The file as decoded text chunks: gunzipped when it starts with the gzip magic, decoded by its BOM or its NULs.
+ * Binary data (a NUL, or more than a tenth of the first characters not text) is refused.
+ */
 async function* textChunks(file: string, onBytes?: (bytes: number) => void): AsyncGenerator<string> {
-  const gzip = (await firstBytes(file, 2)).equals(Buffer.from([0x1f, 0x8b]));
+  const gzip = (await firstBytes(file, 2)).equals(GZIP);
   const raw = createReadStream(file);
   if (onBytes) raw.on('data', (chunk) => onBytes(chunk.length));
-  const stream: AsyncIterable<Buffer> = gzip ? raw.pipe(createGunzip()) : raw;
+  // pipeline: a read error reaches the gunzip stream, and ending the gunzip stream closes the file.
+  const stream: AsyncIterable<Buffer> = gzip ? pipe(raw, createGunzip(), () => undefined) : raw;
   let decoder: TextDecoder | null = null;
+  let sniffed: Buffer[] = [];
+  let sniffedBytes = 0;
+  let checked = 0;
+  let bad = 0;
+  const decode = (bytes: Buffer, last: boolean): string => {
+    if (!decoder) {
+      const chosen = chooseDecoder(bytes, file);
+      decoder = chosen.decoder;
+      bytes = bytes.subarray(chosen.skip);
+    }
+    const text = decoder.decode(bytes, { stream: !last });
+    if (checked < CHECK && text) {
+      const sample = text.slice(0, CHECK - checked);
+      bad += nonText(sample);
+      checked += sample.length;
+      if (text.includes('\0') || bad > Math.max(checked, 64) / 10) throw notText(file);
+    }
+    return text;
+  };
   try {
     for await (const chunk of stream) {
-      let bytes = chunk;
       if (!decoder) {
-        if (bytes[0] === 0xff && bytes[1] === 0xfe) {
-          decoder = new TextDecoder('utf-16le');
-          bytes = bytes.subarray(2);
-        } else if (bytes[0] === 0xfe && bytes[1] === 0xff) {
-          decoder = new TextDecoder('utf-16be');
-          bytes = bytes.subarray(2);
-        } else {
-          decoder = new TextDecoder('utf-8');
-          if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
-        }
+        sniffed.push(chunk);
+        sniffedBytes += chunk.length;
+        if (sniffedBytes < SNIFF) continue;
+        const bytes = Buffer.concat(sniffed);
+        sniffed = [];
+        const text = decode(bytes, false);
+        if (text) yield text;
+        continue;
       }
-      const text = decoder.decode(bytes, { stream: true });
+      const text = decode(chunk, false);
       if (text) yield text;
     }
-    const rest = decoder?.decode() ?? '';
+    const rest = decode(Buffer.concat(sniffed), true);
     if (rest) yield rest;
   } catch (error) {
-    throw new InputError(`cannot be read: ${(error as Error).message}`, { file });
+    if (error instanceof InputError) throw error;
+    throw unreadable(file, error);
   }
 }
 
@@ -83,185 +163,442 @@ export interface ReadOptions {
   onBytes?: (bytes: number) => void;
 }
 
-/** Reads one file, calling `onRecord` for every usable record. */
-export async function readTrace(file: string, options: ReadOptions): Promise<ReadSummary> {
-  const chunks = textChunks(file, options.onBytes);
-  const first = await chunks.next();
-  if (first.done) throw new InputError('the file is empty', { file });
-  let head = first.value;
-  // Windows PowerShell 5.1's Export-Csv writes a "#TYPE …" line before the header unless -NoTypeInformation.
-  let skippedLines = 0;
-  if (head.startsWith('#TYPE')) {
-    const end = head.indexOf('\n');
-    head = end >= 0 ? head.slice(end + 1) : '';
-    skippedLines = 1;
+/** Where a record goes: the caller, or the malformed count. Knows the format once the header row or first object told it. */
+class Sink {
+  format: TraceFormat | null = null;
+  /** Rows seen (usable or not), to tell an empty file from one whose rows are all malformed. */
+  rows = 0;
+  readonly summary: ReadSummary;
+
+  constructor(
+    readonly file: string,
+    private readonly onRecord: (record: TraceRecord) => void,
+  ) {
+    this.summary = { file, format: 'message-trace', records: 0, malformed: 0, examples: [] };
   }
-  const rest = async function* () {
-    if (head) yield head;
-    for await (const chunk of { [Symbol.asyncIterator]: () => chunks }) yield chunk;
-  };
-  const opening = head.trimStart()[0];
-  const summary: ReadSummary = { file, format: 'message-trace', records: 0, malformed: 0, examples: [] };
-  const malformed = (row: number, reason: string) => {
-    summary.malformed++;
-    if (summary.examples.length < MAX_EXAMPLES) summary.examples.push({ file, row, reason });
-  };
-  const accept = (get: Getter, format: TraceFormat, index: number, raw?: Row) => {
+
+  setFormat(format: TraceFormat): void {
+    this.format = format;
+    this.summary.format = format;
+  }
+
+  malformed(row: number, reason: string): void {
+    this.summary.malformed++;
+    if (this.summary.examples.length < MAX_EXAMPLES) this.summary.examples.push({ file: this.file, row, reason });
+  }
+
+  accept(get: Getter, index: number, raw?: Row): void {
     try {
-      options.onRecord(toRecord(get, format, file, index, raw));
-      summary.records++;
+      this.onRecord(toRecord(get, this.format as TraceFormat, this.file, index, raw));
+      this.summary.records++;
     } catch (error) {
-      if (error instanceof MalformedRow) malformed(index, error.message);
+      if (error instanceof MalformedRow) this.malformed(index, error.message);
       else throw error;
     }
-  };
-
-  if (opening === '[' || opening === '{') {
-    await readJson(rest(), file, summary, accept, malformed);
-    return summary;
   }
 
-  await new Promise<void>((resolve, reject) => {
-    let format: TraceFormat | null = null;
-    let getter: ((values: readonly string[]) => Getter) | null = null;
-    let index = 0;
-    let fields = 0;
-    Papa.parse<string[]>(Readable.from(rest()), {
-      header: false,
-      skipEmptyLines: true,
-      step: (results, parser) => {
-        const values = results.data;
-        if (!format) {
-          format = detectFormat(values);
-          fields = values.length;
-          if (!format) {
-            parser.abort();
-            reject(new InputError(`the header row (${values.slice(0, 6).join(', ')}…) is not ${KNOWN}`, { file, where: `line ${1 + skippedLines}` }));
-            return;
-          }
-          summary.format = format;
-          getter = columnGetter(values);
-          return;
-        }
-        index++;
-        if (values.length !== fields) return malformed(index, `${values.length} fields where the header has ${fields}`);
-        const error = results.errors[0];
-        if (error) return malformed(index, error.message);
-        accept((getter as (values: readonly string[]) => Getter)(values), format, index);
-      },
-      complete: () => resolve(),
-      error: (error: Error) => reject(new InputError(`cannot be parsed as CSV: ${error.message}`, { file })),
-    });
-  });
-  return summary;
+  /** A JSON row (an object's keys decide the format, the first time). */
+  object(row: unknown, index: number, where: string): void {
+    this.rows++;
+    if (!row || typeof row !== 'object' || Array.isArray(row)) return this.malformed(index, 'not a JSON object');
+    if (!this.format) {
+      const format = detectFormat(Object.keys(row));
+      if (!format) throw new InputError(`${NOTHING}: the rows (${preview(Object.keys(row))}) are not ${KNOWN}`, { file: this.file, where });
+      this.setFormat(format);
+    }
+    this.accept(objectGetter(row as Row), index, row as Row);
+  }
 }
 
-async function readJson(
-  chunks: AsyncIterable<string>,
-  file: string,
-  summary: ReadSummary,
-  accept: (get: Getter, format: TraceFormat, index: number, raw?: Row) => void,
-  malformed: (row: number, reason: string) => void,
-): Promise<void> {
-  // JSON Lines are read line by line; a JSON document (array, or { "value" | "Results": [...] }) is read whole.
-  let buffer = '';
-  let line = 0;
-  let format: TraceFormat | null = null;
-  let document = '';
-  let mode: 'lines' | 'document' | null = null;
-  for await (const chunk of chunks) {
-    if (mode === 'document') {
-      document += chunk;
-      continue;
+/** A few values of a header row or an object's keys, for an error message. */
+function preview(values: readonly string[]): string {
+  const shown = values.slice(0, 6).map((value) => (value.length > 40 ? `${value.slice(0, 40)}…` : value));
+  return `${shown.join(', ')}${values.length > 6 ? ', …' : ''}`;
+}
+
+/** A text reader for one JSON format: fed chunks in order, then ended. */
+interface Reader {
+  feed(text: string): void;
+  end(): void;
+}
+
+/**
+ * Reads one file, calling `onRecord` for every usable record. A file in which no format is recognised (empty, binary,
+ * an unknown header, no rows) is an {@link InputError}; a recognised header with no rows is an empty trace.
+ */
+export async function readTrace(file: string, options: ReadOptions): Promise<ReadSummary> {
+  return readTraceText(file, textChunks(file, options.onBytes), options.onRecord);
+}
+
+/**
+ * Reads mail-flow text given in chunks (cut anywhere) as {@link readTrace} reads a file's; `file` names it in messages
+ * and records.
+ */
+export async function readTraceText(file: string, text: AsyncIterable<string>, onRecord: (record: TraceRecord) => void): Promise<ReadSummary> {
+  const sink = new Sink(file, onRecord);
+  const chunks = text[Symbol.asyncIterator]();
+  const at = { line: 1 };
+  let blank = false;
+  let first = '';
+  // Blank space before the first character decides nothing and is not kept.
+  while (!first) {
+    const next = await chunks.next();
+    if (next.done) break;
+    blank = true;
+    const start = skipBlank(next.value, 0, at);
+    if (start < next.value.length) first = next.value.slice(start);
+  }
+  if (!first) throw new InputError(`${NOTHING}: the file is empty${blank ? ' (blank space only)' : ''}`, { file });
+  const rest = prepend(first, chunks);
+  if (first[0] === '[' || first[0] === '{') {
+    const reader: Reader = first[0] === '[' ? new JsonDocumentReader(sink, at.line) : new JsonReader(sink, at.line);
+    for await (const chunk of rest) reader.feed(chunk);
+    reader.end();
+  } else await readCsv(sink, rest, at.line);
+  if (!sink.format) throw new InputError(`${NOTHING}: ${sink.rows > 0 ? 'no row is a JSON object' : 'the JSON holds no rows'}`, { file });
+  return sink.summary;
+}
+
+/** `first`, then the rest of `chunks` (closing `chunks` when it is closed). */
+async function* prepend(first: string, chunks: AsyncIterator<string>): AsyncGenerator<string> {
+  if (first) yield first;
+  yield* { [Symbol.asyncIterator]: () => chunks };
+}
+
+/** The candidate CSV delimiters, in order: the header row decides (Export-Csv -UseCulture writes `;` in many locales). */
+const DELIMITERS = [',', ';', '\t', '|'];
+
+/**
+ * Line breaks: CRLF or LF, mixed in one file as they come (a CRLF header over LF rows must not turn the rest of the
+ * file into one record). A lone CR is text.
+ */
+const RECORD_DELIMITERS = ['\r\n', '\n'];
+
+/**
+ * Fields a row may have beyond the header's before the rest of the row is kept in its last field (where it counts
+ * towards {@link MAX_RECORD}): a row of delimiters alone is as bounded as any other.
+ */
+const EXTRA_FIELDS = 100;
+
+/**
+ * CSV: the header row (after Windows PowerShell 5.1's `#TYPE` line) decides the format and the delimiter; csv-parse
+ * reads the rows under it as a stream.
+ */
+async function readCsv(sink: Sink, text: AsyncIterable<string>, line: number): Promise<void> {
+  const chunks = text[Symbol.asyncIterator]();
+  const head = new HeaderRow(sink.file, line);
+  let found: Found | null = null;
+  try {
+    while (!found) {
+      const next = await chunks.next();
+      found = next.done ? head.end() : head.feed(next.value);
+      if (next.done) break;
     }
-    buffer += chunk;
-    let end: number;
-    while ((end = buffer.indexOf('\n')) >= 0) {
-      const text = buffer.slice(0, end).trim();
-      buffer = buffer.slice(end + 1);
-      line++;
-      if (!text) continue;
-      if (mode === null) {
-        if (text.startsWith('{') && isJson(text)) mode = 'lines';
-        else {
-          mode = 'document';
-          document = `${text}\n${buffer}`;
-          buffer = '';
+  } catch (error) {
+    await chunks.return?.();
+    throw error;
+  }
+  if (!found) throw new InputError(`${NOTHING}: no header row`, { file: sink.file });
+  const { delimiter, values } = csvHeader(sink, found.row, found.line);
+  await readRows(sink, delimiter, values, found.next, prepend(found.rest, chunks));
+}
+
+/** The header row's text, the line it is on, the line after it, and the text after it. */
+interface Found {
+  row: string;
+  line: number;
+  next: number;
+  rest: string;
+}
+
+/**
+ * Finds the header row: the first line that is neither blank nor Windows PowerShell 5.1's `#TYPE` line, up to a line
+ * break outside quotes. The text before it is held (bounded: a header row is a record).
+ */
+class HeaderRow {
+  private head = '';
+  /** Where the search for the row's end goes on, and the quotes before it. */
+  private scanned = 0;
+  private quotes = 0;
+  private firstRow = true;
+
+  constructor(
+    private readonly file: string,
+    private line: number,
+  ) {}
+
+  feed(text: string): Found | null {
+    this.head += text;
+    return this.find(false);
+  }
+
+  end(): Found | null {
+    return this.find(true);
+  }
+
+  private find(last: boolean): Found | null {
+    for (;;) {
+      let end = -1;
+      for (let k = this.scanned; k < this.head.length; k++) {
+        const c = this.head.charCodeAt(k);
+        if (c === 34) this.quotes++;
+        else if (c === 10 && this.quotes % 2 === 0) {
+          end = k;
           break;
         }
       }
-      handleLine(text, line);
-    }
-  }
-  if (mode !== 'document' && buffer.trim()) {
-    line++;
-    if (mode === null && !(buffer.trim().startsWith('{') && isJson(buffer.trim()))) {
-      mode = 'document';
-      document = buffer;
-    } else handleLine(buffer.trim(), line);
-  }
-  if (mode === 'document') {
-    let value: unknown;
-    try {
-      value = JSON.parse(document);
-    } catch (error) {
-      throw new InputError(`not valid JSON: ${(error as Error).message.replace(/, ".*$/s, '')}`, { file });
-    }
-    const rows = Array.isArray(value) ? value : (wrappedRows(value as Row) ?? [value]);
-    if (!Array.isArray(rows)) throw new InputError('a JSON document holding an array of rows was expected', { file });
-    (rows as unknown[]).forEach((row, index) => {
-      if (!row || typeof row !== 'object') return malformed(index + 1, 'not an object');
-      if (!format) {
-        format = detectFormat(Object.keys(row));
-        if (!format) throw new InputError(`the rows (${Object.keys(row).slice(0, 6).join(', ')}…) are not ${KNOWN}`, { file, where: '[0]' });
-        summary.format = format;
+      if (end < 0) {
+        this.scanned = this.head.length;
+        if (this.head.length > MAX_RECORD) throw tooLong(this.file, this.line);
+        if (!last || this.head.trim() === '') return null;
+        end = this.head.length;
       }
-      accept(objectGetter(row as Row), format, index + 1, row as Row);
-    });
+      const row = this.head.slice(0, end).replace(/\r$/, '');
+      const rest = this.head.slice(end + 1);
+      const line = this.line;
+      this.line += 1 + countLines(row);
+      this.head = rest;
+      this.scanned = 0;
+      this.quotes = 0;
+      const first = this.firstRow;
+      this.firstRow = false;
+      // Windows PowerShell 5.1's Export-Csv writes a "#TYPE …" line before the header unless -NoTypeInformation.
+      if (row.trim() === '' || (first && row.startsWith('#TYPE'))) continue;
+      this.head = '';
+      return { row, line, next: this.line, rest };
+    }
+  }
+}
+
+/** The header row's fields with a delimiter (none when csv-parse finds it is no CSV row). */
+function splitHeader(row: string, delimiter: string): string[] {
+  try {
+    return parseCsv(row, { delimiter, record_delimiter: RECORD_DELIMITERS, relax_quotes: true, relax_column_count: true, max_record_size: MAX_RECORD, to: 1 })[0] ?? [];
+  } catch (error) {
+    if (error instanceof CsvError) return [];
+    throw error;
+  }
+}
+
+/** The header row: the first delimiter that makes it a known header wins. */
+function csvHeader(sink: Sink, row: string, line: number): { delimiter: string; values: string[] } {
+  let best: string[] = [];
+  for (const delimiter of DELIMITERS) {
+    const values = splitHeader(row, delimiter);
+    const format = detectFormat(values);
+    if (format) {
+      sink.setFormat(format);
+      return { delimiter, values };
+    }
+    if (values.length > best.length) best = values;
+  }
+  throw new InputError(`${NOTHING}: the header row (${preview(best)}) is not ${KNOWN}`, { file: sink.file, where: `line ${line}` });
+}
+
+/** Line feeds in a record's fields (those of quoted fields: a line feed outside quotes ends the record). */
+function lineFeeds(values: readonly string[]): number {
+  let count = 0;
+  for (const value of values) if (value.includes('\n')) count += countLines(value);
+  return count;
+}
+
+/**
+ * The rows under the header, read by csv-parse as a stream: every row is handed over as it is read and none is kept.
+ * Blank and whitespace-only lines are skipped; a row whose field count is not the header's is malformed, and so is an
+ * unclosed quote at the end of the file; a row longer than {@link MAX_RECORD} is bad input, at the line it starts on.
+ */
+async function readRows(sink: Sink, delimiter: string, header: string[], firstLine: number, text: AsyncIterable<string>): Promise<void> {
+  const getter = columnGetter(header);
+  const fields = header.length;
+  const most = fields + EXTRA_FIELDS;
+  let index = 0;
+  // Where the next row starts, but for the blank lines csv-parse skips after the last one: by line feeds (as editors
+  // count them), and by csv-parse's count (which also counts a CR), to tell whether a row spans lines.
+  let next = firstLine;
+  let nextCsvLine = 1;
+  let blankLines = 0;
+  const parser = new Parser({
+    delimiter,
+    record_delimiter: RECORD_DELIMITERS,
+    relax_quotes: true,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    // csv-parse stops before adding to a record whose fields hold more than this (the field being read counted in
+    // UTF-8 bytes): no record is longer than MAX_RECORD.
+    max_record_size: MAX_RECORD - 1,
+    ignore_last_delimiters: most,
+    on_record: (values: string[], info) => {
+      next += info.empty_lines - blankLines + 1 + lineFeeds(values);
+      nextCsvLine = info.lines + 1;
+      blankLines = info.empty_lines;
+      // A line of blanks is no row.
+      if (values.length === 1 && (values[0] as string).trim() === '') return null;
+      index++;
+      sink.rows++;
+      if (values.length === fields) sink.accept(getter(values), index);
+      else sink.malformed(index, `${values.length === most ? `${most} or more` : values.length} fields where the header has ${fields}`);
+      return null;
+    },
+  });
+  try {
+    await pipeline(Readable.from(text), parser, new Writable({ objectMode: true, write: (_record, _encoding, done) => done() }));
+  } catch (error) {
+    if (!(error instanceof CsvError)) throw error;
+    const skipped = typeof error.empty_lines === 'number' ? error.empty_lines - blankLines : 0;
+    const line = next + skipped;
+    if (error.code === 'CSV_QUOTE_NOT_CLOSED') {
+      // The last row: the rows before it are read.
+      sink.rows++;
+      return sink.malformed(index + 1, 'a quoted field is not closed');
+    }
+    // A row spanning lines has a quoted field with line breaks: likely one never closed.
+    if (error.code === 'CSV_MAX_RECORD_SIZE') throw tooLong(sink.file, line, typeof error.lines === 'number' && error.lines > nextCsvLine + skipped ? ', or a quoted field is never closed' : '');
+    throw new InputError(`not valid CSV: ${error.message}`, { file: sink.file, where: `line ${line}` });
+  }
+}
+
+/** A JSON document (an array of rows, or an API response holding one), read as a stream of rows. */
+class JsonDocumentReader implements Reader {
+  private readonly scanner: JsonDocumentScanner;
+
+  constructor(sink: Sink, line: number) {
+    this.scanner = new JsonDocumentScanner(
+      sink.file,
+      (text, index, rowLine) => {
+        let row: unknown;
+        try {
+          row = JSON.parse(text);
+        } catch (error) {
+          throw new InputError(`not valid JSON: ${jsonMessage(error)}`, { file: sink.file, where: `line ${rowLine}` });
+        }
+        sink.object(row, index, `[${index - 1}]`);
+      },
+      line,
+    );
   }
 
-  function handleLine(text: string, at: number): void {
+  feed(text: string): void {
+    this.scanner.feed(text);
+  }
+
+  end(): void {
+    this.scanner.end();
+  }
+}
+
+/** V8's JSON.parse message without the input it quotes. */
+function jsonMessage(error: unknown): string {
+  return (error as Error).message.replace(/, ".*$/s, '').replace(/^Unexpected token '(.)', .*$/s, 'unexpected "$1"');
+}
+
+/**
+ * Text starting with `{`: JSON Lines when its first line is a whole JSON object (one row, or a whole API response on
+ * one line), read line by line; otherwise one JSON document (a pretty-printed response), read as a stream of rows.
+ */
+class JsonReader implements Reader {
+  private mode: 'first' | 'lines' | 'document' = 'first';
+  private pending = '';
+  /** The line being read (1-based). */
+  line: number;
+  private document: JsonDocumentReader | null = null;
+
+  constructor(
+    private readonly sink: Sink,
+    private readonly firstLine: number,
+  ) {
+    this.line = firstLine;
+  }
+
+  feed(text: string): void {
+    if (this.mode === 'document') return (this.document as JsonDocumentReader).feed(text);
+    const n = text.length;
+    let from = 0;
+    while (from < n) {
+      if (this.pending === '') {
+        // Blank lines between rows: skipped, not kept.
+        from = skipBlank(text, from, this);
+        if (from === n) return;
+      }
+      const end = text.indexOf('\n', from);
+      if (end < 0) {
+        this.pending += text.slice(from);
+        if (this.pending.length > MAX_RECORD) {
+          if (this.mode === 'first') return this.toDocument('');
+          throw tooLong(this.sink.file, this.line);
+        }
+        return;
+      }
+      const lineText = this.pending + text.slice(from, end);
+      this.pending = '';
+      from = end + 1;
+      if (lineText.length > MAX_RECORD) {
+        if (this.mode === 'first') return this.toDocument(`${lineText}\n${text.slice(from)}`);
+        throw tooLong(this.sink.file, this.line);
+      }
+      if (this.mode === 'first' && !this.firstIsRow(lineText)) return this.toDocument(`${lineText}\n${text.slice(from)}`);
+      this.handleLine(lineText.trim(), this.line);
+      this.line++;
+    }
+  }
+
+  end(): void {
+    if (this.mode === 'document') return (this.document as JsonDocumentReader).end();
+    const rest = this.pending.trim();
+    this.pending = '';
+    if (!rest) return;
+    if (this.mode === 'first' && !this.firstIsRow(rest)) {
+      this.toDocument(rest);
+      return (this.document as JsonDocumentReader).end();
+    }
+    this.handleLine(rest, this.line);
+  }
+
+  /** Whether the first line is a whole JSON object (then the text is JSON Lines). */
+  private firstIsRow(text: string): boolean {
+    try {
+      const value = JSON.parse(text) as unknown;
+      if (!value || typeof value !== 'object' || Array.isArray(value)) return false;
+    } catch {
+      return false;
+    }
+    this.mode = 'lines';
+    return true;
+  }
+
+  /** The text read so far (`pending` and `text`) is the start of one JSON document. */
+  private toDocument(text: string): void {
+    this.mode = 'document';
+    this.document = new JsonDocumentReader(this.sink, this.firstLine);
+    const start = this.pending;
+    this.pending = '';
+    if (start) this.document.feed(start);
+    if (text) this.document.feed(text);
+  }
+
+  private handleLine(text: string, at: number): void {
+    const { sink } = this;
     let row: unknown;
     try {
       row = JSON.parse(text);
     } catch {
-      return malformed(at, 'not valid JSON');
+      sink.rows++;
+      return sink.malformed(at, 'not valid JSON');
     }
-    if (!row || typeof row !== 'object' || Array.isArray(row)) return malformed(at, 'not a JSON object');
-    const wrapped = wrappedRows(row as Row);
-    if (!format && wrapped) {
+    const wrapped = row && typeof row === 'object' && !Array.isArray(row) ? wrappedRows(row as Row) : null;
+    if (!sink.format && wrapped) {
       // One line holding a whole response ({ "Results": [...] }, { "value": [...] }).
-      wrapped.forEach((inner, index) => {
-        if (!inner || typeof inner !== 'object') return malformed(index + 1, 'not an object');
-        format ??= detectFormat(Object.keys(inner));
-        if (!format) throw new InputError(`the rows (${Object.keys(inner).slice(0, 6).join(', ')}…) are not ${KNOWN}`, { file, where: `[${index}]` });
-        summary.format = format;
-        accept(objectGetter(inner as Row), format, index + 1, inner as Row);
-      });
+      wrapped.forEach((inner, index) => sink.object(inner, index + 1, `line ${at}, [${index}]`));
       return;
     }
-    if (!format) {
-      format = detectFormat(Object.keys(row));
-      if (!format) throw new InputError(`line ${at} (${Object.keys(row).slice(0, 6).join(', ')}…) is not ${KNOWN}`, { file });
-      summary.format = format;
-    }
-    accept(objectGetter(row as Row), format, at, row as Row);
+    sink.object(row, at, `line ${at}`);
   }
 }
 
 const KNOWN = 'a message trace, historical search, EmailEvents or lab log format';
+const NOTHING = 'no message-trace records found';
 
 /** The rows of an API response object, if it is one. */
 function wrappedRows(row: Row): unknown[] | null {
   for (const key of ['value', 'Results', 'results']) if (Array.isArray(row[key])) return row[key] as unknown[];
   return null;
-}
-
-function isJson(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
 }

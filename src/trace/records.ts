@@ -51,7 +51,14 @@ export type Getter = (...names: string[]) => string | null;
 
 function text(value: unknown): string | null {
   if (value === undefined || value === null) return null;
-  return (typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value)).trim();
+  if (typeof value === 'string') return value.trim();
+  if (typeof value !== 'object') return String(value).trim();
+  try {
+    return JSON.stringify(value).trim();
+  } catch {
+    // Only a value nested deeper than the stack allows gets here (JSON.parse built it without recursion).
+    throw new MalformedRow('a value is nested too deeply');
+  }
 }
 
 /** A getter over a JSON object. */
@@ -194,7 +201,9 @@ export function toRecord(field: Getter, format: TraceFormat, file: string, index
       };
       break;
     case 'lab': {
-      const verdict = (raw?.verdict ?? {}) as { connector?: string | null; action?: string; disposition?: string };
+      const verdict = (raw?.verdict && typeof raw.verdict === 'object' ? raw.verdict : {}) as Record<string, unknown>;
+      const textOf = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+      if (verdict.connector !== undefined && verdict.connector !== null && typeof verdict.connector !== 'string') throw new MalformedRow('"verdict.connector" is not text');
       record = {
         file,
         row: index,
@@ -202,12 +211,12 @@ export function toRecord(field: Getter, format: TraceFormat, file: string, index
         time: parseTime(field('time')),
         mailFrom: field('mailFrom') ?? '',
         headerFrom: null,
-        recipients: Array.isArray(raw?.rcptTo) ? (raw.rcptTo as unknown[]).map(String) : [],
+        recipients: Array.isArray(raw?.rcptTo) ? (raw.rcptTo as unknown[]).filter((address): address is string => typeof address === 'string') : [],
         clientIp: field('clientIp') || null,
         subject: null,
-        status: verdict.action === 'reject' ? 'Refused' : (verdict.disposition ?? null),
+        status: verdict.action === 'reject' ? 'Refused' : textOf(verdict.disposition),
         direction: 'inbound',
-        connector: verdict.connector ?? '',
+        connector: textOf(verdict.connector) ?? '',
       };
       break;
     }

@@ -1,7 +1,8 @@
 /**
  * A loopback HTTPS server standing in for Entra ID's token endpoint and Exchange Online's
  * `adminapi/beta/<tenant>/InvokeCommand` (the request/response shape of eop-behaviour.md §10.1): token check,
- * `CmdletInput` body, paging with `@odata.nextLink`, a 429 with Retry-After, a 401, a malformed body.
+ * `CmdletInput` body, paging with `@odata.nextLink`, a 429 with Retry-After, a 401, a malformed body, error bodies that
+ * echo the token or the client assertion.
  */
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +22,10 @@ export interface ExoServerOptions {
   fail?: Record<string, { status: number; message: string }>;
   /** Cmdlets answered with a body that is not JSON. */
   malformed?: string[];
+  /** Cmdlets answered with a 400 whose error body echoes the request's token (as a header, a field, a bare value). */
+  echoToken?: string[];
+  /** The token endpoint refuses every client assertion, echoing it in the error description. */
+  echoAssertion?: boolean;
 }
 
 export interface RunningExoServer {
@@ -32,6 +37,10 @@ export interface RunningExoServer {
   /** Bodies of InvokeCommand requests (parsed). */
   invoked: { CmdletInput: { CmdletName: string; Parameters: Record<string, unknown> } }[];
   anchors: string[];
+  /** Client assertions received by the token endpoint. */
+  assertions: string[];
+  /** Access tokens issued. */
+  tokens: string[];
   close(): Promise<void>;
 }
 
@@ -50,6 +59,7 @@ export async function startExoServer(options: ExoServerOptions): Promise<Running
   const log: string[] = [];
   const invoked: RunningExoServer['invoked'] = [];
   const anchors: string[] = [];
+  const assertions: string[] = [];
   let base = '';
   const server: Server = createServer({ cert: pems.cert, key: pems.private }, (req, res) => {
     const chunks: Buffer[] = [];
@@ -77,8 +87,12 @@ export async function startExoServer(options: ExoServerOptions): Promise<Running
       if (req.method === 'POST' && url.pathname === `/${options.tenant}/oauth2/v2.0/token`) {
         const form = new URLSearchParams(body);
         const assertion = form.get('client_assertion') ?? '';
+        assertions.push(assertion);
         const header = JSON.parse(Buffer.from(assertion.split('.')[0] ?? '', 'base64url').toString('utf8') || '{}') as Record<string, string>;
         const thumbprint = header['x5t#S256'] ? Buffer.from(header['x5t#S256'], 'base64url').toString('hex') : '';
+        if (options.echoAssertion) {
+          return json(401, { error: 'invalid_client', error_description: `AADSTS7000274: Client assertion ${assertion} is not valid (client_assertion=${assertion}).\r\nTrace ID: x` });
+        }
         if (form.get('grant_type') !== 'client_credentials' || form.get('client_id') !== options.clientId || form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer' || assertion.split('.').length !== 3 || thumbprint !== options.thumbprintSha256) {
           return json(401, { error: 'invalid_client', error_description: 'AADSTS700027: Client assertion failed signature validation.\r\nTrace ID: x' });
         }
@@ -97,6 +111,10 @@ export async function startExoServer(options: ExoServerOptions): Promise<Running
         if (options.throttleOnce?.[cmdlet] !== undefined && !throttled.has(cmdlet)) {
           throttled.add(cmdlet);
           return json(429, { error: { code: 'TooManyRequests', message: 'Too many requests' } }, { 'Retry-After': String(options.throttleOnce[cmdlet]) });
+        }
+        if (options.echoToken?.includes(cmdlet)) {
+          const echo = `Authorization: Bearer ${token}; access_token=${token}; the token ${token} is not valid for ${cmdlet}`;
+          return json(400, { error: { code: 'BadRequest', message: echo, details: [{ message: echo }] } });
         }
         const failure = options.fail?.[cmdlet];
         if (failure) return json(failure.status, { error: { code: 'Failure', message: 'outer', details: [{ message: failure.message }] } });
@@ -137,6 +155,10 @@ export async function startExoServer(options: ExoServerOptions): Promise<Running
     log,
     invoked,
     anchors,
+    assertions,
+    get tokens() {
+      return [...tokens];
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

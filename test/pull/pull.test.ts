@@ -172,6 +172,44 @@ describe('service errors', () => {
   });
 });
 
+describe('secrets the service echoes are never printed or written', () => {
+  test('an API error body that quotes the token: the CLI output has none of it, nothing is written', async () => {
+    const echoing = await startExoServer({ tenant: TENANT, clientId: CLIENT_ID, thumbprintSha256, rows: rows(), pageSize: 50, echoToken: ['Get-InboundConnector'] });
+    try {
+      const target = join(temp.path(), 'echo.json');
+      const { out, io } = capture();
+      const code = await pullCommand(io, options({ out: target, endpoints: { login: echoing.url, exchange: echoing.url, ca: echoing.ca, authorityMetadata: echoing.authorityMetadata } }));
+      assert.equal(code, 1);
+      const issued = echoing.tokens;
+      assert.ok(issued.length > 0, 'a token was issued and sent');
+      const printed = out.stdout + out.stderr;
+      for (const token of issued) assert.ok(!printed.includes(token), `the token ${token} is not printed`);
+      assert.match(out.stderr, /Get-InboundConnector: HTTP 400: Authorization: \[redacted\]; access_token=\[redacted\]; the token \[redacted\] is not valid/);
+      await assert.rejects(stat(target), 'a failed pull writes nothing');
+    } finally {
+      await echoing.close();
+    }
+  });
+
+  test('a sign-in error that quotes the client assertion: redacted in the CLI output', async () => {
+    const echoing = await startExoServer({ tenant: TENANT, clientId: CLIENT_ID, thumbprintSha256, rows: rows(), pageSize: 50, echoAssertion: true });
+    try {
+      const target = join(temp.path(), 'assertion.json');
+      const { out, io } = capture();
+      const code = await pullCommand(io, options({ out: target, endpoints: { login: echoing.url, exchange: echoing.url, ca: echoing.ca, authorityMetadata: echoing.authorityMetadata } }));
+      assert.equal(code, 1);
+      const assertion = echoing.assertions[0] ?? '';
+      assert.equal(assertion.split('.').length, 3, 'MSAL sent a signed client assertion');
+      const printed = out.stdout + out.stderr;
+      assert.match(out.stderr, /sign-in failed: .*AADSTS7000274: Client assertion \[redacted\] is not valid \(client_assertion=\[redacted\]\)/);
+      for (const segment of assertion.split('.')) assert.ok(!printed.includes(segment), 'no part of the assertion is printed');
+      await assert.rejects(stat(target));
+    } finally {
+      await echoing.close();
+    }
+  });
+});
+
 describe('pull bad input', () => {
   test('missing sign-in choice, a bad tenant, a bad certificate file: exit 2 with the place named', async () => {
     const both = await cli('pull', '--tenant', TENANT, '--app-id', CLIENT_ID, '--out', 'x.json');
