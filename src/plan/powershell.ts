@@ -16,16 +16,23 @@ export function psString(value: string): string {
   return `'${value.replace(SINGLE_QUOTE, (quote) => quote + quote)}'`;
 }
 
-/** Any plan value as a PowerShell expression: strings quoted, booleans `$true`/`$false`, lists `@('a','b')`. */
+/**
+ * Any plan value as a PowerShell expression: strings quoted, booleans `$true`/`$false`, whole numbers as digits, lists
+ * `@('a','b')`. A value with no exact literal (a fraction, an object, a list inside a list, null inside a list) is
+ * refused, never converted to text: a script that sets something other than the value is worse than no script.
+ */
 export function psValue(value: PsValue): string {
+  if (Array.isArray(value)) return `@(${value.map((item: unknown, index) => psScalar(item, index)).join(', ')})`;
   if (value === null) return '$null';
-  if (typeof value === 'boolean') return value ? '$true' : '$false';
-  if (typeof value === 'number') {
-    if (!Number.isInteger(value)) throw new Error(`only whole numbers reach PowerShell, got ${value}`);
-    return String(value);
-  }
+  return psScalar(value);
+}
+
+function psScalar(value: unknown, index?: number): string {
   if (typeof value === 'string') return psString(value);
-  return `@(${value.map(psString).join(', ')})`;
+  if (typeof value === 'boolean') return value ? '$true' : '$false';
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
+  const what = typeof value === 'number' ? `the number ${value}` : value === null ? 'null' : Array.isArray(value) ? 'a list' : `a value of type ${typeof value}`;
+  throw new TypeError(`${what}${index === undefined ? '' : ` (list item ${index})`} has no exact PowerShell literal`);
 }
 
 /** Parameter and property names come from eoplock's own tables, never from input; this guards that. */

@@ -1,9 +1,9 @@
 /**
  * From JSON value to a validated, normalised snapshot. Pure: no file access (see load.ts for that).
  */
-import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { InputError, formatPath } from '../errors.js';
+import { lineAndColumn, walkJsonText } from '../util/json-text.js';
 import { undoQuirks, type NormalisationNote } from './quirks.js';
 import { SnapshotSchema, type SnapshotDocument } from './schema.js';
 
@@ -58,26 +58,21 @@ export function parseJsonText(text: string): unknown {
 /** V8's message without its echo of the input. */
 function describeJsonError(message: string): string {
   return message
-    .replace(/, "[\s\S]*" is not valid JSON$/, '')
+    .replace(/, (?:\.\.\.)?"[\s\S]*"(?:\.\.\.)? is not valid JSON$/, '')
     .replace(/ in JSON at position \d+.*$/s, '')
     .replace(/^Unexpected/, 'unexpected')
     .replace(/^Expected/, 'expected');
 }
 
 /**
- * Where the error is. V8 names a position for some errors only; otherwise the YAML parser (JSON is YAML) is asked,
- * which reports the line and column of the first syntax error.
+ * Where the error is: the first place the text stops being JSON, found by walking it (linear and iterative, so any
+ * nesting depth and size is fine), else the position V8 names.
  */
 function locateJsonError(body: string, message: string): string | undefined {
+  const problem = walkJsonText(body);
   const position = /position (\d+)/.exec(message);
-  let offset: number | undefined = position ? Number(position[1]) : undefined;
-  if (offset === undefined) {
-    const document = parseDocument(body, { prettyErrors: false });
-    offset = document.errors[0]?.pos[0];
-  }
+  const offset = problem?.offset ?? (position ? Number(position[1]) : undefined);
   if (offset === undefined) return undefined;
-  const before = body.slice(0, offset);
-  const line = before.split('\n').length;
-  const column = offset - before.lastIndexOf('\n');
+  const { line, column } = lineAndColumn(body, offset);
   return `line ${line}, column ${column}`;
 }

@@ -3,6 +3,7 @@
  * notes saying what was changed and where. Sources: eop-behaviour.md §3.4 and §11.9, libraries.md §1.9.
  */
 import { InputError, formatPath } from '../errors.js';
+import { MAX_NESTING } from '../util/json-text.js';
 
 export interface NormalisationNote {
   /** JSON path of the value that was changed. */
@@ -24,7 +25,9 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Path = (string | number)[];
 
 /** `"\/Date(1700000000000)\/"` as written by Windows PowerShell 5.1 (JSON.parse leaves `/Date(…)/`). */
-const MS_DATE = /^\/Date\((-?\d+)([+-]\d{4})?\)\/$/;
+const MS_DATE = /^\/Date\((-?\d{1,16})([+-]\d{4})?\)\/$/;
+/** The milliseconds either side of 1970 a JavaScript date reaches (ECMA-262 §21.4.1.1); .NET's DateTime fits. */
+const MAX_DATE_MS = 8.64e15;
 /** Type annotations added by the EXO admin REST API. */
 const TYPE_SIDECAR = /@(?:data|odata)\.type$/;
 /** What `ConvertTo-Json` writes when an object lies deeper than `-Depth`: the object's type name or a hashtable. */
@@ -117,7 +120,10 @@ export type CmdletSection = (typeof CMDLET_SECTIONS)[number];
 
 /**
  * Undoes the known quirks. Returns a new document (the input is not changed) and notes for every change.
- * Throws {@link InputError} naming the JSON path when the export was truncated by a too-small `-Depth`.
+ * Throws {@link InputError} naming the JSON path when the export was truncated by a too-small `-Depth`, when a
+ * `/Date(…)/` is not a date, when an enum number is unknown, and when objects and arrays nest more than
+ * {@link MAX_NESTING} levels deep (real exports need < 10; the limit keeps every later walk over the document, such
+ * as validation, structuredClone and JSON.stringify, far from the stack's end).
  */
 export function undoQuirks(input: unknown): { document: Record<string, unknown>; notes: NormalisationNote[] } {
   const notes: NormalisationNote[] = [];
@@ -177,15 +183,26 @@ function clean(value: Json, path: Path, notes: NormalisationNote[]): Json {
         );
       }
     }
-    if (value.startsWith('/Date(')) {
+    if (value.startsWith('/Date(') && value.endsWith(')/')) {
       const date = MS_DATE.exec(value);
-      if (date) {
-        const iso = new Date(Number(date[1])).toISOString();
-        notes.push({ path: formatPath(path), kind: 'date-converted', detail: `${value} → ${iso}` });
-        return iso;
+      const ms = date ? Number(date[1]) : NaN;
+      if (!(Math.abs(ms) <= MAX_DATE_MS)) {
+        throw new InputError(
+          `"${value.length > 80 ? `${value.slice(0, 77)}...` : value}" is not a date as Windows PowerShell writes one: ` +
+            `expected /Date(milliseconds since 1970)/ within ±${MAX_DATE_MS} ms, optionally with an offset such as +0100`,
+          { where: formatPath(path) },
+        );
       }
+      const iso = new Date(ms).toISOString();
+      notes.push({ path: formatPath(path), kind: 'date-converted', detail: `${value} → ${iso}` });
+      return iso;
     }
     return value;
+  }
+  if (value !== null && typeof value === 'object' && path.length >= MAX_NESTING) {
+    throw new InputError(`objects and arrays are nested more than ${MAX_NESTING} levels deep; a snapshot needs far fewer`, {
+      where: formatPath(path),
+    });
   }
   if (Array.isArray(value)) {
     const out = new Array<Json>(value.length);
@@ -201,11 +218,14 @@ function clean(value: Json, path: Path, notes: NormalisationNote[]): Json {
     for (const key of Object.keys(value)) {
       const child = value[key] as Json;
       if (key.includes('@') && TYPE_SIDECAR.test(key)) {
-        notes.push({ path: formatPath([...path, key]), kind: 'type-annotation-removed', detail: String(child) });
+        notes.push({ path: formatPath([...path, key]), kind: 'type-annotation-removed', detail: describeAnnotation(child) });
         continue;
       }
       path.push(key);
-      out[key] = clean(child, path, notes);
+      const cleaned = clean(child, path, notes);
+      // A key named __proto__ stays an ordinary property (as JSON.parse made it), not the object's prototype.
+      if (key === '__proto__') Object.defineProperty(out, key, { value: cleaned, enumerable: true, writable: true, configurable: true });
+      else out[key] = cleaned;
       path.pop();
     }
     return out;
@@ -213,14 +233,22 @@ function clean(value: Json, path: Path, notes: NormalisationNote[]): Json {
   return value;
 }
 
+/** What a removed type annotation said: its text (the REST API writes strings), or what kind of value it was. */
+function describeAnnotation(value: Json): string {
+  if (typeof value === 'string') return value;
+  if (value === null || typeof value !== 'object') return String(value);
+  return Array.isArray(value) ? '(a list)' : '(an object)';
+}
+
 /** Per-object pass over the properties eoplock reads. Changes `item` in place (it is already a copy). */
 function normaliseObject(item: Record<string, Json>, path: Path, notes: NormalisationNote[]): void {
   for (const [key, value] of Object.entries(item)) {
-    const names = ENUM_NUMBERS[key];
+    // Own properties only: a key such as "constructor" or "__proto__" is not an enum of Object.prototype.
+    const names = Object.hasOwn(ENUM_NUMBERS, key) ? ENUM_NUMBERS[key] : undefined;
     if (!names && !BOOLEAN_PROPERTIES.has(key) && !LIST_PROPERTIES.has(key)) continue;
     const at = formatPath([...path, key]);
     if (names && typeof value === 'number') {
-      const name = names[value];
+      const name = Object.hasOwn(names, value) ? names[value] : undefined;
       if (name === undefined) {
         throw new InputError(
           `${key} is the number ${value}, which is not a known ${key} value (${Object.entries(names).map(([n, v]) => `${n} = ${v}`).join(', ')})`,

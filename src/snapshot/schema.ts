@@ -3,6 +3,8 @@
  * (see quirks.ts). Objects are loose: properties eoplock does not read are kept as they are.
  */
 import { z } from 'zod';
+import { hasControl, visible } from '../util/display.js';
+import { isDomainPattern } from '../util/smtp-syntax.js';
 
 const list = z.array(z.string());
 const optionalList = list.nullish().transform((value) => value ?? []);
@@ -12,10 +14,29 @@ const optionalBool = (fallback: boolean) =>
     .nullish()
     .transform((value) => value ?? fallback);
 
+/** A value for an error message: control characters made visible, cut to a readable length. */
+const shown = (value: unknown) => {
+  const text = visible(String(value));
+  return text.length > 120 ? `${text.slice(0, 120)}…` : text;
+};
+/**
+ * A domain as Exchange configuration holds one (RFC 5321 labels, see util/smtp-syntax.ts): `contoso.com`, a trailing
+ * dot, `*.contoso.com`, and with `any` the bare `*` of SenderDomains. These names end up in DNS queries and in the
+ * probe's SMTP command lines, so a control character or a line break in one is an error.
+ */
+const domainPattern = (options: { any?: boolean } = {}) =>
+  z.string().refine((value) => isDomainPattern(value, options), {
+    error: (issue) => `"${shown(issue.input)}" is not a domain name${options.any ? ', *.domain or *' : ' or *.domain'}`,
+  });
+/** A free-form value (a certificate name, an address) that must not hold control characters. */
+const noControl = z.string().refine((value) => !hasControl(value) && !value.includes('\t'), {
+  error: (issue) => `"${shown(issue.input)}" holds a control character`,
+});
+
 export const MetaSchema = z.looseObject({
   eoplockSnapshot: z.literal(1, { error: 'Meta.eoplockSnapshot must be 1 (the only snapshot format version so far)' }),
   tenant: z.string().nullish(),
-  initialDomain: z.string().nullish(),
+  initialDomain: domainPattern().nullish(),
   capturedAt: z.string().nullish(),
 });
 
@@ -26,7 +47,7 @@ export const OrganizationConfigSchema = z.looseObject({
 });
 
 export const AcceptedDomainSchema = z.looseObject({
-  DomainName: z.string().min(1),
+  DomainName: domainPattern(),
   DomainType: z.enum(['Authoritative', 'InternalRelay', 'ExternalRelay']),
   Default: optionalBool(false),
   MatchSubDomains: optionalBool(false),
@@ -38,20 +59,49 @@ export const InboundConnectorSchema = z.looseObject({
   Name: z.string().min(1),
   Enabled: optionalBool(true),
   ConnectorType: z.enum(['Partner', 'OnPremises']),
-  SenderDomains: optionalList,
+  SenderDomains: optionalList.pipe(z.array(domainPattern({ any: true }))),
   SenderIPAddresses: optionalList,
-  TlsSenderCertificateName: z.string().nullish().transform((value) => (value ? value : null)),
+  TlsSenderCertificateName: noControl.nullish().transform((value) => (value ? value : null)),
   RestrictDomainsToIPAddresses: optionalBool(false),
   RestrictDomainsToCertificate: optionalBool(false),
   RequireTls: optionalBool(false),
-  AssociatedAcceptedDomains: optionalList,
-  TrustedOrganizations: optionalList,
+  AssociatedAcceptedDomains: optionalList.pipe(z.array(domainPattern())),
+  TrustedOrganizations: optionalList.pipe(z.array(noControl)),
   TreatMessagesAsInternal: optionalBool(false),
   CloudServicesMailEnabled: optionalBool(false),
   EFSkipLastIP: optionalBool(false),
   EFSkipIPs: optionalList,
-  EFUsers: optionalList,
+  EFUsers: optionalList.pipe(z.array(noControl)),
 });
+
+/**
+ * Rule properties a plan may set on an existing rule, which its rollback restores exactly: text, lists of text,
+ * true/false (null or absent: not set). Anything else in them is refused, so no rollback sets something else.
+ */
+const RULE_PROPERTIES_A_PLAN_SETS: Readonly<Record<string, z.ZodType>> = {
+  SenderIpRanges: list.nullish(),
+  ExceptIfSenderIpRanges: list.nullish(),
+  HeaderContainsWords: list.nullish(),
+  ExceptIfHeaderContainsWords: list.nullish(),
+  ExceptIfHeaderContainsMessageHeader: z.string().nullish(),
+  RejectMessageEnhancedStatusCode: z.string().nullish(),
+  RejectMessageReasonText: z.string().nullish(),
+  Quarantine: z.boolean().nullish(),
+  FromScope: z.string().nullish(),
+};
+
+/** Checks the types of properties kept as they are (not in the shape, which would put them first in the output). */
+function alsoOfType(properties: Readonly<Record<string, z.ZodType>>) {
+  return (value: Record<string, unknown>, context: z.RefinementCtx) => {
+    for (const [key, schema] of Object.entries(properties)) {
+      const result = schema.safeParse(value[key]);
+      if (result.success) continue;
+      for (const issue of result.error.issues) {
+        context.addIssue({ code: 'custom', message: issue.message, path: [key, ...issue.path], input: issue.input });
+      }
+    }
+  };
+}
 
 export const TransportRuleSchema = z.looseObject({
   Name: z.string().min(1),
@@ -65,7 +115,7 @@ export const TransportRuleSchema = z.looseObject({
     .nullish()
     .transform((value) => value ?? 'Enforce'),
   StopRuleProcessing: optionalBool(false),
-});
+}).superRefine(alsoOfType(RULE_PROPERTIES_A_PLAN_SETS));
 
 export const HostedConnectionFilterPolicySchema = z.looseObject({
   Name: z.string().nullish(),
