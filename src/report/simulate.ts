@@ -1,10 +1,12 @@
 /**
- * Renderers for `eoplock simulate`: one result model, two formats. Renderers compute nothing.
+ * Renderers for `eoplock simulate`: one result model, two formats. Renderers compute nothing. In text, values from
+ * the snapshot or the scenarios go through `visible()`; JSON keeps them exact.
  */
 import { styleText } from 'node:util';
 import type { CorpusKind, CorpusOutcome } from '../corpus/builtin.js';
 import type { Transaction, Verdict } from '../eop/types.js';
 import type { ExpectationResult } from '../scenarios/expect.js';
+import { visible } from '../util/display.js';
 
 export interface SimulationEntry {
   name: string;
@@ -45,67 +47,91 @@ type Style = Parameters<typeof styleText>[0];
 export function verdictLine(verdict: Verdict): string {
   if (verdict.action === 'reject') {
     const when = verdict.disposition === 'ndr' ? 'as an NDR after DATA' : `at ${verdict.stage.toUpperCase()}`;
-    return `reject ${verdict.code} ${verdict.enhanced} ${when}`;
+    return `reject ${verdict.code} ${visible(verdict.enhanced)} ${when}`;
   }
   return `accept → ${verdict.disposition}`;
 }
 
 function connectorText(verdict: Verdict): string {
-  return verdict.connector ? `via "${verdict.connector.name}" (${verdict.connector.type}, by ${verdict.connector.matchedBy})` : 'no connector';
+  return verdict.connector ? `via "${visible(verdict.connector.name)}" (${verdict.connector.type}, by ${verdict.connector.matchedBy})` : 'no connector';
 }
 
 export function renderSimulationText(result: SimulationResult, options: TextOptions): string {
-  const paint = (style: Style, text: string) => (options.color ? styleText(style, text, { validateStream: false }) : text);
-  const lines: string[] = [];
-  lines.push(paint('bold', `eoplock simulate — ${result.snapshot.tenant ?? 'tenant'} (${result.snapshot.file})`));
-  const overrides = Object.entries(result.assumptionOverrides);
-  if (overrides.length > 0) lines.push(`assumptions changed: ${overrides.map(([id, value]) => `${id}=${value}`).join(', ')}`);
-  lines.push('');
-
-  const renderEntry = (entry: SimulationEntry) => {
-    let mark: string;
-    if (entry.expectation) mark = entry.expectation.met ? paint('green', '✓') : paint('red', '✗');
-    else if (entry.outcome === 'got-in' || entry.outcome === 'broken') mark = paint('red', '✗');
-    else if (entry.outcome) mark = paint('green', '✓');
-    else mark = '•';
-    const outcome = entry.outcome ? `${paint(entry.outcome === 'got-in' || entry.outcome === 'broken' ? 'red' : 'green', outcomeLabel(entry.outcome))}: ` : '';
-    lines.push(`${mark} ${entry.name}`);
-    lines.push(`    ${outcome}${verdictLine(entry.verdict)}, ${connectorText(entry.verdict)}${entry.verdict.incomplete ? paint('yellow', ' (incomplete: a rule could not be evaluated)') : ''}`);
-    if (entry.verdict.action === 'reject') lines.push(paint('dim', `    "${entry.verdict.code} ${entry.verdict.enhanced} ${entry.verdict.text}"`));
-    for (const recipient of entry.verdict.recipients ?? []) {
-      lines.push(`    ${recipient.recipient}: ${recipient.action} ${recipient.code} ${recipient.enhanced}`);
-    }
-    for (const diff of entry.expectation?.diffs ?? []) {
-      lines.push(paint('red', `    expected ${diff.field} ${JSON.stringify(diff.expected)}, got ${JSON.stringify(diff.actual)}`));
-    }
-    if (options.trace) {
-      for (const step of entry.verdict.trace) {
-        const cited = [...step.sources, ...(step.assumptions ?? []).map((id) => `assume:${id}`)].join(' ');
-        lines.push(paint('dim', `      [${step.step}] ${step.detail}  (${cited})`));
-      }
-      for (const rule of entry.verdict.rules) {
-        const state = rule.matched === null ? 'not evaluated' : rule.matched ? 'matched' : 'no match';
-        lines.push(paint('dim', `      rule "${rule.name}" (priority ${rule.priority}, ${rule.mode}): ${state}; action: ${rule.actionTaken}`));
-        for (const reason of rule.reasons) lines.push(paint('dim', `          ${reason}`));
-      }
-    }
-  };
-
+  const text = [simulationTextHeader(result, options)];
   if (result.mode === 'corpus') {
     for (const kind of ['attack', 'legitimate'] as const) {
       const entries = result.results.filter((entry) => entry.kind === kind);
       if (entries.length === 0) continue;
-      lines.push(paint('bold', kind === 'attack' ? 'Attacks (each should be stopped)' : 'Legitimate paths (each should still be delivered)'));
-      entries.forEach(renderEntry);
-      lines.push('');
+      text.push(simulationTextGroup(kind, options), ...entries.map((entry) => simulationTextEntry(entry, options)), '\n');
     }
   } else {
-    result.results.forEach(renderEntry);
-    lines.push('');
+    text.push(...result.results.map((entry) => simulationTextEntry(entry, options)), '\n');
   }
+  text.push(simulationTextSummary(result.mode, result.summary, options));
+  return text.join('');
+}
 
-  const s = result.summary;
-  if (result.mode === 'corpus') {
+/*
+ * The text report in pieces, each a run of whole lines, so that a long report can be written as it is produced:
+ * the header, then (for the corpus) a group heading before the attacks and one before the legitimate paths, each
+ * group followed by an empty line (as the scenarios are), then the summary.
+ */
+
+function painter(options: TextOptions): (style: Style, text: string) => string {
+  return (style, text) => (options.color ? styleText(style, text, { validateStream: false }) : text);
+}
+
+export function simulationTextHeader(result: Pick<SimulationResult, 'snapshot' | 'assumptionOverrides'>, options: TextOptions): string {
+  const paint = painter(options);
+  const lines: string[] = [];
+  lines.push(paint('bold', `eoplock simulate — ${visible(result.snapshot.tenant ?? 'tenant')} (${visible(result.snapshot.file)})`));
+  const overrides = Object.entries(result.assumptionOverrides);
+  if (overrides.length > 0) lines.push(`assumptions changed: ${visible(overrides.map(([id, value]) => `${id}=${value}`).join(', '))}`);
+  lines.push('');
+  return `${lines.join('\n')}\n`;
+}
+
+export function simulationTextGroup(kind: CorpusKind, options: TextOptions): string {
+  return `${painter(options)('bold', kind === 'attack' ? 'Attacks (each should be stopped)' : 'Legitimate paths (each should still be delivered)')}\n`;
+}
+
+export function simulationTextEntry(entry: SimulationEntry, options: TextOptions): string {
+  const paint = painter(options);
+  const lines: string[] = [];
+  let mark: string;
+  if (entry.expectation) mark = entry.expectation.met ? paint('green', '✓') : paint('red', '✗');
+  else if (entry.outcome === 'got-in' || entry.outcome === 'broken') mark = paint('red', '✗');
+  else if (entry.outcome) mark = paint('green', '✓');
+  else mark = '•';
+  const outcome = entry.outcome ? `${paint(entry.outcome === 'got-in' || entry.outcome === 'broken' ? 'red' : 'green', outcomeLabel(entry.outcome))}: ` : '';
+  lines.push(`${mark} ${visible(entry.name)}`);
+  lines.push(`    ${outcome}${verdictLine(entry.verdict)}, ${connectorText(entry.verdict)}${entry.verdict.incomplete ? paint('yellow', ' (incomplete: a rule could not be evaluated)') : ''}`);
+  if (entry.verdict.action === 'reject') lines.push(paint('dim', `    "${entry.verdict.code} ${visible(`${entry.verdict.enhanced} ${entry.verdict.text}`)}"`));
+  for (const recipient of entry.verdict.recipients ?? []) {
+    lines.push(`    ${visible(recipient.recipient)}: ${recipient.action} ${recipient.code} ${visible(recipient.enhanced)}`);
+  }
+  for (const diff of entry.expectation?.diffs ?? []) {
+    lines.push(paint('red', `    expected ${diff.field} ${visible(JSON.stringify(diff.expected) ?? 'undefined')}, got ${visible(JSON.stringify(diff.actual) ?? 'undefined')}`));
+  }
+  if (options.trace) {
+    for (const step of entry.verdict.trace) {
+      const cited = [...step.sources, ...(step.assumptions ?? []).map((id) => `assume:${id}`)].join(' ');
+      lines.push(paint('dim', `      [${step.step}] ${visible(step.detail)}  (${cited})`));
+    }
+    for (const rule of entry.verdict.rules) {
+      const state = rule.matched === null ? 'not evaluated' : rule.matched ? 'matched' : 'no match';
+      lines.push(paint('dim', `      rule "${visible(rule.name)}" (priority ${rule.priority}, ${visible(String(rule.mode))}): ${state}; action: ${visible(String(rule.actionTaken))}`));
+      for (const reason of rule.reasons) lines.push(paint('dim', `          ${visible(reason)}`));
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function simulationTextSummary(mode: SimulationResult['mode'], summary: SimulationResult['summary'], options: TextOptions): string {
+  const paint = painter(options);
+  const lines: string[] = [];
+  const s = summary;
+  if (mode === 'corpus') {
     lines.push(
       `${s.attacksIn === 0 ? paint('green', `0 of ${s.attacksIn + s.attacksStopped} attacks get in`) : paint('red', `${s.attacksIn} of ${s.attacksIn + s.attacksStopped} attacks get in`)}; ` +
         `${s.legitimateBroken === 0 ? paint('green', `0 of ${s.legitimateBroken + s.legitimateDelivered} legitimate paths break`) : paint('red', `${s.legitimateBroken} of ${s.legitimateBroken + s.legitimateDelivered} legitimate paths break`)}`,
@@ -134,21 +160,44 @@ export function outcomeLabel(outcome: CorpusOutcome): string {
 }
 
 export function renderSimulationJson(result: SimulationResult): string {
-  return `${JSON.stringify(
+  const pieces = [simulationJsonStart(result)];
+  result.results.forEach((entry, index) => pieces.push(simulationJsonEntry(entry, index)));
+  pieces.push(simulationJsonEnd(result.results.length));
+  return pieces.join('');
+}
+
+/*
+ * The JSON report in pieces, for writing it as it is produced; together they are exactly
+ * `JSON.stringify({ snapshot, mode, assumptionOverrides, summary, results }, null, 2)` and a newline.
+ */
+
+/** Everything before the first result: the report's fields, and `"results": [`. */
+export function simulationJsonStart(result: Omit<SimulationResult, 'results'>): string {
+  const head = JSON.stringify(
+    { snapshot: result.snapshot, mode: result.mode, assumptionOverrides: result.assumptionOverrides, summary: result.summary },
+    null,
+    2,
+  );
+  return `${head.slice(0, -2)},\n  "results": [`;
+}
+
+/** The result at `index` in the list (a comma before all but the first). */
+export function simulationJsonEntry(entry: SimulationEntry, index: number): string {
+  const json = JSON.stringify(
     {
-      snapshot: result.snapshot,
-      mode: result.mode,
-      assumptionOverrides: result.assumptionOverrides,
-      summary: result.summary,
-      results: result.results.map((entry) => ({
-        name: entry.name,
-        ...(entry.kind ? { kind: entry.kind, outcome: entry.outcome } : {}),
-        transaction: entry.transaction,
-        verdict: entry.verdict,
-        expectation: entry.expectation,
-      })),
+      name: entry.name,
+      ...(entry.kind ? { kind: entry.kind, outcome: entry.outcome } : {}),
+      transaction: entry.transaction,
+      verdict: entry.verdict,
+      expectation: entry.expectation,
     },
     null,
     2,
-  )}\n`;
+  );
+  return `${index === 0 ? '' : ','}\n    ${json.replaceAll('\n', '\n    ')}`;
+}
+
+/** The end of the report, after `count` results. */
+export function simulationJsonEnd(count: number): string {
+  return count === 0 ? ']\n}\n' : '\n  ]\n}\n';
 }

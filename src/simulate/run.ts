@@ -1,5 +1,9 @@
 /**
  * Running scenarios or the corpus through the emulator into one result model. Pure.
+ *
+ * The entries come one at a time (`scenarioEntries`, `corpusEntries`), so a report can be written as they come and
+ * memory stays proportional to the input, not to every verdict with its trace; `runScenarios` and `runCorpus`
+ * collect them for callers that want the whole result.
  */
 import { corpusOutcome, type CorpusEntry } from '../corpus/builtin.js';
 import { decide } from '../eop/decide.js';
@@ -18,23 +22,32 @@ export interface RunContext {
 }
 
 export function runScenarios(context: RunContext, scenarios: readonly Scenario[], source?: string): SimulationResult {
-  const results: SimulationEntry[] = scenarios.map((scenario, index) => {
+  return assemble(context, 'scenarios', [...scenarioEntries(context, scenarios, source)]);
+}
+
+export function runCorpus(context: RunContext, corpus: readonly CorpusEntry[]): SimulationResult {
+  return assemble(context, 'corpus', [...corpusEntries(context, corpus)]);
+}
+
+/** Each scenario's result, in order. */
+export function* scenarioEntries(context: RunContext, scenarios: readonly Scenario[], source?: string): Generator<SimulationEntry> {
+  for (const [index, scenario] of scenarios.entries()) {
     const verdict = decideOrExplain(context, scenario.transaction, `scenarios[${index}]`, source);
-    return {
+    yield {
       name: scenario.name,
       description: scenario.description,
       transaction: scenario.transaction,
       verdict,
       expectation: checkExpectation(verdict, scenario.expect),
     };
-  });
-  return assemble(context, 'scenarios', results);
+  }
 }
 
-export function runCorpus(context: RunContext, corpus: readonly CorpusEntry[]): SimulationResult {
-  const results: SimulationEntry[] = corpus.map((entry) => {
+/** Each corpus entry's result, in order. */
+export function* corpusEntries(context: RunContext, corpus: readonly CorpusEntry[]): Generator<SimulationEntry> {
+  for (const entry of corpus) {
     const verdict = decideOrExplain(context, entry.transaction, entry.id);
-    return {
+    yield {
       name: entry.name,
       description: entry.description,
       kind: entry.kind,
@@ -43,8 +56,7 @@ export function runCorpus(context: RunContext, corpus: readonly CorpusEntry[]): 
       verdict,
       expectation: null,
     };
-  });
-  return assemble(context, 'corpus', results);
+  }
 }
 
 function decideOrExplain(context: RunContext, transaction: Scenario['transaction'], where: string, file?: string) {
@@ -58,22 +70,46 @@ function decideOrExplain(context: RunContext, transaction: Scenario['transaction
   }
 }
 
-function assemble(context: RunContext, mode: SimulationResult['mode'], results: SimulationEntry[]): SimulationResult {
-  const count = (predicate: (entry: SimulationEntry) => boolean) => results.filter(predicate).length;
+export type SimulationSummary = SimulationResult['summary'];
+
+export function emptySummary(): SimulationSummary {
+  return {
+    total: 0,
+    expectationsMet: 0,
+    expectationsFailed: 0,
+    attacksIn: 0,
+    attacksStopped: 0,
+    legitimateBroken: 0,
+    legitimateDelivered: 0,
+    incomplete: 0,
+  };
+}
+
+/** Counts one entry into the summary. */
+export function tally(summary: SimulationSummary, entry: SimulationEntry): void {
+  summary.total += 1;
+  if (entry.expectation?.met === true) summary.expectationsMet += 1;
+  if (entry.expectation?.met === false) summary.expectationsFailed += 1;
+  if (entry.outcome === 'got-in') summary.attacksIn += 1;
+  if (entry.outcome === 'blocked' || entry.outcome === 'contained') summary.attacksStopped += 1;
+  if (entry.outcome === 'broken') summary.legitimateBroken += 1;
+  if (entry.outcome === 'delivered') summary.legitimateDelivered += 1;
+  if (entry.verdict.incomplete) summary.incomplete += 1;
+}
+
+/** The result without its entries: what the report shows before and after them. */
+export function resultHeader(context: RunContext, mode: SimulationResult['mode'], summary: SimulationSummary): Omit<SimulationResult, 'results'> {
   return {
     snapshot: { file: context.file, tenant: context.snapshot.Meta.tenant ?? context.snapshot.Meta.initialDomain ?? null },
     mode,
     assumptionOverrides: context.assumptionOverrides,
-    results,
-    summary: {
-      total: results.length,
-      expectationsMet: count((entry) => entry.expectation?.met === true),
-      expectationsFailed: count((entry) => entry.expectation?.met === false),
-      attacksIn: count((entry) => entry.outcome === 'got-in'),
-      attacksStopped: count((entry) => entry.outcome === 'blocked' || entry.outcome === 'contained'),
-      legitimateBroken: count((entry) => entry.outcome === 'broken'),
-      legitimateDelivered: count((entry) => entry.outcome === 'delivered'),
-      incomplete: count((entry) => entry.verdict.incomplete),
-    },
+    summary,
   };
+}
+
+function assemble(context: RunContext, mode: SimulationResult['mode'], results: SimulationEntry[]): SimulationResult {
+  const summary = emptySummary();
+  for (const entry of results) tally(summary, entry);
+  const { snapshot, assumptionOverrides } = resultHeader(context, mode, summary);
+  return { snapshot, mode, assumptionOverrides, results, summary };
 }
