@@ -6,6 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ASSUMPTIONS } from '../eop/assumptions.js';
 import { InputError } from '../errors.js';
+import { terminalSafe, visible } from '../util/display.js';
 import { demoCommand } from './demo.js';
 import { processIo, type Io } from './io.js';
 import { simulateCommand } from './simulate.js';
@@ -35,7 +36,12 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     )
     .version(version(), '-V, --version')
     .showHelpAfterError('(run "eoplock --help" for usage)')
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .configureOutput({
+      writeOut: io.stdout,
+      writeErr: (text) => io.stderr(terminalSafe(text, { colour: false })),
+      // An error Commander composed around an argument ("unknown option '…'"): one line, whatever the argument holds.
+      outputError: (text, write) => write(`${visible(text.replace(/\n$/, ''))}\n`),
+    })
     .exitOverride()
     .addHelpText(
       'after',
@@ -241,6 +247,8 @@ Example:
     .option('--gateway-listen <host:port>', 'also run the gateway hop, which relays to the lab as the gateway')
     .option('--gateway-source <address>', 'loopback address the gateway hop relays from (stands for the gateway\'s first address)', '127.0.0.2')
     .option('--store <dir>', 'store accepted messages (.eml) and transactions.jsonl here')
+    .option('--store-max-messages <n>', 'with --store: most .eml files in the folder, those already there included', (value) => Number(value), 10_000)
+    .option('--store-max-bytes <size>', 'with --store: most bytes of .eml files and transactions.jsonl in the folder (K/M/G suffixes)', '1GB')
     .option('--tls-cert <file>', 'STARTTLS certificate (PEM); default: a generated self-signed one')
     .option('--tls-key <file>', 'key for --tls-cert (PEM)')
     .option('--xclient-from <address>', 'client address allowed to use XCLIENT ADDR= (repeatable; default none)', collect, [])
@@ -257,6 +265,10 @@ Every reply comes from the emulator: 5.7.68/5.7.51/5.7.64 at RCPT TO, a rule's r
 the end of DATA (as the assumptions say). Accepted messages get the headers EOP adds, including
 Authentication-Results in EXO's form and X-MS-Exchange-SkipListedInternetSender when skip listing applied.
 
+The store has a quota (--store-max-messages, --store-max-bytes; what the folder already holds counts): when a
+message would go over it, the lab answers the end of DATA with 452 4.3.1 (insufficient system storage), stores
+nothing of it, and says so once on stderr. A header block over 1 MB is refused with 552 5.3.4.
+
 Example:
   $ eoplock lab examples/contoso-locked.json --gateway-listen 127.0.0.1:2526 --store lab-mail
   $ swaks --server 127.0.0.1:2525 --from ceo@contoso.com --to alice@contoso.com --quit-after RCPT   # 550 5.7.68
@@ -270,6 +282,8 @@ Example:
           ...(typeof options.gatewayListen === 'string' ? { gatewayListen: options.gatewayListen } : {}),
           gatewaySource: options.gatewaySource as string,
           ...(typeof options.store === 'string' ? { store: options.store } : {}),
+          storeMaxMessages: options.storeMaxMessages as number,
+          storeMaxBytes: options.storeMaxBytes as string,
           ...(typeof options.tlsCert === 'string' ? { tlsCert: options.tlsCert } : {}),
           ...(typeof options.tlsKey === 'string' ? { tlsKey: options.tlsKey } : {}),
           xclientFrom: options.xclientFrom as string[],
@@ -296,7 +310,7 @@ Example:
     .option('--client-key <file>', 'key for --client-cert (PEM)')
     .option('--expect <reply>', 'pass/fail: a code (550), an enhanced code (5.7.68), accept or reject')
     .option('--send', 'send a small, clearly labelled test message (DATA); off by default', false)
-    .option('--timeout <seconds>', 'per step', (value) => Number(value), 20)
+    .option('--timeout <seconds>', 'time limit for the whole probe, every test and step included', (value) => Number(value), 30)
     .option('--tenant <snapshot>', "run the guide's tests generated from a snapshot, each with the reply the emulator expects")
     .option('--local-address <address>', 'local address to connect from')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'junit', 'sarif']).default('text'))
@@ -307,6 +321,9 @@ Example:
       `
 Exit code 0 when every expectation is met, 1 when one is not, 2 on bad input or when no SMTP conversation was
 possible (refused, timed out, TLS failure, not SMTP). Many networks block outbound port 25.
+--from, --to and --ehlo must be RFC 5321 addresses and names (never a control character or line break; a space only
+inside a quoted local part); anything else is refused before connecting. --timeout bounds the whole run, every test
+of --tenant included: the probe ends within it, however the server behaves.
 
 Examples:
   $ eoplock probe --host contoso-com.mail.protection.outlook.com --from ceo@contoso.com --to alice@contoso.com --expect 5.7.68
@@ -457,6 +474,8 @@ Examples:
       `
 Pasted headers are repaired where pasting broke them (indentation, blank lines, lost folds); each repair is noted.
 The gateway is recognised by --seg-ip/--seg, by the snapshot's inferred profile, or by a known vendor host name.
+CRLF, a bare LF and a bare CR each end a header line. Only the header is read: at most the first 1 MB of the file or
+of standard input. A header block that does not end within it is bad input ("header block over 1 MB").
 
 Exit code 0 when no check fails, 1 when one does (for example the message reached EOP without the gateway), 2 on
 bad input.
@@ -522,13 +541,23 @@ Exit code 0 when the page is written, 2 on bad input.`,
     .option('--resolver <ip[:port]>', 'with --resolve: the DNS server to ask')
     .addOption(new Option('-f, --format <format>', 'output format (html: a self-contained page like "eoplock report")').choices(['text', 'json', 'html']).default('text'))
     .option('-o, --out <file>', 'write the report to a file (atomically) instead of stdout')
+    .option('--max-bytes <size>', 'bytes unpacked (inflated or decoded) across the whole run, e.g. 4G (default 1G)')
+    .option('--max-entries <n>', 'archive entries and message attachments across the whole run (default 50000)')
+    .option('--max-seconds <n>', 'time for reading the whole run (default 300)')
     .addHelpText(
       'after',
       `
 Each source is the gateway (its addresses), Microsoft 365 (with --resolve: authorised by spf.protection.outlook.com,
 or a reverse name under outbound.protection.outlook.com), authenticated (aligned DKIM or SPF passed), or failing. Repeated reports (same reporter and report id)
-count once. A file that cannot be read is reported with the reason and skipped. Archives are opened with limits:
-100 entries, 50 MB uncompressed, a 200:1 compression ratio, 3 levels of nesting; XML with DOCTYPE/ENTITY is refused.
+count once.
+
+Limits (hostile input): one budget covers the whole run, every file, folder and nesting level: 1 GiB unpacked
+(--max-bytes), 50000 archive entries and attachments (--max-entries), 300 s (--max-seconds). An input file may be
+100 MiB; one document, inner archive or message 50 MiB unpacked (the messages in one file also 200000 lines in all);
+each stream, and each file across its levels, a 200:1 compression ratio (past 1 MiB); containers nest 3 deep (a gzip
+in a zip in a message). Limits are checked while inflating, and reports are read one document at a time. Whatever is
+over a limit or unreadable (a file, an archive member, a document) is skipped with the reason, and the rest is
+reported; XML with DOCTYPE/ENTITY, or nested deeper than 32, is refused.
 
 Examples:
   $ eoplock dmarc rua-mailbox-export/ --snapshot tenant.json
@@ -547,6 +576,9 @@ input.`,
           ...(typeof options.resolver === 'string' ? { resolver: options.resolver } : {}),
           format: options.format as 'text' | 'json' | 'html',
           ...(typeof options.out === 'string' ? { out: options.out } : {}),
+          ...(typeof options.maxBytes === 'string' ? { maxBytes: options.maxBytes } : {}),
+          ...(typeof options.maxEntries === 'string' ? { maxEntries: options.maxEntries } : {}),
+          ...(typeof options.maxSeconds === 'string' ? { maxSeconds: options.maxSeconds } : {}),
         }),
       );
     });
@@ -622,7 +654,7 @@ Exit code 0 when every snapshot was written, 1 when a tenant failed (the others 
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action((options: { format: string }) => {
       if (options.format === 'json') {
-        io.stdout(`${JSON.stringify(ASSUMPTIONS, null, 2)}\n`);
+        (io.data ?? io.stdout)(`${JSON.stringify(ASSUMPTIONS, null, 2)}\n`);
         return;
       }
       const lines: string[] = [];
@@ -665,9 +697,9 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
       io.stderr(`eoplock: error: ${error.describe()}\n`);
       return 2;
     }
-    const message = error instanceof Error ? error.message : String(error);
+    const message = visible(error instanceof Error ? error.message : String(error));
     io.stderr(`eoplock: internal error: ${message}\nThis is a bug in eoplock; set EOPLOCK_DEBUG=1 for details.\n`);
-    if (process.env.EOPLOCK_DEBUG) io.stderr(`${error instanceof Error ? error.stack : ''}\n`);
+    if (process.env.EOPLOCK_DEBUG) io.stderr(`${terminalSafe(error instanceof Error ? (error.stack ?? '') : '')}\n`);
     return 70;
   }
 }
