@@ -148,7 +148,7 @@ describe('continuation lines with no final line', () => {
       const result = await cli('probe', '--host', HOST, '--port', String(server.port), ...envelope, '--timeout', '1');
       assert.equal(result.code, 2);
       assert.match(result.stderr, /did not answer EHLO or STARTTLS within the probe's time limit of 1 s/);
-      assert.ok(Date.now() - started < 2_000, `took ${Date.now() - started} ms`);
+      assert.ok(Date.now() - started < 3_000, `took ${Date.now() - started} ms`);
     } finally {
       await server.close();
     }
@@ -171,13 +171,13 @@ describe('continuation lines with no final line', () => {
 describe('the time limit', () => {
   // A child process, so that what keeps the event loop alive after the command returned (a half-closed socket, a
   // timer) is measured too: the server here never closes its side, as a blackholed or hostile peer would not.
-  test('--timeout 1 against a server that accepts TCP and never greets: the process is gone within ~2 s', { timeout: 30_000 }, async () => {
+  test('--timeout 1 against a server that accepts TCP and never greets: the process is gone within ~3 s', { timeout: 30_000 }, async () => {
     const server = await rawServer(() => undefined);
     try {
       const result = await childCli('probe', '--host', HOST, '--port', String(server.port), ...envelope, '--timeout', '1');
       assert.equal(result.code, 2, result.stderr);
       assert.match(result.stderr, /did not answer within 1 s/);
-      assert.ok(result.lived >= 900 && result.lived < 2_000, `lived ${result.lived} ms after main started`);
+      assert.ok(result.lived >= 900 && result.lived < 3_000, `lived ${result.lived} ms after main started`);
     } finally {
       await server.close();
     }
@@ -194,7 +194,7 @@ describe('the time limit', () => {
         report.runs.map((run) => run.result.failure?.kind),
         ['timeout', 'timeout', 'timeout'],
       );
-      assert.ok(Date.now() - started < 2_000, `took ${Date.now() - started} ms`);
+      assert.ok(Date.now() - started < 3_000, `took ${Date.now() - started} ms`);
     } finally {
       await server.close();
     }
@@ -207,7 +207,7 @@ describe('the time limit', () => {
       const result = await cli('probe', '--host', HOST, '--port', String(server.port), ...envelope, '--timeout', '10');
       assert.equal(result.code, 0, result.stderr);
       assert.ok(server.commands.includes('QUIT'));
-      assert.ok(Date.now() - started < 2_500, `took ${Date.now() - started} ms`);
+      assert.ok(Date.now() - started < 3_500, `took ${Date.now() - started} ms`);
     } finally {
       await server.close();
     }
