@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { decideAuthenticated } from '../eop/authenticate.js';
 import type { DnsResolver } from '../dns/resolver.js';
+import { constants } from 'node:fs';
 import { appendFile, mkdir, readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import type { Server as NetServer, Socket } from 'node:net';
 import { join } from 'node:path';
@@ -329,7 +330,8 @@ export class EopLab {
       const line = `${JSON.stringify(record)}\n`;
       if (!this.reserve(0, Buffer.byteLength(line))) return;
       await mkdir(this.options.store, { recursive: true });
-      await appendFile(join(this.options.store, 'transactions.jsonl'), line);
+      // O_NOFOLLOW: a symbolic link planted at the log's name is refused, never written through.
+      await appendFile(join(this.options.store, 'transactions.jsonl'), line, { flag: APPEND_NO_FOLLOW });
     }
   }
 
@@ -360,6 +362,9 @@ export class EopLab {
     });
   }
 }
+
+/** Append to a file, creating it, and refuse a symbolic link at its name. */
+const APPEND_NO_FOLLOW = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
 
 /**
  * The message a client sent at DATA, or null when it is larger than `maxBytes` (the stream is still read to its end,

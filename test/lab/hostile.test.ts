@@ -4,7 +4,7 @@
  * written; bounded in count and time.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -223,6 +223,27 @@ describe('the store quota', () => {
     } finally {
       controller.abort();
       assert.equal(await running, 0);
+    }
+  });
+});
+
+describe('the store against a planted link', () => {
+  test('a symbolic link planted at transactions.jsonl is not written through', { timeout: 30_000 }, async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'eoplock-lab-link-'));
+    try {
+      const target = join(folder, 'victim.txt');
+      await writeFile(target, 'precious\n');
+      await symlink(target, join(folder, 'transactions.jsonl'));
+      const running = await lab(folder);
+      try {
+        await session(running.eop.port, message('From: orders@fabrikam.example\r\nSubject: hi\r\n\r\nHello\r\n'));
+      } finally {
+        await running.close(0);
+      }
+      assert.equal(await readFile(target, 'utf8'), 'precious\n', 'the link target is unchanged');
+      assert.equal((await lstat(join(folder, 'transactions.jsonl'))).isSymbolicLink(), true);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
     }
   });
 });
