@@ -16,7 +16,12 @@ export interface HttpOptions {
   /** Extra trusted CA certificates (PEM); default: Node's bundled roots. */
   ca?: string;
   timeoutMs?: number;
+  /** The largest response body read (default {@link MAX_RESPONSE_BYTES}); a larger one fails the request. */
+  maxBytes?: number;
 }
+
+/** 256 MiB: far more than one page of cmdlet output, far less than what would exhaust memory. */
+export const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
 
 export function httpsRequest(url: string, options: HttpOptions = {}): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
@@ -30,7 +35,16 @@ export function httpsRequest(url: string, options: HttpOptions = {}): Promise<Ht
       },
       (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        const maxBytes = options.maxBytes ?? MAX_RESPONSE_BYTES;
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > maxBytes) {
+            req.destroy(new Error(`the answer from ${new URL(url).host} is larger than ${Math.round(maxBytes / 1024 / 1024)} MiB: refused`));
+            return;
+          }
+          chunks.push(chunk);
+        });
         res.on('end', () => {
           const headers: Record<string, string> = {};
           for (const [name, value] of Object.entries(res.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
