@@ -94,7 +94,7 @@ describe('the corpus at scale', () => {
     assert.equal(result.summary.legitimateBroken, 0);
     assert.ok(legitimate.some((entry) => entry.name === 'Application or device through "Partner 4998"'));
     assert.ok(legitimate.some((entry) => entry.name === 'On-premises mail through "On-premises 4999"'));
-    assert.ok(ms / smallMs < 12, `5× the connectors took ${(ms / smallMs).toFixed(1)}× the time (${smallMs.toFixed(0)} → ${ms.toFixed(0)} ms)`);
+    assert.ok(ms / smallMs < 15, `5× the connectors took ${(ms / smallMs).toFixed(1)}× the time (${smallMs.toFixed(0)} → ${ms.toFixed(0)} ms)`);
   });
 
   test('20,000 SPF sources against 5,000 connectors: those no connector covers become Direct Send paths', { timeout: 20_000 }, () => {
@@ -113,7 +113,7 @@ describe('the corpus at scale', () => {
     assert.equal(directSend.length, 15_000);
     assert.equal(directSend[0]?.transaction.clientIp, address(5001));
     assert.equal(directSend.at(-1)?.transaction.clientIp, address(20_000));
-    assert.ok(ms / smallMs < 12, `5× the sources and connectors took ${(ms / smallMs).toFixed(1)}× the time (${smallMs.toFixed(0)} → ${ms.toFixed(0)} ms)`);
+    assert.ok(ms / smallMs < 15, `5× the sources and connectors took ${(ms / smallMs).toFixed(1)}× the time (${smallMs.toFixed(0)} → ${ms.toFixed(0)} ms)`);
   });
 });
 
