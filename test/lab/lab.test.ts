@@ -4,10 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
@@ -38,6 +39,15 @@ async function lab(snapshot = locked, extra: Partial<Parameters<typeof startLab>
   return Object.assign(running, { records });
 }
 
+/** swaks, when it is on PATH; otherwise its tests skip with this reason (nodemailer drives the same paths below). */
+async function onPath(name: string): Promise<boolean> {
+  for (const folder of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
+    if (await access(join(folder, name), constants.X_OK).then(() => true, () => false)) return true;
+  }
+  return false;
+}
+const noSwaks = (await onPath('swaks')) ? false : 'swaks not installed: apt-get install swaks';
+
 /** swaks up to RCPT (no DATA unless `data`); returns its transcript. */
 async function swaks(port: number, from: string, to: string, data = false): Promise<string> {
   const args = ['--server', `${HOST}:${port}`, '--from', from, '--to', to, '--helo', 'mail.attacker.example', '--timeout', '10'];
@@ -47,7 +57,26 @@ async function swaks(port: number, from: string, to: string, data = false): Prom
 }
 
 
-describe('swaks against the lab', () => {
+/** nodemailer's SMTP client sends one message (over STARTTLS): the command the lab refused and its reply, or the final reply. */
+async function nodemailerSend(port: number, from: string, to: string): Promise<{ command: string; response: string }> {
+  const connection = new SMTPConnection({ host: HOST, port, name: 'mail.attacker.example', tls: { rejectUnauthorized: false } });
+  await new Promise<void>((resolve, reject) => {
+    connection.once('error', reject);
+    connection.connect(() => resolve());
+  });
+  try {
+    return await new Promise((resolve) =>
+      connection.send({ from, to: [to] }, `From: <${from}>\r\nTo: <${to}>\r\nSubject: lab\r\n\r\nHello\r\n`, (error, info) => {
+        const failed = error as (Error & { command?: string; response?: string }) | null;
+        resolve(failed ? { command: failed.command ?? failed.message, response: failed.response ?? '' } : { command: 'accepted', response: (info as { response?: string }).response ?? '' });
+      }),
+    );
+  } finally {
+    connection.quit();
+  }
+}
+
+describe('swaks against the lab', { skip: noSwaks }, () => {
   let lockedLab: Awaited<ReturnType<typeof lab>>;
   let exposedLab: Awaited<ReturnType<typeof lab>>;
   before(async () => {
@@ -77,6 +106,44 @@ describe('swaks against the lab', () => {
   test('a recipient the tenant does not host gets 550 5.7.64', async () => {
     const transcript = await swaks(lockedLab.eop.port, 'attacker@fabrikam.example', 'someone@not-hosted.example');
     assert.match(transcript, /<\*\* 550 5\.7\.64 TenantAttribution; Relay Access Denied/);
+    assert.ok(lockedLab.records.some((record) => record.verdict.enhanced === '5.7.64' && record.verdict.stage === 'rcpt'));
+  });
+});
+
+describe('nodemailer against the lab: the paths swaks takes', () => {
+  let lockedLab: Awaited<ReturnType<typeof lab>>;
+  let exposedLab: Awaited<ReturnType<typeof lab>>;
+  before(async () => {
+    lockedLab = await lab(locked);
+    exposedLab = await lab(exposed);
+  });
+  after(async () => {
+    await lockedLab.close(0);
+    await exposedLab.close(0);
+  });
+
+  test('a Direct Send spoof gets 550 5.7.68 at RCPT on the locked tenant', async () => {
+    const sent = await nodemailerSend(lockedLab.eop.port, 'ceo@contoso.com', 'alice@contoso.com');
+    assert.deepEqual(sent, { command: 'RCPT TO', response: '550 5.7.68 TenantInboundAttribution; Direct Send not allowed for this organization from unauthorized sources' });
+  });
+
+  test('the same spoof is accepted on the exposed tenant', async () => {
+    const sent = await nodemailerSend(exposedLab.eop.port, 'ceo@contoso.com', 'alice@contoso.com');
+    assert.equal(sent.command, 'accepted');
+    assert.match(sent.response, /^250 /);
+    assert.equal(exposedLab.records.at(-1)?.verdict.action, 'accept');
+  });
+
+  test('a foreign sender bypassing the gateway gets 550 5.7.51', async () => {
+    const sent = await nodemailerSend(lockedLab.eop.port, 'attacker@fabrikam.example', 'alice@contoso.com');
+    assert.equal(sent.command, 'RCPT TO');
+    assert.match(sent.response, /^550 5\.7\.51 TenantInboundAttribution; There is a partner connector configured/);
+  });
+
+  test('a recipient the tenant does not host gets 550 5.7.64', async () => {
+    const sent = await nodemailerSend(lockedLab.eop.port, 'attacker@fabrikam.example', 'someone@not-hosted.example');
+    assert.equal(sent.command, 'RCPT TO');
+    assert.match(sent.response, /^550 5\.7\.64 TenantAttribution; Relay Access Denied/);
     assert.ok(lockedLab.records.some((record) => record.verdict.enhanced === '5.7.64' && record.verdict.stage === 'rcpt'));
   });
 });
@@ -142,13 +209,28 @@ describe('lab behaviour', () => {
     }
   });
 
-  test('a rule reject comes at the end of DATA with rule-reject-stage=end-of-data', async () => {
+  const ruleRejectLab = () => {
     const snapshot = tenant({ rules: [rule({ Name: 'block', SenderDomainIs: ['fabrikam.example'], RejectMessageReasonText: 'No fabrikam' })] });
-    const running = await lab(snapshot, { assumptions: resolveAssumptions({ 'rule-reject-stage': 'end-of-data' }) });
+    return lab(snapshot, { assumptions: resolveAssumptions({ 'rule-reject-stage': 'end-of-data' }) });
+  };
+
+  test('a rule reject comes at the end of DATA with rule-reject-stage=end-of-data (swaks)', { skip: noSwaks }, async () => {
+    const running = await ruleRejectLab();
     try {
       const transcript = await swaks(running.eop.port, 'x@fabrikam.example', 'alice@contoso.com', true);
       assert.match(transcript, /RCPT TO:<alice@contoso\.com>\s*\n<[-~]\s+250 /);
       assert.match(transcript, /<\*\* 550 5\.7\.1 No fabrikam/);
+    } finally {
+      await running.close(0);
+    }
+  });
+
+  test('a rule reject comes at the end of DATA with rule-reject-stage=end-of-data (nodemailer)', async () => {
+    const running = await ruleRejectLab();
+    try {
+      const sent = await nodemailerSend(running.eop.port, 'x@fabrikam.example', 'alice@contoso.com');
+      assert.equal(sent.command, 'DATA', 'RCPT was accepted; the reject came after the message');
+      assert.match(sent.response, /^550 5\.7\.1 No fabrikam/);
     } finally {
       await running.close(0);
     }
