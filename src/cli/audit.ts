@@ -6,11 +6,9 @@ import type { AuditResult, Severity } from '../audit/model.js';
 import { parseAssumeFlags, resolveAssumptions } from '../eop/assumptions.js';
 import { InputError } from '../errors.js';
 import { inferProfile } from '../profile/profile.js';
-import { renderAuditJson, renderAuditJunit, renderAuditSarif } from '../report/audit-formats.js';
 import { renderAuditTable, renderAuditText } from '../report/audit-text.js';
 import { withLiveDns } from '../dns/dns-section.js';
 import { liveResolver } from '../dns/resolver.js';
-import { htmlReport } from './report.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
 import { lineLocator } from '../snapshot/locate.js';
 import { parseJsonText, parseSnapshot } from '../snapshot/parse.js';
@@ -67,6 +65,7 @@ export async function auditCommand(io: Io, files: string[], options: AuditComman
     const file = files[0] as string;
     let { snapshot } = await loadSnapshotFile(file);
     if (dns) snapshot = await withLiveDns(snapshot, dns);
+    const { htmlReport } = await import('./report.js'); // the HTML report's code (plan, trace, Chart.js) only here
     const { html, audit } = await htmlReport(snapshot, file, given ?? inferProfile(snapshot), { traces: [], assumptions });
     await emit(io, html, options.out);
     if (options.out) io.stderr(`eoplock: wrote ${visible(options.out)} (${Math.round(Buffer.byteLength(html) / 1024)} KB)\n`);
@@ -118,15 +117,16 @@ export async function auditCommand(io: Io, files: string[], options: AuditComman
   if (results.length > 0) {
     let text: string;
     let human = false;
+    // The machine formats (fast-xml-parser for JUnit) load only when asked for.
     switch (options.format) {
       case 'json':
-        text = renderAuditJson(results);
+        text = (await import('../report/audit-formats.js')).renderAuditJson(results);
         break;
       case 'sarif':
-        text = renderAuditSarif(results, version());
+        text = (await import('../report/audit-formats.js')).renderAuditSarif(results, version());
         break;
       case 'junit':
-        text = renderAuditJunit(results);
+        text = (await import('../report/audit-formats.js')).renderAuditJunit(results);
         break;
       default: {
         human = true;

@@ -14,13 +14,11 @@ import { resolveAssumptions } from '../eop/assumptions.js';
 import { outcomeLabel, verdictLine, type SimulationResult } from '../report/simulate.js';
 import { runCorpus } from '../simulate/run.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
-import { startLab, type RunningLab } from '../lab/lab.js';
+import type { RunningLab } from '../lab/lab.js';
 import { analyseHeaders } from '../headers/analyse.js';
 import { readMessageHeaders } from '../headers/parse.js';
 import { visible } from '../util/display.js';
 import { readTextFile, writeFileAtomic } from '../util/files.js';
-import { htmlReport } from './report.js';
-import { probe } from '../probe/probe.js';
 import { ImpactAnalysis } from '../trace/impact.js';
 import { readTrace } from '../trace/read.js';
 import type { Io } from './io.js';
@@ -55,6 +53,8 @@ const STAGES = [
 /** The guide's tests against the lab for the locked example, as table rows. */
 async function labSession(folder: string, paint: (style: Parameters<typeof styleText>[0], text: string) => string): Promise<string[]> {
   const { snapshot } = await loadSnapshotFile(join(folder, 'contoso-locked.json'));
+  // The SMTP libraries (smtp-server, nodemailer, selfsigned) load for this section only.
+  const [{ startLab }, { probe }] = await Promise.all([import('../lab/lab.js'), import('../probe/probe.js')]);
   let lab: RunningLab;
   try {
     lab = await startLab({
@@ -222,6 +222,7 @@ export async function demoCommand(io: Io, options: { examples?: string; trace: b
     const target = options.report ?? 'eoplock-report.html';
     const file = join(folder, 'contoso-exposed.json');
     const { snapshot } = await loadSnapshotFile(file);
+    const { htmlReport } = await import('./report.js');
     const { html } = await htmlReport(snapshot, file, inferProfile(snapshot), { traces: [join(folder, 'traces', 'contoso-message-trace.csv')], assumptions });
     await writeFileAtomic(target, html);
     out.push(paint('bold', '9. The report'));

@@ -8,15 +8,12 @@ import { join } from 'node:path';
 import { analyseReports, type DmarcAnalysis } from '../dmarc/analyse.js';
 import { parseAggregateReport, ReportError, type AggregateReport } from '../dmarc/parse.js';
 import { Budget, DEFAULT_LIMITS, formatBytes, UnpackError, unpackFile, type UnpackLimits, type XmlDocument } from '../dmarc/unpack.js';
-import { spf } from 'mailauth/lib/spf/index.js';
 import { liveResolver, parseServer } from '../dns/resolver.js';
 import { InputError } from '../errors.js';
 import { inferProfile, type GatewayProfile } from '../profile/profile.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
 import { mapLimit } from './audit.js';
 import { emit, type Io } from './io.js';
-import { chartJsSource } from './report.js';
-import { renderDmarcHtml } from '../report/html/dmarc.js';
 import { loadProfile, type ProfileOptions } from './profile-options.js';
 import { visible } from '../util/display.js';
 
@@ -155,6 +152,7 @@ async function lookUpSources(ips: readonly string[], server: string | undefined)
   const resolver = new Resolver({ timeout: 3000, tries: 1 });
   if (server) resolver.setServers([parseServer(server)]);
   const dnsResolver = liveResolver(server, 3000);
+  const { spf } = await import('mailauth/lib/spf/index.js'); // SPF evaluation only with --resolve
   const names = new Map<string, string[]>();
   const microsoft365 = new Set<string>();
   await mapLimit(ips, 8, async (ip) => {
@@ -180,7 +178,7 @@ export async function dmarcCommand(io: Io, paths: string[], options: DmarcComman
     options.format === 'json'
       ? `${JSON.stringify({ ...analysis, skipped: read.skipped, notes: read.notes }, null, 2)}\n`
       : options.format === 'html'
-        ? renderDmarcHtml(analysis, read.skipped, await chartJsSource(), new Date().toISOString().replace(/\.\d+Z$/, 'Z'))
+        ? (await import('../report/html/dmarc.js')).renderDmarcHtml(analysis, read.skipped, await (await import('./report.js')).chartJsSource(), new Date().toISOString().replace(/\.\d+Z$/, 'Z'))
         : renderDmarc(analysis, read, profile);
   await emit(io, text, options.out, { human: options.format === 'text' });
   return analysis.findings.some((finding) => finding.severity === 'high') ? 1 : 0;

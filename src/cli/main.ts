@@ -4,26 +4,16 @@
  * 2 bad input (a file, a flag, a value); 70 an internal error (a bug).
  */
 import { Command, CommanderError, Option } from 'commander';
-import { ASSUMPTIONS } from '../eop/assumptions.js';
 import { InputError } from '../errors.js';
+import { DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME } from '../plan/names.js';
 import { terminalSafe, visible } from '../util/display.js';
-import { demoCommand } from './demo.js';
+import type { AuditFormat } from './audit.js';
 import { processIo, type Io } from './io.js';
-import { simulateCommand } from './simulate.js';
-import { auditCommand, type AuditFormat } from './audit.js';
-import { version } from './version.js';
-import { planCommand } from './plan.js';
-import { labCommand } from './lab.js';
-import { probeCommand } from './probe.js';
-import { dnsCommand } from './dns.js';
-import { reportCommand } from './report.js';
-import { pullCommand } from './pull.js';
-import { dmarcCommand } from './dmarc.js';
-import { headersCommand } from './headers.js';
-import { impactCommand, monitorCommand, queriesCommand } from './trace.js';
-import { diffCommand, driftCommand } from './drift.js';
 import { addProfileOptions, profileOptionsFrom } from './profile-options.js';
-import { DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME } from '../plan/plan.js';
+import { version } from './version.js';
+
+// The command definitions (names, arguments, options, help texts) are built eagerly, so every --help lists them all;
+// each command's implementation, and the libraries it needs, is loaded by import() only when that command runs.
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -90,7 +80,7 @@ breaks (--corpus); 2 on bad input, with the file and the JSON path or line.`,
     )
     .action(async (snapshot: string, options: Record<string, unknown>) => {
       setExit(
-        await simulateCommand(io, snapshot, {
+        await (await import('./simulate.js')).simulateCommand(io, snapshot, {
           ...(typeof options.scenarios === 'string' ? { scenarios: options.scenarios } : {}),
           ...(typeof options.corpus === 'string' ? { corpus: options.corpus } : {}),
           format: options.format as 'text' | 'json',
@@ -135,7 +125,7 @@ Exit code 0 when no check at or above --fail-on fails, 1 when one does, 2 on bad
     )
     .action(async (files: string[], options: Record<string, unknown>) => {
       setExit(
-        await auditCommand(io, files, {
+        await (await import('./audit.js')).auditCommand(io, files, {
           ...profileOptionsFrom(options),
           format: options.format as AuditFormat,
           ...(typeof options.out === 'string' ? { out: options.out } : {}),
@@ -179,7 +169,7 @@ Examples:
     )
     .action(async (snapshot: string, options: Record<string, unknown>) => {
       setExit(
-        await planCommand(io, snapshot, {
+        await (await import('./plan.js')).planCommand(io, snapshot, {
           ...profileOptionsFrom(options),
           out: options.out as string,
           allowDirectSend: options.allowDirectSend as string[],
@@ -216,7 +206,7 @@ Example:
     )
     .action(async (snapshot: string, options: Record<string, unknown>) => {
       setExit(
-        await driftCommand(io, snapshot, {
+        await (await import('./drift.js')).driftCommand(io, snapshot, {
           ...profileOptionsFrom(options),
           format: options.format as 'text' | 'json',
           ...(typeof options.out === 'string' ? { out: options.out } : {}),
@@ -234,7 +224,7 @@ Example:
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('-o, --out <file>', 'write the report to a file (atomically) instead of stdout')
     .action(async (before: string, after: string, options: { format: 'text' | 'json'; out?: string }) => {
-      setExit(await diffCommand(io, before, after, { format: options.format, ...(options.out ? { out: options.out } : {}) }));
+      setExit(await (await import('./drift.js')).diffCommand(io, before, after, { format: options.format, ...(options.out ? { out: options.out } : {}) }));
     });
 
   addProfileOptions(
@@ -276,7 +266,7 @@ Example:
     )
     .action(async (snapshot: string, options: Record<string, unknown>) => {
       setExit(
-        await labCommand(io, snapshot, {
+        await (await import('./lab.js')).labCommand(io, snapshot, {
           ...profileOptionsFrom(options),
           listen: options.listen as string,
           ...(typeof options.gatewayListen === 'string' ? { gatewayListen: options.gatewayListen } : {}),
@@ -331,7 +321,7 @@ Examples:
     )
     .action(async (options: Record<string, unknown>) => {
       setExit(
-        await probeCommand(io, {
+        await (await import('./probe.js')).probeCommand(io, {
           host: options.host as string,
           port: options.port as number,
           ...(typeof options.from === 'string' ? { from: options.from } : {}),
@@ -375,7 +365,7 @@ Example:
     )
     .action(async (snapshot: string, files: string[], options: Record<string, unknown>) => {
       setExit(
-        await impactCommand(io, snapshot, files, {
+        await (await import('./trace.js')).impactCommand(io, snapshot, files, {
           ...profileOptionsFrom(options),
           ...(typeof options.plan === 'string' ? { plan: options.plan } : {}),
           format: options.format as 'text' | 'json' | 'html',
@@ -397,7 +387,7 @@ Example:
     .option('-o, --out <file>', 'write the report to a file (atomically) instead of stdout')
     .action(async (files: string[], options: Record<string, unknown>) => {
       setExit(
-        await monitorCommand(io, files, {
+        await (await import('./trace.js')).monitorCommand(io, files, {
           ...profileOptionsFrom(options),
           ...(typeof options.snapshot === 'string' ? { snapshot: options.snapshot } : {}),
           format: options.format as 'text' | 'json' | 'html',
@@ -419,7 +409,7 @@ Example:
     .option('-o, --out <file>', 'write the queries to a file (atomically) instead of stdout')
     .action(async (snapshot: string | undefined, options: Record<string, unknown>) => {
       setExit(
-        await queriesCommand(io, {
+        await (await import('./trace.js')).queriesCommand(io, {
           ...profileOptionsFrom(options),
           ...(snapshot ? { snapshot } : {}),
           ...(typeof options.kind === 'string' ? { kind: options.kind as 'kql' | 'powershell' } : {}),
@@ -450,7 +440,7 @@ Examples:
     )
     .action(async (domains: string[], options: Record<string, unknown>) => {
       setExit(
-        await dnsCommand(io, domains, {
+        await (await import('./dns.js')).dnsCommand(io, domains, {
           ...(typeof options.snapshot === 'string' ? { snapshot: options.snapshot } : {}),
           ...(typeof options.resolver === 'string' ? { resolver: options.resolver } : {}),
           live: options.live === true,
@@ -486,7 +476,7 @@ Examples:
     )
     .action(async (file: string, options: Record<string, unknown>) => {
       setExit(
-        await headersCommand(io, file, {
+        await (await import('./headers.js')).headersCommand(io, file, {
           ...profileOptionsFrom(options),
           ...(typeof options.snapshot === 'string' ? { snapshot: options.snapshot } : {}),
           format: options.format as 'text' | 'json',
@@ -520,7 +510,7 @@ Exit code 0 when the page is written, 2 on bad input.`,
     )
     .action(async (snapshot: string, options: Record<string, unknown>) => {
       setExit(
-        await reportCommand(io, snapshot, {
+        await (await import('./report.js')).reportCommand(io, snapshot, {
           ...profileOptionsFrom(options),
           traces: (options.trace as string[] | undefined) ?? [],
           ...(typeof options.plan === 'string' ? { plan: options.plan } : {}),
@@ -569,7 +559,7 @@ input.`,
     )
     .action(async (paths: string[], options: Record<string, unknown>) => {
       setExit(
-        await dmarcCommand(io, paths, {
+        await (await import('./dmarc.js')).dmarcCommand(io, paths, {
           ...profileOptionsFrom(options),
           ...(typeof options.snapshot === 'string' ? { snapshot: options.snapshot } : {}),
           resolve: options.resolve === true,
@@ -620,7 +610,7 @@ Exit code 0 when every snapshot was written, 1 when a tenant failed (the others 
     .action(async (options: Record<string, unknown>) => {
       const text = (name: string) => (typeof options[name] === 'string' ? { [name]: options[name] as string } : {});
       setExit(
-        await pullCommand(io, {
+        await (await import('./pull.js')).pullCommand(io, {
           ...text('tenant'),
           ...text('tenants'),
           ...text('appId'),
@@ -645,14 +635,15 @@ Exit code 0 when every snapshot was written, 1 when a tenant failed (the others 
     .option('--report <file>', 'where to write the HTML report of the exposed example', 'eoplock-report.html')
     .option('--no-report', 'do not write the HTML report')
     .action(async (options: { examples?: string; trace: boolean; report: string | false }) => {
-      setExit(await demoCommand(io, { ...(options.examples ? { examples: options.examples } : {}), trace: options.trace, report: options.report }));
+      setExit(await (await import('./demo.js')).demoCommand(io, { ...(options.examples ? { examples: options.examples } : {}), trace: options.trace, report: options.report }));
     });
 
   program
     .command('assumptions')
     .description('list the undocumented EOP behaviours the emulator assumes, their defaults and alternatives')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action((options: { format: string }) => {
+    .action(async (options: { format: string }) => {
+      const { ASSUMPTIONS } = await import('../eop/assumptions.js');
       if (options.format === 'json') {
         (io.data ?? io.stdout)(`${JSON.stringify(ASSUMPTIONS, null, 2)}\n`);
         return;

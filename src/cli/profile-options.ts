@@ -1,10 +1,9 @@
 /**
  * The gateway-profile flags shared by audit, plan and drift: --seg-ip, --seg-cert, --seg.
+ * The flag definitions are part of every --help; the profile code (zod, YAML) loads only when a command reads them.
  */
 import type { Command } from 'commander';
-import { givenProfile, ProfileFileSchema, type GatewayProfile } from '../profile/profile.js';
-import { parseDataFile } from '../util/data-file.js';
-import { readTextFile } from '../util/files.js';
+import type { GatewayProfile } from '../profile/profile.js';
 
 export interface ProfileOptions {
   segIp: string[];
@@ -32,6 +31,11 @@ export function profileOptionsFrom(options: Record<string, unknown>): ProfileOpt
 /** The profile the user gave, or null to infer it from each snapshot. */
 export async function loadProfile(options: ProfileOptions): Promise<GatewayProfile | null> {
   if (!options.seg && options.segIp.length === 0 && !options.segCert) return null;
+  const [{ givenProfile, ProfileFileSchema }, { parseDataFile }, { readTextFile }] = await Promise.all([
+    import('../profile/profile.js'),
+    import('../util/data-file.js'),
+    import('../util/files.js'),
+  ]);
   const file = options.seg ? parseDataFile(await readTextFile(options.seg), ProfileFileSchema, options.seg) : undefined;
   return givenProfile({
     ...(file ? { file } : {}),

@@ -16,7 +16,6 @@ import {
   type SimulationResult,
   type TextOptions,
 } from '../report/simulate.js';
-import { loadScenarioFile } from '../scenarios/load.js';
 import { corpusEntries, emptySummary, resultHeader, scenarioEntries, tally, type RunContext } from '../simulate/run.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
 import { terminalSafe } from '../util/display.js';
@@ -51,6 +50,7 @@ export async function simulateCommand(io: Io, snapshotFile: string, options: Sim
   let mode: SimulationResult['mode'];
   if (options.scenarios) {
     const file = options.scenarios;
+    const { loadScenarioFile } = await import('../scenarios/load.js'); // YAML and the scenario schema: only here
     const scenarios = await loadScenarioFile(file);
     entries = () => scenarioEntries(context, scenarios, file);
     mode = 'scenarios';

@@ -16,7 +16,6 @@ import { buildQueries } from '../trace/queries.js';
 import { readTrace, type ReadSummary } from '../trace/read.js';
 import type { TraceRecord } from '../trace/records.js';
 import { visible } from '../util/display.js';
-import { htmlReport } from './report.js';
 import { emit, showProgress, type Io } from './io.js';
 import { loadProfile, type ProfileOptions } from './profile-options.js';
 
@@ -77,6 +76,7 @@ export async function impactCommand(io: Io, snapshotFile: string, files: string[
   const { snapshot } = await loadSnapshotFile(snapshotFile);
   const profile = (await loadProfile(options)) ?? inferProfile(snapshot);
   if (options.format === 'html') {
+    const { htmlReport } = await import('./report.js'); // the HTML report's code only for --format html
     const { html } = await htmlReport(snapshot, snapshotFile, profile, { traces: files, assumptions, ...(options.plan ? { plan: options.plan } : {}) });
     await emit(io, html, options.out);
     return 0;
@@ -129,6 +129,7 @@ export async function monitorCommand(io: Io, files: string[], options: MonitorOp
   if (!profile) throw new InputError('give the gateway (--seg-ip, --seg-cert or --seg) or --snapshot to infer it from', { where: 'gateway profile' });
   if (options.format === 'html') {
     if (!snapshot || !options.snapshot) throw new InputError('--format html needs --snapshot (the page reports on a tenant)', { where: '--format' });
+    const { htmlReport } = await import('./report.js');
     const { html, monitor } = await htmlReport(snapshot, options.snapshot, profile, { traces: files, assumptions: resolveAssumptions() });
     await emit(io, html, options.out);
     return (monitor?.bypassed ?? 0) > 0 ? 1 : 0;

@@ -3,7 +3,12 @@
  * of mailauth treats adkim=s/aspf=s as relaxed (libraries.md §1.5). The organisational domain comes from the public
  * suffix list (tldts). Pure.
  */
-import { getDomain } from 'tldts';
+import { createRequire } from 'node:module';
+
+// tldts (the public suffix list, about 200 KB of CommonJS) is loaded with require() the first time an organisational
+// domain is asked for: an ESM import would parse all of it on every start, needed or not.
+let tldts: typeof import('tldts') | undefined;
+const getDomain: typeof import('tldts').getDomain = (name, options) => (tldts ??= createRequire(import.meta.url)('tldts') as typeof import('tldts')).getDomain(name, options);
 
 export interface DmarcRecord {
   raw: string;

@@ -18,6 +18,7 @@ import { partnerAddressProblem } from '../audit/checks/connectors.js';
 import { applyOps, type Op, type OpParameters } from './ops.js';
 import type { PsValue } from './powershell.js';
 import { rollbackOps } from './rollback.js';
+import { DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME } from './names.js';
 
 export interface DirectSendSource {
   ip: string;
@@ -34,8 +35,7 @@ export interface PlanOptions {
   assumptions?: Assumptions;
 }
 
-export const DEFAULT_RULE_NAME = 'eoplock - Block mail not from the gateway';
-export const DEFAULT_CONNECTOR_NAME = 'eoplock - From the gateway';
+export { DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME } from './names.js';
 export const SAFETY_NET_TEXT = 'Mail for this organization must be delivered through its mail gateway.';
 const PROPAGATION = 'Wait up to 30 minutes for the change to reach every EOP server (S2, S20) before the next phase.';
 

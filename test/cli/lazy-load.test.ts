@@ -1,0 +1,132 @@
+/**
+ * What each command loads: the command line defines every command eagerly (so --help lists them all) and loads a
+ * command's code, and the libraries it needs, only when that command runs. Each case runs the CLI in its own process
+ * with a module loader hook that lists every file loaded (ESM and CommonJS), then checks which of eoplock's
+ * dependencies were among them.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { tempFolder } from '../helpers/cli.js';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const temp = tempFolder('eoplock-lazy-');
+const dependencies = Object.keys((JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies);
+
+let registered: string | null = null;
+async function register(): Promise<string> {
+  if (registered) return registered;
+  const hooks = await temp.file(
+    'hooks.mjs',
+    `import { appendFileSync } from 'node:fs';
+export async function load(url, context, next) {
+  if (url.startsWith('file:')) appendFileSync(process.env.EOPLOCK_TEST_LOADS, url + '\\n');
+  return next(url, context);
+}
+`,
+  );
+  registered = await temp.file(
+    'register.mjs',
+    `import { appendFileSync } from 'node:fs';
+import Module, { register } from 'node:module';
+import { pathToFileURL } from 'node:url';
+register(${JSON.stringify(pathToFileURL(hooks).href)});
+const load = Module._load;
+Module._load = function (request, parent, isMain) {
+  const exports = load.apply(this, arguments);
+  try {
+    const file = Module._resolveFilename(request, parent, isMain);
+    if (file.startsWith('/')) appendFileSync(process.env.EOPLOCK_TEST_LOADS, pathToFileURL(file).href + '\\n');
+  } catch {}
+  return exports;
+};
+`,
+  );
+  return registered;
+}
+
+let counter = 0;
+/** Runs `eoplock <argv>` (the sources, through tsx) in its own process; returns its output and the files it loaded. */
+async function loads(...argv: string[]): Promise<{ stdout: string; project: string[]; packages: string[] }> {
+  const list = join(temp.path(), `loads-${counter++}.txt`);
+  await writeFile(list, '');
+  const script = `const { main } = await import(${JSON.stringify(pathToFileURL(join(root, 'src/cli/main.ts')).href)}); process.exitCode = await main(${JSON.stringify(argv)});`;
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', '--import', pathToFileURL(await register()).href, '--input-type=module', '-e', script], {
+    cwd: root,
+    env: { ...process.env, EOPLOCK_TEST_LOADS: list, NO_COLOR: '1' },
+  }).catch((error: { code: number; stdout: string; stderr: string }) => {
+    // Exit 1 means findings (audit, simulate): the command ran.
+    if (error.code === 1) return { stdout: error.stdout };
+    throw new Error(`eoplock ${argv.join(' ')}: exit ${error.code}\n${error.stderr}`);
+  });
+  const files = [...new Set((await readFile(list, 'utf8')).split('\n').filter(Boolean))].map((url) => relative(root, fileURLToPath(url)));
+  const packages = new Set(files.map((file) => /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(file)?.[1]).filter((name): name is string => name !== undefined));
+  return {
+    stdout,
+    project: files.filter((file) => file.startsWith('src/')).sort(),
+    packages: dependencies.filter((name) => packages.has(name)).sort(),
+  };
+}
+
+const COMMANDS = ['simulate', 'audit', 'plan', 'drift', 'diff', 'lab', 'probe', 'impact', 'monitor', 'queries', 'dns', 'headers', 'report', 'dmarc', 'pull', 'demo', 'assumptions'];
+/** The modules the command line itself needs: parsing, help, output and the exit-code mapping. */
+const CORE = ['src/cli/io.ts', 'src/cli/main.ts', 'src/cli/profile-options.ts', 'src/cli/version.ts', 'src/errors.ts', 'src/plan/names.ts', 'src/util/display.ts', 'src/util/files.ts'];
+
+describe('commands load only what they use', () => {
+  test('--version loads the command line alone, and commander of the dependencies', async () => {
+    const result = await loads('--version');
+    assert.match(result.stdout, /^\d+\.\d+\.\d+\n$/);
+    assert.deepEqual(result.project, CORE);
+    assert.deepEqual(result.packages, ['commander']);
+  });
+
+  test('--help lists every command with its description, and loads no command', async () => {
+    const result = await loads('--help');
+    for (const name of COMMANDS) assert.match(result.stdout, new RegExp(`^  ${name}\\b.* {2,}\\S`, 'm'), name);
+    assert.deepEqual(result.project, CORE);
+    assert.deepEqual(result.packages, ['commander']);
+  });
+
+  test('a command\'s --help shows its options and help text, and loads no command', async () => {
+    const result = await loads('plan', '--help');
+    const text = result.stdout.replace(/\s+/g, ' '); // the help wraps at the terminal's width
+    assert.match(text, /--rule-name <name> name of the safety-net transport rule \(default: "eoplock - Block mail not from the gateway"\)/);
+    assert.match(text, /--connector-name <name> name of the gateway connector, when one has to be created \(default: "eoplock - From the gateway"\)/);
+    assert.match(result.stdout, /--seg-ip <address>/);
+    assert.match(result.stdout, /Phases \(each with a script/);
+    assert.deepEqual(result.project, CORE);
+  });
+
+  test('audit loads neither MSAL, SMTP, mailauth, YAML, the HTML report nor the machine formats', async () => {
+    const result = await loads('audit', 'examples/contoso-exposed.json');
+    assert.match(result.stdout, /Contoso/);
+    assert.deepEqual(result.packages, ['commander', 'ipaddr.js', 'zod']);
+    assert.ok(result.project.includes('src/cli/audit.ts'));
+    for (const file of ['src/cli/report.ts', 'src/report/audit-formats.ts', 'src/trace/read.ts', 'src/lab/certificates.ts', 'src/eop/authenticate.ts']) {
+      assert.ok(!result.project.includes(file), `${file} loaded`);
+    }
+  });
+
+  test('audit --format junit loads fast-xml-parser, and only then', async () => {
+    const result = await loads('audit', 'examples/contoso-exposed.json', '--format', 'junit');
+    assert.match(result.stdout, /<testsuites/);
+    assert.deepEqual(result.packages, ['commander', 'fast-xml-parser', 'ipaddr.js', 'zod']);
+  });
+
+  test('simulate --corpus builtin loads no YAML (scenario files only) and no SMTP', async () => {
+    const result = await loads('simulate', 'examples/contoso-locked.json', '--corpus', 'builtin');
+    assert.match(result.stdout, /attack/i);
+    assert.deepEqual(result.packages, ['commander', 'ipaddr.js', 'zod']);
+  });
+
+  test('simulate --scenarios loads YAML', async () => {
+    const result = await loads('simulate', 'examples/contoso-locked.json', '--scenarios', 'examples/scenarios.yaml');
+    assert.ok(result.packages.includes('yaml'), result.packages.join(', '));
+    assert.ok(!result.packages.includes('smtp-server') && !result.packages.includes('@azure/msal-node'), result.packages.join(', '));
+  });
+});
