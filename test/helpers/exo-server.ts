@@ -44,8 +44,9 @@ export interface RunningExoServer {
   close(): Promise<void>;
 }
 
-export async function startExoServer(options: ExoServerOptions): Promise<RunningExoServer> {
-  const pems = await selfsigned.generate([{ name: 'commonName', value: '127.0.0.1' }], {
+/** A self-signed certificate for 127.0.0.1 that is its own CA (trust it with `ca: pems.cert`). */
+export function loopbackCertificate(): ReturnType<typeof selfsigned.generate> {
+  return selfsigned.generate([{ name: 'commonName', value: '127.0.0.1' }], {
     keyType: 'ec',
     curve: 'P-256',
     algorithm: 'sha256',
@@ -54,6 +55,10 @@ export async function startExoServer(options: ExoServerOptions): Promise<Running
       { name: 'subjectAltName', altNames: [{ type: 7 as const, ip: '127.0.0.1' }] },
     ],
   });
+}
+
+export async function startExoServer(options: ExoServerOptions): Promise<RunningExoServer> {
+  const pems = await loopbackCertificate();
   const tokens = new Set<string>();
   const throttled = new Set<string>();
   const log: string[] = [];

@@ -76,75 +76,76 @@ async function nodemailerSend(port: number, from: string, to: string): Promise<{
   }
 }
 
-describe('swaks against the lab', { skip: noSwaks }, () => {
-  let lockedLab: Awaited<ReturnType<typeof lab>>;
-  let exposedLab: Awaited<ReturnType<typeof lab>>;
+/** A lab on the locked and one on the exposed tenant for the suite it is called in, started before and closed after. */
+function labsForSuite(): { locked: () => Awaited<ReturnType<typeof lab>>; exposed: () => Awaited<ReturnType<typeof lab>> } {
+  let lockedLab: Awaited<ReturnType<typeof lab>> | undefined;
+  let exposedLab: Awaited<ReturnType<typeof lab>> | undefined;
   before(async () => {
     lockedLab = await lab(locked);
     exposedLab = await lab(exposed);
   });
   after(async () => {
-    await lockedLab.close(0);
-    await exposedLab.close(0);
+    await lockedLab?.close(0);
+    await exposedLab?.close(0);
   });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the lab did not start');
+    return value;
+  };
+  return { locked: () => started(lockedLab), exposed: () => started(exposedLab) };
+}
+
+describe('swaks against the lab', { skip: noSwaks }, () => {
+  const labs = labsForSuite();
 
   test('a Direct Send spoof gets 550 5.7.68 at RCPT on the locked tenant', async () => {
-    const transcript = await swaks(lockedLab.eop.port, 'ceo@contoso.com', 'alice@contoso.com');
+    const transcript = await swaks(labs.locked().eop.port, 'ceo@contoso.com', 'alice@contoso.com');
     assert.match(transcript, /RCPT TO:<alice@contoso\.com>\s*\n<\*\* 550 5\.7\.68 TenantInboundAttribution; Direct Send not allowed for this organization from unauthorized sources/);
   });
 
   test('the same spoof is accepted on the exposed tenant', async () => {
-    const transcript = await swaks(exposedLab.eop.port, 'ceo@contoso.com', 'alice@contoso.com');
+    const transcript = await swaks(labs.exposed().eop.port, 'ceo@contoso.com', 'alice@contoso.com');
     assert.match(transcript, /RCPT TO:<alice@contoso\.com>\s*\n<[-~]\s+250 /);
   });
 
   test('a foreign sender bypassing the gateway gets 550 5.7.51', async () => {
-    const transcript = await swaks(lockedLab.eop.port, 'attacker@fabrikam.example', 'alice@contoso.com');
+    const transcript = await swaks(labs.locked().eop.port, 'attacker@fabrikam.example', 'alice@contoso.com');
     assert.match(transcript, /<\*\* 550 5\.7\.51 TenantInboundAttribution; There is a partner connector configured/);
   });
 
   test('a recipient the tenant does not host gets 550 5.7.64', async () => {
-    const transcript = await swaks(lockedLab.eop.port, 'attacker@fabrikam.example', 'someone@not-hosted.example');
+    const transcript = await swaks(labs.locked().eop.port, 'attacker@fabrikam.example', 'someone@not-hosted.example');
     assert.match(transcript, /<\*\* 550 5\.7\.64 TenantAttribution; Relay Access Denied/);
-    assert.ok(lockedLab.records.some((record) => record.verdict.enhanced === '5.7.64' && record.verdict.stage === 'rcpt'));
+    assert.ok(labs.locked().records.some((record) => record.verdict.enhanced === '5.7.64' && record.verdict.stage === 'rcpt'));
   });
 });
 
 describe('nodemailer against the lab: the paths swaks takes', () => {
-  let lockedLab: Awaited<ReturnType<typeof lab>>;
-  let exposedLab: Awaited<ReturnType<typeof lab>>;
-  before(async () => {
-    lockedLab = await lab(locked);
-    exposedLab = await lab(exposed);
-  });
-  after(async () => {
-    await lockedLab.close(0);
-    await exposedLab.close(0);
-  });
+  const labs = labsForSuite();
 
   test('a Direct Send spoof gets 550 5.7.68 at RCPT on the locked tenant', async () => {
-    const sent = await nodemailerSend(lockedLab.eop.port, 'ceo@contoso.com', 'alice@contoso.com');
+    const sent = await nodemailerSend(labs.locked().eop.port, 'ceo@contoso.com', 'alice@contoso.com');
     assert.deepEqual(sent, { command: 'RCPT TO', response: '550 5.7.68 TenantInboundAttribution; Direct Send not allowed for this organization from unauthorized sources' });
   });
 
   test('the same spoof is accepted on the exposed tenant', async () => {
-    const sent = await nodemailerSend(exposedLab.eop.port, 'ceo@contoso.com', 'alice@contoso.com');
+    const sent = await nodemailerSend(labs.exposed().eop.port, 'ceo@contoso.com', 'alice@contoso.com');
     assert.equal(sent.command, 'accepted');
     assert.match(sent.response, /^250 /);
-    assert.equal(exposedLab.records.at(-1)?.verdict.action, 'accept');
+    assert.equal(labs.exposed().records.at(-1)?.verdict.action, 'accept');
   });
 
   test('a foreign sender bypassing the gateway gets 550 5.7.51', async () => {
-    const sent = await nodemailerSend(lockedLab.eop.port, 'attacker@fabrikam.example', 'alice@contoso.com');
+    const sent = await nodemailerSend(labs.locked().eop.port, 'attacker@fabrikam.example', 'alice@contoso.com');
     assert.equal(sent.command, 'RCPT TO');
     assert.match(sent.response, /^550 5\.7\.51 TenantInboundAttribution; There is a partner connector configured/);
   });
 
   test('a recipient the tenant does not host gets 550 5.7.64', async () => {
-    const sent = await nodemailerSend(lockedLab.eop.port, 'attacker@fabrikam.example', 'someone@not-hosted.example');
+    const sent = await nodemailerSend(labs.locked().eop.port, 'attacker@fabrikam.example', 'someone@not-hosted.example');
     assert.equal(sent.command, 'RCPT TO');
     assert.match(sent.response, /^550 5\.7\.64 TenantAttribution; Relay Access Denied/);
-    assert.ok(lockedLab.records.some((record) => record.verdict.enhanced === '5.7.64' && record.verdict.stage === 'rcpt'));
+    assert.ok(labs.locked().records.some((record) => record.verdict.enhanced === '5.7.64' && record.verdict.stage === 'rcpt'));
   });
 });
 

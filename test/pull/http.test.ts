@@ -5,20 +5,12 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
-import selfsigned from 'selfsigned';
 import { httpsRequest } from '../../src/pull/http.js';
+import { loopbackCertificate } from '../helpers/exo-server.js';
 
 describe('httpsRequest', () => {
   test('an answer larger than maxBytes is refused, not held in memory; a smaller one is read whole', { timeout: 20_000 }, async () => {
-    const pems = await selfsigned.generate([{ name: 'commonName', value: '127.0.0.1' }], {
-      keyType: 'ec',
-      curve: 'P-256',
-      algorithm: 'sha256',
-      extensions: [
-        { name: 'basicConstraints', cA: true },
-        { name: 'subjectAltName', altNames: [{ type: 7 as const, ip: '127.0.0.1' }] },
-      ],
-    });
+    const pems = await loopbackCertificate();
     const BODY = 4 * 1024 * 1024;
     const server = createServer({ cert: pems.cert, key: pems.private }, (_req, res) => {
       res.writeHead(200, { 'Content-Type': 'application/json' });
