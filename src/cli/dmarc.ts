@@ -10,6 +10,7 @@ import { parseAggregateReport, ReportError, type AggregateReport } from '../dmar
 import { Budget, DEFAULT_LIMITS, formatBytes, UnpackError, unpackFile, type UnpackLimits, type XmlDocument } from '../dmarc/unpack.js';
 import { liveResolver, parseServer } from '../dns/resolver.js';
 import { InputError } from '../errors.js';
+import { parseByteSize } from '../util/size.js';
 import { inferProfile, type GatewayProfile } from '../profile/profile.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
 import { mapLimit } from './audit.js';
@@ -29,14 +30,6 @@ export interface DmarcCommandOptions extends ProfileOptions {
   maxSeconds?: string;
 }
 
-/** A count of bytes: `1073741824`, `512M`, `4G`, `64KiB` (binary multiples). */
-export function parseSize(text: string, option: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?\s*$/i.exec(text);
-  const value = match ? Number(match[1]) * 1024 ** ' kmg'.indexOf((match[2] || ' ').toLowerCase()) : NaN;
-  if (!Number.isFinite(value) || value < 1 || value > Number.MAX_SAFE_INTEGER) throw new InputError(`"${visible(text)}" is not a size in bytes (for example 4G, 512M, 1048576)`, { where: option });
-  return Math.floor(value);
-}
-
 function parseCount(text: string, option: string): number {
   const value = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(value) || value < 1) throw new InputError(`"${visible(text)}" is not a positive whole number`, { where: option });
@@ -44,10 +37,10 @@ function parseCount(text: string, option: string): number {
 }
 
 /** The run's limits: the defaults, raised or lowered by the options. */
-export function dmarcLimits(options: Pick<DmarcCommandOptions, 'maxBytes' | 'maxEntries' | 'maxSeconds'>): UnpackLimits {
+function dmarcLimits(options: Pick<DmarcCommandOptions, 'maxBytes' | 'maxEntries' | 'maxSeconds'>): UnpackLimits {
   return {
     ...DEFAULT_LIMITS,
-    ...(options.maxBytes !== undefined ? { maxBytes: parseSize(options.maxBytes, '--max-bytes') } : {}),
+    ...(options.maxBytes !== undefined ? { maxBytes: parseByteSize(options.maxBytes, '--max-bytes') } : {}),
     ...(options.maxEntries !== undefined ? { maxEntries: parseCount(options.maxEntries, '--max-entries') } : {}),
     ...(options.maxSeconds !== undefined ? { maxSeconds: parseCount(options.maxSeconds, '--max-seconds') } : {}),
   };

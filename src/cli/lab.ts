@@ -4,6 +4,7 @@
 import { parseAssumeFlags, resolveAssumptions } from '../eop/assumptions.js';
 import { liveResolver } from '../dns/resolver.js';
 import { InputError } from '../errors.js';
+import { parseByteSize } from '../util/size.js';
 import { DEFAULT_STORE_QUOTA } from '../lab/eop-server.js';
 import { startLab, type Endpoint } from '../lab/lab.js';
 import { inferProfile } from '../profile/profile.js';
@@ -44,16 +45,6 @@ export function parseEndpoint(text: string, where: string): Endpoint {
 
 const LOOPBACK = /^(127\.|::1$|localhost$)/;
 
-const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
-
-/** `1GB`, `500 MB`, `64k`, `2000000` → bytes (K, M, G, T in powers of 1024). */
-export function parseSize(text: string, where: string): number {
-  const match = /^(\d{1,15}(?:\.\d{1,6})?) ?([kmgt]?)(?:i?b)?$/i.exec(text.trim());
-  const bytes = match ? Math.floor(Number(match[1]) * (SIZE_UNITS[(match[2] as string).toLowerCase()] as number)) : NaN;
-  if (!(bytes > 0) || !Number.isSafeInteger(bytes)) throw new InputError(`expected a size such as 500MB or 1GB, got "${visible(text)}"`, { where });
-  return bytes;
-}
-
 export async function labCommand(io: Io, snapshotFile: string, options: LabCommandOptions, signal?: AbortSignal): Promise<number> {
   const listen = parseEndpoint(options.listen, '--listen');
   const gatewayListen = options.gatewayListen ? parseEndpoint(options.gatewayListen, '--gateway-listen') : undefined;
@@ -62,7 +53,7 @@ export async function labCommand(io: Io, snapshotFile: string, options: LabComma
   }
   const storeMaxMessages = options.storeMaxMessages ?? DEFAULT_STORE_QUOTA.maxMessages;
   if (!(Number.isSafeInteger(storeMaxMessages) && storeMaxMessages > 0)) throw new InputError(`expected a positive whole number, got ${storeMaxMessages}`, { where: '--store-max-messages' });
-  const storeMaxBytes = options.storeMaxBytes === undefined ? DEFAULT_STORE_QUOTA.maxBytes : parseSize(options.storeMaxBytes, '--store-max-bytes');
+  const storeMaxBytes = options.storeMaxBytes === undefined ? DEFAULT_STORE_QUOTA.maxBytes : parseByteSize(options.storeMaxBytes, '--store-max-bytes');
   if (!!options.tlsCert !== !!options.tlsKey) throw new InputError('give both --tls-cert and --tls-key', { where: '--tls-cert' });
   const assumptions = resolveAssumptions(parseAssumeFlags(options.assume));
   const { snapshot } = await loadSnapshotFile(snapshotFile);

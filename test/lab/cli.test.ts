@@ -60,7 +60,7 @@ describe('eoplock lab + eoplock probe', () => {
     ['probe with a bad --expect', ['probe', '--host', '127.0.0.1', '--from', 'a@b.example', '--to', 'x@y.example', '--expect', 'maybe'], /--expect: "maybe" is not a reply code/],
     ['probe with a bad port', ['probe', '--host', '127.0.0.1', '--port', '70000', '--from', 'a@b.example', '--to', 'x@y.example'], /--port: 70000 is not a TCP port/],
     ['lab with a bad --listen', ['lab', 'examples/contoso-locked.json', '--listen', 'nowhere'], /--listen: expected HOST:PORT, got "nowhere"/],
-    ['lab with a bad --store-max-bytes', ['lab', 'examples/contoso-locked.json', '--store-max-bytes', 'lots'], /--store-max-bytes: expected a size such as 500MB or 1GB, got "lots"/],
+    ['lab with a bad --store-max-bytes', ['lab', 'examples/contoso-locked.json', '--store-max-bytes', 'lots'], /--store-max-bytes: "lots" is not a size in bytes/],
     ['lab with --store-max-messages 0', ['lab', 'examples/contoso-locked.json', '--store-max-messages', '0'], /--store-max-messages: expected a positive whole number, got 0/],
   ] as const) {
     test(`${name}: exit 2`, async () => {
