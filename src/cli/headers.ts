@@ -64,7 +64,7 @@ async function readStart(file: string): Promise<Uint8Array> {
  * The text of the input's first {@link MAX_HEADER_BYTES} and whether that is all of it. A cut input loses the
  * character the cut falls in (an incomplete UTF-8 sequence, half a UTF-16 unit), never more than the header needs.
  */
-export function inputText(input: string | Uint8Array, source: string): { text: string; complete: boolean } {
+function inputText(input: string | Uint8Array, source: string): { text: string; complete: boolean } {
   if (typeof input === 'string') return { text: input, complete: true };
   if (input.length <= MAX_HEADER_BYTES) return { text: decodeText(input, source), complete: true };
   let end = MAX_HEADER_BYTES;

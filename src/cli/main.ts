@@ -257,7 +257,7 @@ Authentication-Results in EXO's form and X-MS-Exchange-SkipListedInternetSender 
 
 The store has a quota (--store-max-messages, --store-max-bytes; what the folder already holds counts): when a
 message would go over it, the lab answers the end of DATA with 452 4.3.1 (insufficient system storage), stores
-nothing of it, and says so once on stderr. A header block over 1 MB is refused with 552 5.3.4.
+nothing of it, and says so on stderr (once per limit). A header block over 1 MB is refused with 552 5.3.4.
 
 Example:
   $ eoplock lab examples/contoso-locked.json --gateway-listen 127.0.0.1:2526 --store lab-mail

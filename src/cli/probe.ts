@@ -10,7 +10,7 @@ import { renderProbeJson, renderProbeJunit, renderProbeSarif, renderProbeText, t
 import { loadSnapshotFile } from '../snapshot/load.js';
 import { visible } from '../util/display.js';
 import { readTextFile } from '../util/files.js';
-import { isDomainName, isEhloName, isMailbox, isReversePath } from '../util/smtp-syntax.js';
+import { isDomainName, isEhloName, isMailbox, isReversePath, shorten } from '../util/smtp-syntax.js';
 import { emit, type Io } from './io.js';
 import { version } from './version.js';
 
@@ -37,10 +37,7 @@ export interface ProbeCommandOptions {
 const MAX_TIMEOUT_SECONDS = 86_400;
 
 /** A value for an error message: control characters made visible, cut to a readable length. */
-function shown(value: string): string {
-  const text = visible(value);
-  return text.length > 120 ? `${text.slice(0, 120)}…` : text;
-}
+const shown = (value: string): string => shorten(visible(value));
 
 /**
  * The flags that end up in SMTP command lines (EHLO, MAIL FROM, RCPT TO) or name the peer, checked against RFC 5321

@@ -4,19 +4,8 @@
 import { builtinCorpus, type CorpusEntry } from '../corpus/builtin.js';
 import { parseAssumeFlags, resolveAssumptions } from '../eop/assumptions.js';
 import { InputError } from '../errors.js';
-import {
-  simulationJsonEnd,
-  simulationJsonEntry,
-  simulationJsonStart,
-  simulationTextEntry,
-  simulationTextGroup,
-  simulationTextHeader,
-  simulationTextSummary,
-  type SimulationEntry,
-  type SimulationResult,
-  type TextOptions,
-} from '../report/simulate.js';
-import { corpusEntries, emptySummary, resultHeader, scenarioEntries, tally, type RunContext } from '../simulate/run.js';
+import { simulationJson, simulationText, type SimulationEntry, type SimulationResult } from '../report/simulate.js';
+import { corpusEntries, emptySummary, resultHeader, scenarioEntries, tally, type RunContext, type SimulationSummary } from '../simulate/run.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
 import { terminalSafe } from '../util/display.js';
 import { writeFileAtomic } from '../util/files.js';
@@ -68,9 +57,9 @@ export async function simulateCommand(io: Io, snapshotFile: string, options: Sim
     // The summary comes before the results in JSON: a first pass counts (and meets any bad input before a byte is
     // written), the second writes. Text ends with the summary, so it is counted as the entries are written.
     for (const entry of entries()) tally(summary, entry);
-    pieces = jsonReport(resultHeader(context, mode, summary), entries());
+    pieces = simulationJson(resultHeader(context, mode, summary), entries());
   } else {
-    pieces = textReport(resultHeader(context, mode, summary), entries(), { color: options.color && !options.output, trace: options.trace });
+    pieces = simulationText(resultHeader(context, mode, summary), counted(entries(), summary), { color: options.color && !options.output, trace: options.trace });
   }
   const human = options.format !== 'json';
   if (options.output) await writeFileAtomic(options.output, batched(pieces, human ? terminalSafe : undefined));
@@ -78,30 +67,12 @@ export async function simulateCommand(io: Io, snapshotFile: string, options: Sim
   return simulationExitCode({ mode, summary });
 }
 
-function* jsonReport(header: Omit<SimulationResult, 'results'>, entries: Iterable<SimulationEntry>): Generator<string> {
-  yield simulationJsonStart(header);
-  let count = 0;
-  for (const entry of entries) yield simulationJsonEntry(entry, count++);
-  yield simulationJsonEnd(count);
-}
-
-/** The text report; it counts the entries into `header.summary` as they pass, and prints it last. */
-function* textReport(header: Omit<SimulationResult, 'results'>, entries: Iterable<SimulationEntry>, options: TextOptions): Generator<string> {
-  yield simulationTextHeader(header, options);
-  let group: SimulationEntry['kind'] | null = null;
-  let any = false;
+/** The entries as they pass, each counted into `summary` (which the text report prints after the last one). */
+function* counted(entries: Iterable<SimulationEntry>, summary: SimulationSummary): Generator<SimulationEntry> {
   for (const entry of entries) {
-    tally(header.summary, entry);
-    if (header.mode === 'corpus' && entry.kind !== group) {
-      if (group !== null) yield '\n';
-      group = entry.kind;
-      if (entry.kind) yield simulationTextGroup(entry.kind, options);
-    }
-    any = true;
-    yield simulationTextEntry(entry, options);
+    tally(summary, entry);
+    yield entry;
   }
-  if (header.mode !== 'corpus' || any) yield '\n';
-  yield simulationTextSummary(header.mode, header.summary, options);
 }
 
 /** Joins small pieces into pieces of about `size` characters (fewer writes); each piece stays whole. */

@@ -155,11 +155,12 @@ export function parseAggregateReport(xml: string, source: string): AggregateRepo
     const auth = (record.auth_results ?? {}) as Record<string, unknown>;
     const sourceIp = text(row.source_ip);
     if (sourceIp.length > MAX_IP_LENGTH) throw new ReportError(`${where}/row/source_ip is ${sourceIp.length} characters long, not an IP address`);
-    if (!parseIp(sourceIp)) throw new ReportError(`${where}/row/source_ip "${sourceIp}" is not an IP address`);
+    const address = parseIp(sourceIp);
+    if (!address) throw new ReportError(`${where}/row/source_ip "${sourceIp}" is not an IP address`);
     const count = Number(text(row.count));
     if (!Number.isInteger(count) || count < 0) throw new ReportError(`${where}/row/count "${clip(text(row.count))}" is not a whole number`);
     return {
-      sourceIp: parseIp(sourceIp)?.toString() ?? sourceIp,
+      sourceIp: address.toString(),
       count,
       disposition: text(evaluated.disposition) || 'none',
       dkim: evaluation(evaluated.dkim, `${where}/row/policy_evaluated/dkim`),

@@ -6,7 +6,7 @@
 import PostalMime from 'postal-mime';
 import type { HeaderField } from '../eop/types.js';
 import { InputError } from '../errors.js';
-import { MAX_HEADER_BYTES, MAX_HEADER_TEXT, splitHeaderLines, utf8Length } from './lines.js';
+import { MAX_HEADER_BYTES, MAX_HEADER_TEXT, splitHeaderLines } from './lines.js';
 
 export { MAX_HEADER_BYTES, MAX_HEADER_TEXT, splitHeaderLines, splitMessage, unfoldHeaderValue } from './lines.js';
 
@@ -14,7 +14,7 @@ export { MAX_HEADER_BYTES, MAX_HEADER_TEXT, splitHeaderLines, splitMessage, unfo
 function lineOverLimit(lines: readonly string[]): number {
   let bytes = 0;
   for (let index = 0; index < lines.length; index++) {
-    bytes += utf8Length(lines[index] as string) + 2;
+    bytes += Buffer.byteLength(lines[index] as string) + 2;
     if (bytes > MAX_HEADER_BYTES) return index;
   }
   return -1;
@@ -99,7 +99,7 @@ export async function readMessageHeaders(text: string, source = 'input', options
   const kept: string[] = [];
   let keptBytes = 0;
   const keep = (line: string, index: number) => {
-    keptBytes += utf8Length(line) + 2;
+    keptBytes += Buffer.byteLength(line) + 2;
     if (keptBytes > MAX_HEADER_BYTES) throw tooLarge(index);
     kept.push(line);
   };

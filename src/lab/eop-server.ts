@@ -45,7 +45,7 @@ export interface StoreQuota {
 export const DEFAULT_STORE_QUOTA: StoreQuota = { maxMessages: 10_000, maxBytes: 1024 * 1024 * 1024 };
 
 /** The reply to a message the verdict accepts when storing it would go over the store quota. */
-export const STORE_FULL = { code: 452, enhanced: '4.3.1', text: 'Insufficient system storage: the eoplock lab store is full (message not stored)' } as const;
+const STORE_FULL = { code: 452, enhanced: '4.3.1', text: 'Insufficient system storage: the eoplock lab store is full (message not stored)' } as const;
 
 export interface EopLabOptions {
   snapshot: Snapshot;
@@ -247,11 +247,14 @@ export class EopLab {
     return undefined;
   }
 
+  private get quota(): StoreQuota {
+    return this.options.storeQuota ?? DEFAULT_STORE_QUOTA;
+  }
+
   /** Counts `messages` and `bytes` against the store quota; false (and nothing counted) when they do not fit. */
   private reserve(messages: number, bytes: number): boolean {
-    const quota = this.options.storeQuota ?? DEFAULT_STORE_QUOTA;
-    const overMessages = messages > 0 && this.usage.messages + messages > quota.maxMessages;
-    const overBytes = this.usage.bytes + bytes > quota.maxBytes;
+    const overMessages = messages > 0 && this.usage.messages + messages > this.quota.maxMessages;
+    const overBytes = this.usage.bytes + bytes > this.quota.maxBytes;
     if (overMessages) this.notice('messages');
     if (overBytes) this.notice('bytes');
     if (overMessages || overBytes) return false;
@@ -268,11 +271,10 @@ export class EopLab {
   private notice(limit: 'messages' | 'bytes'): void {
     if (this.noticed.has(limit)) return;
     this.noticed.add(limit);
-    const quota = this.options.storeQuota ?? DEFAULT_STORE_QUOTA;
     this.options.onNotice?.(
       limit === 'messages'
-        ? `the store is full: ${this.options.store} holds ${this.usage.messages} of ${quota.maxMessages} messages; accepted messages are answered ${STORE_FULL.code} ${STORE_FULL.enhanced} and not stored`
-        : `the store is full: ${this.options.store} holds ${this.usage.bytes} of ${quota.maxBytes} bytes; accepted messages are answered ${STORE_FULL.code} ${STORE_FULL.enhanced} and not stored, and transactions.jsonl gets only the records that still fit`,
+        ? `the store is full: ${this.options.store} holds ${this.usage.messages} of ${this.quota.maxMessages} messages; accepted messages are answered ${STORE_FULL.code} ${STORE_FULL.enhanced} and not stored`
+        : `the store is full: ${this.options.store} holds ${this.usage.bytes} of ${this.quota.maxBytes} bytes; accepted messages are answered ${STORE_FULL.code} ${STORE_FULL.enhanced} and not stored, and transactions.jsonl gets only the records that still fit`,
     );
   }
 
@@ -297,9 +299,8 @@ export class EopLab {
       if (name.endsWith('.eml')) this.usage.messages++;
       this.usage.bytes += info.size;
     }
-    const quota = this.options.storeQuota ?? DEFAULT_STORE_QUOTA;
-    if (this.usage.messages >= quota.maxMessages) this.notice('messages');
-    if (this.usage.bytes >= quota.maxBytes) this.notice('bytes');
+    if (this.usage.messages >= this.quota.maxMessages) this.notice('messages');
+    if (this.usage.bytes >= this.quota.maxBytes) this.notice('bytes');
   }
 
   private async record(transaction: Transaction, verdict: Verdict, file?: string, reply?: TransactionRecord['reply']): Promise<void> {

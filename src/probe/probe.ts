@@ -272,8 +272,8 @@ export async function probe(options: ProbeOptions): Promise<ProbeResult> {
       );
     });
 
+  // Lines from the input were checked by checkInput() before connecting; the _sendCommand gate checks every line again.
   const exchange = (line: string): Promise<string> => {
-    assertSmtpLine(line);
     waitingFor = line.split(':')[0] ?? line;
     return guard(
       new Promise<string>((resolve) => {

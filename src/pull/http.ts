@@ -21,7 +21,7 @@ export interface HttpOptions {
 }
 
 /** 256 MiB: far more than one page of cmdlet output, far less than what would exhaust memory. */
-export const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
+const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
 
 export function httpsRequest(url: string, options: HttpOptions = {}): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {

@@ -5,7 +5,7 @@
  * a prompt) passes through {@link redactSecrets} first.
  */
 
-export const REDACTED = '[redacted]';
+const REDACTED = '[redacted]';
 
 /** `Authorization: <value>` as a header line, a JSON member or a form field: the value, to the end of the line or quote. */
 const AUTHORIZATION = /\b(authorization\\?["']?[ \t]*[:=][ \t]*\\?["']?)[^\r\n"'\\,;}]+/gi;

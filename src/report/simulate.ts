@@ -57,31 +57,42 @@ function connectorText(verdict: Verdict): string {
 }
 
 export function renderSimulationText(result: SimulationResult, options: TextOptions): string {
-  const text = [simulationTextHeader(result, options)];
-  if (result.mode === 'corpus') {
-    for (const kind of ['attack', 'legitimate'] as const) {
-      const entries = result.results.filter((entry) => entry.kind === kind);
-      if (entries.length === 0) continue;
-      text.push(simulationTextGroup(kind, options), ...entries.map((entry) => simulationTextEntry(entry, options)), '\n');
-    }
-  } else {
-    text.push(...result.results.map((entry) => simulationTextEntry(entry, options)), '\n');
-  }
-  text.push(simulationTextSummary(result.mode, result.summary, options));
-  return text.join('');
+  // The corpus is shown in groups: attacks first, then the legitimate paths.
+  const entries =
+    result.mode === 'corpus'
+      ? [...result.results.filter((entry) => entry.kind === 'attack'), ...result.results.filter((entry) => entry.kind === 'legitimate')]
+      : result.results;
+  return [...simulationText(result, entries, options)].join('');
 }
 
-/*
+/**
  * The text report in pieces, each a run of whole lines, so that a long report can be written as it is produced:
- * the header, then (for the corpus) a group heading before the attacks and one before the legitimate paths, each
- * group followed by an empty line (as the scenarios are), then the summary.
+ * the header, then (for the corpus, whose entries come grouped, attacks first) a heading before each group and an
+ * empty line after it (as after the scenarios), then the summary. `header.summary` is read only after the last
+ * entry, so a caller may count the entries into it as they come.
  */
+export function* simulationText(header: Omit<SimulationResult, 'results'>, entries: Iterable<SimulationEntry>, options: TextOptions): Generator<string> {
+  yield simulationTextHeader(header, options);
+  let group: SimulationEntry['kind'] | null = null;
+  let any = false;
+  for (const entry of entries) {
+    if (header.mode === 'corpus' && entry.kind !== group) {
+      if (group !== null) yield '\n';
+      group = entry.kind;
+      if (entry.kind) yield simulationTextGroup(entry.kind, options);
+    }
+    any = true;
+    yield simulationTextEntry(entry, options);
+  }
+  if (header.mode !== 'corpus' || any) yield '\n';
+  yield simulationTextSummary(header.mode, header.summary, options);
+}
 
 function painter(options: TextOptions): (style: Style, text: string) => string {
   return (style, text) => (options.color ? styleText(style, text, { validateStream: false }) : text);
 }
 
-export function simulationTextHeader(result: Pick<SimulationResult, 'snapshot' | 'assumptionOverrides'>, options: TextOptions): string {
+function simulationTextHeader(result: Pick<SimulationResult, 'snapshot' | 'assumptionOverrides'>, options: TextOptions): string {
   const paint = painter(options);
   const lines: string[] = [];
   lines.push(paint('bold', `eoplock simulate — ${visible(result.snapshot.tenant ?? 'tenant')} (${visible(result.snapshot.file)})`));
@@ -91,11 +102,11 @@ export function simulationTextHeader(result: Pick<SimulationResult, 'snapshot' |
   return `${lines.join('\n')}\n`;
 }
 
-export function simulationTextGroup(kind: CorpusKind, options: TextOptions): string {
+function simulationTextGroup(kind: CorpusKind, options: TextOptions): string {
   return `${painter(options)('bold', kind === 'attack' ? 'Attacks (each should be stopped)' : 'Legitimate paths (each should still be delivered)')}\n`;
 }
 
-export function simulationTextEntry(entry: SimulationEntry, options: TextOptions): string {
+function simulationTextEntry(entry: SimulationEntry, options: TextOptions): string {
   const paint = painter(options);
   const lines: string[] = [];
   let mark: string;
@@ -127,7 +138,7 @@ export function simulationTextEntry(entry: SimulationEntry, options: TextOptions
   return `${lines.join('\n')}\n`;
 }
 
-export function simulationTextSummary(mode: SimulationResult['mode'], summary: SimulationResult['summary'], options: TextOptions): string {
+function simulationTextSummary(mode: SimulationResult['mode'], summary: SimulationResult['summary'], options: TextOptions): string {
   const paint = painter(options);
   const lines: string[] = [];
   const s = summary;
@@ -159,20 +170,19 @@ export function outcomeLabel(outcome: CorpusOutcome): string {
   }
 }
 
-export function renderSimulationJson(result: SimulationResult): string {
-  const pieces = [simulationJsonStart(result)];
-  result.results.forEach((entry, index) => pieces.push(simulationJsonEntry(entry, index)));
-  pieces.push(simulationJsonEnd(result.results.length));
-  return pieces.join('');
-}
-
-/*
+/**
  * The JSON report in pieces, for writing it as it is produced; together they are exactly
  * `JSON.stringify({ snapshot, mode, assumptionOverrides, summary, results }, null, 2)` and a newline.
  */
+export function* simulationJson(header: Omit<SimulationResult, 'results'>, entries: Iterable<SimulationEntry>): Generator<string> {
+  yield simulationJsonStart(header);
+  let count = 0;
+  for (const entry of entries) yield simulationJsonEntry(entry, count++);
+  yield simulationJsonEnd(count);
+}
 
 /** Everything before the first result: the report's fields, and `"results": [`. */
-export function simulationJsonStart(result: Omit<SimulationResult, 'results'>): string {
+function simulationJsonStart(result: Omit<SimulationResult, 'results'>): string {
   const head = JSON.stringify(
     { snapshot: result.snapshot, mode: result.mode, assumptionOverrides: result.assumptionOverrides, summary: result.summary },
     null,
@@ -182,7 +192,7 @@ export function simulationJsonStart(result: Omit<SimulationResult, 'results'>): 
 }
 
 /** The result at `index` in the list (a comma before all but the first). */
-export function simulationJsonEntry(entry: SimulationEntry, index: number): string {
+function simulationJsonEntry(entry: SimulationEntry, index: number): string {
   const json = JSON.stringify(
     {
       name: entry.name,
@@ -198,6 +208,6 @@ export function simulationJsonEntry(entry: SimulationEntry, index: number): stri
 }
 
 /** The end of the report, after `count` results. */
-export function simulationJsonEnd(count: number): string {
+function simulationJsonEnd(count: number): string {
   return count === 0 ? ']\n}\n' : '\n  ]\n}\n';
 }

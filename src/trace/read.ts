@@ -19,7 +19,7 @@ import { CsvError, Parser } from 'csv-parse';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { InputError } from '../errors.js';
 import { columnGetter, detectFormat, MalformedRow, objectGetter, toRecord, type Getter, type Row, type TraceFormat, type TraceRecord } from './records.js';
-import { countLines, JsonDocumentScanner, MAX_RECORD, skipBlank, tooLong } from './tokenize.js';
+import { countLines, JsonDocumentScanner, MAX_RECORD, skipBlank, tooLong, WRAPPER_KEYS } from './tokenize.js';
 
 export interface Malformed {
   file: string;
@@ -251,7 +251,7 @@ export async function readTraceText(file: string, text: AsyncIterable<string>, o
   if (!first) throw new InputError(`${NOTHING}: the file is empty${blank ? ' (blank space only)' : ''}`, { file });
   const rest = prepend(first, chunks);
   if (first[0] === '[' || first[0] === '{') {
-    const reader: Reader = first[0] === '[' ? new JsonDocumentReader(sink, at.line) : new JsonReader(sink, at.line);
+    const reader: Reader = first[0] === '[' ? jsonDocumentReader(sink, at.line) : new JsonReader(sink, at.line);
     for await (const chunk of rest) reader.feed(chunk);
     reader.end();
   } else await readCsv(sink, rest, at.line);
@@ -458,32 +458,20 @@ async function readRows(sink: Sink, delimiter: string, header: string[], firstLi
 }
 
 /** A JSON document (an array of rows, or an API response holding one), read as a stream of rows. */
-class JsonDocumentReader implements Reader {
-  private readonly scanner: JsonDocumentScanner;
-
-  constructor(sink: Sink, line: number) {
-    this.scanner = new JsonDocumentScanner(
-      sink.file,
-      (text, index, rowLine) => {
-        let row: unknown;
-        try {
-          row = JSON.parse(text);
-        } catch (error) {
-          throw new InputError(`not valid JSON: ${jsonMessage(error)}`, { file: sink.file, where: `line ${rowLine}` });
-        }
-        sink.object(row, index, `[${index - 1}]`);
-      },
-      line,
-    );
-  }
-
-  feed(text: string): void {
-    this.scanner.feed(text);
-  }
-
-  end(): void {
-    this.scanner.end();
-  }
+function jsonDocumentReader(sink: Sink, line: number): Reader {
+  return new JsonDocumentScanner(
+    sink.file,
+    (text, index, rowLine) => {
+      let row: unknown;
+      try {
+        row = JSON.parse(text);
+      } catch (error) {
+        throw new InputError(`not valid JSON: ${jsonMessage(error)}`, { file: sink.file, where: `line ${rowLine}` });
+      }
+      sink.object(row, index, `[${index - 1}]`);
+    },
+    line,
+  );
 }
 
 /** V8's JSON.parse message without the input it quotes. */
@@ -500,7 +488,7 @@ class JsonReader implements Reader {
   private pending = '';
   /** The line being read (1-based). */
   line: number;
-  private document: JsonDocumentReader | null = null;
+  private document: Reader | null = null;
 
   constructor(
     private readonly sink: Sink,
@@ -510,7 +498,7 @@ class JsonReader implements Reader {
   }
 
   feed(text: string): void {
-    if (this.mode === 'document') return (this.document as JsonDocumentReader).feed(text);
+    if (this.mode === 'document') return (this.document as Reader).feed(text);
     const n = text.length;
     let from = 0;
     while (from < n) {
@@ -542,13 +530,13 @@ class JsonReader implements Reader {
   }
 
   end(): void {
-    if (this.mode === 'document') return (this.document as JsonDocumentReader).end();
+    if (this.mode === 'document') return (this.document as Reader).end();
     const rest = this.pending.trim();
     this.pending = '';
     if (!rest) return;
     if (this.mode === 'first' && !this.firstIsRow(rest)) {
       this.toDocument(rest);
-      return (this.document as JsonDocumentReader).end();
+      return (this.document as Reader).end();
     }
     this.handleLine(rest, this.line);
   }
@@ -568,7 +556,7 @@ class JsonReader implements Reader {
   /** The text read so far (`pending` and `text`) is the start of one JSON document. */
   private toDocument(text: string): void {
     this.mode = 'document';
-    this.document = new JsonDocumentReader(this.sink, this.firstLine);
+    this.document = jsonDocumentReader(this.sink, this.firstLine);
     const start = this.pending;
     this.pending = '';
     if (start) this.document.feed(start);
@@ -599,6 +587,6 @@ const NOTHING = 'no message-trace records found';
 
 /** The rows of an API response object, if it is one. */
 function wrappedRows(row: Row): unknown[] | null {
-  for (const key of ['value', 'Results', 'results']) if (Array.isArray(row[key])) return row[key] as unknown[];
+  for (const key of WRAPPER_KEYS) if (Array.isArray(row[key])) return row[key] as unknown[];
   return null;
 }

@@ -54,7 +54,8 @@ export function tooLong(file: string, line: number, hint = ''): InputError {
 /** Calls `onRow` with the text of every row of a JSON document, its 1-based index and the line it starts on. */
 export type JsonRowHandler = (text: string, index: number, line: number) => void;
 
-const WRAPPER_KEYS = new Set(['value', 'Results', 'results']);
+/** The keys under which an API response holds its rows. */
+export const WRAPPER_KEYS: ReadonlySet<string> = new Set(['value', 'Results', 'results']);
 /** Enough of a key to tell a wrapper key. */
 const KEY_KEPT = 16;
 

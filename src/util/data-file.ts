@@ -18,7 +18,7 @@ import { InputError, formatPath } from '../errors.js';
 import { lineAndColumn, locateJsonPath, MAX_NESTING, walkJsonText, type JsonPathSegment } from './json-text.js';
 
 /** How many values aliases may add to a YAML file, beyond one per character of the file. */
-export const MAX_EXPANDED = 1_000_000;
+const MAX_EXPANDED = 1_000_000;
 
 export function parseDataFile<Schema extends z.ZodType>(text: string, schema: Schema, file?: string): z.output<Schema> {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;

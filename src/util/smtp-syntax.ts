@@ -37,14 +37,7 @@ const UNICODE_LOCAL_CHARACTER = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
 const ATEXT = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]$/;
 
 /** UTF-8 length of a string, in octets. */
-function octets(value: string): number {
-  let total = 0;
-  for (const character of value) {
-    const code = character.codePointAt(0) ?? 0;
-    total += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
-  }
-  return total;
-}
+const octets = (value: string): number => Buffer.byteLength(value, 'utf8');
 
 function isAsciiLetterOrDigit(code: number): boolean {
   return (code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a);
