@@ -10,7 +10,7 @@ import { InputError } from '../errors.js';
 import { inferProfile, type GatewayProfile } from '../profile/profile.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
 import { visible } from '../util/display.js';
-import { decodeText } from '../util/files.js';
+import { decodeText, readError } from '../util/files.js';
 import { emit, type Io } from './io.js';
 import { loadProfile, type ProfileOptions } from './profile-options.js';
 
@@ -53,10 +53,7 @@ async function readStart(file: string): Promise<Uint8Array> {
       await handle.close();
     }
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason =
-      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a file' : code === 'EACCES' ? 'permission denied' : `cannot be read (${code ?? String(error)})`;
-    throw new InputError(reason, { file });
+    throw readError(error, file);
   }
 }
 

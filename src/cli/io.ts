@@ -58,7 +58,12 @@ export interface EmitOptions {
 export async function emit(io: Io, text: string, output: string | undefined, options: EmitOptions = {}): Promise<void> {
   if (output) await writeFileAtomic(output, options.human ? terminalSafe(text) : text);
   else if (options.human) io.stdout(text);
-  else (io.data ?? io.stdout)(text);
+  else writeData(io, text);
+}
+
+/** Exact data (JSON, SARIF, XML, HTML) on stdout, byte for byte. */
+export function writeData(io: Io, text: string): void {
+  (io.data ?? io.stdout)(text);
 }
 
 /** Writes a progress redraw (from {@link progressBar}, or any text starting with `\r`) to stderr. */

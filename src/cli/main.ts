@@ -8,7 +8,7 @@ import { InputError } from '../errors.js';
 import { DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME } from '../plan/names.js';
 import { terminalSafe, visible } from '../util/display.js';
 import type { AuditFormat } from './audit.js';
-import { processIo, type Io } from './io.js';
+import { processIo, writeData, type Io } from './io.js';
 import { addProfileOptions, profileOptionsFrom } from './profile-options.js';
 import { version } from './version.js';
 
@@ -645,7 +645,7 @@ Exit code 0 when every snapshot was written, 1 when a tenant failed (the others 
     .action(async (options: { format: string }) => {
       const { ASSUMPTIONS } = await import('../eop/assumptions.js');
       if (options.format === 'json') {
-        (io.data ?? io.stdout)(`${JSON.stringify(ASSUMPTIONS, null, 2)}\n`);
+        writeData(io, `${JSON.stringify(ASSUMPTIONS, null, 2)}\n`);
         return;
       }
       const lines: string[] = [];

@@ -9,7 +9,7 @@ import { corpusEntries, emptySummary, resultHeader, scenarioEntries, tally, type
 import { loadSnapshotFile } from '../snapshot/load.js';
 import { terminalSafe } from '../util/display.js';
 import { writeFileAtomic } from '../util/files.js';
-import type { Io } from './io.js';
+import { writeData, type Io } from './io.js';
 
 export interface SimulateOptions {
   scenarios?: string;
@@ -63,7 +63,10 @@ export async function simulateCommand(io: Io, snapshotFile: string, options: Sim
   }
   const human = options.format !== 'json';
   if (options.output) await writeFileAtomic(options.output, batched(pieces, human ? terminalSafe : undefined));
-  else for (const piece of batched(pieces)) (human ? io.stdout : (io.data ?? io.stdout))(piece);
+  else {
+    const write = human ? io.stdout : (text: string) => writeData(io, text);
+    for (const piece of batched(pieces)) write(piece);
+  }
   return simulationExitCode({ mode, summary });
 }
 

@@ -4,7 +4,7 @@
  */
 import type { Snapshot } from '../snapshot/parse.js';
 import type { InboundConnector } from '../snapshot/schema.js';
-import { compileIpList, parseIp, type IpAddress, type IpEntry, type IpList } from '../eop/ip.js';
+import { bytesToBigInt, compileIpList, parseIp, type IpAddress, type IpEntry, type IpList } from '../eop/ip.js';
 import type { Transaction, Verdict } from '../eop/types.js';
 import { inferProfile } from '../profile/profile.js';
 
@@ -52,7 +52,7 @@ function isGatewayConnector(connector: InboundConnector): boolean {
  */
 function coverage(lists: readonly IpList[]): (address: IpAddress) => boolean {
   const merged = { ipv4: [] as [bigint, bigint][], ipv6: [] as [bigint, bigint][] };
-  for (const list of lists) for (const entry of list.entries) merged[entry.family].push([toBigInt(entry.low), toBigInt(entry.high)]);
+  for (const list of lists) for (const entry of list.entries) merged[entry.family].push([bytesToBigInt(entry.low), bytesToBigInt(entry.high)]);
   for (const intervals of Object.values(merged)) {
     intervals.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     let kept = 0;
@@ -66,7 +66,7 @@ function coverage(lists: readonly IpList[]): (address: IpAddress) => boolean {
   }
   return (address) => {
     const intervals = merged[address.kind()];
-    const value = toBigInt(address.toByteArray());
+    const value = bytesToBigInt(address.toByteArray());
     let low = 0;
     let high = intervals.length - 1;
     while (low <= high) {
@@ -78,12 +78,6 @@ function coverage(lists: readonly IpList[]): (address: IpAddress) => boolean {
     }
     return false;
   };
-}
-
-function toBigInt(bytes: readonly number[]): bigint {
-  let value = 0n;
-  for (const byte of bytes) value = (value << 8n) | BigInt(byte);
-  return value;
 }
 
 /** IPv4 entries of `ip4:` mechanisms in a domain's SPF record (from the snapshot's Dns section). */

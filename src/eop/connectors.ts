@@ -5,7 +5,7 @@ import type { InboundConnector } from '../snapshot/schema.js';
 import { senderDomainPatternCovers, normaliseDomain } from './addresses.js';
 import type { Assumptions } from './assumptions.js';
 import { matchCertificateName } from './certificate.js';
-import { compiledIpList, findInList, type IpAddress } from './ip.js';
+import { bytesToBigInt, compiledIpList, findInList, type IpAddress } from './ip.js';
 import type { TraceStep } from './types.js';
 
 export interface ConnectorCandidate {
@@ -116,12 +116,6 @@ function addTo<Key>(map: Map<Key, number[]>, key: Key, position: number): void {
 
 function bit(bytes: readonly number[], position: number): number {
   return ((bytes[position >> 3] ?? 0) >> (7 - (position & 7))) & 1;
-}
-
-function bytesToBigInt(bytes: readonly number[]): bigint {
-  let value = 0n;
-  for (const byte of bytes) value = (value << 8n) | BigInt(byte);
-  return value;
 }
 
 /** Positions of connectors with an address entry that may contain the address. */

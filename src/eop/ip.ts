@@ -163,3 +163,10 @@ export function subtractIntervals(interval: readonly [number, number], cover: re
   if (start <= interval[1]) left.push([start, interval[1]]);
   return left;
 }
+
+/** An address's bytes (network order) as one number, for interval arithmetic across IPv4 and IPv6. */
+export function bytesToBigInt(bytes: readonly number[]): bigint {
+  let value = 0n;
+  for (const byte of bytes) value = (value << 8n) | BigInt(byte);
+  return value;
+}

@@ -21,16 +21,21 @@ export function decodeText(bytes: Uint8Array, file?: string): string {
   }
 }
 
+/** An {@link InputError} naming `file` for a failure to open or read it. */
+export function readError(error: unknown, file: string): InputError {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  const reason =
+    code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a file' : code === 'EACCES' ? 'permission denied' : `cannot be read (${code ?? String(error)})`;
+  return new InputError(reason, { file });
+}
+
 /** Reads a text file; a missing or unreadable file is an {@link InputError} naming it. */
 export async function readTextFile(file: string): Promise<string> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(file);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason =
-      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a file' : code === 'EACCES' ? 'permission denied' : `cannot be read (${code ?? String(error)})`;
-    throw new InputError(reason, { file });
+    throw readError(error, file);
   }
   return decodeText(bytes, file);
 }
