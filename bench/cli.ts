@@ -1,6 +1,6 @@
 /**
  * Benchmark: how long the eoplock command takes to start and finish, as whole processes through `node bin/eoplock.js`
- * (the built dist/, as a user runs it): `--version`, a single `audit`, and `simulate --corpus builtin`.
+ * (the built and bundled dist/cli-bundle/, as a user runs it): `--version`, a single `audit`, and `simulate --corpus builtin`.
  *
  * Peer, in the same run and interleaved with them: `node -e 0`, bare Node's start. Goals: `--version` within 2.5× of
  * bare Node; a single audit under 0.25 s median.
@@ -37,9 +37,9 @@ function newest(dir: string): number {
   return time;
 }
 
-// bin/eoplock.js runs dist/: build it when it is missing or older than src/.
+// bin/eoplock.js runs dist/cli-bundle/: build it when it is missing or older than src/.
 if (!values.bin) {
-  const entry = join(root, 'dist', 'cli', 'main.js');
+  const entry = join(root, 'dist', 'cli-bundle', 'main.js');
   if (!existsSync(entry) || statSync(entry).mtimeMs < newest(join(root, 'src'))) {
     console.log('dist/ is missing or older than src/: npm run build');
     const build = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// The eoplock command. The code lives in dist/ (built by `npm run build`, which `npm ci` runs through `prepare`).
+// The eoplock command. It runs dist/cli-bundle/ (built by `npm run build`, which `npm ci` runs through `prepare`:
+// tsc, then scripts/bundle-cli.mjs, which says why the command line is bundled).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const entry = new URL('../dist/cli/main.js', import.meta.url);
+const entry = new URL('../dist/cli-bundle/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(entry))) {
   process.stderr.write('eoplock: error: dist/ is missing; run "npm run build" (or "npm ci") in the eoplock folder first\n');
   process.exit(2);

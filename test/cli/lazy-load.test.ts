@@ -51,12 +51,19 @@ Module._load = function (request, parent, isMain) {
 }
 
 let counter = 0;
-/** Runs `eoplock <argv>` (the sources, through tsx) in its own process; returns its output and the files it loaded. */
-async function loads(...argv: string[]): Promise<{ stdout: string; project: string[]; packages: string[] }> {
+/**
+ * Runs `eoplock <argv>` in its own process — the sources through tsx, or with `installed` the command a user runs
+ * (bin/eoplock.js, the bundle in dist/cli-bundle/) — and returns its output and the files it loaded.
+ */
+async function loads(...argv: string[]): Promise<{ stdout: string; project: string[]; packages: string[]; files: string[] }> {
+  return loadsVia('sources', argv);
+}
+async function loadsVia(via: 'sources' | 'installed', argv: string[]): Promise<{ stdout: string; project: string[]; packages: string[]; files: string[] }> {
   const list = join(temp.path(), `loads-${counter++}.txt`);
   await writeFile(list, '');
   const script = `const { main } = await import(${JSON.stringify(pathToFileURL(join(root, 'src/cli/main.ts')).href)}); process.exitCode = await main(${JSON.stringify(argv)});`;
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', '--import', pathToFileURL(await register()).href, '--input-type=module', '-e', script], {
+  const args = via === 'sources' ? ['--import', 'tsx', '--import', pathToFileURL(await register()).href, '--input-type=module', '-e', script] : ['--import', pathToFileURL(await register()).href, 'bin/eoplock.js', ...argv];
+  const { stdout } = await run(process.execPath, args, {
     cwd: root,
     env: { ...process.env, EOPLOCK_TEST_LOADS: list, NO_COLOR: '1' },
   }).catch((error: { code: number; stdout: string; stderr: string }) => {
@@ -68,6 +75,7 @@ async function loads(...argv: string[]): Promise<{ stdout: string; project: stri
   const packages = new Set(files.map((file) => /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(file)?.[1]).filter((name): name is string => name !== undefined));
   return {
     stdout,
+    files,
     project: files.filter((file) => file.startsWith('src/')).sort(),
     packages: dependencies.filter((name) => packages.has(name)).sort(),
   };
@@ -128,5 +136,55 @@ describe('commands load only what they use', () => {
     const result = await loads('simulate', 'examples/contoso-locked.json', '--scenarios', 'examples/scenarios.yaml');
     assert.ok(result.packages.includes('yaml'), result.packages.join(', '));
     assert.ok(!result.packages.includes('smtp-server') && !result.packages.includes('@azure/msal-node'), result.packages.join(', '));
+  });
+});
+
+describe('the installed command (bin/eoplock.js) runs the bundle and keeps the lazy loading', () => {
+  // npm test builds dist/ (tsc, then scripts/bundle-cli.mjs) before the tests run.
+  const bundled = (files: string[]) => files.filter((file) => file.startsWith('dist/'));
+
+  test('--version loads the bundle\'s entry and no package from node_modules', async () => {
+    const result = await loadsVia('installed', ['--version']);
+    assert.match(result.stdout, /^\d+\.\d+\.\d+\n$/);
+    assert.ok(bundled(result.files).every((file) => file.startsWith('dist/cli-bundle/')), bundled(result.files).join(', '));
+    assert.ok(result.files.includes('dist/cli-bundle/main.js'));
+    assert.deepEqual(result.packages, [], 'commander is compiled into the bundle');
+    assert.ok(!result.files.some((file) => file.startsWith('node_modules/')), result.files.join(', '));
+  });
+
+  test('audit runs from the bundle: zod (English messages only), commander and ipaddr.js inside it, no command it does not run', async () => {
+    const result = await loadsVia('installed', ['audit', 'examples/contoso-exposed.json']);
+    assert.match(result.stdout, /Contoso/);
+    assert.match(result.stdout, /EOPL-001/);
+    assert.deepEqual(result.packages, []);
+    assert.ok(!result.files.some((file) => file.startsWith('node_modules/') || file.startsWith('dist/cli/')), result.files.join(', '));
+    const versionFiles = (await loadsVia('installed', ['--version'])).files.length;
+    assert.ok(result.files.length > versionFiles, 'the audit loads its own chunks on demand');
+  });
+
+  test('a validation error from the bundled zod reads as before (the snapshot names the field)', async () => {
+    const file = await temp.file('bad.json', JSON.stringify({ Meta: { eoplockSnapshot: 2 } }));
+    const failure = await run(process.execPath, ['bin/eoplock.js', 'audit', file], { cwd: root }).then(
+      () => null,
+      (error: { code: number; stderr: string }) => error,
+    );
+    assert.ok(failure);
+    assert.equal(failure.code, 2);
+    assert.match(failure.stderr, /Meta\.eoplockSnapshot must be 1/);
+    assert.doesNotMatch(failure.stderr, /\n\s+at /, 'no stack trace');
+    // zod's own wording, from the one locale the bundle keeps (English).
+    const typed = await temp.file('typed.json', JSON.stringify({ Meta: { eoplockSnapshot: 1, tenant: 5 } }));
+    const second = await run(process.execPath, ['bin/eoplock.js', 'audit', typed], { cwd: root }).then(
+      () => null,
+      (error: { code: number; stderr: string }) => error,
+    );
+    assert.equal(second?.code, 2);
+    assert.match(second?.stderr ?? '', /at Meta\.tenant: Invalid input: expected string, received number/);
+  });
+
+  test('audit --format junit loads fast-xml-parser from node_modules, and only then', async () => {
+    const result = await loadsVia('installed', ['audit', 'examples/contoso-exposed.json', '--format', 'junit']);
+    assert.match(result.stdout, /<testsuites/);
+    assert.deepEqual(result.packages, ['fast-xml-parser']);
   });
 });
