@@ -10,14 +10,17 @@
     It runs these read-only cmdlets, and nothing else against the tenant:
         Get-OrganizationConfig, Get-AcceptedDomain, Get-InboundConnector, Get-TransportRule,
         Get-AntiPhishPolicy, Get-AntiPhishRule, Get-HostedContentFilterPolicy, Get-HostedContentFilterRule,
-        Get-HostedConnectionFilterPolicy, Get-DkimSigningConfig.
+        Get-HostedConnectionFilterPolicy, Get-DkimSigningConfig, Get-EOPProtectionPolicyRule,
+        Get-ATPProtectionPolicyRule.
 
     Each cmdlet's output is stored under its noun (for example "InboundConnector") as an array of objects with all
     of their properties. Get-OrganizationConfig, Get-AcceptedDomain, Get-InboundConnector and Get-TransportRule
     must succeed, because eoplock would read a missing connector or rule list as "there are none". The other
     cmdlets may be missing or fail (for example without a Microsoft Defender for Office 365 licence, or with a role
     that does not include them): the script then writes a warning, records it in Meta.warnings, leaves that key out
-    and carries on.
+    and carries on. Get-EOPProtectionPolicyRule and Get-ATPProtectionPolicyRule are the rules of the Standard and
+    Strict preset security policies (who they apply to); a tenant without Microsoft Defender for Office 365 has no
+    Get-ATPProtectionPolicyRule, which the script notes without a warning.
 
     Unless -SkipDns is given, it also looks up the public DNS records of each accepted domain (except the
     *.onmicrosoft.com ones) with Resolve-DnsName: MX, TXT at the domain apex, _dmarc TXT, and the DKIM selectors
@@ -154,7 +157,10 @@ function Export-CmdletSection {
         [Parameter(Mandatory = $true)][System.Collections.IDictionary]$Snapshot,
         [Parameter(Mandatory = $true)][string]$CmdletName,
         [Parameter(Mandatory = $true)][string]$Key,
-        [switch]$Required
+        [switch]$Required,
+        # For an optional cmdlet that some tenants do not have by design: recorded in Meta.warnings as this note
+        # instead of a warning on screen.
+        [string]$AbsentNote
     )
     if ($CmdletName -notmatch '^Get-') { throw "Internal error: '$CmdletName' is not a read-only Get- cmdlet." }
 
@@ -163,6 +169,11 @@ function Export-CmdletSection {
         $message = "$CmdletName is not available in this session (the signed-in account's roles or the tenant's " +
             "licences do not include it)"
         if ($Required) { throw "$message. The snapshot needs '$Key'; nothing was written." }
+        if ($AbsentNote) {
+            Write-Verbose -Message "$CmdletName is not available: $AbsentNote"
+            [void]$script:SnapshotWarnings.Add("$CmdletName is not available in this session ($AbsentNote); '$Key' was left out of the snapshot.")
+            return
+        }
         Add-SnapshotWarning -Message "$message; '$Key' was left out of the snapshot."
         return
     }
@@ -361,15 +372,20 @@ try {
         @{ Cmdlet = 'Get-HostedContentFilterPolicy'; Key = 'HostedContentFilterPolicy'; Required = $false },
         @{ Cmdlet = 'Get-HostedContentFilterRule'; Key = 'HostedContentFilterRule'; Required = $false },
         @{ Cmdlet = 'Get-HostedConnectionFilterPolicy'; Key = 'HostedConnectionFilterPolicy'; Required = $false },
-        @{ Cmdlet = 'Get-DkimSigningConfig'; Key = 'DkimSigningConfig'; Required = $false }
+        @{ Cmdlet = 'Get-DkimSigningConfig'; Key = 'DkimSigningConfig'; Required = $false },
+        @{ Cmdlet = 'Get-EOPProtectionPolicyRule'; Key = 'EOPProtectionPolicyRule'; Required = $false },
+        @{ Cmdlet = 'Get-ATPProtectionPolicyRule'; Key = 'ATPProtectionPolicyRule'; Required = $false;
+            AbsentNote = 'a tenant without Microsoft Defender for Office 365 has no such cmdlet' }
     )
     $totalSteps = $sections.Count + 2   # the cmdlets, DNS, writing the file
     $step = 0
     foreach ($section in $sections) {
         Write-Progress -Activity $activity -Status ('Running {0}' -f $section.Cmdlet) `
             -PercentComplete ([int](100 * $step / $totalSteps))
+        $absentNote = ''
+        if ($section.ContainsKey('AbsentNote')) { $absentNote = $section.AbsentNote }
         Export-CmdletSection -Snapshot $snapshot -CmdletName $section.Cmdlet -Key $section.Key `
-            -Required:$section.Required
+            -Required:$section.Required -AbsentNote $absentNote
         $step++
     }
 

@@ -25,6 +25,8 @@ const SECTIONS: readonly { section: keyof Snapshot; key: (item: Record<string, u
   { section: 'AntiPhishRule', key: (item) => String(item.Name ?? item.Identity) },
   { section: 'HostedContentFilterPolicy', key: (item) => String(item.Name ?? item.Identity) },
   { section: 'HostedContentFilterRule', key: (item) => String(item.Name ?? item.Identity) },
+  { section: 'EOPProtectionPolicyRule', key: (item) => String(item.Name ?? item.Identity) },
+  { section: 'ATPProtectionPolicyRule', key: (item) => String(item.Name ?? item.Identity) },
   { section: 'HostedConnectionFilterPolicy', key: (item) => String(item.Name ?? item.Identity) },
   { section: 'DkimSigningConfig', key: (item) => String(item.Domain ?? item.Name) },
 ];
@@ -41,8 +43,9 @@ function compareObjects(section: string, object: string, before: Record<string, 
 export function diffSnapshots(before: Snapshot, after: Snapshot): Change[] {
   const changes: Change[] = [];
   for (const { section, key } of SECTIONS) {
-    const left = new Map((before[section] as Record<string, unknown>[]).map((item) => [key(item).toLowerCase(), item]));
-    const right = new Map((after[section] as Record<string, unknown>[]).map((item) => [key(item).toLowerCase(), item]));
+    // Rule sections are null when the export could not read them.
+    const left = new Map(((before[section] ?? []) as Record<string, unknown>[]).map((item) => [key(item).toLowerCase(), item]));
+    const right = new Map(((after[section] ?? []) as Record<string, unknown>[]).map((item) => [key(item).toLowerCase(), item]));
     for (const [name, item] of left) {
       const other = right.get(name);
       if (!other) changes.push({ section, object: key(item), kind: 'removed' });

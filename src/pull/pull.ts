@@ -2,7 +2,7 @@
  * A tenant snapshot from the admin REST endpoint: the same read cmdlets, keys and Meta as
  * scripts/Export-EoplockSnapshot.ps1, so every command reads both.
  */
-import { dnsSection, domainsToLookUp } from '../dns/dns-section.js';
+import { dnsSection, dnsSectionFailures, domainsToLookUp } from '../dns/dns-section.js';
 import type { DnsResolver } from '../dns/resolver.js';
 import { ExoApiError, type ExoClient } from './exo-client.js';
 
@@ -18,6 +18,9 @@ export const SNAPSHOT_SECTIONS = [
   { cmdlet: 'Get-HostedContentFilterRule', key: 'HostedContentFilterRule', required: false },
   { cmdlet: 'Get-HostedConnectionFilterPolicy', key: 'HostedConnectionFilterPolicy', required: false },
   { cmdlet: 'Get-DkimSigningConfig', key: 'DkimSigningConfig', required: false },
+  { cmdlet: 'Get-EOPProtectionPolicyRule', key: 'EOPProtectionPolicyRule', required: false },
+  // Only in tenants with Microsoft Defender for Office 365; elsewhere the call fails and the key is left out.
+  { cmdlet: 'Get-ATPProtectionPolicyRule', key: 'ATPProtectionPolicyRule', required: false },
 ] as const;
 
 export interface PullOptions {
@@ -62,7 +65,9 @@ export async function pullSnapshot(client: ExoClient, options: PullOptions): Pro
   if (options.resolver) {
     options.onStep?.('Looking up DNS records');
     const names = [...new Set(domainsToLookUp(accepted.map((domain) => String(domain.DomainName ?? '').replace(/^\*\./, ''))).filter((name) => name !== '' && !name.endsWith('.onmicrosoft.us')))];
-    snapshot.Dns = await dnsSection(names, options.resolver);
+    const dns = await dnsSection(names, options.resolver);
+    snapshot.Dns = dns;
+    for (const failure of dnsSectionFailures(dns)) warnings.push(`DNS lookup of ${failure.domain} ${failure.record} failed: ${failure.reason}; recorded in Dns["${failure.domain}"].Failed.`);
   } else {
     warnings.push('DNS lookups were skipped (--skip-dns); the snapshot has no Dns key.');
   }

@@ -101,6 +101,8 @@ const LIST_PROPERTIES = new Set([
   'TrustedOrganizations',
   'EFUsers',
   ...['From', 'HeaderContainsWords', 'HeaderMatchesPatterns'].flatMap((name) => [name, `ExceptIf${name}`]),
+  // Recipients and groups of policy rules: names may hold spaces, so a flattened string is one value.
+  ...['SentTo', 'SentToMemberOf'].flatMap((name) => [name, `ExceptIf${name}`]),
 ]);
 
 /** Top-level sections that hold cmdlet output (an object or an array). */
@@ -115,6 +117,8 @@ export const CMDLET_SECTIONS = [
   'HostedContentFilterRule',
   'HostedConnectionFilterPolicy',
   'DkimSigningConfig',
+  'EOPProtectionPolicyRule',
+  'ATPProtectionPolicyRule',
 ] as const;
 export type CmdletSection = (typeof CMDLET_SECTIONS)[number];
 

@@ -124,6 +124,40 @@ export const HostedConnectionFilterPolicySchema = z.looseObject({
 });
 
 const looseArray = z.array(z.looseObject({})).nullish().transform((value) => value ?? []);
+
+/**
+ * A rule that says who a policy applies to: Get-AntiPhishRule, Get-HostedContentFilterRule, and the preset security
+ * policies' Get-EOPProtectionPolicyRule and Get-ATPProtectionPolicyRule (src/eop/policy-scope.ts reads them). `State`
+ * as the export writes it (Windows PowerShell 5.1's numbers are mapped by quirks.ts); absent means Enabled, the
+ * cmdlets' default. The recipient conditions and exceptions are lists of text.
+ */
+export const PolicyRuleSchema = z
+  .looseObject({
+    Name: z.string().nullish(),
+    State: z
+      .enum(['Enabled', 'Disabled'])
+      .nullish()
+      .transform((value) => value ?? 'Enabled'),
+    Priority: z.number().int().min(0).nullish(),
+  })
+  .superRefine(
+    alsoOfType(
+      Object.fromEntries(
+        ['RecipientDomainIs', 'SentTo', 'SentToMemberOf'].flatMap((name) => [
+          [name, z.array(noControl).nullish()],
+          [`ExceptIf${name}`, z.array(noControl).nullish()],
+        ]),
+      ),
+    ),
+  );
+/**
+ * A rule section: null when the snapshot does not have it (the export could not read it), which is not the same as
+ * an empty list (the tenant has no such rules): without the rules, who a policy applies to is unknown.
+ */
+const ruleSection = z
+  .array(PolicyRuleSchema)
+  .nullish()
+  .transform((value) => value ?? null);
 const dnsValues = z
   .union([z.string(), z.array(z.string())])
   .nullish()
@@ -144,6 +178,21 @@ export const DnsDomainSchema = z.looseObject({
     }),
 });
 
+/**
+ * A `Dns` entry without its `MX`, `TXT` or `DMARC` key: the export script leaves a list out when its lookup failed
+ * ("It was left out of Dns", with a Meta.warnings line), so the absence is recorded in the entry's `Failed` map (what
+ * `eoplock pull` writes for a failed lookup; src/dns/facts.ts reads it) instead of being taken for "no record".
+ */
+function noteAbsentDnsLists(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const entry = value as Record<string, unknown>;
+  const absent = ['MX', 'TXT', 'DMARC'].filter((key) => entry[key] === undefined);
+  if (absent.length === 0) return value;
+  const failed = entry.Failed !== null && typeof entry.Failed === 'object' && !Array.isArray(entry.Failed) ? entry.Failed : {};
+  const why = 'absent from the snapshot (the export leaves a record list out when its lookup failed; see Meta.warnings)';
+  return { ...entry, Failed: { ...Object.fromEntries(absent.map((key) => [key, why])), ...failed } };
+}
+
 export const SnapshotSchema = z.looseObject({
   Meta: MetaSchema,
   OrganizationConfig: z
@@ -153,16 +202,18 @@ export const SnapshotSchema = z.looseObject({
   InboundConnector: z.array(InboundConnectorSchema).nullish().transform((value) => value ?? []),
   TransportRule: z.array(TransportRuleSchema).nullish().transform((value) => value ?? []),
   AntiPhishPolicy: looseArray,
-  AntiPhishRule: looseArray,
+  AntiPhishRule: ruleSection,
   HostedContentFilterPolicy: looseArray,
-  HostedContentFilterRule: looseArray,
+  HostedContentFilterRule: ruleSection,
+  EOPProtectionPolicyRule: ruleSection,
+  ATPProtectionPolicyRule: ruleSection,
   HostedConnectionFilterPolicy: z
     .array(HostedConnectionFilterPolicySchema)
     .nullish()
     .transform((value) => value ?? []),
   DkimSigningConfig: looseArray,
   Dns: z
-    .record(z.string(), DnsDomainSchema)
+    .record(z.string(), z.preprocess(noteAbsentDnsLists, DnsDomainSchema))
     .nullish()
     .transform((value) => value ?? {}),
 });
@@ -173,3 +224,4 @@ export type InboundConnector = z.output<typeof InboundConnectorSchema>;
 export type TransportRule = z.output<typeof TransportRuleSchema>;
 export type OrganizationConfig = z.output<typeof OrganizationConfigSchema>;
 export type DnsDomain = z.output<typeof DnsDomainSchema>;
+export type PolicyRule = z.output<typeof PolicyRuleSchema>;

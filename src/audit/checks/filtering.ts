@@ -1,8 +1,11 @@
 /**
  * Filtering that a bypass reaches: allow lists, Enhanced Filtering, anti-phishing, anti-spam (eop-behaviour.md §5, §6).
  */
+import { normaliseDomain } from '../../eop/addresses.js';
 import { compileIpList, formatIpv4Interval, ipv4Interval, subtractIntervals } from '../../eop/ip.js';
+import { POLICY_SECTION, policyReach, type PolicyKind, type PolicyReach } from '../../eop/policy-scope.js';
 import { isSet } from '../../eop/rule-predicates.js';
+import type { Snapshot } from '../../snapshot/parse.js';
 import { fail, ipv4Cover, notApplicable, pass, type AuditContext } from '../context.js';
 import type { CheckOutcome, Evidence } from '../model.js';
 
@@ -29,12 +32,114 @@ function eachPolicy(
   return evidence.length > 0 ? fail(failed(offending), evidence) : pass(passed);
 }
 
-/** Evidence when `policy[property]` is not one of `wanted` (absent properties are not judged). */
-function expect(policy: Policy, path: string, property: string, wanted: readonly unknown[], message: string): Evidence[] {
-  if (!(property in policy) || policy[property] === null) return [];
-  return wanted.includes(policy[property])
-    ? []
-    : [{ path: `${path}.${property}`, actual: policy[property], expected: wanted.map(String).join(' or '), message: `"${nameOf(policy, path)}": ${message}` }];
+/**
+ * Exchange Online's value for a property that is absent from the export: the "Default" column of Microsoft's
+ * recommended settings (S29) and the cmdlet references (S27 anti-phishing, S28 anti-spam; eop-behaviour.md §6.4,
+ * §6.5). PhishSpamAction: MoveToJmf in the default policy and in policies made in PowerShell (the portal uses
+ * Quarantine for new ones).
+ */
+const EXCHANGE_DEFAULTS: Readonly<Record<string, unknown>> = {
+  EnableSpoofIntelligence: true,
+  HonorDmarcPolicy: true,
+  DmarcRejectAction: 'Reject',
+  DmarcQuarantineAction: 'Quarantine',
+  AuthenticationFailAction: 'MoveToJmf',
+  EnableMailboxIntelligence: true,
+  BulkThreshold: 7,
+  HighConfidenceSpamAction: 'MoveToJmf',
+  PhishSpamAction: 'MoveToJmf',
+  HighConfidencePhishAction: 'Quarantine',
+};
+
+/** The value Exchange Online uses: the exported one, else its default (undefined when neither is known). */
+function effective(policy: Policy, property: string): unknown {
+  const value = policy[property];
+  return value === undefined || value === null ? EXCHANGE_DEFAULTS[property] : value;
+}
+
+/**
+ * Evidence when the value Exchange Online uses for `policy[property]` is not one of `wanted`. A property absent from
+ * the export is judged by Exchange Online's default, and the evidence says so rather than showing a value.
+ */
+function expect(policy: Policy, path: string, property: string, wanted: readonly unknown[], message: string, label: string): Evidence[] {
+  const value = effective(policy, property);
+  if (value === undefined || wanted.includes(value)) return [];
+  const expected = wanted.map(String).join(' or ');
+  const absent = policy[property] === undefined || policy[property] === null;
+  return absent
+    ? [{ path: `${path}.${property}`, expected, message: `${label}: ${property} is absent from the export (Exchange Online's default is ${String(value)}): ${message}` }]
+    : [{ path: `${path}.${property}`, actual: policy[property], expected, message: `${label}: ${message}` }];
+}
+
+/** The recipients the audit asks about: each accepted domain (a `*.` pattern as its parent domain). */
+function acceptedDomains(snapshot: Snapshot): string[] {
+  return [...new Set(snapshot.AcceptedDomain.map((domain) => normaliseDomain(domain.DomainName.replace(/^\s*\*\./, ''))))];
+}
+
+const reachCache = new WeakMap<Snapshot, Map<PolicyKind, PolicyReach[]>>();
+function reachOf(context: AuditContext, kind: PolicyKind): PolicyReach[] {
+  let byKind = reachCache.get(context.snapshot);
+  if (!byKind) reachCache.set(context.snapshot, (byKind = new Map()));
+  let reach = byKind.get(kind);
+  if (!reach) byKind.set(kind, (reach = policyReach(context.snapshot, kind, acceptedDomains(context.snapshot), { assumptions: context.assumptions })));
+  return reach;
+}
+
+function listed(items: readonly string[]): string {
+  return items.length <= 4 ? items.join(', ') : `${items.slice(0, 3).join(', ')} and ${items.length - 3} more`;
+}
+
+/** `applies to contoso.com; may apply to fabrikam.com: …`: whom a policy reaches. */
+function reachText(item: PolicyReach): string {
+  const parts: string[] = [];
+  if (item.applies.length > 0) parts.push(item.source === 'default' ? `the default policy for ${listed(item.applies)}` : `applies to ${listed(item.applies)}`);
+  if (item.mayApply.length > 0) {
+    const why = item.state === 'enabled' ? `${item.detail}, which the snapshot cannot resolve` : item.detail;
+    parts.push(`may apply to ${listed(item.mayApply.map((entry) => entry.recipient))}: ${why}`);
+  }
+  return parts.join('; ');
+}
+
+/**
+ * Judges the policies of `kind` that apply, or may apply, to the recipients of some accepted domain
+ * (src/eop/policy-scope.ts: presets, then custom policies by rule priority, then the default). Microsoft's Standard and
+ * Strict preset policies are never judged (their settings are Microsoft's); a policy no recipient reaches is named as
+ * such, not judged. A snapshot without the section makes the check not applicable (the export may not have had the
+ * licence or the role).
+ */
+function judgeApplying(
+  context: AuditContext,
+  kind: PolicyKind,
+  test: (policy: Policy, path: string, label: string) => Evidence[],
+  passed: string,
+  failed: (count: number) => string,
+): CheckOutcome {
+  const section = POLICY_SECTION[kind];
+  const policies = context.snapshot[section] as Policy[];
+  if (policies.length === 0) return notApplicable(`the snapshot holds no ${section}`);
+  const evidence: Evidence[] = [];
+  const notes: Evidence[] = [];
+  const unreached: string[] = [];
+  let offending = 0;
+  for (const item of reachOf(context, kind)) {
+    const path = `${section}[${item.index}]`;
+    if (item.source === 'preset-strict' || item.source === 'preset-standard') {
+      const level = item.source === 'preset-strict' ? 'Strict' : 'Standard';
+      const reach = item.unreachable === null ? reachText(item) : `it reaches no accepted domain: ${item.unreachable}`;
+      notes.push({ path, message: `"${item.name}" is the ${level} preset security policy, with Microsoft's ${level} settings: not judged (${reach})` });
+      continue;
+    }
+    if (item.unreachable !== null) {
+      unreached.push(`"${item.name}"`);
+      notes.push({ path, message: `"${item.name}" is not judged: no recipient of an accepted domain reaches it (${item.unreachable})` });
+      continue;
+    }
+    const found = test(policies[item.index] as Policy, path, `"${item.name}" (${reachText(item)})`);
+    if (found.length > 0) offending++;
+    evidence.push(...found);
+  }
+  const aside = unreached.length > 0 ? `; not judged, as no recipient reaches ${unreached.length === 1 ? 'it' : 'them'}: ${listed(unreached)}` : '';
+  return evidence.length > 0 ? fail(`${failed(offending)}${aside}`, evidence) : pass(`${passed}${aside}`, notes);
 }
 
 export const FILTERING_CHECKS: Record<string, Check> = {
@@ -70,6 +175,7 @@ export const FILTERING_CHECKS: Record<string, Check> = {
 
   'EOPL-022': (context) => {
     if (context.mxAtExchange === true) return notApplicable('the MX records point to Exchange Online: Enhanced Filtering is not needed');
+    if (context.mxUnknown !== null) return notApplicable(`not evaluated: ${context.mxUnknown}, and Enhanced Filtering is needed only where it points away from Exchange Online`);
     if (!context.hasGateway) return notApplicable('no gateway in front of Exchange Online');
     const gateway = context.gateway;
     if (!gateway) return notApplicable('there is no gateway Partner connector (see EOPL-002)');
@@ -114,49 +220,67 @@ export const FILTERING_CHECKS: Record<string, Check> = {
   },
 
   'EOPL-024': (context) =>
-    eachPolicy(context, 'AntiPhishPolicy', (p, path) => expect(p, path, 'EnableSpoofIntelligence', [true], 'spoof intelligence is off'), 'spoof intelligence is on', (n) => `spoof intelligence is off in ${n} polic${n === 1 ? 'y' : 'ies'}`),
+    judgeApplying(
+      context,
+      'antiPhish',
+      (p, path, label) => expect(p, path, 'EnableSpoofIntelligence', [true], 'spoof intelligence is off', label),
+      'spoof intelligence is on in every anti-phishing policy that applies',
+      (n) => `spoof intelligence is off in ${n} anti-phishing polic${n === 1 ? 'y that applies' : 'ies that apply'}`,
+    ),
 
   'EOPL-025': (context) =>
-    eachPolicy(
+    judgeApplying(
       context,
-      'AntiPhishPolicy',
-      (p, path) => [
-        ...expect(p, path, 'HonorDmarcPolicy', [true], 'the sending domain\'s DMARC policy is not honoured'),
-        ...(p.HonorDmarcPolicy === true ? expect(p, path, 'DmarcRejectAction', ['Reject'], 'DMARC p=reject failures are not rejected') : []),
-        ...(p.HonorDmarcPolicy === true ? expect(p, path, 'DmarcQuarantineAction', ['Quarantine'], 'DMARC p=quarantine failures are not quarantined') : []),
+      'antiPhish',
+      (p, path, label) => [
+        ...expect(p, path, 'HonorDmarcPolicy', [true], 'the sending domain\'s DMARC policy is not honoured', label),
+        ...(effective(p, 'HonorDmarcPolicy') === true ? expect(p, path, 'DmarcRejectAction', ['Reject'], 'DMARC p=reject failures are not rejected', label) : []),
+        ...(effective(p, 'HonorDmarcPolicy') === true ? expect(p, path, 'DmarcQuarantineAction', ['Quarantine'], 'DMARC p=quarantine failures are not quarantined', label) : []),
       ],
-      'DMARC policies are honoured',
-      (n) => `${n} polic${n === 1 ? 'y does' : 'ies do'} not honour DMARC fully`,
+      'every anti-phishing policy that applies honours DMARC',
+      (n) => `${n} anti-phishing polic${n === 1 ? 'y that applies does' : 'ies that apply do'} not honour DMARC fully`,
     ),
 
   'EOPL-026': (context) =>
-    eachPolicy(context, 'AntiPhishPolicy', (p, path) => expect(p, path, 'AuthenticationFailAction', ['Quarantine'], 'detected spoofs go to Junk'), 'detected spoofs are quarantined', (n) => `${n} polic${n === 1 ? 'y sends' : 'ies send'} spoofs to Junk`),
+    judgeApplying(
+      context,
+      'antiPhish',
+      (p, path, label) => expect(p, path, 'AuthenticationFailAction', ['Quarantine'], 'detected spoofs go to Junk', label),
+      'every anti-phishing policy that applies quarantines detected spoofs',
+      (n) => `${n} anti-phishing polic${n === 1 ? 'y that applies sends' : 'ies that apply send'} detected spoofs to Junk`,
+    ),
 
   'EOPL-027': (context) =>
-    eachPolicy(context, 'AntiPhishPolicy', (p, path) => expect(p, path, 'EnableMailboxIntelligence', [true], 'mailbox intelligence is off'), 'mailbox intelligence is on', (n) => `mailbox intelligence is off in ${n} polic${n === 1 ? 'y' : 'ies'}`),
+    judgeApplying(
+      context,
+      'antiPhishDefender',
+      (p, path, label) => expect(p, path, 'EnableMailboxIntelligence', [true], 'mailbox intelligence is off', label),
+      'mailbox intelligence is on in every anti-phishing policy that applies',
+      (n) => `mailbox intelligence is off in ${n} anti-phishing polic${n === 1 ? 'y that applies' : 'ies that apply'}`,
+    ),
 
   'EOPL-028': (context) =>
-    eachPolicy(
+    judgeApplying(
       context,
-      'HostedContentFilterPolicy',
-      (p, path) =>
-        typeof p.BulkThreshold === 'number' && p.BulkThreshold > 6
-          ? [{ path: `${path}.BulkThreshold`, actual: p.BulkThreshold, expected: '6 or lower', message: `"${nameOf(p, path)}" lets bulk mail up to BCL ${p.BulkThreshold} through` }]
-          : [],
-      'the bulk threshold is 6 or lower',
-      (n) => `${n} polic${n === 1 ? 'y has' : 'ies have'} a bulk threshold above 6`,
+      'antiSpam',
+      (p, path, label) => {
+        const threshold = effective(p, 'BulkThreshold');
+        return typeof threshold === 'number' && threshold > 6 ? expect(p, path, 'BulkThreshold', [1, 2, 3, 4, 5, 6], `bulk mail up to BCL ${threshold} gets through`, label).map((entry) => ({ ...entry, expected: '6 or lower' })) : [];
+      },
+      'the bulk threshold is 6 or lower in every anti-spam policy that applies',
+      (n) => `${n} anti-spam polic${n === 1 ? 'y that applies has' : 'ies that apply have'} a bulk threshold above 6`,
     ),
 
   'EOPL-029': (context) =>
-    eachPolicy(
+    judgeApplying(
       context,
-      'HostedContentFilterPolicy',
-      (p, path) => [
-        ...expect(p, path, 'HighConfidenceSpamAction', ['Quarantine'], 'high-confidence spam is not quarantined'),
-        ...expect(p, path, 'PhishSpamAction', ['Quarantine'], 'phishing is not quarantined'),
-        ...expect(p, path, 'HighConfidencePhishAction', ['Quarantine'], 'high-confidence phishing is not quarantined'),
+      'antiSpam',
+      (p, path, label) => [
+        ...expect(p, path, 'HighConfidenceSpamAction', ['Quarantine'], 'high-confidence spam is not quarantined', label),
+        ...expect(p, path, 'PhishSpamAction', ['Quarantine'], 'phishing is not quarantined', label),
+        ...expect(p, path, 'HighConfidencePhishAction', ['Quarantine'], 'high-confidence phishing is not quarantined', label),
       ],
-      'high-confidence spam and phishing are quarantined',
-      (n) => `${n} polic${n === 1 ? 'y does' : 'ies do'} not quarantine high-confidence spam or phishing`,
+      'every anti-spam policy that applies quarantines high-confidence spam and phishing',
+      (n) => `${n} anti-spam polic${n === 1 ? 'y that applies does' : 'ies that apply do'} not quarantine high-confidence spam or phishing`,
     ),
 };
