@@ -7,6 +7,7 @@ import { open } from 'node:fs/promises';
 import { analyseHeaders, type HeaderAnalysis } from '../headers/analyse.js';
 import { MAX_HEADER_BYTES, readMessageHeaders } from '../headers/parse.js';
 import { InputError } from '../errors.js';
+import { citedSourceIds, sourceFooter } from '../eop/sources.js';
 import { inferProfile, type GatewayProfile } from '../profile/profile.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
 import { visible } from '../util/display.js';
@@ -103,16 +104,30 @@ export function renderHeaders(analysis: HeaderAnalysis, source: string, warnings
   const pathText = {
     'through-gateway': 'through the gateway',
     'direct-to-eop': 'STRAIGHT TO EOP — the gateway was bypassed',
+    internal: 'inside the organisation (AuthAs: Internal): the inbound gateway is not on this path',
     'not-through-eop': 'not through Exchange Online (no EOP hop)',
-    undetermined: 'into EOP; whether through the gateway is unknown (give --seg-ip or --snapshot)',
+    undetermined: 'into EOP; whether through the gateway is undetermined',
   }[analysis.path];
   lines.push(`  Path     ${pathText}${profile?.name ? `  [gateway: ${profile.name}]` : ''}`);
+  if (analysis.gatewayEvidence && analysis.path !== 'not-through-eop') lines.push(`  Why      ${analysis.gatewayEvidence}`);
+  const verdict = analysis.antispam?.explained.find((entry) => entry.field === 'SFV');
+  if (verdict) lines.push(`  Filtering SFV:${verdict.value} — ${verdict.meaning}`);
 
   lines.push('', 'Received chain (oldest first)');
   for (const hop of analysis.hops) {
     const delay = hop.delaySeconds === null ? '' : `  +${hop.delaySeconds}s`;
-    const role = hop === analysis.eopEntry ? '  ← into EOP' : hop.fromGateway ? '  ← from the gateway' : '';
-    lines.push(`  ${String(hop.step).padStart(2)}. ${hop.fromHost ?? '?'}${hop.fromIp && hop.fromIp !== hop.fromHost ? ` [${hop.fromIp}]` : ''} → ${hop.byHost ?? '?'}${delay}${role}`);
+    const role =
+      hop === analysis.eopEntry
+        ? `  ← into EOP${hop.sender === 'microsoft-365-outbound' ? ' from Microsoft 365 (another tenant or Outlook.com)' : ''}`
+        : hop.intoEop
+          ? '  ← into EOP (an earlier pass)'
+          : hop.fromGateway
+            ? '  ← from the gateway'
+            : hop === analysis.relayedAfterEop
+              ? '  ← out of Exchange Online (relayed copy)'
+              : '';
+    const vendor = hop.vendor && !hop.fromGateway ? `  (${hop.vendor} host name)` : '';
+    lines.push(`  ${String(hop.step).padStart(2)}. ${hop.fromHost ?? '?'}${hop.fromIp && hop.fromIp !== hop.fromHost ? ` [${hop.fromIp}]` : ''} → ${hop.byHost ?? '?'}${delay}${role}${vendor}`);
   }
   if (analysis.hops.length === 0) lines.push('  (no Received headers)');
   lines.push(`  EOP saw  ${analysis.connectingIp ?? '(unknown)'}${analysis.connectorsByIp.length > 0 ? `  (matches connector ${analysis.connectorsByIp.map((name) => `"${name}"`).join(', ')} by IP)` : ''}`);
@@ -120,6 +135,8 @@ export function renderHeaders(analysis: HeaderAnalysis, source: string, warnings
   lines.push('', 'Exchange Online stamps');
   lines.push(`  AuthAs / AuthSource           ${analysis.authAs ?? '(none)'} / ${analysis.authSource ?? '(none)'}`);
   lines.push(`  SkipListedInternetSender      ${analysis.skipListedInternetSender ?? '(not set)'}`);
+  const used = analysis.exchangeResults;
+  lines.push(`  Results read from             ${used ? `${used.header}${used.authservId ? ` (${used.authservId}${used.instance !== null ? `, i=${used.instance}` : ''})` : ''}` : '(none written by Exchange Online)'}`);
   for (const results of analysis.authenticationResults) {
     const parts = [
       results.spf ? `spf=${results.spf.result}${results.spf.senderIp ? ` (${results.spf.senderIp})` : ''}` : null,
@@ -127,7 +144,8 @@ export function renderHeaders(analysis: HeaderAnalysis, source: string, warnings
       results.dmarc ? `dmarc=${results.dmarc.result}${results.dmarc.action ? ` action=${results.dmarc.action}` : ''}` : null,
       results.compauth ? `compauth=${results.compauth.result}${results.compauth.reason ? ` reason=${results.compauth.reason}` : ''}` : null,
     ].filter(Boolean);
-    lines.push(`  ${results.header}${results.authservId ? ` (${results.authservId})` : ' (EXO form, no authserv-id)'}`);
+    const by = results.authservId ? ` (${results.authservId}${results.instance !== null ? `, i=${results.instance}` : ''})` : ' (EXO form, no authserv-id)';
+    lines.push(`  ${results.header}${by}${results === used ? '  ← Exchange Online\'s results' : ''}`);
     lines.push(`    ${parts.join('; ') || '(no results)'}`);
     if (results.compauth?.meaning) lines.push(`    compauth reason ${results.compauth.reason}: ${results.compauth.meaning}`);
   }
@@ -142,5 +160,7 @@ export function renderHeaders(analysis: HeaderAnalysis, source: string, warnings
     if (item.correction) lines.push(`      correction: ${item.correction}`);
   }
   for (const note of analysis.notes) lines.push(`  note: ${note}`);
+  const cited = citedSourceIds(lines.join('\n'));
+  if (cited.length > 0) lines.push('', ...sourceFooter(cited));
   return `${lines.map(visible).join('\n')}\n`;
 }

@@ -1,6 +1,7 @@
 /**
  * Authentication-Results (RFC 8601) and the fields written in its form (ARC-Authentication-Results,
- * Authentication-Results-Original): the authserv-id and, per method, its result, comment and properties.
+ * Authentication-Results-Original, X-MS-Exchange-Authentication-Results): the authserv-id and, per method, its
+ * result, comment and properties. Every one of them is read by the same rules, whatever its name.
  *
  * Reads what mailauth's header parser reads from the same text (parts split at `;`, comments set apart, the first
  * part without `=` as the authserv-id, `ptype.property=value` pairs after the result), as one pass that builds no
@@ -20,8 +21,13 @@ export interface AuthMethod {
 }
 
 export interface ParsedAuthResults {
-  /** The authserv-id: the first part with no `=`, lower case; null when there is none (EXO's form). */
+  /**
+   * The authserv-id: the first word of the first part with no `=`, lower case, without the authres-version that may
+   * follow it (`mx.microsoft.com 1` → `mx.microsoft.com`); null when there is none (EXO's form).
+   */
   authservId: string | null;
+  /** ARC-Authentication-Results' instance (`i=1;` before the authserv-id, RFC 8617 §4.1.1); null when there is none. */
+  instance: number | null;
   methods: AuthMethod[];
 }
 
@@ -116,13 +122,20 @@ function readMethodValue(text: string): { result: string; properties: ReadonlyMa
 /** Reads the value of an Authentication-Results field (or one in its form). Linear in the value's length. */
 export function parseAuthenticationResults(value: string): ParsedAuthResults {
   let authservId: string | null = null;
+  let instance: number | null = null;
   const methods: AuthMethod[] = [];
-  for (const part of splitParts(value)) {
+  for (const [index, part] of splitParts(value).entries()) {
     const text = collapse(part.text);
     if (text === '') continue;
+    // ARC-Authentication-Results starts with its instance: `i=1; mx.microsoft.com 1; spf=pass …`.
+    const arcInstance = index === 0 ? /^i=(\d{1,9})$/i.exec(text) : null;
+    if (arcInstance) {
+      instance = Number(arcInstance[1]);
+      continue;
+    }
     const at = text.indexOf('=');
     if (at < 0) {
-      authservId ??= text.toLowerCase();
+      authservId ??= (text.split(' ')[0] as string).toLowerCase();
       continue;
     }
     const method = text.slice(0, at).trim().toLowerCase();
@@ -130,5 +143,5 @@ export function parseAuthenticationResults(value: string): ParsedAuthResults {
     const { result, properties } = readMethodValue(text.slice(at + 1).trim());
     methods.push({ method, result, comment: collapse(part.comment), properties });
   }
-  return { authservId, methods };
+  return { authservId, instance, methods };
 }

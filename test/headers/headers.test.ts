@@ -47,15 +47,19 @@ describe('healthy gateway path, no Enhanced Filtering', () => {
     assert.equal(analysis.antispam?.explained.find((entry) => entry.field === 'SFV')?.meaning, 'not spam');
   });
 
-  test('without a snapshot or profile the path is undetermined, unless the host is a known gateway vendor', async () => {
+  test('without a snapshot or profile the path is undetermined, a gateway vendor\'s host name included', async () => {
     const { analysis } = await analyse(`${FIXTURES}/gateway-path.eml`);
     assert.equal(analysis.path, 'undetermined');
     assert.equal(status(analysis, 'last-hop'), 'unknown');
+    // A vendor's host name is no evidence: the sender's own outbound relay can be at the same vendor (issue 15 §2.3).
     const text = (await readFile(`${FIXTURES}/gateway-path.eml`, 'utf8')).replaceAll('out1.seg.example.net', 'us-smtp-delivery-101.mimecast.com');
     const { fields } = await readMessageHeaders(text);
     const vendor = analyseHeaders(fields);
-    assert.equal(vendor.path, 'through-gateway');
-    assert.equal(vendor.checklist.find((item) => item.id === 'last-hop')?.status, 'pass');
+    assert.equal(vendor.path, 'undetermined');
+    assert.equal(vendor.eopEntry?.vendor, 'Mimecast');
+    assert.equal(vendor.eopEntry?.fromGateway, false);
+    assert.equal(vendor.checklist.find((item) => item.id === 'last-hop')?.status, 'unknown');
+    assert.match(vendor.gatewayEvidence ?? '', /Mimecast host name, but senders use the same vendors/);
   });
 });
 
