@@ -9,8 +9,8 @@ import { matchCertificateName } from '../eop/certificate.js';
 import { decide } from '../eop/decide.js';
 import { compileIpList, ipv4Interval, mergeIntervals, type IpEntry } from '../eop/ip.js';
 import { isSet } from '../eop/rule-predicates.js';
-import { gatewayConnector, hasGateway, mxRecords, type GatewayProfile } from '../profile/profile.js';
-import { EXCHANGE_ONLINE_MX } from '../profile/vendors.js';
+import { domainDnsFacts, mxFact, type DomainDnsFacts } from '../dns/facts.js';
+import { gatewayConnector, hasGateway, type GatewayProfile } from '../profile/profile.js';
 import type { Snapshot } from '../snapshot/parse.js';
 import type { InboundConnector, TransportRule } from '../snapshot/schema.js';
 import type { CheckOutcome, Evidence, ProofEntry } from './model.js';
@@ -32,8 +32,15 @@ export interface AuditContext {
   gatewayCandidates: Indexed<InboundConnector>[];
   /** The connector that serves the gateway: an enabled Partner candidate, restricted ones first. */
   gateway: Indexed<InboundConnector> | null;
-  /** true: every custom domain with DNS data has its MX at Exchange Online; false: some at a gateway; null: no DNS data. */
+  /** What the snapshot's Dns section says (and cannot say) about each custom accepted domain. */
+  dns: DomainDnsFacts[];
+  /**
+   * false: some custom domain's MX points away from Exchange Online; true: every custom domain's MX is known and those
+   * with MX records point at Exchange Online; null: no MX records, or some MX unknown.
+   */
   mxAtExchange: boolean | null;
+  /** Why where the MX points is unknown (no domain is known to point away, and some domain's MX is unknown); else null. */
+  mxUnknown: string | null;
   /** Rules shaped like a safety net: a blocking action with sender-IP exceptions. Best first. */
   safetyNets: Indexed<TransportRule>[];
   proof: ProofEntry[];
@@ -91,11 +98,8 @@ export function buildContext(snapshot: Snapshot, profile: GatewayProfile, assump
     gateway = inferred ? { item: inferred.connector, index: inferred.index } : null;
   }
 
-  const custom = new Set(
-    snapshot.AcceptedDomain.map((domain) => normaliseDomain(domain.DomainName)).filter((name) => !/\.onmicrosoft\.(com|us)$/.test(name)),
-  );
-  const mx = mxRecords(snapshot).filter((record) => custom.has(record.domain));
-  const mxAtExchange = mx.length === 0 ? null : mx.every((record) => EXCHANGE_ONLINE_MX.test(record.host));
+  const dns = domainDnsFacts(snapshot);
+  const { mxAtExchange, mxUnknown } = mxSummary(dns);
 
   const safetyNets = snapshot.TransportRule.map((item, index) => ({ item, index }))
     .filter(({ item }) => blockingAction(item as Record<string, unknown>) !== null && isSet((item as Record<string, unknown>).ExceptIfSenderIpRanges))
@@ -123,10 +127,28 @@ export function buildContext(snapshot: Snapshot, profile: GatewayProfile, assump
     gatewayEntries,
     gatewayCandidates,
     gateway,
+    dns,
     mxAtExchange,
+    mxUnknown,
     safetyNets,
     proof,
   };
+}
+
+/** Where the custom domains' MX points, taken together: a domain known to point away settles it; an unknown MX is said. */
+export function mxSummary(dns: readonly DomainDnsFacts[]): { mxAtExchange: boolean | null; mxUnknown: string | null } {
+  const facts = dns.map((entry) => ({ domain: entry.domain, mx: mxFact(entry) }));
+  if (facts.some(({ mx }) => mx.kind === 'elsewhere' || mx.kind === 'mixed')) return { mxAtExchange: false, mxUnknown: null };
+  const unknown = facts.flatMap(({ domain, mx }) => (mx.kind === 'unknown' ? [{ domain, why: mx.why }] : []));
+  if (unknown.length > 0) {
+    const reasons = [...new Set(unknown.map((entry) => entry.why))];
+    const names = unknown.map((entry) => entry.domain).join(', ');
+    return {
+      mxAtExchange: null,
+      mxUnknown: reasons.length === 1 ? `where the MX of ${names} points is unknown (${reasons[0]})` : `where the MX of ${unknown.map((entry) => `${entry.domain} (${entry.why})`).join(', ')} points is unknown`,
+    };
+  }
+  return { mxAtExchange: facts.some(({ mx }) => mx.kind === 'exchange-online') ? true : null, mxUnknown: null };
 }
 
 function netRank(rule: TransportRule): number {

@@ -8,6 +8,7 @@ import { InputError } from '../errors.js';
 import { inferProfile } from '../profile/profile.js';
 import { renderAuditTable, renderAuditText } from '../report/audit-text.js';
 import { withLiveDns } from '../dns/dns-section.js';
+import { dnsGapNote } from '../dns/facts.js';
 import { liveResolver } from '../dns/resolver.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
 import { lineLocator } from '../snapshot/locate.js';
@@ -60,11 +61,18 @@ export async function auditCommand(io: Io, files: string[], options: AuditComman
   const given = await loadProfile(options);
   if (options.resolver !== undefined && !options.liveDns) throw new InputError('--resolver needs --live-dns', { where: '--resolver' });
   const dns = options.liveDns ? liveResolver(options.resolver) : null;
+  // Missing DNS data (no Dns section, a domain without an entry, a lookup that failed) is said once per snapshot; the
+  // checks that need it say "not evaluated" with the reason.
+  const noteDnsGaps = (file: string, snapshot: Parameters<typeof dnsGapNote>[0]) => {
+    const note = dnsGapNote(snapshot);
+    if (note) io.stderr(`eoplock: warning: ${visible(file)}: ${visible(note)}\n`);
+  };
   if (options.format === 'html') {
     if (files.length !== 1) throw new InputError(`--format html reports on one snapshot, got ${files.length}`, { where: '--format' });
     const file = files[0] as string;
     let { snapshot } = await loadSnapshotFile(file);
     if (dns) snapshot = await withLiveDns(snapshot, dns);
+    noteDnsGaps(file, snapshot);
     const { htmlReport } = await import('./report.js'); // the HTML report's code (plan, trace, Chart.js) only here
     const { html, audit } = await htmlReport(snapshot, file, given ?? inferProfile(snapshot), { traces: [], assumptions });
     await emit(io, html, options.out);
@@ -88,13 +96,8 @@ export async function auditCommand(io: Io, files: string[], options: AuditComman
       } catch (error) {
         throw error instanceof InputError ? error.inFile(file) : error;
       }
-      if (dns) {
-        try {
-          snapshot = await withLiveDns(snapshot, dns);
-        } catch (error) {
-          throw error instanceof InputError ? error.inFile(file) : error;
-        }
-      }
+      if (dns) snapshot = await withLiveDns(snapshot, dns); // a failed lookup is recorded in the entry, not thrown
+      noteDnsGaps(file, snapshot);
       const result = runAudit(snapshot, given ?? inferProfile(snapshot), { file, assumptions });
       if (options.format === 'sarif') {
         const locate = lineLocator(text);

@@ -1,13 +1,14 @@
 /**
  * DNS checks of one domain: MX (gateway, Exchange Online or elsewhere), SPF (mailauth's evaluator for the lookup
  * budget, plus a lint of the record), DMARC, and the DKIM selectors against Get-DkimSigningConfig. IO only through
- * the injected resolver.
+ * the injected resolver. A lookup that failed is reported as failed (in `failed`, with why), never as "no record":
+ * what it would have said is unknown. NXDOMAIN is its own answer: the domain does not exist.
  */
 import { spf } from 'mailauth/lib/spf/index.js';
 import { normaliseDomain } from '../eop/addresses.js';
 import { EXCHANGE_ONLINE_MX, vendorForMx, vendorForSpfInclude, type GatewayVendor } from '../profile/vendors.js';
 import { organisationalDomain, parseDmarc, type DmarcRecord } from './dmarc.js';
-import { isMissing, txtRecords, type DnsResolver } from './resolver.js';
+import { failureReason, isMissing, lookup, lookupTxt, type DnsResolver, type Lookup } from './resolver.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 export interface DnsIssue {
@@ -16,14 +17,30 @@ export interface DnsIssue {
   message: string;
 }
 
+/** How a lookup ended: records, no record (NODATA), no such domain (NXDOMAIN), or failed (nothing known). */
+export type LookupOutcome = Lookup<unknown>['kind'];
+
+/** A lookup that failed: timeout, SERVFAIL, REFUSED, no server, or not in the snapshot. */
+export interface FailedLookup {
+  name: string;
+  /** `MX`, `TXT`, `CNAME`, or `SPF` for a lookup made while evaluating the record (its includes, a, mx…). */
+  type: string;
+  reason: string;
+}
+
 export interface DomainReport {
   domain: string;
-  mx: { hosts: { host: string; priority: number }[]; pointsTo: 'gateway' | 'exchange-online' | 'elsewhere' | 'none' | 'mixed'; vendor: string | null };
-  spf: { record: string | null; lookups: number | null; voidLookups: number | null; result: string | null; includes: string[]; all: string | null };
-  dmarc: { record: DmarcRecord | null; foundAt: string | null };
-  dkim: { selector: string; found: string | null; expected: string | null; matches: boolean | null }[];
+  /** false: NXDOMAIN; true: the name exists; null: its lookups failed. */
+  exists: boolean | null;
+  mx: { lookup: LookupOutcome; hosts: { host: string; priority: number }[]; pointsTo: 'gateway' | 'exchange-online' | 'elsewhere' | 'none' | 'mixed' | 'unknown'; vendor: string | null };
+  spf: { lookup: LookupOutcome; record: string | null; lookups: number | null; voidLookups: number | null; result: string | null; includes: string[]; all: string | null };
+  /** `lookup`: `answer` when a record was found (here or at the organisational domain), `nodata` when none, `failed`. */
+  dmarc: { lookup: LookupOutcome; record: DmarcRecord | null; foundAt: string | null };
+  dkim: { selector: string; lookup: LookupOutcome; found: string | null; expected: string | null; matches: boolean | null }[];
   vendor: Pick<GatewayVendor, 'name' | 'source' | 'recorded' | 'confidence'> | null;
   issues: DnsIssue[];
+  /** The lookups that failed: the parts of the report they feed are unknown, not missing. */
+  failed: FailedLookup[];
 }
 
 export interface CheckOptions {
@@ -47,29 +64,38 @@ const LOOKUP_TERM = /^[+?~-]?(include:|a($|[:/])|mx($|[:/])|ptr($|:)|exists:)|^r
 export async function checkDomain(rawDomain: string, resolver: DnsResolver, options: CheckOptions): Promise<DomainReport> {
   const domain = normaliseDomain(rawDomain);
   const issues: DnsIssue[] = [];
+  const failed: FailedLookup[] = [];
   const issue = (area: DnsIssue['area'], severity: Severity, message: string) => issues.push({ area, severity, message });
+  const noteFailure = (result: Lookup<unknown>, name: string, type: string) => {
+    if (result.kind === 'failed') failed.push({ name, type, reason: result.reason });
+  };
+
+  // The apex: MX and TXT. NXDOMAIN on either says the domain does not exist; then nothing else is worth a finding.
+  const mxAnswer = await lookup<{ exchange: string; priority: number }>(resolver, domain, 'MX');
+  noteFailure(mxAnswer, domain, 'MX');
+  const txtAnswer = await lookupTxt(resolver, domain);
+  noteFailure(txtAnswer, domain, 'TXT');
+  const outcomes = [mxAnswer.kind, txtAnswer.kind];
+  const exists = outcomes.includes('nxdomain') ? false : outcomes.some((kind) => kind === 'answer' || kind === 'nodata') ? true : null;
+  if (exists === false) issue('mx', 'error', 'the domain does not exist (NXDOMAIN): it receives no mail and publishes no SPF, DMARC or DKIM');
 
   // MX
-  let hosts: { host: string; priority: number }[] = [];
-  try {
-    hosts = ((await resolver(domain, 'MX')) as { exchange: string; priority: number }[])
-      .map((mx) => ({ host: normaliseDomain(mx.exchange), priority: mx.priority }))
-      .sort((a, b) => a.priority - b.priority || a.host.localeCompare(b.host));
-  } catch (error) {
-    if (!isMissing(error)) throw error;
-  }
+  const hosts = (mxAnswer.kind === 'answer' ? mxAnswer.records : [])
+    .map((mx) => ({ host: normaliseDomain(mx.exchange), priority: mx.priority }))
+    .sort((a, b) => a.priority - b.priority || a.host.localeCompare(b.host));
   const gatewayHosts = new Set((options.gatewayMxHosts ?? []).map(normaliseDomain));
   const kinds = new Set(
     hosts.map((mx) => (EXCHANGE_ONLINE_MX.test(mx.host) ? 'exchange-online' : vendorForMx(mx.host) || gatewayHosts.has(mx.host) ? 'gateway' : 'elsewhere')),
   );
-  const pointsTo = hosts.length === 0 ? 'none' : kinds.size > 1 ? 'mixed' : ([...kinds][0] as DomainReport['mx']['pointsTo']);
+  const pointsTo: DomainReport['mx']['pointsTo'] =
+    mxAnswer.kind === 'failed' ? 'unknown' : hosts.length === 0 ? 'none' : kinds.size > 1 ? 'mixed' : ([...kinds][0] as DomainReport['mx']['pointsTo']);
   const mxVendor = hosts.map((mx) => vendorForMx(mx.host)).find((vendor) => vendor !== undefined) ?? null;
-  if (pointsTo === 'none') issue('mx', 'info', 'no MX record: the domain receives no mail (parked?)');
+  if (pointsTo === 'none' && exists !== false) issue('mx', 'info', 'no MX record: the domain receives no mail (parked?)');
   if (pointsTo === 'mixed') issue('mx', 'warning', `the MX hosts point to different places (${hosts.map((mx) => mx.host).join(', ')}): mail to the Exchange Online host bypasses the gateway`);
   if (pointsTo === 'exchange-online') issue('mx', 'info', 'the MX points straight at Exchange Online: no gateway in front for this domain');
 
   // SPF
-  const txt = (await txtRecords(resolver, domain)) ?? [];
+  const txt = txtAnswer.kind === 'answer' ? txtAnswer.records : [];
   const spfRecords = txt.filter((record) => /^v=spf1(\s|$)/i.test(record.trim()));
   const record = spfRecords[0] ?? null;
   const terms = record ? record.trim().split(/\s+/).slice(1) : [];
@@ -78,7 +104,7 @@ export async function checkDomain(rawDomain: string, resolver: DnsResolver, opti
   let lookups: number | null = null;
   let voidLookups: number | null = null;
   let result: string | null = null;
-  if (spfRecords.length === 0) issue('spf', 'error', 'no SPF record (v=spf1)');
+  if (spfRecords.length === 0 && txtAnswer.kind !== 'failed' && exists !== false) issue('spf', 'error', 'no SPF record (v=spf1)');
   if (spfRecords.length > 1) issue('spf', 'error', `${spfRecords.length} SPF records: receivers treat that as a permanent error`);
   if (record) {
     const topLevel = terms.filter((term) => LOOKUP_TERM.test(term)).length;
@@ -87,12 +113,28 @@ export async function checkDomain(rawDomain: string, resolver: DnsResolver, opti
     if (all && /^\?all$/i.test(all)) issue('spf', 'warning', '?all is neutral: it fails no sender');
     if (terms.some((term) => /^[+?~-]?ptr($|:)/i.test(term))) issue('spf', 'warning', 'the ptr mechanism is deprecated (RFC 7208 §5.5) and costs lookups');
     if (options.evaluateSpf) {
-      const evaluation = await spf({ ip: SPF_PROBE_IP, sender: `postmaster@${domain}`, helo: domain, mta: 'eoplock', resolver: resolver as never });
-      result = evaluation.status.result;
-      lookups = evaluation.lookups?.count ?? null;
-      voidLookups = evaluation.lookups?.void ?? null;
+      // Every lookup that fails while evaluating is recorded here: mailauth passes over a SERVFAIL inside an include
+      // (only ETIMEOUT and EREFUSED become temperror), where RFC 7208 §5 makes any failed lookup temperror.
+      const during: FailedLookup[] = [];
+      const recording: DnsResolver = async (name, rrtype) => {
+        try {
+          return await resolver(name, rrtype);
+        } catch (error) {
+          if (!isMissing(error)) during.push({ name: normaliseDomain(name), type: rrtype, reason: failureReason(error) });
+          throw error;
+        }
+      };
+      const evaluation = await spf({ ip: SPF_PROBE_IP, sender: `postmaster@${domain}`, helo: domain, mta: 'eoplock', resolver: recording as never });
+      result = during.length > 0 ? 'temperror' : evaluation.status.result;
+      if (result === 'temperror') {
+        // A lookup of the record's terms failed: the count is unknown, not zero.
+        const reasons = during.length > 0 ? during : [{ name: domain, type: 'TXT', reason: evaluation.status.comment ?? 'a lookup failed (temperror)' }];
+        for (const entry of reasons) failed.push({ name: entry.name, type: 'SPF', reason: `${entry.type} lookup of ${entry.name} while evaluating the record: ${entry.reason}` });
+      } else {
+        lookups = evaluation.lookups?.count ?? null;
+        voidLookups = evaluation.lookups?.void ?? null;
+      }
       if (result === 'permerror') issue('spf', 'error', `the record does not evaluate: ${evaluation.status.comment ?? 'permanent error'}`);
-      if (result === 'temperror') issue('spf', 'warning', `a lookup failed while evaluating: ${evaluation.status.comment ?? 'temporary error'}`);
     } else {
       lookups = topLevel;
       if (includes.length > 0) issue('spf', 'info', `offline: the ${includes.length} include(s) were not followed, so only the ${topLevel} lookup(s) of this record are counted`);
@@ -105,20 +147,30 @@ export async function checkDomain(rawDomain: string, resolver: DnsResolver, opti
     }
   }
 
-  // DMARC: the domain's own record, or the organisational domain's (inherited).
+  // DMARC: the domain's own record, or the organisational domain's (inherited). A failed lookup stops the search:
+  // the domain's own record may exist, so falling back would report the wrong policy.
   let dmarc: DmarcRecord | null = null;
   let foundAt: string | null = null;
+  let dmarcLookup: LookupOutcome = 'nodata';
   for (const candidate of [...new Set([domain, organisationalDomain(domain)])]) {
-    const records = ((await txtRecords(resolver, `_dmarc.${candidate}`)) ?? []).filter((text) => /^v\s*=\s*DMARC1/i.test(text.trim()));
+    const answer = await lookupTxt(resolver, `_dmarc.${candidate}`);
+    noteFailure(answer, `_dmarc.${candidate}`, 'TXT');
+    if (answer.kind === 'failed') {
+      dmarcLookup = 'failed';
+      break;
+    }
+    const records = (answer.kind === 'answer' ? answer.records : []).filter((text) => /^v\s*=\s*DMARC1/i.test(text.trim()));
     if (records.length > 1) issue('dmarc', 'error', `${records.length} DMARC records at _dmarc.${candidate}: receivers ignore them all`);
     if (records[0]) {
       dmarc = parseDmarc(records[0]);
       foundAt = candidate;
+      dmarcLookup = 'answer';
       break;
     }
   }
-  if (!dmarc) issue('dmarc', 'error', 'no DMARC record');
-  else {
+  if (!dmarc) {
+    if (dmarcLookup !== 'failed' && exists !== false) issue('dmarc', 'error', 'no DMARC record');
+  } else {
     for (const problem of dmarc.issues) issue('dmarc', /obsolete/.test(problem) ? 'warning' : 'error', problem);
     if (foundAt !== domain) issue('dmarc', 'info', `the policy is inherited from ${foundAt}${dmarc.subdomainPolicy ? ` (sp=${dmarc.subdomainPolicy})` : ''}`);
     const effective = foundAt !== domain ? (dmarc.subdomainPolicy ?? dmarc.policy) : dmarc.policy;
@@ -131,16 +183,14 @@ export async function checkDomain(rawDomain: string, resolver: DnsResolver, opti
   for (const [selector, property] of [['selector1', 'Selector1CNAME'], ['selector2', 'Selector2CNAME']] as const) {
     const expectedValue = options.dkim?.[property];
     const expected = typeof expectedValue === 'string' && expectedValue ? normaliseDomain(expectedValue) : null;
-    let found: string | null = null;
-    try {
-      const answer = (await resolver(`${selector}._domainkey.${domain}`, 'CNAME')) as string[];
-      found = answer[0] ? normaliseDomain(answer[0]) : null;
-    } catch (error) {
-      if (!isMissing(error)) throw error;
-    }
-    dkim.push({ selector, found, expected, matches: expected ? found === expected : null });
-    if (expected && found !== expected) {
-      issue('dkim', options.dkim?.Enabled === true ? 'error' : 'warning', `${selector}._domainkey.${domain} ${found ? `points to ${found}` : 'is missing'}; Get-DkimSigningConfig says ${expected}`);
+    const name = `${selector}._domainkey.${domain}`;
+    const answer = await lookup<string>(resolver, name, 'CNAME');
+    noteFailure(answer, name, 'CNAME');
+    const found = answer.kind === 'answer' && answer.records[0] ? normaliseDomain(answer.records[0]) : null;
+    const known = answer.kind !== 'failed';
+    dkim.push({ selector, lookup: answer.kind, found, expected, matches: expected && known ? found === expected : null });
+    if (expected && known && found !== expected && exists !== false) {
+      issue('dkim', options.dkim?.Enabled === true ? 'error' : 'warning', `${name} ${found ? `points to ${found}` : 'is missing'}; Get-DkimSigningConfig says ${expected}`);
     }
   }
   if (options.dkim && options.dkim.Enabled !== true) issue('dkim', 'warning', 'DKIM signing is not enabled for this domain');
@@ -148,11 +198,13 @@ export async function checkDomain(rawDomain: string, resolver: DnsResolver, opti
   const vendor = mxVendor ?? includes.map(vendorForSpfInclude).find((entry) => entry !== undefined) ?? null;
   return {
     domain,
-    mx: { hosts, pointsTo, vendor: mxVendor?.name ?? null },
-    spf: { record, lookups, voidLookups, result, includes, all },
-    dmarc: { record: dmarc, foundAt },
+    exists,
+    mx: { lookup: mxAnswer.kind, hosts, pointsTo, vendor: mxVendor?.name ?? null },
+    spf: { lookup: txtAnswer.kind, record, lookups, voidLookups, result, includes, all },
+    dmarc: { lookup: dmarcLookup, record: dmarc, foundAt },
     dkim,
     vendor: vendor ? { name: vendor.name, source: vendor.source, recorded: vendor.recorded, confidence: vendor.confidence } : null,
     issues,
+    failed,
   };
 }

@@ -6,7 +6,11 @@
 import { createServer } from 'node:net';
 import dns2 from 'dns2';
 
-export type Zone = Record<string, { TXT?: string[]; MX?: [number, string][]; A?: string[]; CNAME?: string; PTR?: string }>;
+/**
+ * Records by name. `rcode` answers every query for the name with that response code instead (2 SERVFAIL, 5 REFUSED);
+ * `silent` never answers (the client times out).
+ */
+export type Zone = Record<string, { TXT?: string[]; MX?: [number, string][]; A?: string[]; CNAME?: string; PTR?: string; rcode?: number; silent?: true }>;
 
 function chunks(text: string): string[] {
   const parts: string[] = [];
@@ -38,6 +42,11 @@ export async function startDnsServer(zone: Zone): Promise<{ server: string; clos
       const data = records.get(name);
       if (!data) {
         response.header.rcode = 3; // NXDOMAIN
+        return void send(response);
+      }
+      if (data.silent) return;
+      if (data.rcode !== undefined) {
+        response.header.rcode = data.rcode;
         return void send(response);
       }
       const base = { name: question.name, class: Packet.CLASS.IN, ttl: 60 };
