@@ -7,7 +7,7 @@ import { normaliseDomain } from '../eop/addresses.js';
 import { parseAssumeFlags, resolveAssumptions } from '../eop/assumptions.js';
 import { InputError } from '../errors.js';
 import { defaultPlan } from '../plan/plan.js';
-import { inferProfile, type GatewayProfile } from '../profile/profile.js';
+import { hasGateway, inferProfile, type GatewayProfile } from '../profile/profile.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
 import type { Snapshot } from '../snapshot/parse.js';
 import { ImpactAnalysis, type ImpactResult } from '../trace/impact.js';
@@ -53,7 +53,7 @@ async function readAll(io: Io, files: readonly string[], onRecord: (record: Trac
   }
   if (progress) io.stderr('\n');
   for (const summary of summaries) {
-    for (const example of summary.examples) io.stderr(`eoplock: warning: ${visible(example.file)}: row ${example.row}: ${visible(example.reason)} (skipped)\n`);
+    for (const example of summary.examples) io.stderr(`eoplock: warning: ${visible(example.file)}: ${example.where ?? `row ${example.row}`}: ${visible(example.reason)} (skipped)\n`);
     if (summary.malformed > summary.examples.length) io.stderr(`eoplock: warning: ${visible(summary.file)}: ${summary.malformed - summary.examples.length} more malformed row(s) skipped\n`);
   }
   return summaries;
@@ -63,7 +63,8 @@ async function readAll(io: Io, files: readonly string[], onRecord: (record: Trac
 function inputLines(summaries: readonly ReadSummary[]): string[] {
   return summaries.map((s) => {
     const records = s.records === 0 && s.malformed === 0 ? '0 records (a header and no rows)' : `${s.records} record(s)`;
-    return `  ${visible(s.file)}: ${s.format}, ${records}${s.malformed > 0 ? `, ${s.malformed} malformed row(s) skipped` : ''}`;
+    const others = (s.otherTables ?? []).map((table) => `${table.records} ${visible(table.category)}`);
+    return `  ${visible(s.file)}: ${s.format}, ${records}${s.malformed > 0 ? `, ${s.malformed} malformed row(s) skipped` : ''}${others.length > 0 ? `; other tables' records skipped: ${others.join(', ')}` : ''}`;
   });
 }
 
@@ -127,6 +128,16 @@ export async function monitorCommand(io: Io, files: string[], options: MonitorOp
   const snapshot = options.snapshot ? (await loadSnapshotFile(options.snapshot)).snapshot : null;
   const profile: GatewayProfile | null = (await loadProfile(options)) ?? (snapshot ? inferProfile(snapshot) : null);
   if (!profile) throw new InputError('give the gateway (--seg-ip, --seg-cert or --seg) or --snapshot to infer it from', { where: 'gateway profile' });
+  // As impact does: with no gateway there is nothing for mail to go around, and every inbound message would be an alarm.
+  if (!hasGateway(profile)) {
+    const why =
+      profile.origin.kind === 'given'
+        ? 'the gateway profile names no address, certificate or MX host'
+        : 'the snapshot has no gateway connector (an enabled Partner connector for all sender domains) and no MX at a gateway';
+    throw new InputError(`no gateway is known: ${why}, so no mail can be said to go around one; if a gateway receives your mail, give it with --seg-ip, --seg-cert or --seg`, {
+      where: 'gateway profile',
+    });
+  }
   if (options.format === 'html') {
     if (!snapshot || !options.snapshot) throw new InputError('--format html needs --snapshot (the page reports on a tenant)', { where: '--format' });
     const { htmlReport } = await import('./report.js');
@@ -144,7 +155,8 @@ export async function monitorCommand(io: Io, files: string[], options: MonitorOp
 
 function renderMonitor(result: MonitorResult, summaries: readonly ReadSummary[]): string {
   const lines = ['eoplock monitor — accepted inbound mail that did not come through the gateway', 'Data:', ...inputLines(summaries)];
-  lines.push(`${result.inbound} inbound message(s): ${result.viaGateway} through the gateway, ${result.viaOtherConnector} through another connector, ${result.bypassed} around the gateway.`);
+  const undetermined = result.undetermined > 0 ? `, ${result.undetermined} undetermined (neither address nor connector field tells gateway mail apart)` : '';
+  lines.push(`${result.inbound} inbound message(s): ${result.viaGateway} through the gateway, ${result.viaOtherConnector} through another connector, ${result.bypassed} around the gateway${undetermined}.`);
   if (result.bypassed > 0) {
     lines.push('', 'Per day:', ...result.perDay.map((entry) => `  ${visible(entry.day)}  ${entry.messages}`));
     lines.push('', 'Top sources:', ...result.topSources.map((source) => `  ${visible(source.clientIp).padEnd(39)} ${String(source.messages).padStart(7)}  as ${source.senderDomains.map(visible).join(', ')}`));

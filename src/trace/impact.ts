@@ -177,6 +177,8 @@ export class ImpactAnalysis {
       mailFrom: record.mailFrom,
       rcptTo: [recipient],
       ...(record.headerFrom ? { headers: [{ name: 'From', value: record.headerFrom }] } : {}),
+      // Mail-flow data does not list attachments: attachment conditions are "not evaluated", not "no attachments".
+      attachments: 'unknown',
     });
     // Verdicts depend on the sender's domain, not its local part, unless a rule looks at whole addresses.
     const sender = this.addressMatters ? record.mailFrom.toLowerCase() : this.senderClass(domainOf(record.mailFrom));

@@ -1,12 +1,18 @@
 /**
  * Bypass monitoring: inbound mail that was accepted without coming from the gateway. Pure, constant memory
  * (counters only). Refused attempts are not in mail-flow data; the report says so.
+ *
+ * A message is only called a bypass when the data could have shown it came through the gateway: its source address
+ * is compared with the gateway's, or its connector field with the snapshot's gateway connector. Without either (no
+ * gateway address known and no connector field, or no gateway connector to name) it is undetermined, never an alarm;
+ * with no gateway at all nothing is judged.
  */
 import { domainOf, findAcceptedDomain } from '../eop/addresses.js';
 import { DEFAULT_ASSUMPTIONS } from '../eop/assumptions.js';
 import { compiledIpList, findInList, parseIp, type IpList } from '../eop/ip.js';
-import type { GatewayProfile } from '../profile/profile.js';
+import { hasGateway, type GatewayProfile } from '../profile/profile.js';
 import type { Snapshot } from '../snapshot/parse.js';
+import { SOURCES } from '../eop/sources.js';
 import type { TraceRecord } from './records.js';
 import { own } from '../util/strings.js';
 
@@ -22,6 +28,14 @@ export interface MonitorResult {
   viaGateway: number;
   viaOtherConnector: number;
   bypassed: number;
+  /**
+   * Inbound messages that neither came from a gateway address nor through a connector, where the data cannot tell
+   * gateway mail apart: no gateway address is known and the record has no connector field or there is no gateway
+   * connector to name. Not counted as bypasses.
+   */
+  undetermined: number;
+  /** Whether a gateway is known at all (addresses, certificate or MX hosts); without one nothing is judged. */
+  gatewayKnown: boolean;
   /** Messages per day (UTC date) that bypassed the gateway. */
   perDay: { day: string; messages: number }[];
   topSources: CountedSource[];
@@ -36,7 +50,8 @@ export class BypassMonitor {
   private readonly gatewayList: IpList;
   private readonly connectorLists: { name: string; list: IpList }[];
   private readonly gatewayConnectors: Set<string>;
-  private readonly counts = { records: 0, inbound: 0, viaGateway: 0, viaOtherConnector: 0, bypassed: 0 };
+  private readonly counts = { records: 0, inbound: 0, viaGateway: 0, viaOtherConnector: 0, bypassed: 0, undetermined: 0 };
+  private readonly gatewayKnown: boolean;
   private readonly days = new Map<string, number>();
   private readonly sources = new Map<string, { messages: number; domains: Set<string> }>();
   private readonly spoofed = new Map<string, number>();
@@ -45,6 +60,7 @@ export class BypassMonitor {
     private readonly gateway: GatewayProfile,
     private readonly snapshot: Snapshot | null,
   ) {
+    this.gatewayKnown = hasGateway(gateway);
     this.gatewayList = compiledIpList(gateway.ips);
     this.connectorLists = (snapshot?.InboundConnector ?? []).filter((c) => c.Enabled).map((c) => ({ name: c.Name.toLowerCase(), list: compiledIpList(c.SenderIPAddresses) }));
     this.gatewayConnectors = new Set(
@@ -66,6 +82,7 @@ export class BypassMonitor {
     if (record.direction === 'outbound' || record.direction === 'intra-org') return;
     if (!record.clientIp && record.connector === null) return;
     this.counts.inbound++;
+    if (!this.gatewayKnown) return;
     const address = record.clientIp ? parseIp(record.clientIp) : null;
     const fromGatewayIp = address !== null && findInList(this.gatewayList, address) !== null;
     const connector = record.connector?.toLowerCase() ?? null;
@@ -77,6 +94,11 @@ export class BypassMonitor {
     const otherConnector = connector !== null ? connector !== '' : address !== null && this.connectorLists.some(({ list }) => findInList(list, address) !== null);
     if (otherConnector) {
       this.counts.viaOtherConnector++;
+      return;
+    }
+    // Gateway mail is told by its address, or by the name of the gateway's connector in the record's connector field.
+    if (this.gateway.ips.length === 0 && (connector === null || this.gatewayConnectors.size === 0)) {
+      this.counts.undetermined++;
       return;
     }
     this.counts.bypassed++;
@@ -109,9 +131,20 @@ export class BypassMonitor {
     for (const [ip, source] of kept) this.sources.set(ip, source);
   }
 
+  private gatewayNote(): string {
+    if (!this.gatewayKnown) return 'No gateway is known (no addresses, certificate or MX hosts, given or inferred): no mail can go around one, and none is counted as such.';
+    if (this.gateway.ips.length > 0) return `Gateway addresses: ${this.gateway.ips.join(', ')}.`;
+    const judged =
+      this.gatewayConnectors.size > 0
+        ? 'The gateway profile lists no addresses: only records with a connector field (EmailEvents, historical search) can be judged, by the gateway connector\'s name.'
+        : 'The gateway profile lists no addresses and no gateway connector is known (--snapshot names it): no record can be told to have come through the gateway.';
+    return `${judged} Messages that cannot be judged are counted as undetermined, not as bypasses; give the gateway's addresses with --seg-ip to judge them.`;
+  }
+
   finish(): MonitorResult {
     return {
       ...this.counts,
+      gatewayKnown: this.gatewayKnown,
       perDay: [...this.days.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([day, messages]) => ({ day, messages })),
       topSources: [...this.sources.entries()]
         .sort((a, b) => b[1].messages - a[1].messages || a[0].localeCompare(b[0]))
@@ -122,8 +155,8 @@ export class BypassMonitor {
         .slice(0, TOP)
         .map(([address, messages]) => ({ address, messages })),
       notes: [
-        'These data hold only mail that EOP accepted. Attempts refused with 5.7.68 or 5.7.51 happen at the SMTP layer and are never in message trace or EmailEvents (eop-behaviour.md §8.1, §11.4): run "eoplock probe" against the tenant endpoint, and read the lab\'s transactions.jsonl, to see refusals.',
-        this.gateway.ips.length === 0 ? 'The gateway profile lists no addresses: only records with a connector field (EmailEvents, historical search) can be judged.' : `Gateway addresses: ${this.gateway.ips.join(', ')}.`,
+        `These data hold only mail that EOP accepted. Attempts refused with 5.7.68 or 5.7.51 happen at the SMTP layer and are never in message trace or EmailEvents (Microsoft, S2a: ${SOURCES.S2a?.url}): run "eoplock probe" against the tenant endpoint, and read the lab's transactions.jsonl, to see refusals.`,
+        this.gatewayNote(),
       ],
     };
   }

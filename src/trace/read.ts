@@ -1,13 +1,15 @@
 /**
  * Reading mail-flow data files as a stream of records, in constant memory: gzip, UTF-8/UTF-16 with or without BOM,
  * Windows PowerShell 5.1's `#TYPE` line, CSV (comma, semicolon, tab or bar; read by csv-parse), JSON arrays, API
- * responses and JSON Lines. Memory is bounded by the longest record, itself bounded by MAX_RECORD (tokenize.ts),
- * whatever the file holds: runs of blank lines, one endless line, a gzip bomb (read at the speed it inflates, never
- * held).
+ * responses and JSON Lines, and the Defender XDR Streaming API's records (one per line as a storage account holds them,
+ * or `{ "records": [...] }` messages as an Event Hub delivers them, one per line or one per file). Memory is bounded
+ * by the longest record, itself bounded by MAX_RECORD (tokenize.ts), whatever the file holds: runs of blank lines, one
+ * endless line, a gzip bomb (read at the speed it inflates, never held).
  *
  * A malformed row is reported with file and row, counted and skipped — never fatal, never silently dropped. A file
  * with no mail-flow records in it (empty, binary, an unknown header, a JSON document with no rows) is bad input;
- * a known header row with no rows under it is an empty trace.
+ * a known header row with no rows under it is an empty trace. A file that mixes Streaming API records with plain rows
+ * is bad input, named with the record where the shape changes.
  */
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -18,12 +20,15 @@ import { createGunzip } from 'node:zlib';
 import { CsvError, Parser } from 'csv-parse';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { InputError } from '../errors.js';
-import { columnGetter, detectFormat, MalformedRow, objectGetter, toRecord, type Getter, type Row, type TraceFormat, type TraceRecord } from './records.js';
+import { own } from '../util/strings.js';
+import { columnGetter, detectFormat, isStreamingRecord, MalformedRow, objectGetter, STREAMING_CATEGORY, toRecord, type Getter, type Row, type TraceFormat, type TraceRecord } from './records.js';
 import { countLines, JsonDocumentScanner, MAX_RECORD, skipBlank, tooLong, WRAPPER_KEYS } from './tokenize.js';
 
 export interface Malformed {
   file: string;
   row: number;
+  /** Where the row is when its number alone does not find it: `line 3, records[1]` (a line holding many rows). */
+  where?: string;
   reason: string;
 }
 
@@ -34,9 +39,17 @@ export interface ReadSummary {
   malformed: number;
   /** The first malformed rows (up to 50), with their reasons. */
   examples: Malformed[];
+  /**
+   * Streaming API records of other Advanced Hunting tables, skipped (an Event Hub can carry every table the export
+   * streams): per category, the first {@link MAX_TABLES} seen. Only for `email-events-streaming`.
+   */
+  otherTables?: { category: string; records: number }[];
 }
 
 const MAX_EXAMPLES = 50;
+/** Categories of other tables told apart; the rest are counted under one name. */
+const MAX_TABLES = 20;
+const MORE_TABLES = '(other categories)';
 
 const GZIP = Buffer.from([0x1f, 0x8b]);
 /** Bytes looked at to tell the encoding (a BOM, or the NULs of UTF-16 without one) and binary data. */
@@ -182,31 +195,67 @@ class Sink {
     this.summary.format = format;
   }
 
-  malformed(row: number, reason: string): void {
+  malformed(row: number, reason: string, where?: string): void {
     this.summary.malformed++;
-    if (this.summary.examples.length < MAX_EXAMPLES) this.summary.examples.push({ file: this.file, row, reason });
+    if (this.summary.examples.length < MAX_EXAMPLES) this.summary.examples.push({ file: this.file, row, ...(where ? { where } : {}), reason });
   }
 
-  accept(get: Getter, index: number, raw?: Row): void {
+  accept(get: Getter, index: number, raw?: Row, where?: string): void {
     try {
       this.onRecord(toRecord(get, this.format as TraceFormat, this.file, index, raw));
       this.summary.records++;
     } catch (error) {
-      if (error instanceof MalformedRow) this.malformed(index, error.message);
+      if (error instanceof MalformedRow) this.malformed(index, error.message, where);
       else throw error;
     }
   }
 
-  /** A JSON row (an object's keys decide the format, the first time). */
-  object(row: unknown, index: number, where: string): void {
+  /**
+   * A JSON row: an object's keys decide the format, the first time (a Streaming API record by its `category` and
+   * `properties`); after that every row must have the same shape. `locate` says where the row is in malformed-row
+   * reports when its index alone does not.
+   */
+  object(row: unknown, index: number, where: string, locate?: string): void {
     this.rows++;
-    if (!row || typeof row !== 'object' || Array.isArray(row)) return this.malformed(index, 'not a JSON object');
+    if (!row || typeof row !== 'object' || Array.isArray(row)) return this.malformed(index, 'not a JSON object', locate);
+    const streamed = isStreamingRecord(row as Row);
     if (!this.format) {
-      const format = detectFormat(Object.keys(row));
+      const format = streamed ? 'email-events-streaming' : detectFormat(Object.keys(row));
       if (!format) throw new InputError(`${NOTHING}: the rows (${preview(Object.keys(row))}) are not ${KNOWN}`, { file: this.file, where });
       this.setFormat(format);
+      if (streamed) this.summary.otherTables = [];
+    } else if (streamed !== (this.format === 'email-events-streaming')) {
+      throw new InputError(
+        streamed
+          ? `mixed shapes: a Defender Streaming API record ("category", "properties") among ${this.format} rows`
+          : `mixed shapes: a row that is no Defender Streaming API record (no "category" and "properties": ${preview(Object.keys(row))}) among Streaming API records`,
+        { file: this.file, where },
+      );
     }
-    this.accept(objectGetter(row as Row), index, row as Row);
+    if (streamed) return this.streamed(row as Row, index, locate);
+    this.accept(objectGetter(row as Row), index, row as Row, locate);
+  }
+
+  private readonly tables = new Map<string, { category: string; records: number }>();
+
+  /** A Streaming API record: an EmailEvents row under `properties`, or another table's record (counted, skipped). */
+  private streamed(record: Row, index: number, locate?: string): void {
+    const { category, properties } = record;
+    if (typeof category !== 'string') return this.malformed(index, '"category" is not text', locate);
+    if (category.trim().toLowerCase() !== STREAMING_CATEGORY.toLowerCase()) {
+      const named = own(category.slice(0, 100));
+      const name = this.tables.has(named) || this.tables.size < MAX_TABLES ? named : MORE_TABLES;
+      let table = this.tables.get(name);
+      if (!table) {
+        table = { category: name, records: 0 };
+        this.tables.set(name, table);
+        this.summary.otherTables?.push(table);
+      }
+      table.records++;
+      return;
+    }
+    if (!properties || typeof properties !== 'object' || Array.isArray(properties)) return this.malformed(index, '"properties" is not a JSON object', locate);
+    this.accept(objectGetter(properties as Row), index, record, locate);
   }
 }
 
@@ -256,6 +305,11 @@ export async function readTraceText(file: string, text: AsyncIterable<string>, o
     reader.end();
   } else await readCsv(sink, rest, at.line);
   if (!sink.format) throw new InputError(`${NOTHING}: ${sink.rows > 0 ? 'no row is a JSON object' : 'the JSON holds no rows'}`, { file });
+  const { otherTables, records, malformed } = sink.summary;
+  if (otherTables?.length && records === 0 && malformed === 0) {
+    const tables = otherTables.map((table) => `${table.category} (${table.records})`).join(', ');
+    throw new InputError(`${NOTHING}: the Defender Streaming API records are of ${tables}, none of ${STREAMING_CATEGORY}`, { file });
+  }
   return sink.summary;
 }
 
@@ -573,9 +627,13 @@ class JsonReader implements Reader {
       return sink.malformed(at, 'not valid JSON');
     }
     const wrapped = row && typeof row === 'object' && !Array.isArray(row) ? wrappedRows(row as Row) : null;
-    if (!sink.format && wrapped) {
-      // One line holding a whole response ({ "Results": [...] }, { "value": [...] }).
-      wrapped.forEach((inner, index) => sink.object(inner, index + 1, `line ${at}, [${index}]`));
+    if (wrapped) {
+      // A line holding many rows: a whole response ({ "Results": [...] }, { "value": [...] }), or an Event Hub message
+      // ({ "records": [...] }), one per line. Rows are numbered in the file; the report says where they are.
+      wrapped.rows.forEach((inner, index) => {
+        const where = `line ${at}, ${wrapped.key}[${index}]`;
+        sink.object(inner, sink.rows + 1, where, where);
+      });
       return;
     }
     sink.object(row, at, `line ${at}`);
@@ -585,8 +643,11 @@ class JsonReader implements Reader {
 const KNOWN = 'a message trace, historical search, EmailEvents or lab log format';
 const NOTHING = 'no message-trace records found';
 
-/** The rows of an API response object, if it is one. */
-function wrappedRows(row: Row): unknown[] | null {
-  for (const key of WRAPPER_KEYS) if (Array.isArray(row[key])) return row[key] as unknown[];
+/** The rows of an API response or Event Hub message, if the object is one (and not itself a row). */
+function wrappedRows(row: Row): { key: string; rows: unknown[] } | null {
+  for (const key of WRAPPER_KEYS) {
+    if (!Object.hasOwn(row, key) || !Array.isArray(row[key])) continue;
+    return isStreamingRecord(row) || detectFormat(Object.keys(row)) ? null : { key, rows: row[key] as unknown[] };
+  }
   return null;
 }

@@ -1,13 +1,14 @@
 /**
  * Mail-flow data as one record type, from each format Microsoft (and the lab) writes. Pure: rows in, records out.
  * Formats (eop-behaviour.md §8): Get-MessageTraceV2 and legacy Get-MessageTrace (JSON, or CSV from Export-Csv),
- * historical search CSVs (message trace / enhanced summary), Defender Advanced Hunting EmailEvents (CSV/JSON), and
- * the lab's transactions.jsonl.
+ * historical search CSVs (message trace / enhanced summary), Defender Advanced Hunting EmailEvents (CSV/JSON), the
+ * same EmailEvents rows as the Defender XDR Streaming API writes them (to a storage account or an Event Hub), and the
+ * lab's transactions.jsonl.
  */
 import { parseIp } from '../eop/ip.js';
 import { own } from '../util/strings.js';
 
-export type TraceFormat = 'message-trace' | 'historical-search' | 'email-events' | 'lab';
+export type TraceFormat = 'message-trace' | 'historical-search' | 'email-events' | 'email-events-streaming' | 'lab';
 
 export interface TraceRecord {
   file: string;
@@ -32,6 +33,19 @@ export interface TraceRecord {
 }
 
 export type Row = Record<string, unknown>;
+
+/**
+ * The Streaming API's record: `{ time, tenantId, category, properties }` (and `operationName`), the Advanced Hunting
+ * row under `properties` and its table in `category` as `AdvancedHunting-<table>`. Storage accounts get one record per
+ * line; Event Hubs get `{ "records": [...] }` messages. (Microsoft Learn: "Stream Microsoft Defender XDR events to your
+ * storage account" and "… to Azure Event Hubs", eop-behaviour.md §8.3.)
+ */
+export const STREAMING_CATEGORY = 'AdvancedHunting-EmailEvents';
+
+/** Whether a JSON object is a Streaming API record (its shape; the category may be any table's). */
+export function isStreamingRecord(row: Row): boolean {
+  return Object.hasOwn(row, 'category') && Object.hasOwn(row, 'properties');
+}
 
 const key = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, '');
 
@@ -185,11 +199,13 @@ export function toRecord(field: Getter, format: TraceFormat, file: string, index
       break;
     }
     case 'email-events':
+    case 'email-events-streaming':
       record = {
         file,
         row: index,
         format,
-        time: parseTime(field('Timestamp')),
+        // A streamed row without its Timestamp: the record's `time` (when Defender received it) is the nearest.
+        time: parseTime(field('Timestamp')) ?? (format === 'email-events-streaming' && typeof raw?.time === 'string' ? parseTime(raw.time.trim()) : null),
         mailFrom: field('SenderMailFromAddress') ?? '',
         headerFrom: field('SenderFromAddress') || null,
         recipients: [field('RecipientEmailAddress') ?? ''].filter((address) => address.includes('@')),

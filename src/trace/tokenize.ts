@@ -54,14 +54,17 @@ export function tooLong(file: string, line: number, hint = ''): InputError {
 /** Calls `onRow` with the text of every row of a JSON document, its 1-based index and the line it starts on. */
 export type JsonRowHandler = (text: string, index: number, line: number) => void;
 
-/** The keys under which an API response holds its rows. */
-export const WRAPPER_KEYS: ReadonlySet<string> = new Set(['value', 'Results', 'results']);
+/**
+ * The keys under which a JSON document holds its rows: an API response's (`value`, `Results`), and an Event Hub
+ * message's of the Defender Streaming API (`records`).
+ */
+export const WRAPPER_KEYS: ReadonlySet<string> = new Set(['value', 'Results', 'results', 'records']);
 /** Enough of a key to tell a wrapper key. */
 const KEY_KEPT = 16;
 
 /**
  * The rows of a JSON document, read as a stream: the elements of a top-level array, or of the `value` / `Results` /
- * `results` array of a top-level object (an API response); a top-level object without one is a single row. Each row
+ * `results` / `records` array of a top-level object (an API response, an Event Hub message); a top-level object without one is a single row. Each row
  * is handed over as its own text (at most {@link MAX_RECORD} characters) for `JSON.parse`; the scanner checks the
  * structure around the rows (brackets, commas, strings) and stops with an {@link InputError} at the first fault.
  * Blank space between rows is not kept.
