@@ -89,14 +89,17 @@ export const ASSUMPTIONS = [
   {
     id: 'certificate-wildcard',
     question: 'Which certificate names does a connector\'s TlsSenderCertificateName of *.example.com match?',
-    default: 'subdomains',
+    default: 'subdomains-and-apex',
     values: {
+      'subdomains-and-apex': 'example.com itself and any name below it (mx.example.com, a.b.example.com)',
       subdomains: 'any name below example.com (mx.example.com, a.b.example.com), not example.com itself',
       'single-label': 'exactly one label below example.com (mx.example.com only)',
-      'subdomains-and-apex': 'example.com itself and any name below it',
     },
-    rationale: 'The cmdlet reference allows *.contoso.com but does not define its reach; SenderDomains uses the same form for "domain plus subdomains".',
-    sources: ['§3.1', 'S7'],
+    rationale:
+      'The New-/Set-InboundConnector reference says of TlsSenderCertificateName: "Wildcards are supported to indicate a domain ' +
+      'and all subdomains (for example, *.contoso.com)". The default follows that text: the domain and every name below it. ' +
+      'How EOP compares the names on the certificate is not described, so the narrower readings stay switchable.',
+    sources: ['§3.1', 'S7', 'S8'],
   },
   {
     id: 'require-tls-without-tls',
@@ -146,6 +149,21 @@ export const ASSUMPTIONS = [
     sources: ['§6.4', '§9', 'S26', 'S29', 'S49'],
   },
   {
+    id: 'ip-allow-list-vs-dmarc',
+    question:
+      'A message whose connecting IP is on the connection filter\'s IP Allow List fails DMARC or spoof checks. Does the allow override Honor DMARC and the spoof action?',
+    default: 'allow-wins',
+    values: {
+      'allow-wins': 'yes: the message is delivered (the IP Allow List is a tenant allow)',
+      'dmarc-acts': 'no: Honor DMARC and the spoof action still apply',
+    },
+    rationale:
+      'S32\'s IP Allow List table says "Tenant wins: Email delivered to mailbox" for phishing, spam and bulk verdicts (only malware ' +
+      'and high-confidence phishing win over it) but has no spoof row, and S26\'s list of Honor DMARC overrides does not name the ' +
+      'IP Allow List. Allow-wins is the default so that the emulator never shows a block that may not happen.',
+    sources: ['§6.3', '§6.4', '§6.6', 'S26', 'S30', 'S32'],
+  },
+  {
     id: 'audit-mode-stop',
     question: 'Does StopRuleProcessing on a matched rule in Audit or AuditAndNotify mode stop later rules?',
     default: 'ignored',
@@ -166,6 +184,23 @@ export const ASSUMPTIONS = [
     },
     rationale: 'S30 says rejected; S32 says silently dropped. The NDR table lists 5.7.513 for the customer block list.',
     sources: ['§6.6', '§9', 'S30', 'S32'],
+  },
+  {
+    id: 'policy-recipient-domain',
+    question:
+      'An anti-phishing, anti-spam or preset policy rule has RecipientDomainIs (or ExceptIfRecipientDomainIs). Is it tested against the address the message is sent to?',
+    default: 'recipient-address',
+    values: {
+      'recipient-address': 'yes: the domain of the address the message is sent to (or a subdomain of a listed domain) matches',
+      'primary-address':
+        'no: only the recipient\'s primary address counts; a snapshot holds no mailboxes, so for one address the condition is unresolved (the policy may apply)',
+    },
+    rationale:
+      'The Set-AntiPhishRule, Set-HostedContentFilterRule and Set-EOPProtectionPolicyRule references say the condition "looks for ' +
+      'recipients with email addresses in the specified domains"; the Defender portal pages say "recipients … with a primary email ' +
+      'address in the specified accepted domain". Most mail is addressed to the primary address. The audit, which asks about the ' +
+      'recipients of each accepted domain, does not depend on this.',
+    sources: ['§6.3'],
   },
 ] as const satisfies readonly AssumptionDefinition[];
 

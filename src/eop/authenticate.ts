@@ -1,6 +1,6 @@
 /**
  * Fills a transaction's `authentication` from DNS through an injected resolver (live, a chosen server, the snapshot's
- * Dns section, or a loopback test server): the evaluated IP after skip listing, SPF by mailauth for that IP, and the
+ * Dns section, or a loopback test server): SPF by mailauth for the evaluated IP (after skip listing, S23), and the
  * From domain's DMARC record. DKIM is not verified (the emulator sees no signed body): it is `none` unless given.
  */
 import { spf } from 'mailauth/lib/spf/index.js';
@@ -26,12 +26,15 @@ export async function lookUpDmarc(resolver: DnsResolver, domain: string): Promis
 /** The transaction with `authentication` computed (an `authentication` already present is kept as given). */
 export async function authenticate(snapshot: Snapshot, transaction: Transaction, resolver: DnsResolver, options: DecideOptions = {}): Promise<Transaction> {
   if (transaction.authentication) return transaction;
-  // Which connector the transaction matches decides whether skip listing applies: ask the emulator.
+  // Which connector the transaction matches, and which recipients are accepted, decide whether skip listing applies:
+  // ask the emulator. decide() derives the same source from the Received chain, so it is not written into the input
+  // (an unknown source then stays unknown there, and the verdict says so).
   const first = decide(snapshot, transaction, options);
   const connector = first.connector ? snapshot.InboundConnector.find((entry) => entry.Name === first.connector?.name) : undefined;
   const efc = enhancedFiltering(connector);
   const fields = headerFields(transaction.headers);
-  const source = evaluatedSource(transaction.clientIp, fields, efc, efcAppliesTo(efc, transaction.rcptTo));
+  const recipients = first.recipients ? first.recipients.filter((entry) => entry.action === 'accept').map((entry) => entry.recipient) : transaction.rcptTo;
+  const source = evaluatedSource(transaction.clientIp, fields, efc, efcAppliesTo(efc, recipients));
   const sender = transaction.mailFrom !== '' ? transaction.mailFrom : `postmaster@${transaction.helo ?? 'unknown'}`;
   const evaluation = await spf({ ip: source.ip, sender, helo: transaction.helo ?? '', mta: 'eoplock', resolver: resolver as never });
   const result = evaluation.status.result as SpfResult;
@@ -39,7 +42,6 @@ export async function authenticate(snapshot: Snapshot, transaction: Transaction,
   const fromAddress = from ? addressInHeader(from.value) : null;
   const fromDomain = fromAddress ? domainOf(fromAddress) : null;
   const authentication: AuthenticationInput = {
-    evaluatedIp: source.ip,
     spf: SPF_RESULTS.has(result) ? result : 'temperror',
     dkim: [],
     ...(fromDomain ? { dmarcRecord: await lookUpDmarc(resolver, fromDomain) } : {}),

@@ -1,8 +1,9 @@
 /**
- * The emulator's email-authentication layer (pure): which IP EOP judges (Enhanced Filtering / skip listing, S23),
- * DMARC from SPF and DKIM results with eoplock's own alignment, Honor-DMARC from the anti-phishing policy (S26, S27,
- * S29), and the Authentication-Results header in EXO's form (S24, S59). SPF itself is evaluated by mailauth at the
- * edge (src/eop/authenticate.ts); decide() takes its result as input.
+ * The emulator's email-authentication layer (pure): which IP EOP judges (Enhanced Filtering / skip listing from the
+ * Received chain, S7, S23), DMARC from SPF and DKIM results with eoplock's own alignment, what an anti-phishing
+ * policy does with a failure (Honor DMARC × spoof intelligence, S26, S27, S29), and the Authentication-Results header
+ * in EXO's form (S24, S59). SPF itself is evaluated by mailauth at the edge (src/eop/authenticate.ts); decide() takes
+ * its result as input and picks the policy per recipient (src/eop/policy-scope.ts).
  */
 import { readReceived } from '../headers/received.js';
 import { aligned, organisationalDomain, parseDmarc, type DmarcRecord } from '../dns/dmarc.js';
@@ -18,7 +19,10 @@ export type SpfResult = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'tem
 
 /** Authentication results for one transaction: computed by `authenticate()`, or written into a scenario. */
 export interface AuthenticationInput {
-  /** The address SPF was evaluated for (the connecting IP, or the skip-listed source). */
+  /**
+   * The address the SPF result is for. Omitted: decide() works it out — the connecting IP, or with Enhanced Filtering
+   * the first hop in the Received chain that is not skip-listed. Given, it wins (the trace says so).
+   */
   evaluatedIp?: string;
   spf: SpfResult;
   /** DKIM signatures and their results (eoplock does not verify signatures; supply the result). */
@@ -75,26 +79,44 @@ export function receivedFromIps(fields: readonly HeaderField[]): (string | null)
   return fields.filter((field) => field.name.toLowerCase() === 'received').map((field) => readReceived(field.value)?.fromIp ?? null);
 }
 
+/** The IP EOP evaluates for SPF, and how it was found. */
+export interface EvaluatedSource {
+  ip: string;
+  /** The IP is a hop behind the connecting one, found through skip listing. */
+  skipListed: boolean;
+  /** False when skip listing applies but the Received chain gives no hop that is not skip-listed: the true source is unknown. */
+  resolved: boolean;
+  note: string;
+}
+
 /**
  * The IP EOP evaluates: the connecting IP, or with skip listing the first hop back in the Received chain that is not
- * skip-listed (`EFSkipLastIP` skips only the connecting hop). Null `skipListed` source when the chain runs out.
+ * skip-listed (`EFSkipLastIP` skips only the connecting hop; S7, S23). When the chain runs out first (no Received
+ * line, a line without an address, every hop skip-listed), the source is `resolved: false` and the connecting IP
+ * stands in for it.
  */
-export function evaluatedSource(clientIp: string, fields: readonly HeaderField[], efc: EnhancedFiltering, applies: boolean): { ip: string; skipListed: boolean; note: string } {
-  if (!applies) return { ip: clientIp, skipListed: false, note: efc.on ? 'Enhanced Filtering is on but not for every recipient (EFUsers): the connecting IP is evaluated' : 'the connecting IP is evaluated' };
+export function evaluatedSource(clientIp: string, fields: readonly HeaderField[], efc: EnhancedFiltering, applies: boolean): EvaluatedSource {
+  if (!applies) return { ip: clientIp, skipListed: false, resolved: true, note: efc.on ? 'Enhanced Filtering is on but not for every recipient (EFUsers): the connecting IP is evaluated' : 'the connecting IP is evaluated' };
   const chain = receivedFromIps(fields);
+  const missing = (index: number) =>
+    chain.length === 0 ? 'the message has no Received header' : index < chain.length ? `Received header ${index + 1} names no sending address` : `the Received chain ends after ${chain.length} hop(s)`;
   if (efc.skipLastIp) {
     const previous = chain[0];
-    return previous ? { ip: previous, skipListed: true, note: `EFSkipLastIP: the connecting hop is skipped; the previous hop ${previous} is evaluated` } : { ip: clientIp, skipListed: false, note: 'EFSkipLastIP is on but the message has no earlier Received hop: the connecting IP is evaluated' };
+    return previous
+      ? { ip: previous, skipListed: true, resolved: true, note: `EFSkipLastIP: the connecting hop is skipped; the previous hop ${previous} (Received header 1) is evaluated` }
+      : { ip: clientIp, skipListed: false, resolved: false, note: `EFSkipLastIP skips the connecting hop, but ${missing(0)}: the true source is unknown` };
   }
   const list = compiledIpList(efc.skipIps);
   let current = clientIp;
   for (let index = 0; ; index++) {
     const address = parseIp(current);
     if (!address || findInList(list, address) === null) {
-      return index === 0 ? { ip: current, skipListed: false, note: `the connecting IP ${current} is not in EFSkipIPs: it is evaluated` } : { ip: current, skipListed: true, note: `EFSkipIPs skips ${index} hop(s); ${current} is the first that is not skip-listed` };
+      return index === 0
+        ? { ip: current, skipListed: false, resolved: true, note: `the connecting IP ${current} is not in EFSkipIPs: it is evaluated` }
+        : { ip: current, skipListed: true, resolved: true, note: `EFSkipIPs skips ${index} hop(s); ${current} (Received header ${index}) is the first that is not skip-listed` };
     }
     const next = chain[index];
-    if (!next) return { ip: current, skipListed: false, note: `every hop in the Received chain is skip-listed: ${current} is evaluated` };
+    if (!next) return { ip: clientIp, skipListed: false, resolved: false, note: `${current} is skip-listed (EFSkipIPs) and ${missing(index)}: the true source is unknown` };
     current = next;
   }
 }
@@ -143,25 +165,77 @@ export function evaluateAuthentication(
   };
 }
 
-/** The anti-phishing settings that decide what a DMARC failure does (S27; defaults from S29). */
-export interface HonorDmarcSettings {
-  policyName: string;
+/** The anti-phishing settings that decide what an authentication failure does (S26, S27; defaults from S29). */
+export interface AntiPhishSettings {
   honorDmarc: boolean;
   spoofIntelligence: boolean;
+  /** `DmarcRejectAction`: for p=reject failures when Honor DMARC is on. */
   rejectAction: 'Reject' | 'Quarantine';
+  /** `DmarcQuarantineAction`: for p=quarantine failures when Honor DMARC is on. */
   quarantineAction: 'Quarantine' | 'MoveToJmf';
+  /** `AuthenticationFailAction`: the spoof intelligence action. */
+  spoofAction: 'MoveToJmf' | 'Quarantine';
 }
 
-/** The default anti-phishing policy's settings (custom policies by recipient are not emulated). */
-export function honorDmarcSettings(snapshot: Snapshot): HonorDmarcSettings {
-  const policies = snapshot.AntiPhishPolicy as Record<string, unknown>[];
-  const policy = policies.find((entry) => entry.IsDefault === true) ?? policies[0] ?? {};
+/** An anti-phishing policy's settings; a property absent from the export has Microsoft's default (S27, S29). */
+export function antiPhishSettings(policy: Record<string, unknown>): AntiPhishSettings {
   return {
-    policyName: typeof policy.Name === 'string' ? policy.Name : 'Office365 AntiPhish Default (defaults)',
     honorDmarc: policy.HonorDmarcPolicy !== false,
     spoofIntelligence: policy.EnableSpoofIntelligence !== false,
     rejectAction: policy.DmarcRejectAction === 'Quarantine' ? 'Quarantine' : 'Reject',
     quarantineAction: policy.DmarcQuarantineAction === 'MoveToJmf' ? 'MoveToJmf' : 'Quarantine',
+    spoofAction: policy.AuthenticationFailAction === 'Quarantine' ? 'Quarantine' : 'MoveToJmf',
+  };
+}
+
+/**
+ * What the anti-phishing policy does with one message's authentication result:
+ * - `Reject`, `Quarantine`, `MoveToJmf`: that action;
+ * - `none`: no authentication action (the message goes on to the rest of filtering);
+ * - `spoof-intelligence`: spoof intelligence's implicit verdict decides (its `spoofAction` if it flags the message);
+ *   eoplock does not emulate that verdict.
+ */
+export interface AntiSpoofDecision {
+  action: 'Reject' | 'Quarantine' | 'MoveToJmf' | 'none' | 'spoof-intelligence';
+  /** Why, for the trace. */
+  detail: string;
+}
+
+/**
+ * Microsoft's table "Spoof protection and sender DMARC policies" (S26, fact base §6.4), followed cell by cell. A DMARC
+ * failure (any p=) is an explicit failure; no record, a broken record or a failed compauth without DMARC is implicit.
+ * `explicitChecks` is false when the recipient's MX points away from Exchange Online and Enhanced Filtering does not
+ * apply: then Honor DMARC is not applied (S26) and authentication is implicit only (S23), so a DMARC failure is
+ * judged as an implicit one.
+ */
+export function antiSpoofDecision(outcome: AuthenticationOutcome, settings: AntiPhishSettings, explicitChecks: boolean): AntiSpoofDecision {
+  if (outcome.compauth.result === 'pass') return { action: 'none', detail: 'authentication passed: no spoof or DMARC action' };
+  if (outcome.dmarc === 'fail' && explicitChecks) {
+    const p = outcome.dmarcPolicy ?? 'none';
+    if (settings.honorDmarc) {
+      if (p === 'reject') return { action: settings.rejectAction, detail: `Honor DMARC is on: p=reject uses DmarcRejectAction (${settings.rejectAction})` };
+      if (p === 'quarantine') return { action: settings.quarantineAction, detail: `Honor DMARC is on: p=quarantine uses DmarcQuarantineAction (${settings.quarantineAction})` };
+      return { action: 'none', detail: 'Honor DMARC is on and the policy is p=none: "No action is applied by Microsoft 365"' };
+    }
+    if (settings.spoofIntelligence) {
+      return {
+        action: settings.spoofAction,
+        detail: `Honor DMARC is off and spoof intelligence on: the spoof action (AuthenticationFailAction ${settings.spoofAction}) is used for explicit failures, which "ignore p=quarantine, p=reject, p=none"`,
+      };
+    }
+    if (p === 'reject' || p === 'quarantine') return { action: 'Quarantine', detail: `Honor DMARC and spoof intelligence are both off: a p=${p} failure is quarantined` };
+    return { action: 'none', detail: 'Honor DMARC and spoof intelligence are both off and the policy is p=none: "No action is applied by Microsoft 365"' };
+  }
+  const implicit =
+    outcome.fromDomain === null
+      ? 'the transaction gives no From header, so compauth (which judges the From domain) is unknown'
+      : outcome.dmarc === 'fail'
+        ? 'without explicit checks the DMARC failure is judged implicitly'
+        : `compauth=${outcome.compauth.result} reason=${outcome.compauth.reason} is an implicit result`;
+  if (!settings.spoofIntelligence) return { action: 'none', detail: `${implicit}, and spoof intelligence is off: "Implicit email authentication checks aren't used"` };
+  return {
+    action: 'spoof-intelligence',
+    detail: `${implicit}: spoof intelligence decides (AuthenticationFailAction ${settings.spoofAction} if it finds the sender spoofed); its verdict is not emulated`,
   };
 }
 

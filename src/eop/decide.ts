@@ -4,7 +4,9 @@
  * eop-behaviour.md; every undocumented behaviour it relies on is a named assumption (assumptions.ts).
  *
  * Order: connection (connector matching, IP Block List) → per recipient (tenant attribution, RejectDirectSend,
- * Partner-connector restriction) → DATA (From header) → transport rules → disposition.
+ * Partner-connector restriction) → DATA (From header) → transport rules → authentication (Enhanced Filtering, DMARC,
+ * Honor DMARC and spoof per recipient's anti-phishing policy, tenant allows) → disposition. What a verdict depends on
+ * that was not evaluated or is not emulated makes it `incomplete`, with the reasons.
  */
 import { InputError } from '../errors.js';
 import type { Snapshot } from '../snapshot/parse.js';
@@ -21,7 +23,17 @@ import {
 import { compiledIpList, findInList, parseIp } from './ip.js';
 import { MAX_RECIPIENTS_PER_TRANSACTION, REPLIES, fillReply, type ReplyText } from './replies.js';
 import { evaluateTransportRules } from './rules.js';
-import { authenticationResultsHeader, efcAppliesTo, enhancedFiltering, evaluateAuthentication, honorDmarcSettings, mxElsewhere } from './authentication.js';
+import {
+  antiPhishSettings,
+  antiSpoofDecision,
+  authenticationResultsHeader,
+  efcAppliesTo,
+  enhancedFiltering,
+  evaluateAuthentication,
+  evaluatedSource,
+  mxElsewhere,
+} from './authentication.js';
+import { policiesFor } from './policy-scope.js';
 import type {
   AuthAs,
   ConnectorMatch,
@@ -286,8 +298,14 @@ export function decide(snapshot: Snapshot, transaction: Transaction, options: De
     rules: [] as Verdict['rules'],
     trace,
     incomplete: false,
+    incompleteReasons: [] as string[],
     authentication: undefined as Verdict['authentication'],
     addedHeaders: undefined as Verdict['addedHeaders'],
+  };
+  /** Marks the verdict as not final: part of the decision was not evaluated or is not emulated (the reason says which). */
+  const markIncomplete = (reason: string): void => {
+    base.incomplete = true;
+    if (!base.incompleteReasons.includes(reason)) base.incompleteReasons.push(reason);
   };
   const finish = (top: Reply, disposition: Verdict['disposition']): Verdict => {
     const differs = recipients.some(
@@ -309,6 +327,7 @@ export function decide(snapshot: Snapshot, transaction: Transaction, options: De
       incomplete: base.incomplete,
       assumptions: [...used].sort(),
     };
+    if (base.incomplete) verdict.incompleteReasons = base.incompleteReasons;
     if (differs) verdict.recipients = recipients;
     if (base.authentication) verdict.authentication = base.authentication;
     if (base.addedHeaders && top.action === 'accept') verdict.addedHeaders = base.addedHeaders;
@@ -361,6 +380,7 @@ export function decide(snapshot: Snapshot, transaction: Transaction, options: De
       authAs,
       acceptedDomains: accepted,
       assumptions,
+      attachments: transaction.attachments,
     },
     assumptions,
   );
@@ -368,7 +388,9 @@ export function decide(snapshot: Snapshot, transaction: Transaction, options: De
   use(...rules.assumptions);
   base.rules = rules.evaluations;
   base.scl = rules.scl;
-  base.incomplete = rules.incomplete;
+  for (const evaluation of rules.evaluations) {
+    if (evaluation.matched === null) markIncomplete(`transport rule "${evaluation.name}" uses a predicate eoplock does not evaluate (${evaluation.notEvaluated.join(', ')}): its actions are not applied`);
+  }
 
   const outcome = rules.outcome;
   if (outcome.kind === 'reject') {
@@ -395,17 +417,45 @@ export function decide(snapshot: Snapshot, transaction: Transaction, options: De
   // ── Email authentication (when the transaction carries SPF/DKIM results) ─────────────────────────
   let authDisposition: 'quarantine' | 'junk' | null = null;
   if (transaction.authentication) {
+    const input = transaction.authentication;
     const fromDomain = headerFrom ? domainOf(headerFrom) : null;
+    const receiver = chosen ? `"${chosen.candidate.connector.Name}"` : 'this connection (no connector matched)';
+    // Enhanced Filtering (S7, S23): the evaluated source comes from the Received chain; a given evaluatedIp wins.
     const efc = enhancedFiltering(chosen?.candidate.connector);
-    const skipListed = efcAppliesTo(efc, acceptedRecipients) && transaction.authentication.evaluatedIp !== undefined && transaction.authentication.evaluatedIp !== clientIpText;
-    const outcomeAuth = evaluateAuthentication(transaction.authentication, {
-      clientIp: clientIpText,
-      skipListed,
-      mailFrom,
-      fromDomain,
-      acceptedFrom: fromDomain !== null && findAcceptedDomain(fromDomain, accepted, assumptions) !== null,
-      snapshot,
-    });
+    const efcApplies = efcAppliesTo(efc, acceptedRecipients);
+    const fromChain = evaluatedSource(clientIpText, given, efc, efcApplies);
+    let evaluatedIp = fromChain.ip;
+    let skipListed = fromChain.skipListed;
+    let sourceDetail: string | null = null;
+    if (input.evaluatedIp !== undefined) {
+      const explicit = parseIp(String(input.evaluatedIp));
+      if (!explicit) throw new InputError(`"${String(input.evaluatedIp)}" is not an IPv4 or IPv6 address`, { where: 'authentication.evaluatedIp' });
+      evaluatedIp = explicit.toString();
+      skipListed = efcApplies && evaluatedIp !== clientIpText;
+      sourceDetail = efcApplies
+        ? `the given evaluatedIp ${evaluatedIp} is used (Enhanced Filtering on ${receiver}; from the Received chain: ${fromChain.note})`
+        : evaluatedIp === clientIpText
+          ? `the given evaluatedIp ${evaluatedIp} is the connecting IP`
+          : `the given evaluatedIp ${evaluatedIp} is used, although ${efc.on ? `Enhanced Filtering on ${receiver} does not cover every recipient (EFUsers)` : `no Enhanced Filtering applies on ${receiver}`}: EOP itself would evaluate the connecting IP ${clientIpText}`;
+    } else if (efc.on) {
+      sourceDetail = `Enhanced Filtering on ${receiver}: ${fromChain.note}`;
+      if (!fromChain.resolved) {
+        markIncomplete(`Enhanced Filtering applies on ${receiver} but the Received chain gives no source that is not skip-listed, so SPF and DMARC for the true source are unknown`);
+      }
+    }
+    if (sourceDetail) trace.push({ step: 'enhanced-filtering', detail: sourceDetail, sources: ['S7', 'S23', '§5'] });
+
+    const outcomeAuth = evaluateAuthentication(
+      { ...input, evaluatedIp },
+      {
+        clientIp: clientIpText,
+        skipListed,
+        mailFrom,
+        fromDomain,
+        acceptedFrom: fromDomain !== null && findAcceptedDomain(fromDomain, accepted, assumptions) !== null,
+        snapshot,
+      },
+    );
     base.authentication = outcomeAuth;
     base.addedHeaders = [
       authenticationResultsHeader(outcomeAuth),
@@ -416,38 +466,111 @@ export function decide(snapshot: Snapshot, transaction: Transaction, options: De
       detail: `SPF ${outcomeAuth.spf} for ${outcomeAuth.evaluatedIp}${skipListed ? ' (skip-listed source)' : ''}; DKIM ${outcomeAuth.dkim.map((entry) => `${entry.result} d=${entry.domain}`).join(', ') || 'none'}; DMARC ${outcomeAuth.dmarc}${outcomeAuth.dmarcPolicy ? ` (p=${outcomeAuth.dmarcPolicy})` : ''} for ${fromDomain ?? '(no From domain)'}; compauth ${outcomeAuth.compauth.result} reason=${outcomeAuth.compauth.reason}`,
       sources: ['S23', 'S24', 'S25', '§5', '§6.1'],
     });
-    if (outcomeAuth.dmarc === 'fail' && (outcomeAuth.dmarcPolicy === 'reject' || outcomeAuth.dmarcPolicy === 'quarantine')) {
-      const settings = honorDmarcSettings(snapshot);
-      const recipientDomain = domainOf(acceptedRecipients[0] ?? '') ?? '';
-      const elsewhere = mxElsewhere(snapshot, recipientDomain);
-      const honoured = settings.honorDmarc && (elsewhere !== true || skipListed);
-      if (!settings.honorDmarc) {
-        trace.push({ step: 'honor-dmarc', detail: `"${settings.policyName}" has HonorDmarcPolicy off: the DMARC p=${outcomeAuth.dmarcPolicy} is not applied${settings.spoofIntelligence ? ' (spoof intelligence judges the message instead; its verdict is not emulated)' : ''}`, sources: ['S26', 'S27', '§6.4'] });
-      } else if (!honoured) {
+
+    if (outcomeAuth.compauth.result !== 'pass') {
+      // The anti-phishing policy that applies to each recipient (S32: only the first that includes the recipient).
+      // When a policy only may apply (a condition on users or groups), each policy that could apply is judged; the
+      // outcome is known when they all agree.
+      const judged = acceptedRecipients.filter((recipient) => !relayed.includes(recipient));
+      const perRecipient = (judged.length > 0 ? judged : acceptedRecipients).map((recipient) => {
+        const chain = policiesFor(snapshot, 'antiPhish', recipient, { assumptions });
+        for (const entry of chain) use(...(entry.assumptions ?? []));
+        const domain = domainOf(recipient) ?? '';
+        const elsewhere = mxElsewhere(snapshot, domain);
+        // With the MX elsewhere, Honor DMARC acts only through Enhanced Filtering (S26); authentication is then implicit (S23).
+        const explicitChecks = efcApplies || elsewhere !== true;
+        const decisions = chain.map((entry) => antiSpoofDecision(outcomeAuth, antiPhishSettings(entry.policy), explicitChecks));
+        return { recipient, chain, applying: chain[0] as (typeof chain)[number], domain, elsewhere, explicitChecks, decisions, decision: decisions[0] as (typeof decisions)[number] };
+      });
+      const primary = perRecipient[0] as (typeof perRecipient)[number];
+      const byChain = new Map<string, typeof perRecipient>();
+      for (const entry of perRecipient) {
+        const key = entry.chain.map((policy) => policy.name).join('\u0000');
+        byChain.set(key, [...(byChain.get(key) ?? []), entry]);
+      }
+      for (const entries of byChain.values()) {
+        const first = entries[0] as (typeof perRecipient)[number];
+        const others = entries.length > 1 ? ` (the same for ${entries.length - 1} other recipient(s))` : '';
+        const agree = first.decisions.every((decision) => decision.action === first.decision.action);
+        trace.push({
+          step: 'anti-phishing-policy',
+          detail:
+            first.chain.map((policy) => policy.reason).join('; ') + others +
+            (first.chain.length > 1 ? (agree ? `; whichever applies, the outcome is the same (${first.decision.action})` : '') : ''),
+          sources: ['S26', 'S27', 'S32', '§6.3', '§6.4'],
+        });
+        if (!agree) {
+          markIncomplete(
+            `which anti-phishing policy applies to ${entries.map((entry) => entry.recipient).join(', ')} is not known from the snapshot, and the outcome depends on it (` +
+              first.chain.map((policy, index) => `"${policy.name}": ${first.decisions[index]?.action}`).join(', ') + ')',
+          );
+        }
+      }
+      if (perRecipient.some((entry) => entry.decision.action !== primary.decision.action)) {
+        markIncomplete(
+          `recipients get different anti-phishing outcomes (${perRecipient.map((entry) => `${entry.recipient}: ${entry.decision.action} under "${entry.applying.name}"`).join('; ')}); the verdict shows ${primary.recipient}'s`,
+        );
+      }
+      if (outcomeAuth.dmarc === 'fail' && !efcApplies && primary.elsewhere === null) {
+        markIncomplete(`the snapshot has no MX for ${primary.domain}: Honor DMARC acts only when the MX points to Exchange Online or Enhanced Filtering applies (S26), so whether it acts is unknown (taken here as Exchange Online)`);
+      }
+
+      const p = outcomeAuth.dmarcPolicy ?? 'none';
+      const decision = primary.decision;
+      const allow = decision.action !== 'none' ? tenantAllow(snapshot, rules, clientIp, assumptions) : null;
+      if (outcomeAuth.dmarc === 'fail' && !primary.explicitChecks) {
         trace.push({
           step: 'honor-dmarc',
-          detail: `${recipientDomain}'s MX points away from Exchange Online and Enhanced Filtering is not applied on ${chosen ? `"${chosen.candidate.connector.Name}"` : 'any connector (none matched)'}: Honor DMARC does not act, so the DMARC p=${outcomeAuth.dmarcPolicy} failure is delivered (the Ghost-Sender gap)`,
-          sources: ['S26', 'S61', '§5', '§10'],
+          detail:
+            `${primary.domain}'s MX points away from Exchange Online and Enhanced Filtering is not applied on ${receiver}: Honor DMARC does not act and ` +
+            `authentication is implicit only, so the DMARC p=${p} failure is not enforced (the Ghost-Sender gap); ${decision.detail}`,
+          sources: ['S23', 'S26', 'S61', '§5', '§11.10'],
         });
       } else {
-        const action = outcomeAuth.dmarcPolicy === 'reject' ? settings.rejectAction : settings.quarantineAction;
+        const mxNote = primary.elsewhere === null ? ` (no MX for ${primary.domain} in the snapshot: taken to be Exchange Online)` : primary.elsewhere ? ' (MX elsewhere, Enhanced Filtering applied)' : '';
         trace.push({
           step: 'honor-dmarc',
-          detail: `"${settings.policyName}" honours DMARC p=${outcomeAuth.dmarcPolicy}${elsewhere === null ? ` (no MX for ${recipientDomain} in the snapshot: taken to be Exchange Online)` : elsewhere ? ' (MX elsewhere, Enhanced Filtering applied)' : ''}: ${action}`,
-          sources: ['S26', 'S27', 'S29', 'S49', '§6.4'],
-          ...(action === 'Reject' ? { assumptions: ['dmarc-reject-stage'] } : {}),
+          detail: `"${primary.applying.name}"${mxNote}: ${decision.detail}`,
+          sources: ['S26', 'S27', 'S29', '§6.4'],
+          ...(decision.action === 'Reject' && !allow?.by ? { assumptions: ['dmarc-reject-stage'] } : {}),
         });
-        if (action === 'Reject') {
-          use('dmarc-reject-stage');
-          const inSession = assumptions['dmarc-reject-stage'] === 'end-of-data';
-          const rejected = reply('reject', 'data', REPLIES.dmarcRejected, { domain: fromDomain ?? '' });
-          return finish(rejected, inSession ? 'none' : 'ndr');
+      }
+
+      if (allow) {
+        if (allow.assumption) use(allow.assumption);
+        const wouldDo = decision.action === 'spoof-intelligence' ? 'spoof intelligence\'s verdict' : decision.action === 'Reject' ? 'the 5.7.509 reject' : `the ${decision.action} action`;
+        if (allow.by) {
+          trace.push({
+            step: 'tenant-allow',
+            detail:
+              `${allow.by}: tenant allow wins over DMARC/spoof (S32 order and precedence), so ${wouldDo} is not applied and the message is delivered; ` +
+              'malware and high-confidence phishing would still be quarantined (S32) — eoplock does not emulate those content verdicts',
+            sources: ['S26', 'S30', 'S32', '§4.2', '§6.3'],
+            ...(allow.assumption ? { assumptions: [allow.assumption] } : {}),
+          });
+        } else {
+          if (allow.ignored) {
+            trace.push({ step: 'tenant-allow', detail: `${allow.ignored}: it does not override ${wouldDo}`, sources: ['S26', 'S30', 'S32', '§6.6'], assumptions: ['ip-allow-list-vs-dmarc'] });
+          }
+          if (decision.action === 'spoof-intelligence') {
+            markIncomplete(`spoof intelligence's implicit (compauth) verdict is not emulated: it may apply AuthenticationFailAction (${antiPhishSettings(primary.applying.policy).spoofAction}) instead of delivering`);
+          } else if (decision.action === 'Reject') {
+            use('dmarc-reject-stage');
+            const inSession = assumptions['dmarc-reject-stage'] === 'end-of-data';
+            const rejected = reply('reject', 'data', REPLIES.dmarcRejected, { domain: fromDomain ?? '' });
+            return finish(rejected, inSession ? 'none' : 'ndr');
+          } else {
+            authDisposition = decision.action === 'MoveToJmf' ? 'junk' : 'quarantine';
+          }
         }
-        authDisposition = action === 'MoveToJmf' ? 'junk' : 'quarantine';
       }
     }
   }
-  if (authDisposition) return finish(queued, authDisposition);
+  if (authDisposition === 'quarantine') return finish(queued, 'quarantine');
+  if (rules.scl !== null && rules.scl >= 5) {
+    markIncomplete(`a rule set SCL ${rules.scl}, which asks for a ${rules.scl >= 9 ? 'high-confidence spam' : 'spam'} verdict: the anti-spam policy's action for it (content filtering) is not emulated`);
+  }
+  if (authDisposition === 'junk') return finish(queued, 'junk');
   trace.push({
     step: 'filtering',
     detail:
@@ -456,6 +579,32 @@ export function decide(snapshot: Snapshot, transaction: Transaction, options: De
     sources: ['S18', 'S32', '§6.3'],
   });
   return finish(queued, relayed.length === acceptedRecipients.length ? 'relay' : 'deliver');
+}
+
+/**
+ * A tenant allow that overrides DMARC and spoof actions (S26, S32): an Enforce-mode transport rule that set SCL -1,
+ * or the connecting IP on the IP Allow List (assumption `ip-allow-list-vs-dmarc`). `by` names the allow that wins;
+ * `ignored` names an allow the assumption says does not.
+ */
+function tenantAllow(
+  snapshot: Snapshot,
+  rules: ReturnType<typeof evaluateTransportRules>,
+  clientIp: NonNullable<ReturnType<typeof parseIp>>,
+  assumptions: Assumptions,
+): { by: string | null; ignored: string | null; assumption: 'ip-allow-list-vs-dmarc' | null } {
+  if (rules.scl === -1) {
+    const rule = [...rules.evaluations].reverse().find((entry) => entry.matched === true && entry.mode === 'Enforce' && /\bset SCL -1\b/.test(entry.actionTaken));
+    return { by: `transport rule "${rule?.name ?? '?'}" set SCL -1`, ignored: null, assumption: null };
+  }
+  for (const policy of snapshot.HostedConnectionFilterPolicy) {
+    const allowed = findInList(compiledIpList(policy.IPAllowList), clientIp);
+    if (!allowed) continue;
+    const what = `${clientIp.toString()} is on the IP Allow List (${allowed.text}) of "${policy.Name ?? 'connection filter policy'}"`;
+    return assumptions['ip-allow-list-vs-dmarc'] === 'allow-wins'
+      ? { by: what, ignored: null, assumption: 'ip-allow-list-vs-dmarc' }
+      : { by: null, ignored: what, assumption: 'ip-allow-list-vs-dmarc' };
+  }
+  return { by: null, ignored: null, assumption: null };
 }
 
 function describeRestriction(connectors: readonly { RestrictDomainsToIPAddresses: boolean; RestrictDomainsToCertificate: boolean }[]): string {

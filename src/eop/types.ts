@@ -40,6 +40,24 @@ export interface Transaction {
    * Honor DMARC are not emulated. `authenticate()` computes them from DNS.
    */
   authentication?: AuthenticationInput | undefined;
+  /**
+   * The message's attachments (Exchange counts embedded images among them, S18). A transaction that lists none
+   * describes a message without attachments: every attachment condition of a transport rule is a plain non-match for
+   * it. What a listed attachment leaves out (name, size, the files inside an archive) leaves the conditions that need
+   * it not evaluated. `'unknown'`: the source of the transaction does not say (message trace, a lab message whose body
+   * was not read), and every attachment condition is not evaluated.
+   */
+  attachments?: TransactionAttachment[] | 'unknown' | undefined;
+}
+
+/** One attachment of a message, as far as it is known. */
+export interface TransactionAttachment {
+  /** The file name (`invoice.pdf`). */
+  name?: string | undefined;
+  /** The size in bytes. */
+  size?: number | undefined;
+  /** The files inside it (an archive, an attached message), when known. */
+  files?: TransactionAttachment[] | undefined;
 }
 
 export type Action = 'accept' | 'reject';
@@ -104,8 +122,14 @@ export interface Verdict extends Reply {
   trace: TraceStep[];
   /** The ids of the uncertain behaviours this verdict relied on (see `eoplock assumptions`). */
   assumptions: string[];
-  /** True when part of the decision could not be evaluated (an unsupported rule predicate). */
+  /**
+   * True when the verdict is not final: part of the decision could not be evaluated (a rule predicate eoplock does
+   * not evaluate, an unknown skip-listed source, an anti-phishing policy that may apply) or depends on what is not
+   * emulated (spoof intelligence's implicit verdict, content filtering). `incompleteReasons` says which.
+   */
   incomplete: boolean;
+  /** Why `incomplete` is true, one sentence each; present only then. */
+  incompleteReasons?: string[];
   /** The authentication layer's results, when the transaction carried authentication input. */
   authentication?: AuthenticationOutcome;
   /** Headers EOP adds to an accepted message beyond AuthAs (Authentication-Results, skip-listing). */

@@ -180,6 +180,8 @@ export class EopLab {
       mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
       rcptTo,
       ...(headers ? { headers } : {}),
+      // The lab does not take the MIME body apart: attachment conditions are "not evaluated", never "no attachments".
+      attachments: 'unknown',
     };
   }
 

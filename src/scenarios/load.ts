@@ -42,6 +42,7 @@ export async function parseScenarios(text: string, file?: string): Promise<Scena
         rcptTo: input.rcptTo,
         ...(headers !== undefined ? { headers } : {}),
         ...(input.authentication !== undefined ? { authentication: input.authentication } : {}),
+        ...(input.attachments !== undefined ? { attachments: input.attachments } : {}),
       },
       expect: input.expect,
     });

@@ -2,6 +2,7 @@
  * The scenario file: transactions to run through the emulator, each with an optional expectation.
  */
 import { z } from 'zod';
+import { parseIp } from '../eop/ip.js';
 import { hasControl, visible } from '../util/display.js';
 import { isMailbox } from '../util/smtp-syntax.js';
 
@@ -22,6 +23,26 @@ const recipient = z.string().refine(isMailbox, { error: (issue) => `"${shown(iss
 /** The HELO/EHLO name: one word, as the client sent it (real clients send odd names), with no control character. */
 const helo = z.string().refine((value) => value !== '' && !hasControlOrTab(value) && !/\s/.test(value), {
   error: (issue) => `"${shown(issue.input)}" is not a HELO name: one word without spaces or control characters`,
+});
+
+/** A DKIM signing domain (d=): one word, no control character. */
+const domainName = z.string().refine((value) => value !== '' && !hasControlOrTab(value) && !/\s/.test(value), {
+  error: (issue) => `"${shown(issue.input)}" is not a domain name`,
+});
+
+/**
+ * One attachment of the message (S18 counts embedded images too): its file name, size in bytes, and the files inside
+ * it when it is an archive. A scenario without `attachments` is a message without any.
+ */
+const attachment = z.strictObject({
+  name: z
+    .string()
+    .refine((value) => value !== '' && !hasControl(value), { error: (issue) => `"${shown(issue.input)}" is not a file name` })
+    .optional(),
+  size: z.number().int().min(0).optional(),
+  get files() {
+    return z.array(attachment).optional();
+  },
 });
 
 const certificate = z.strictObject({
@@ -54,13 +75,28 @@ export const ScenarioSchema = z.strictObject({
     .transform((value) => (Array.isArray(value) ? value : [value]))
     .pipe(z.array(recipient)),
   headers: z.union([z.string(), z.record(z.string(), z.union([z.string(), z.array(z.string())]))]).optional(),
-  /** SPF/DKIM results for the authentication layer (DMARC, Honor DMARC); see docs/emulator.md. */
+  /** The message's attachments, for transport-rule attachment conditions; absent: none. */
+  attachments: z.array(attachment).optional(),
+  /**
+   * The authentication layer's input (docs/emulator.md step 8; README "simulate --scenarios"): SPF for the evaluated
+   * IP, DKIM results, and optionally the From domain's DMARC record. Absent: DMARC, Honor DMARC and spoof are not
+   * emulated.
+   */
   authentication: z
     .strictObject({
-      evaluatedIp: z.string().min(1).optional(),
+      /** Overrides the IP whose SPF result this is; by default the connecting IP, or with Enhanced Filtering the Received chain's source. */
+      evaluatedIp: z
+        .string()
+        .refine((value) => parseIp(value) !== null, { error: (issue) => `"${shown(issue.input)}" is not an IPv4 or IPv6 address` })
+        .optional(),
       spf: z.enum(['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror']),
-      dkim: z.array(z.strictObject({ result: z.enum(['pass', 'fail', 'none']), domain: z.string().min(1) })).optional(),
-      dmarcRecord: z.string().nullable().optional(),
+      dkim: z.array(z.strictObject({ result: z.enum(['pass', 'fail', 'none']), domain: domainName })).optional(),
+      /** The From domain's DMARC record; `null`: it has none; absent: the snapshot's Dns section. */
+      dmarcRecord: z
+        .string()
+        .refine((value) => !hasControl(value), { error: (issue) => `"${shown(issue.input)}" holds a control character` })
+        .nullable()
+        .optional(),
     })
     .optional(),
   expect: ExpectationSchema.optional(),

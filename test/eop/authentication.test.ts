@@ -11,6 +11,8 @@ import type { Transaction } from '../../src/eop/types.js';
 import { liveResolver } from '../../src/dns/resolver.js';
 import { analyseHeaders } from '../../src/headers/analyse.js';
 import { parseHeaderBlock } from '../../src/headers/parse.js';
+import { InputError } from '../../src/errors.js';
+import { loadScenarioFile, parseScenarios } from '../../src/scenarios/load.js';
 import { loadSnapshotFile } from '../../src/snapshot/load.js';
 import type { Snapshot } from '../../src/snapshot/parse.js';
 import { startDnsServer } from '../helpers/dns-server.js';
@@ -46,6 +48,10 @@ describe('Honor DMARC and the MX-elsewhere limitation', () => {
     assert.equal(verdict.authentication?.dmarc, 'fail');
     assert.equal(verdict.authentication?.compauth.reason, '000');
     assert.match(verdict.trace.find((step) => step.step === 'honor-dmarc')?.detail ?? '', /Ghost-Sender/);
+    // Without Enhanced Filtering authentication is implicit (S23): spoof intelligence, on in this policy, decides, and
+    // eoplock does not emulate it, so the delivery is not presented as final.
+    assert.equal(verdict.incomplete, true);
+    assert.match(verdict.incompleteReasons?.join('\n') ?? '', /spoof intelligence's implicit \(compauth\) verdict is not emulated/);
   });
 
   test('with the MX at Exchange Online the same message is rejected with 550 5.7.509 at the end of DATA', () => {
@@ -64,12 +70,15 @@ describe('Honor DMARC and the MX-elsewhere limitation', () => {
     const withPolicy = (settings: Record<string, unknown>) => variant(exposed, (copy) => {
       mxAtExchange(copy);
       copy.AntiPhishPolicy = [{ Name: 'Office365 AntiPhish Default', IsDefault: true, ...settings }];
+      copy.AntiPhishRule = [];
     });
     assert.equal(decide(withPolicy({ DmarcRejectAction: 'Quarantine' }), ghost({ spf: 'fail', dmarcRecord: REJECT_RECORD })).disposition, 'quarantine');
     assert.equal(decide(withPolicy({ DmarcQuarantineAction: 'MoveToJmf' }), ghost({ spf: 'fail', dmarcRecord: 'v=DMARC1; p=quarantine' })).disposition, 'junk');
+    // Honor DMARC off, spoof intelligence on (the default): the spoof action, AuthenticationFailAction MoveToJmf (S26, S29).
     const off = decide(withPolicy({ HonorDmarcPolicy: false }), ghost({ spf: 'fail', dmarcRecord: REJECT_RECORD }));
-    assert.equal(off.disposition, 'deliver');
-    assert.match(off.trace.find((step) => step.step === 'honor-dmarc')?.detail ?? '', /HonorDmarcPolicy off/);
+    assert.equal(off.disposition, 'junk');
+    assert.ok(!(off.incompleteReasons ?? []).some((reason) => /spoof intelligence/.test(reason)), 'the spoof action is documented for explicit failures: no guess');
+    assert.match(off.trace.find((step) => step.step === 'honor-dmarc')?.detail ?? '', /Honor DMARC is off and spoof intelligence on/);
   });
 
   test('alignment: strict aspf refuses a subdomain envelope sender that relaxed accepts; aligned DKIM passes', () => {
@@ -111,12 +120,22 @@ describe('Enhanced Filtering: the evaluated IP', () => {
 
   test('EFSkipIPs walks back past every skip-listed hop; EFSkipLastIP skips only the connecting hop; off means the connecting IP', () => {
     const skipIps = enhancedFiltering(locked.InboundConnector.find((connector) => connector.EFSkipIPs.length > 0));
-    assert.deepEqual(evaluatedSource('203.0.113.11', chain, skipIps, true), { ip: '192.0.2.80', skipListed: true, note: 'EFSkipIPs skips 2 hop(s); 192.0.2.80 is the first that is not skip-listed' });
+    assert.deepEqual(evaluatedSource('203.0.113.11', chain, skipIps, true), {
+      ip: '192.0.2.80',
+      skipListed: true,
+      resolved: true,
+      note: 'EFSkipIPs skips 2 hop(s); 192.0.2.80 (Received header 2) is the first that is not skip-listed',
+    });
     const lastIp = { on: true, skipLastIp: true, skipIps: [], users: [] };
     assert.equal(evaluatedSource('203.0.113.11', chain, lastIp, true).ip, '203.0.113.10');
     assert.equal(evaluatedSource('203.0.113.11', chain, lastIp, false).ip, '203.0.113.11');
     assert.equal(enhancedFiltering(exposed.InboundConnector[1]).on, false, 'EFSkipLastIP $false with an empty EFSkipIPs is off');
-    assert.equal(evaluatedSource('203.0.113.11', chain.slice(0, 1).map((field) => ({ ...field, value: field.value.replace('203.0.113.10', '203.0.113.11') })), skipIps, true).skipListed, false, 'a chain of only skip-listed hops evaluates the last one');
+    const onlySkipListed = evaluatedSource('203.0.113.11', chain.slice(0, 1).map((field) => ({ ...field, value: field.value.replace('203.0.113.10', '203.0.113.11') })), skipIps, true);
+    assert.equal(onlySkipListed.skipListed, false);
+    assert.equal(onlySkipListed.resolved, false, 'a chain of only skip-listed hops gives no true source');
+    assert.match(onlySkipListed.note, /the Received chain ends after 1 hop\(s\): the true source is unknown/);
+    assert.equal(evaluatedSource('203.0.113.11', [], lastIp, true).resolved, false, 'EFSkipLastIP without a Received header');
+    assert.deepEqual(evaluatedSource('192.0.2.7', chain, skipIps, true), { ip: '192.0.2.7', skipListed: false, resolved: true, note: 'the connecting IP 192.0.2.7 is not in EFSkipIPs: it is evaluated' });
   });
 });
 
@@ -181,5 +200,85 @@ describe('authenticate() through DNS (loopback server)', () => {
     assert.ok(!(outside.addedHeaders ?? []).some((field) => field.name === 'X-MS-Exchange-SkipListedInternetSender'));
     const inside = await decideAuthenticated(scoped, viaGateway('198.18.9.9', 'alice@contoso.com'), liveResolver(dns.server));
     assert.equal(inside.enhanced, '5.7.509');
+  });
+});
+
+describe('Enhanced Filtering from the Received chain, without evaluatedIp (S7, S23; docs/emulator.md step 8)', () => {
+  // The bundled scenario: the gateway (203.0.113.10, skip-listed on "From Secure Email Gateway (certificate)")
+  // relays a DMARC p=reject spoof that reached it from 198.18.9.9.
+  const bundled = async () => {
+    const scenario = (await loadScenarioFile('examples/scenarios.yaml')).find((entry) => /DMARC p=reject spoof relayed by the gateway/.test(entry.name));
+    assert.ok(scenario, 'the scenario is in examples/scenarios.yaml');
+    return scenario.transaction;
+  };
+  const withoutEvaluatedIp = (transaction: Transaction): Transaction => {
+    const { evaluatedIp: _evaluatedIp, ...authentication } = transaction.authentication ?? { spf: 'none' };
+    return { ...transaction, authentication };
+  };
+
+  test('the evaluated source comes from the chain: SPF is judged for 198.18.9.9 and Honor DMARC rejects (no Ghost-Sender gap)', async () => {
+    const transaction = withoutEvaluatedIp(await bundled());
+    assert.equal(transaction.authentication?.evaluatedIp, undefined);
+    const verdict = decide(locked, transaction);
+    assert.equal(verdict.enhanced, '5.7.509', verdict.trace.map((step) => step.detail).join('\n'));
+    assert.equal(verdict.authentication?.evaluatedIp, '198.18.9.9');
+    assert.equal(verdict.authentication?.skipListed, true);
+    const efc = verdict.trace.find((step) => step.step === 'enhanced-filtering');
+    assert.match(efc?.detail ?? '', /Enhanced Filtering on "From Secure Email Gateway \(certificate\)": EFSkipIPs skips 1 hop\(s\); 198\.18\.9\.9 \(Received header 1\) is the first that is not skip-listed/);
+    assert.ok(!(verdict.incompleteReasons ?? []).some((reason) => /Enhanced Filtering/.test(reason)));
+    assert.ok(!verdict.trace.some((step) => /Ghost-Sender/.test(step.detail)));
+  });
+
+  test('accepted mail gets X-MS-Exchange-SkipListedInternetSender with the source from the chain', async () => {
+    const transaction = withoutEvaluatedIp(await bundled());
+    const verdict = decide(locked, { ...transaction, authentication: { spf: 'pass', dmarcRecord: 'v=DMARC1; p=reject' } });
+    assert.equal(verdict.disposition, 'deliver');
+    assert.deepEqual(verdict.addedHeaders?.find((field) => field.name === 'X-MS-Exchange-SkipListedInternetSender'), { name: 'X-MS-Exchange-SkipListedInternetSender', value: 'ip=[198.18.9.9]' });
+    assert.match(verdict.addedHeaders?.[0]?.value ?? '', /spf=pass \(sender IP is 198\.18\.9\.9\)/);
+  });
+
+  test('an explicit evaluatedIp wins over the chain, and the trace says which was used', async () => {
+    const transaction = await bundled();
+    const verdict = decide(locked, { ...transaction, authentication: { ...transaction.authentication, spf: 'fail', evaluatedIp: '192.0.2.99' } });
+    assert.equal(verdict.authentication?.evaluatedIp, '192.0.2.99');
+    assert.match(verdict.trace.find((step) => step.step === 'enhanced-filtering')?.detail ?? '', /the given evaluatedIp 192\.0\.2\.99 is used \(Enhanced Filtering on .*from the Received chain: .*198\.18\.9\.9/);
+    assert.throws(() => decide(locked, { ...transaction, authentication: { spf: 'fail', evaluatedIp: 'gateway' } }), /"gateway" is not an IPv4 or IPv6 address/);
+  });
+
+  test('without a usable Received chain the trace says so and the verdict is not final', async () => {
+    const transaction = withoutEvaluatedIp(await bundled());
+    const headers = (transaction.headers as { name: string; value: string }[]).filter((field) => field.name.toLowerCase() !== 'received');
+    const none = decide(locked, { ...transaction, headers });
+    assert.equal(none.incomplete, true);
+    assert.match(none.incompleteReasons?.join('\n') ?? '', /Enhanced Filtering applies on "From Secure Email Gateway \(certificate\)" but the Received chain gives no source that is not skip-listed/);
+    assert.match(none.trace.find((step) => step.step === 'enhanced-filtering')?.detail ?? '', /the message has no Received header: the true source is unknown/);
+    assert.equal(none.authentication?.skipListed, false);
+    // A chain whose every hop is skip-listed (the gateway's own internal hop) gives no source either.
+    const internal = decide(locked, { ...transaction, headers: [{ name: 'Received', value: 'from gw2.seg.example.net ([198.51.100.3]) by mx1.seg.example.net; Tue, 3 Jun 2025 09:11:57 +0000' }, ...headers] });
+    assert.equal(internal.incomplete, true);
+    assert.match(internal.trace.find((step) => step.step === 'enhanced-filtering')?.detail ?? '', /198\.51\.100\.3 is skip-listed \(EFSkipIPs\) and the Received chain ends after 1 hop\(s\)/);
+  });
+});
+
+describe('the scenario file\'s authentication fields (README "simulate --scenarios")', () => {
+  const scenario = (authentication: string) =>
+    `scenarios:\n  - name: x\n    clientIp: 203.0.113.10\n    mailFrom: a@bank.example\n    rcptTo: alice@contoso.com\n    authentication: ${authentication}\n`;
+
+  test('every documented field is read', async () => {
+    const [parsed] = await parseScenarios(scenario('{ evaluatedIp: "2001:db8::9", spf: softfail, dkim: [{ result: pass, domain: bank.example }], dmarcRecord: null }'), 's.yaml');
+    assert.deepEqual(parsed?.transaction.authentication, { evaluatedIp: '2001:db8::9', spf: 'softfail', dkim: [{ result: 'pass', domain: 'bank.example' }], dmarcRecord: null });
+  });
+
+  test('a bad value is an input error naming the file and the field', async () => {
+    const failsWith = async (authentication: string, where: RegExp, message: RegExp) => {
+      const error = await parseScenarios(scenario(authentication), 's.yaml').then(() => null, (caught: unknown) => caught);
+      assert.ok(error instanceof InputError, String(error));
+      assert.match(error.describe(), /^s\.yaml: at /);
+      assert.match(error.where ?? '', where);
+      assert.match(error.message, message);
+    };
+    await failsWith('{ evaluatedIp: gateway, spf: fail }', /^scenarios\[0\]\.authentication\.evaluatedIp/, /"gateway" is not an IPv4 or IPv6 address/);
+    await failsWith('{ spf: fail, dkim: [{ result: pass, domain: "bank example" }] }', /^scenarios\[0\]\.authentication\.dkim\[0\]\.domain/, /is not a domain name/);
+    await failsWith('{ spf: fail, dmarcRecord: "v=DMARC1;\\u001b[2J p=reject" }', /^scenarios\[0\]\.authentication\.dmarcRecord/, /holds a control character/);
   });
 });
