@@ -12,6 +12,7 @@ export {
   type Assumptions,
 } from './eop/assumptions.js';
 export { REPLIES } from './eop/replies.js';
+export { SOURCES, GUIDE_ID, citedSourceIds, sourceFooter, type Source } from './eop/sources.js';
 export { authenticate, decideAuthenticated, lookUpDmarc } from './eop/authenticate.js';
 export type { AuthenticationInput, AuthenticationOutcome, SpfResult } from './eop/authentication.js';
 export { parseHeaderBlock, readMessageHeaders } from './headers/parse.js';

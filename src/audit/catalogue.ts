@@ -1,7 +1,9 @@
 /**
  * The audit's checks, as data: stable id, title, severity, why, how to fix, sources and control mappings.
- * The logic of each lives in checks/*.ts under the same id. Control ids come from the tools' own sources
- * (anchors.md): CIS Microsoft 365 Foundations v7.0.0, CISA SCuBA, ORCA, Maester, CIPP.
+ * The logic of each lives in checks/*.ts under the same id. Each control mapping was judged against the control's own
+ * text and says how it relates (model.ts ControlRelation): CISA SCuBA from the ScubaGear baselines (exo.md,
+ * securitysuite.md), ORCA from its check scripts (cammurray/orca Checks/), CIS Microsoft 365 Foundations from the
+ * audit items that quote it (the benchmark itself is licensed), Maester and CIPP from their test definitions.
  */
 import type { CheckMeta } from './model.js';
 
@@ -17,11 +19,10 @@ export const CATALOGUE: readonly CheckMeta[] = [
     fix: 'Give every legitimate Direct Send source (scanners, applications) a Partner connector by IP or certificate first, then:\n  Set-OrganizationConfig -RejectDirectSend $true',
     sources: ['S1', 'S2', 'S3'],
     controls: [
-      { framework: 'CIS', id: '6.5.5' },
-      { framework: 'Maester', id: 'MT.1062' },
-      { framework: 'SCuBA', id: 'MS.EXO.15.1v1', note: 'proposed in cisagov/ScubaGear #2360' },
-      { framework: 'ORCA', id: 'ORCA-249', note: 'proposed in cammurray/orca PR #341' },
-      { framework: 'CIPP', id: 'EXODirectSend' },
+      { framework: 'CIS', id: '6.5.5', relation: 'exact' },
+      { framework: 'Maester', id: 'MT.1062', relation: 'exact' },
+      { framework: 'CIPP', id: 'EXODirectSend', relation: 'exact' },
+      { framework: 'ORCA', id: 'ORCA-249', relation: 'proposed', why: 'added in cammurray/orca PR #341, not in a release; informational there, not a failure' },
     ],
   },
   {
@@ -204,15 +205,16 @@ export const CATALOGUE: readonly CheckMeta[] = [
     title: 'No transport rule bypasses spam filtering (SetSCL -1)',
     severity: 'medium',
     why:
-      'SCL -1 skips spam, spoof and phish filtering for whatever the rule matches; spoofs that reach EOP inherit the bypass. With ' +
-      'Enhanced Filtering on the gateway connector, Microsoft says to disable SCL -1 bypass rules.',
+      'SCL -1 makes EOP skip spam filtering for whatever the rule matches, and overrides spam, bulk and phishing verdicts (not ' +
+      'malware or high-confidence phishing); spoofs that reach EOP inherit the bypass. With Enhanced Filtering on the gateway ' +
+      'connector, Microsoft says to disable SCL -1 bypass rules.',
     fix: "Disable-TransportRule -Identity '<rule>'   # and use Enhanced Filtering for the gateway instead",
-    sources: ['S18', 'S23', 'S29'],
+    sources: ['S18', 'S23', 'S29', 'S32'],
     controls: [
-      { framework: 'CIS', id: '6.2.2' },
-      { framework: 'ORCA', id: 'ORCA-118-2' },
-      { framework: 'ORCA', id: 'ORCA-118-4' },
-      { framework: 'Maester', id: 'MT.1043' },
+      { framework: 'CIS', id: '6.2.2', relation: 'partial', why: 'CIS: no rule allow-lists specific sender domains; EOPL-018 fails every enabled rule that sets SCL -1' },
+      { framework: 'ORCA', id: 'ORCA-118-2', relation: 'partial', why: 'ORCA flags SCL -1 rules keyed on sender domains or IP ranges without an Authentication-Results condition; EOPL-018 flags every one' },
+      { framework: 'ORCA', id: 'ORCA-118-4', relation: 'partial', why: 'ORCA flags SCL -1 rules for your own domains only' },
+      { framework: 'Maester', id: 'MT.1043', relation: 'exact' },
     ],
   },
   {
@@ -223,11 +225,11 @@ export const CATALOGUE: readonly CheckMeta[] = [
     fix: "Set-HostedContentFilterPolicy -Identity '<policy>' -AllowedSenders $null -AllowedSenderDomains $null",
     sources: ['S28', 'S29'],
     controls: [
-      { framework: 'CIS', id: '2.1.14' },
-      { framework: 'ORCA', id: 'ORCA-109' },
-      { framework: 'ORCA', id: 'ORCA-118-1' },
-      { framework: 'ORCA', id: 'ORCA-118-3' },
-      { framework: 'SCuBA', id: 'MS.SECURITYSUITE.6.2' },
+      { framework: 'CIS', id: '2.1.14', relation: 'partial', why: 'CIS: no allowed sender domains; EOPL-019 also fails allowed senders' },
+      { framework: 'ORCA', id: 'ORCA-109', relation: 'partial', why: 'allowed senders only; EOPL-019 also fails allowed domains' },
+      { framework: 'ORCA', id: 'ORCA-118-1', relation: 'partial', why: 'allowed domains only; EOPL-019 also fails allowed senders' },
+      { framework: 'ORCA', id: 'ORCA-118-3', relation: 'partial', why: 'your own domains as allowed domains only' },
+      { framework: 'SCuBA', id: 'MS.SECURITYSUITE.6.2v1', relation: 'partial', why: 'no allowed domains; the baseline says allowed senders MAY be added, EOPL-019 fails them too' },
     ],
   },
   {
@@ -238,9 +240,9 @@ export const CATALOGUE: readonly CheckMeta[] = [
     fix: "Set-HostedConnectionFilterPolicy -Identity Default -IPAllowList @{}",
     sources: ['S30'],
     controls: [
-      { framework: 'CIS', id: '2.1.12' },
-      { framework: 'ORCA', id: 'ORCA-114' },
-      { framework: 'SCuBA', id: 'MS.SECURITYSUITE.8.1' },
+      { framework: 'CIS', id: '2.1.12', relation: 'exact' },
+      { framework: 'ORCA', id: 'ORCA-114', relation: 'exact' },
+      { framework: 'SCuBA', id: 'MS.SECURITYSUITE.8.1v1', relation: 'exact' },
     ],
   },
   {
@@ -251,8 +253,8 @@ export const CATALOGUE: readonly CheckMeta[] = [
     fix: 'Set-HostedConnectionFilterPolicy -Identity Default -EnableSafeList $false',
     sources: ['S30'],
     controls: [
-      { framework: 'CIS', id: '2.1.13' },
-      { framework: 'SCuBA', id: 'MS.SECURITYSUITE.8.2' },
+      { framework: 'CIS', id: '2.1.13', relation: 'exact' },
+      { framework: 'SCuBA', id: 'MS.SECURITYSUITE.8.2v1', relation: 'exact' },
     ],
   },
   {
@@ -266,8 +268,8 @@ export const CATALOGUE: readonly CheckMeta[] = [
     fix: "Set-InboundConnector -Identity '<gateway connector>' -EFSkipIPs <gateway addresses> -EFSkipLastIP $false",
     sources: ['S23', 'S26', 'S38'],
     controls: [
-      { framework: 'ORCA', id: 'ORCA-233' },
-      { framework: 'ORCA', id: 'ORCA-233_1' },
+      { framework: 'ORCA', id: 'ORCA-233', relation: 'partial', why: 'ORCA passes any skip listing on the SenderDomains * connectors; EOPL-022 asks for the gateway\'s addresses (or the last hop) on the gateway connector' },
+      { framework: 'ORCA', id: 'ORCA-233_1', relation: 'partial', why: 'ORCA-233_1 also fails test mode and EFUsers scoping (EOPL-023)' },
     ],
   },
   {
@@ -277,68 +279,66 @@ export const CATALOGUE: readonly CheckMeta[] = [
     why: 'With EFUsers set, Enhanced Filtering applies only when every recipient of a message is listed; all other mail is judged as if it were off.',
     fix: "Set-InboundConnector -Identity '<gateway connector>' -EFUsers $null",
     sources: ['S23'],
-    controls: [{ framework: 'ORCA', id: 'ORCA-233_1' }],
+    controls: [{ framework: 'ORCA', id: 'ORCA-233_1', relation: 'partial', why: 'ORCA-233_1 also fails connectors with Enhanced Filtering off or in test mode (EOPL-022)' }],
   },
   {
     id: 'EOPL-024',
     title: 'Anti-phishing spoof intelligence is on',
     severity: 'medium',
-    why: 'Spoof intelligence gives implicit spoof protection for senders without (or with weak) SPF, DKIM and DMARC.',
+    why: 'Spoof intelligence gives implicit spoof protection for senders without (or with weak) SPF, DKIM and DMARC. Judged for the policies that apply to the recipients of each accepted domain (Strict, then Standard preset, custom policies by rule priority, the default last); Microsoft\'s preset policies keep Microsoft\'s values and are not judged, and a policy no recipient reaches is named, not failed.',
     fix: "Set-AntiPhishPolicy -Identity '<policy>' -EnableSpoofIntelligence $true",
     sources: ['S26', 'S29'],
     controls: [
-      { framework: 'CIS', id: '2.1.7' },
-      { framework: 'ORCA', id: 'ORCA-180' },
+      { framework: 'CIS', id: '2.1.7', relation: 'related', why: 'CIS asks that an anti-phishing policy exists' },
+      { framework: 'ORCA', id: 'ORCA-180', relation: 'exact' },
     ],
   },
   {
     id: 'EOPL-025',
     title: 'Anti-phishing honours DMARC (reject → Reject, quarantine → Quarantine)',
     severity: 'medium',
-    why: 'HonorDmarcPolicy applies the sending domain\'s own p=reject or p=quarantine. With the MX at a gateway it only applies where Enhanced Filtering is on.',
+    why: 'HonorDmarcPolicy applies the sending domain\'s own p=reject or p=quarantine. With the MX at a gateway it only applies where Enhanced Filtering is on. Judged for the policies that apply to the recipients of each accepted domain (Strict, then Standard preset, custom policies by rule priority, the default last); Microsoft\'s preset policies keep Microsoft\'s values and are not judged, and a policy no recipient reaches is named, not failed.',
     fix: "Set-AntiPhishPolicy -Identity '<policy>' -HonorDmarcPolicy $true -DmarcRejectAction Reject -DmarcQuarantineAction Quarantine",
     sources: ['S26', 'S29'],
-    controls: [{ framework: 'ORCA', id: 'ORCA-244' }],
+    controls: [{ framework: 'ORCA', id: 'ORCA-244', relation: 'partial', why: 'ORCA checks HonorDmarcPolicy only; EOPL-025 also checks the reject and quarantine actions' }],
   },
   {
     id: 'EOPL-026',
     title: 'Spoofed mail that fails composite authentication is quarantined',
     severity: 'low',
-    why: 'AuthenticationFailAction MoveToJmf (the default) delivers detected spoofs to Junk, where users still open them; the guide and the Strict preset quarantine.',
+    why: 'AuthenticationFailAction MoveToJmf (the default, and the Standard preset\'s value) delivers detected spoofs to Junk, where users still open them; the guide and the Strict preset quarantine. Judged for the policies that apply to the recipients of each accepted domain (Strict, then Standard preset, custom policies by rule priority, the default last); Microsoft\'s preset policies keep Microsoft\'s values and are not judged, and a policy no recipient reaches is named, not failed.',
     fix: "Set-AntiPhishPolicy -Identity '<policy>' -AuthenticationFailAction Quarantine",
     sources: ['S26', 'S29'],
-    controls: [{ framework: 'ORCA', id: 'ORCA-112' }],
+    controls: [{ framework: 'ORCA', id: 'ORCA-112', relation: 'partial', why: 'ORCA-112 asks for MoveToJmf at its Standard level and Quarantine at Strict; EOPL-026 asks for Quarantine' }],
   },
   {
     id: 'EOPL-027',
     title: 'Mailbox intelligence is on',
     severity: 'low',
-    why: 'Mailbox intelligence (Defender for Office 365) learns each user\'s contacts and improves impersonation detection.',
+    why: 'Mailbox intelligence (Defender for Office 365) learns each user\'s contacts and improves impersonation detection. For the preset policies, who gets it is the Defender for Office 365 rule (Get-ATPProtectionPolicyRule). Judged for the policies that apply to the recipients of each accepted domain (Strict, then Standard preset, custom policies by rule priority, the default last); Microsoft\'s preset policies keep Microsoft\'s values and are not judged, and a policy no recipient reaches is named, not failed.',
     fix: "Set-AntiPhishPolicy -Identity '<policy>' -EnableMailboxIntelligence $true -EnableMailboxIntelligenceProtection $true",
     sources: ['S26', 'S29'],
-    controls: [{ framework: 'ORCA', id: 'ORCA-115' }],
+    controls: [{ framework: 'ORCA', id: 'ORCA-115', relation: 'related', why: 'ORCA-115 checks EnableMailboxIntelligenceProtection; EOPL-027 checks EnableMailboxIntelligence' }],
   },
   {
     id: 'EOPL-028',
     title: 'The bulk threshold is 6 or lower',
     severity: 'low',
-    why: 'BulkThreshold defaults to 7; the Standard preset uses 6 and Strict 5.',
+    why: 'BulkThreshold defaults to 7; the Standard preset uses 6 and Strict 5. Judged for the policies that apply to the recipients of each accepted domain (Strict, then Standard preset, custom policies by rule priority, the default last); Microsoft\'s preset policies keep Microsoft\'s values and are not judged, and a policy no recipient reaches is named, not failed.',
     fix: "Set-HostedContentFilterPolicy -Identity '<policy>' -BulkThreshold 6",
     sources: ['S28', 'S29'],
-    controls: [{ framework: 'ORCA', id: 'ORCA-100' }],
+    controls: [{ framework: 'ORCA', id: 'ORCA-100', relation: 'partial', why: 'ORCA passes 4 to 6 (Strict: 4); EOPL-028 passes any value up to 6' }],
   },
   {
     id: 'EOPL-029',
     title: 'High-confidence spam and phishing are quarantined',
     severity: 'low',
-    why: 'The recommended settings quarantine high-confidence spam, phishing and high-confidence phishing rather than delivering them to Junk.',
+    why: 'The recommended settings quarantine high-confidence spam, phishing and high-confidence phishing rather than delivering them to Junk. Judged for the policies that apply to the recipients of each accepted domain (Strict, then Standard preset, custom policies by rule priority, the default last); Microsoft\'s preset policies keep Microsoft\'s values and are not judged, and a policy no recipient reaches is named, not failed.',
     fix: "Set-HostedContentFilterPolicy -Identity '<policy>' -HighConfidenceSpamAction Quarantine -PhishSpamAction Quarantine -HighConfidencePhishAction Quarantine",
     sources: ['S28', 'S29'],
     controls: [
-      { framework: 'ORCA', id: 'ORCA-139' },
-      { framework: 'ORCA', id: 'ORCA-140' },
-      { framework: 'ORCA', id: 'ORCA-141' },
-      { framework: 'ORCA', id: 'ORCA-142' },
+      { framework: 'ORCA', id: 'ORCA-140', relation: 'partial', why: 'high-confidence spam only' },
+      { framework: 'ORCA', id: 'ORCA-142', relation: 'partial', why: 'phishing only' },
     ],
   },
   {
@@ -349,9 +349,9 @@ export const CATALOGUE: readonly CheckMeta[] = [
     fix: "Set-DkimSigningConfig -Identity '<domain>' -Enabled $true   # after publishing the selector CNAMEs from Get-DkimSigningConfig",
     sources: ['S36'],
     controls: [
-      { framework: 'CIS', id: '2.1.9' },
-      { framework: 'SCuBA', id: 'MS.EXO.3.1v1' },
-      { framework: 'ORCA', id: 'ORCA-108' },
+      { framework: 'CIS', id: '2.1.9', relation: 'partial', why: 'CIS: every Exchange Online domain; EOPL-030 skips *.onmicrosoft.com and parked domains (SPF "v=spf1 -all")' },
+      { framework: 'SCuBA', id: 'MS.EXO.3.1v1', relation: 'partial', why: 'SCuBA: all domains; EOPL-030 skips *.onmicrosoft.com and parked domains' },
+      { framework: 'ORCA', id: 'ORCA-108', relation: 'partial', why: 'ORCA checks custom domains with MX records; EOPL-030 also skips parked domains' },
     ],
   },
   {
@@ -362,9 +362,9 @@ export const CATALOGUE: readonly CheckMeta[] = [
     fix: 'Publish "v=spf1 <your senders> include:spf.protection.outlook.com -all" (or ~all) at each domain.',
     sources: ['S6', 'S9', 'S2'],
     controls: [
-      { framework: 'CIS', id: '2.1.8' },
-      { framework: 'SCuBA', id: 'MS.EXO.2.2v3' },
-      { framework: 'ORCA', id: 'ORCA-235' },
+      { framework: 'CIS', id: '2.1.8', relation: 'partial', why: 'the CIS remediation publishes -all; EOPL-031 also passes ~all' },
+      { framework: 'SCuBA', id: 'MS.EXO.2.2v2', relation: 'partial', why: '"fails all non-approved senders" means hard fail (-all) in the baseline; EOPL-031 also passes ~all' },
+      { framework: 'ORCA', id: 'ORCA-235', relation: 'partial', why: 'ORCA passes only -all; EOPL-031 also passes ~all' },
     ],
   },
   {
@@ -375,10 +375,10 @@ export const CATALOGUE: readonly CheckMeta[] = [
     fix: 'Publish "_dmarc.<domain> TXT v=DMARC1; p=reject; rua=mailto:<reports address>" (p=quarantine as a step).',
     sources: ['S38'],
     controls: [
-      { framework: 'CIS', id: '2.1.10' },
-      { framework: 'SCuBA', id: 'MS.EXO.4.1v1' },
-      { framework: 'SCuBA', id: 'MS.EXO.4.2v1' },
-      { framework: 'SCuBA', id: 'MS.EXO.4.4v1' },
+      { framework: 'CIS', id: '2.1.10', relation: 'partial', why: 'CIS ends at p=quarantine or p=reject with pct=100 and rua and ruf addresses; EOPL-032 checks p and rua' },
+      { framework: 'SCuBA', id: 'MS.EXO.4.1v1', relation: 'partial', why: 'SCuBA: a record at every second-level domain; EOPL-032 checks each custom accepted domain, and its policy and rua' },
+      { framework: 'SCuBA', id: 'MS.EXO.4.2v1', relation: 'partial', why: 'SCuBA requires p=reject; EOPL-032 passes p=quarantine' },
+      { framework: 'SCuBA', id: 'MS.EXO.4.4v1', relation: 'partial', why: 'SCuBA asks for an agency contact in rua and ruf; EOPL-032 checks rua only' },
     ],
   },
   {
@@ -406,14 +406,17 @@ export const CATALOGUE: readonly CheckMeta[] = [
   },
   {
     id: 'EOPL-090',
-    title: 'Proof: no attack from the bypass corpus reaches a mailbox',
+    title: 'Proof: no attack from the bypass corpus is accepted by EOP without passing the gateway',
     severity: 'high',
     why:
       'Each attack of the builtin corpus (Direct Send spoof, foreign envelope sender with your From, null sender, IPv6, a foreign ' +
-      'certificate, a forged AuthAs header, plain outside mail) runs through the EOP emulator against this snapshot. One that is ' +
-      'delivered is proof of exposure, with the transaction and the emulator\'s trace.',
-    fix: 'Fix the configuration findings above; rerun "eoplock audit" until no attack gets in.',
-    sources: ['S1', 'S3', 'S9', 'S18'],
+      'certificate, a forged AuthAs header, plain outside mail) is sent straight to EOP in the emulator, against this snapshot. ' +
+      'One that EOP accepts for delivery has passed every control the snapshot configures, without the gateway: proof of ' +
+      'exposure, with the transaction and the emulator\'s trace. What EOP\'s content filtering (spam, phishing, malware) then ' +
+      'does is not emulated: it may still junk or quarantine the message, unless a rule set SCL -1 (then only malware and ' +
+      'high-confidence phishing are still acted on, S32).',
+    fix: 'Fix the configuration findings above; rerun "eoplock audit" until EOP refuses or contains every attack.',
+    sources: ['S1', 'S3', 'S9', 'S18', 'S32'],
     controls: [],
   },
   {

@@ -9,12 +9,21 @@ export type Severity = 'high' | 'medium' | 'low';
 export type Status = 'pass' | 'fail' | 'not-applicable';
 export const SEVERITIES: readonly Severity[] = ['high', 'medium', 'low'];
 
+/**
+ * How a framework's control relates to a check, judged against the control's own text: `exact` (the control asks
+ * what the check tests), `partial` (they overlap; one is stricter or covers more — `why` says how), `related` (the same
+ * subject, a different requirement), `proposed` (the id is not in a published version of the framework).
+ */
+export type ControlRelation = 'exact' | 'partial' | 'related' | 'proposed';
+export const CONTROL_RELATIONS: readonly ControlRelation[] = ['exact', 'partial', 'related', 'proposed'];
+
 export interface Control {
   /** `CIS`, `SCuBA`, `ORCA`, `Maester`, `CIPP`. */
   framework: string;
   id: string;
-  /** For identifiers that are proposed rather than published. */
-  note?: string;
+  relation: ControlRelation;
+  /** One line: where the control and the check differ, or where the id comes from. Required unless `exact`. */
+  why?: string;
 }
 
 /** A check's description, as data. */
@@ -34,8 +43,10 @@ export interface CheckMeta {
 export interface Evidence {
   /** JSON path in the snapshot (`InboundConnector[1].RestrictDomainsToIPAddresses`), or `profile` / `proof`. */
   path: string;
-  /** The value found. */
+  /** The value found; absent when the export does not hold the property (see `absent`). */
   actual?: unknown;
+  /** The property is missing from the export; the check judged Exchange Online's default for it (src/audit/evidence.ts). */
+  absent?: { exchangeDefault: string };
   /** What was expected, in words. */
   expected?: string;
   /** 1-based line of `path` in the snapshot file, filled in at the file edge for reports that point into files. */

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { runAudit } from '../audit/run.js';
 import { SEVERITIES } from '../audit/model.js';
-import { builtinCorpus } from '../corpus/builtin.js';
+import { ATTACK_ACCEPTED, builtinCorpus } from '../corpus/builtin.js';
 import { inferProfile } from '../profile/profile.js';
 import { buildPlan, DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME, defaultPlan } from '../plan/plan.js';
 import { resolveAssumptions } from '../eop/assumptions.js';
@@ -39,7 +39,7 @@ const STAGES = [
     moral:
       'RejectDirectSend only tests the envelope sender, and a -FromScope NotInOrganization rule does not match an ' +
       'anonymous spoof of an accepted domain (it is neither in nor out of the organisation). Spoofs with a foreign ' +
-      'envelope sender, the null sender, IPv6 and plain outside mail still get in.',
+      'envelope sender, the null sender, IPv6 and plain outside mail are still accepted by EOP without passing the gateway.',
   },
   {
     file: 'contoso-locked.json',
@@ -108,19 +108,22 @@ export async function demoCommand(io: Io, options: { examples?: string; trace: b
     const result = runCorpus({ snapshot, file, assumptions, assumptionOverrides: {} }, builtinCorpus(snapshot));
     summaries.push({ title: stage.title, result });
     out.push(paint('bold', stage.title));
+    // Columns as wide as this stage's longest name and outcome, so that the verdicts line up.
+    const nameWidth = Math.max(...result.results.map((entry) => visible(entry.name).length));
+    const labelWidth = Math.max(...result.results.map((entry) => (entry.outcome ? outcomeLabel(entry.outcome) : '').length));
     for (const entry of result.results) {
       const bad = entry.outcome === 'got-in' || entry.outcome === 'broken';
       const label = entry.outcome ? outcomeLabel(entry.outcome) : '';
       const mark = bad ? paint('red', '✗') : paint('green', '✓');
       const kind = entry.kind === 'attack' ? 'attack' : 'legit ';
-      out.push(`  ${mark} ${kind}  ${visible(entry.name).padEnd(56)} ${paint(bad ? 'red' : 'green', label.padEnd(16))} ${paint('dim', verdictLine(entry.verdict))}`);
+      out.push(`  ${mark} ${kind}  ${visible(entry.name).padEnd(nameWidth)} ${paint(bad ? 'red' : 'green', label.padEnd(labelWidth))} ${paint('dim', verdictLine(entry.verdict))}`);
       if (options.trace) {
         for (const step of entry.verdict.trace) out.push(paint('dim', `        [${step.step}] ${visible(step.detail)} (${step.sources.join(' ')})`));
       }
     }
     const s = result.summary;
     out.push(
-      `  → ${paint(s.attacksIn > 0 ? 'red' : 'green', `${s.attacksIn} of ${s.attacksIn + s.attacksStopped} attacks get in`)}, ` +
+      `  → ${paint(s.attacksIn > 0 ? 'red' : 'green', `${s.attacksIn} of ${s.attacksIn + s.attacksStopped} attacks ${ATTACK_ACCEPTED}`)}, ` +
         `${paint(s.legitimateBroken > 0 ? 'red' : 'green', `${s.legitimateBroken} of ${s.legitimateBroken + s.legitimateDelivered} legitimate paths break`)}`,
     );
     out.push(`  ${stage.moral}`);
@@ -171,7 +174,7 @@ export async function demoCommand(io: Io, options: { examples?: string; trace: b
       out.push(`  ${phase.id}: ${phase.title}`);
       for (const op of phase.ops) out.push(paint('dim', `      ${op.cmdlet} ${visible('name' in op ? op.name : 'identity' in op ? op.identity : '')} ${'parameters' in op ? Object.keys(op.parameters).join(', ') : ''}`));
       out.push(
-        `      then: ${paint(inside > 0 ? 'red' : 'green', `${inside} of ${attacks.length} attacks get in`)}, ` +
+        `      then: ${paint(inside > 0 ? 'red' : 'green', `${inside} of ${attacks.length} attacks ${ATTACK_ACCEPTED}`)}, ` +
           `${paint(broken > 0 ? 'red' : 'green', `${broken} of ${legit.length} legitimate paths break`)}`,
       );
     }

@@ -1,6 +1,6 @@
 /**
  * The eoplock command line: argument parsing, help, and the mapping of errors to exit codes.
- * Exit codes: 0 success; 1 findings (an expectation not met, an attack that gets in, a path that breaks);
+ * Exit codes: 0 success; 1 findings (an expectation not met, an attack accepted without the gateway, a path that breaks);
  * 2 bad input (a file, a flag, a value); 70 an internal error (a bug).
  */
 import { Command, CommanderError, Option } from 'commander';
@@ -36,7 +36,7 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .addHelpText(
       'after',
       `
-Exit codes: 0 success, 1 findings (expectation not met, attack gets in, legitimate path breaks), 2 bad input.
+Exit codes: 0 success, 1 findings (expectation not met, attack accepted by EOP without the gateway, legitimate path breaks), 2 bad input.
 
 Examples:
   $ eoplock demo
@@ -75,8 +75,8 @@ Scenario file:
       headers: "From: CEO <ceo@contoso.com>\\nSubject: Wire transfer\\n"   # optional raw block or map
       expect: { action: reject, code: 550, enhanced: 5.7.68, connector: null }
 
-Exit code 1 when an expectation is not met (--scenarios) or when an attack gets in or a legitimate path
-breaks (--corpus); 2 on bad input, with the file and the JSON path or line.`,
+Exit code 1 when an expectation is not met (--scenarios) or when an attack is accepted by EOP without
+passing the gateway or a legitimate path breaks (--corpus); 2 on bad input, with the file and the JSON path or line.`,
     )
     .action(async (snapshot: string, options: Record<string, unknown>) => {
       setExit(
@@ -112,7 +112,9 @@ breaks (--corpus); 2 on bad input, with the file and the JSON path or line.`,
       `
 Without --seg-ip, --seg-cert or --seg, the gateway is inferred from each snapshot (its SenderDomains * Partner
 connector and the MX records in Dns), and the report says so. --live-dns replaces the snapshot's Dns section with
-fresh lookups (MX, TXT, _dmarc, selector1/selector2 CNAMEs) of every accepted domain but *.onmicrosoft.com.
+fresh lookups (MX, TXT, _dmarc, selector1/selector2 CNAMEs) of every accepted domain but *.onmicrosoft.com. DNS data
+that is missing (no Dns section, a domain without an entry) or a lookup that failed is never read as "no record": the
+checks that need it (EOPL-022, EOPL-031-033) are not evaluated for that domain, and a warning on stderr says so once.
 
 Examples:
   $ eoplock audit examples/contoso-exposed.json
@@ -197,7 +199,7 @@ Examples:
       `
 Invariants: RejectDirectSend on; the gateway connector present, Partner, SenderDomains *, restricted, requiring TLS,
 covering every gateway address and accepted domain, with the gateway's certificate name; the safety-net rule present,
-enabled, enforced, first, excepting the gateway; every domain's MX at the gateway; no corpus attack gets in.
+enabled, enforced, first, excepting the gateway; every domain's MX at the gateway; no corpus attack accepted by EOP without the gateway.
 Give the intended gateway (--seg-ip/--seg-cert/--seg) in scheduled runs, so a deleted connector is a regression.
 Exit code 0 when the lockdown holds, 1 on a regression (or when no lockdown is found), 2 on bad input.
 
@@ -424,15 +426,19 @@ Example:
     .description('check MX, SPF, DMARC and DKIM of domains (live DNS) or of a snapshot\'s Dns section (offline)')
     .argument('[domains...]', 'domains to check (default with --snapshot: the snapshot\'s)')
     .option('--snapshot <file>', 'tenant snapshot: its Dns section offline, its DKIM configuration and gateway MX')
-    .option('--resolver <ip[:port]>', 'DNS server to ask (live)')
+    .option('--resolver <ip[:port]>', 'DNS server to ask (live): IP, IP:PORT or [IPv6]:PORT')
     .option('--live', 'with --snapshot: look the domains up in DNS instead of reading the snapshot', false)
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('-o, --out <file>', 'write the report to a file (atomically) instead of stdout')
     .addHelpText(
       'after',
       `
+A lookup that fails (timeout, SERVFAIL, REFUSED, no DNS server; offline: a domain the snapshot's Dns section lacks)
+is shown as "lookup failed: <why>" and no finding is drawn from it; NXDOMAIN is reported as "the domain does not exist".
+
 Exit code 0 without errors, 1 when a domain has an error (no SPF, two SPF records, +all, over 10 lookups, no DMARC, a
-DKIM selector that differs from Get-DkimSigningConfig while signing is on), 2 on bad input.
+DKIM selector that differs from Get-DkimSigningConfig while signing is on, the domain does not exist), 2 on bad input
+or when a lookup failed (stderr names the lookups and why: the report is incomplete).
 
 Examples:
   $ eoplock dns contoso.com contoso.co.uk --resolver 1.1.1.1
@@ -463,7 +469,9 @@ Examples:
       'after',
       `
 Pasted headers are repaired where pasting broke them (indentation, blank lines, lost folds); each repair is noted.
-The gateway is recognised by --seg-ip/--seg, by the snapshot's inferred profile, or by a known vendor host name.
+The entry into Exchange Online is the latest hop into *.mail.protection.outlook.com. It is the gateway only by
+evidence: --seg-ip/--seg, the snapshot's inferred profile, or Exchange Online's X-MS-Exchange-SkipListedInternetSender
+stamp; a vendor host name alone leaves it undetermined (a sender's own relay can be at the same vendor).
 CRLF, a bare LF and a bare CR each end a header line. Only the header is read: at most the first 1 MB of the file or
 of standard input. A header block that does not end within it is bad input ("header block over 1 MB").
 
@@ -656,10 +664,13 @@ Exit code 0 when every snapshot was written, 1 when a tenant failed (the others 
           lines.push(`    ${value === entry.default ? '*' : ' '} ${value}: ${meaning}`);
         }
         lines.push(`  Why the default: ${entry.rationale}`);
-        lines.push(`  Sources: ${entry.sources.join(', ')} (eop-behaviour.md)`);
+        lines.push(`  Sources: ${entry.sources.join(', ')}`);
         lines.push('');
       }
       lines.push('Switch one with --assume ID=VALUE on "eoplock simulate".');
+      lines.push('§ numbers are sections of the fact base eoplock was written from; the sources it cites are listed below and in docs/sources.md.');
+      const { citedSourceIds, sourceFooter } = await import('../eop/sources.js');
+      lines.push('', ...sourceFooter(citedSourceIds(lines.join('\n')), 'Sources cited above:'));
       io.stdout(`${lines.join('\n')}\n`);
     });
 

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, mkdtemp, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ATTACK_ACCEPTED } from '../corpus/builtin.js';
 import { parseAssumeFlags, resolveAssumptions } from '../eop/assumptions.js';
 import { InputError } from '../errors.js';
 import { buildPlan, DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME, type DirectSendSource, type Plan } from '../plan/plan.js';
@@ -129,7 +130,7 @@ export async function planCommand(io: Io, snapshotFile: string, options: PlanCom
   const attacks = last.filter((entry) => entry.kind === 'attack');
   const legit = last.filter((entry) => entry.kind === 'legitimate');
   lines.push(
-    `After the plan the emulator predicts: ${attacks.filter((e) => e.outcome === 'got-in').length} of ${attacks.length} attacks get in, ` +
+    `After the plan the emulator predicts: ${attacks.filter((e) => e.outcome === 'got-in').length} of ${attacks.length} attacks ${ATTACK_ACCEPTED}, ` +
       `${legit.filter((e) => e.outcome === 'broken').length} of ${legit.length} legitimate paths break.`,
   );
   for (const warning of plan.warnings) lines.push(`  ! ${visible(warning)}`);

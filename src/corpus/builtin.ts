@@ -1,6 +1,10 @@
 /**
  * The standard gateway-bypass corpus, generated from a snapshot's own accepted domains, connectors and SPF
  * records: the attacks a lockdown must stop, and the legitimate paths it must keep. Pure.
+ *
+ * What a verdict shows is EOP's transport-layer decision: an attack "got in" when EOP accepted it for delivery without
+ * it passing the gateway. EOP's content filtering (spam, phishing, malware) runs after that and is not emulated, so
+ * the corpus never claims a message reached a mailbox or an inbox (see acceptedClaim).
  */
 import type { Snapshot } from '../snapshot/parse.js';
 import type { InboundConnector } from '../snapshot/schema.js';
@@ -163,7 +167,7 @@ export function builtinCorpus(snapshot: Snapshot, gateway: CorpusGateway = infer
       id: 'foreign-domain-bypass',
       kind: 'attack',
       name: 'Foreign-domain mail bypassing the gateway',
-      description: 'Ordinary phishing from an outside domain, delivered straight to EOP so the gateway never scans it.',
+      description: 'Ordinary phishing from an outside domain, sent straight to EOP so the gateway never scans it.',
       transaction: {
         clientIp: attackerIp,
         helo: 'mail.attacker.example',
@@ -372,14 +376,34 @@ function slug(text: string): string {
   return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'x';
 }
 
-/** How an entry fared: an attack that reaches a mailbox got in; a legitimate path that does not, broke. */
+/**
+ * How an entry fared. An attack that EOP accepts for delivery (or relays) without it passing the gateway got in
+ * (`got-in`); one refused in the session is `blocked`; one accepted but quarantined, sent to Junk or dropped by a rule or
+ * Honor DMARC is `contained`. A legitimate path that EOP does not accept for delivery broke.
+ */
 export type CorpusOutcome = 'blocked' | 'contained' | 'got-in' | 'delivered' | 'broken';
 
 export function corpusOutcome(entry: CorpusEntry, verdict: Verdict): CorpusOutcome {
-  const reachesMailbox = verdict.action === 'accept' && (verdict.disposition === 'deliver' || verdict.disposition === 'relay');
+  const acceptedForDelivery = verdict.action === 'accept' && (verdict.disposition === 'deliver' || verdict.disposition === 'relay');
   if (entry.kind === 'attack') {
-    if (reachesMailbox) return 'got-in';
+    if (acceptedForDelivery) return 'got-in';
     return verdict.action === 'reject' ? 'blocked' : 'contained';
   }
-  return reachesMailbox ? 'delivered' : 'broken';
+  return acceptedForDelivery ? 'delivered' : 'broken';
+}
+
+/** What an attack's `got-in` outcome claims, in the words every report uses. */
+export const ATTACK_ACCEPTED = 'accepted by EOP without passing the gateway';
+
+/**
+ * What an accepted attack's verdict shows, and where EOP's filtering — which runs after acceptance and is not
+ * emulated — would still act (S32: a rule's SCL -1 overrides spam, bulk and phishing verdicts, never malware or
+ * high-confidence phishing).
+ */
+export function acceptedClaim(verdict: Pick<Verdict, 'disposition' | 'scl'>): string {
+  const what = verdict.disposition === 'relay' ? 'accepted by EOP and relayed on without passing the gateway' : ATTACK_ACCEPTED;
+  if (verdict.scl === -1) {
+    return `${what}; a transport rule set SCL -1, which overrides spam, bulk and phishing verdicts — only malware and high-confidence phishing are still acted on (S32)`;
+  }
+  return `${what}; EOP's content filtering (spam, phishing, malware — not emulated) may still junk or quarantine it`;
 }

@@ -22,7 +22,7 @@ export const INVARIANTS: Readonly<Record<string, string>> = {
   'EOPL-017': 'the safety-net rule now relies on FromScope NotInOrganization',
   'EOPL-033': 'an accepted domain\'s MX no longer points to the gateway',
   'EOPL-034': 'an accepted domain is not covered by the gateway connector',
-  'EOPL-090': 'an attack from the corpus gets in again',
+  'EOPL-090': 'an attack from the corpus is accepted by EOP without passing the gateway again',
 };
 
 export interface DriftResult {

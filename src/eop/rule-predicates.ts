@@ -2,12 +2,15 @@
  * The transport-rule predicates, as data: every condition parameter of New-TransportRule (S18, S21), which of them
  * the emulator evaluates, and how. Each condition `X` has an exception `ExceptIfX` with the same semantics.
  * Predicates that are not evaluated are reported as such; a rule that uses one is never silently true or false.
+ * Attachment conditions are evaluated over the attachments a transaction lists: a message that lists none has none,
+ * so every attachment condition is a plain non-match for it; what a listed attachment does not say (its name, size,
+ * content, the files inside an archive) leaves the conditions that need it not evaluated.
  */
 import { addressInHeader, domainOf, findAcceptedDomain, isSameOrSubdomain, normaliseDomain } from './addresses.js';
 import type { Assumptions } from './assumptions.js';
 import { compiledIpList, findInList, type IpAddress } from './ip.js';
 import type { AcceptedDomain } from '../snapshot/schema.js';
-import type { AuthAs, HeaderField } from './types.js';
+import type { AuthAs, HeaderField, TransactionAttachment } from './types.js';
 
 /** What a rule sees of the message. */
 export interface RuleContext {
@@ -22,6 +25,8 @@ export interface RuleContext {
   authAs: AuthAs;
   acceptedDomains: readonly AcceptedDomain[];
   assumptions: Assumptions;
+  /** The message's attachments as the transaction lists them; absent or empty: the message has none; `'unknown'`: not said. */
+  attachments?: readonly TransactionAttachment[] | 'unknown' | undefined;
 }
 
 export interface PredicateResult {
@@ -114,6 +119,109 @@ function headerPredicate(
   };
 }
 
+const NO_ATTACHMENTS = 'the message has no attachments (the transaction lists none)';
+
+/**
+ * Extensions of files that hold other files. Exchange inspects the files inside attachments too (S18,
+ * AttachmentExtensionMatchesWords), so an archive whose files the transaction does not list leaves the extension
+ * condition open.
+ */
+const CONTAINER_EXTENSIONS = new Set(['zip', '7z', 'rar', 'tar', 'gz', 'tgz', 'bz2', 'xz', 'cab', 'iso', 'img', 'eml', 'msg']);
+
+const extensionOf = (name: string): string | null => {
+  const dot = name.lastIndexOf('.');
+  return dot >= 0 && dot < name.length - 1 ? name.slice(dot + 1).toLowerCase() : null;
+};
+
+/** The attachments a rule can judge: the listed ones (none when absent); throws when the transaction does not say. */
+function listedAttachments(parameter: string, context: RuleContext): readonly TransactionAttachment[] {
+  if (context.attachments === 'unknown') throw new Error(`${parameter}: the transaction does not say whether the message has attachments`);
+  return context.attachments ?? [];
+}
+
+/** Every file the attachments carry, the files listed inside them included. */
+function allFiles(attachments: readonly TransactionAttachment[]): TransactionAttachment[] {
+  return attachments.flatMap((attachment) => [attachment, ...allFiles(attachment.files ?? [])]);
+}
+
+/**
+ * A ByteQuantifiedSize as Get-TransportRule returns it (`10 MB (10,485,760 bytes)`) or as it is given (`10MB`, `512 KB`,
+ * a plain number of bytes; S18: B, KB, MB, GB, TB). Throws on anything else.
+ */
+export function quantifiedBytes(value: unknown): number {
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
+  const text = String(value).trim();
+  const exact = /\(([\d,]+) bytes\)/i.exec(text);
+  if (exact) return Number((exact[1] as string).replace(/,/g, ''));
+  const match = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB)?$/i.exec(text);
+  if (!match) throw new Error(`AttachmentSizeOver "${text}" is not a size`);
+  const power = ['B', 'KB', 'MB', 'GB', 'TB'].indexOf((match[2] ?? 'B').toUpperCase());
+  return Math.round(Number(match[1]) * 1024 ** power);
+}
+
+/** An attachment condition that needs the attachments' content: a non-match without attachments, else not evaluated. */
+function attachmentContentPredicate(parameter: string): PredicateDefinition {
+  return {
+    parameters: [parameter],
+    evaluate: (_values, context) => {
+      const attachments = listedAttachments(parameter, context);
+      if (attachments.length === 0) return { matched: false, reason: `${parameter}: ${NO_ATTACHMENTS}` };
+      throw new Error(`${parameter} needs the content of the ${attachments.length} attachment(s), which the transaction does not carry`);
+    },
+  };
+}
+
+const ATTACHMENT_PREDICATES: readonly PredicateDefinition[] = [
+  {
+    parameters: ['AttachmentExtensionMatchesWords'],
+    evaluate: ([words], context) => {
+      const attachments = listedAttachments('AttachmentExtensionMatchesWords', context);
+      const wanted = asList(words).map((word) => word.trim().replace(/^\./, '').toLowerCase());
+      if (attachments.length === 0) return { matched: false, reason: `AttachmentExtensionMatchesWords [${wanted.join(', ')}]: ${NO_ATTACHMENTS}` };
+      const files = allFiles(attachments);
+      const hit = files.find((file) => file.name !== undefined && wanted.includes(extensionOf(file.name) ?? ''));
+      if (hit) return { matched: true, reason: `AttachmentExtensionMatchesWords [${wanted.join(', ')}]: attachment "${hit.name}"` };
+      if (files.some((file) => file.name === undefined)) throw new Error('AttachmentExtensionMatchesWords: an attachment has no file name in the transaction');
+      const closed = files.find((file) => file.files === undefined && CONTAINER_EXTENSIONS.has(extensionOf(file.name ?? '') ?? ''));
+      if (closed) throw new Error(`AttachmentExtensionMatchesWords: Exchange also inspects the files inside "${closed.name}", which the transaction does not list`);
+      return { matched: false, reason: `AttachmentExtensionMatchesWords [${wanted.join(', ')}]: no attachment has one of these extensions (${files.map((file) => file.name).join(', ')})` };
+    },
+  },
+  {
+    parameters: ['AttachmentNameMatchesPatterns'],
+    evaluate: ([patterns], context) => {
+      const attachments = listedAttachments('AttachmentNameMatchesPatterns', context);
+      const list = asList(patterns);
+      if (attachments.length === 0) return { matched: false, reason: `AttachmentNameMatchesPatterns [${list.join(', ')}]: ${NO_ATTACHMENTS}` };
+      const hit = attachments.find((file) => file.name !== undefined && list.some((pattern) => patternMatches(file.name as string, pattern)));
+      if (hit) return { matched: true, reason: `AttachmentNameMatchesPatterns [${list.join(', ')}]: attachment "${hit.name}"` };
+      if (attachments.some((file) => file.name === undefined)) throw new Error('AttachmentNameMatchesPatterns: an attachment has no file name in the transaction');
+      return { matched: false, reason: `AttachmentNameMatchesPatterns [${list.join(', ')}]: no attachment name matches (${attachments.map((file) => file.name).join(', ')})` };
+    },
+  },
+  {
+    parameters: ['AttachmentSizeOver'],
+    evaluate: ([limit], context) => {
+      const attachments = listedAttachments('AttachmentSizeOver', context);
+      const bytes = quantifiedBytes(limit);
+      if (attachments.length === 0) return { matched: false, reason: `AttachmentSizeOver ${bytes} bytes: ${NO_ATTACHMENTS}` };
+      const hit = attachments.find((file) => file.size !== undefined && file.size > bytes);
+      if (hit) return { matched: true, reason: `AttachmentSizeOver ${bytes} bytes: "${hit.name ?? 'an attachment'}" is ${hit.size} bytes` };
+      if (attachments.some((file) => file.size === undefined)) throw new Error('AttachmentSizeOver: an attachment has no size in the transaction');
+      return { matched: false, reason: `AttachmentSizeOver ${bytes} bytes: every attachment is smaller or equal` };
+    },
+  },
+  ...[
+    'AttachmentContainsWords',
+    'AttachmentHasExecutableContent',
+    'AttachmentIsPasswordProtected',
+    'AttachmentIsUnsupported',
+    'AttachmentMatchesPatterns',
+    'AttachmentProcessingLimitExceeded',
+    'AttachmentPropertyContainsWords',
+  ].map(attachmentContentPredicate),
+];
+
 const EVALUATED: readonly PredicateDefinition[] = [
   {
     parameters: ['FromScope', 'SenderAddressLocation'],
@@ -196,11 +304,12 @@ const EVALUATED: readonly PredicateDefinition[] = [
     parameters: ['HeaderMatchesMessageHeader', 'HeaderMatchesPatterns'],
     evaluate: ([header, patterns], context) => headerPredicate(context, header, patterns, 'patterns', patternMatches),
   },
+  ...ATTACHMENT_PREDICATES,
 ];
 
 /**
- * Condition parameters of New-TransportRule that the emulator does not evaluate (content, attachments, directory
- * attributes, classifications…). Listed so that a rule using one is reported, not mis-evaluated.
+ * Condition parameters of New-TransportRule that the emulator does not evaluate (content, directory attributes,
+ * classifications…). Listed so that a rule using one is reported, not mis-evaluated.
  */
 export const NOT_EVALUATED_PREDICATES: readonly string[] = [
   'ADComparisonAttribute',
@@ -212,16 +321,6 @@ export const NOT_EVALUATED_PREDICATES: readonly string[] = [
   'AnyOfToCcHeaderMemberOf',
   'AnyOfToHeader',
   'AnyOfToHeaderMemberOf',
-  'AttachmentContainsWords',
-  'AttachmentExtensionMatchesWords',
-  'AttachmentHasExecutableContent',
-  'AttachmentIsPasswordProtected',
-  'AttachmentIsUnsupported',
-  'AttachmentMatchesPatterns',
-  'AttachmentNameMatchesPatterns',
-  'AttachmentProcessingLimitExceeded',
-  'AttachmentPropertyContainsWords',
-  'AttachmentSizeOver',
   'BetweenMemberOf1',
   'ContentCharacterSetContainsWords',
   'FromAddressContainsWords',

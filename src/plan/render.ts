@@ -3,6 +3,8 @@
  * expected-after.json. Every value reaches PowerShell through powershell.ts. Deterministic: the same plan gives
  * byte-identical files (no clock, no randomness; keys in a fixed order).
  */
+import type { CorpusOutcome } from '../corpus/builtin.js';
+import { citedSourceIds, GUIDE_ID, SOURCES, sortSourceIds } from '../eop/sources.js';
 import { LIST_PARAMETERS, propertyOf, storedValue, type Op, type OpParameters } from './ops.js';
 import type { Phase, Plan } from './plan.js';
 import { psComment, psHashtable, psString, type PsValue } from './powershell.js';
@@ -291,6 +293,11 @@ function planMarkdown(plan: Plan): string {
   lines.push(`Safety net: ${plan.options.safetyNet}. Named Direct Send sources: ${visible(plan.options.allowDirectSend.map((s) => `${s.name} (${s.ip})`).join(', ')) || 'none'}.`, '');
   lines.push('Run `00-backup.ps1` first. Then each phase in order, its `verify/` script after it, and wait before the next one. ');
   lines.push('Each `rollback/` script undoes exactly its phase; run them in reverse order (04 … 01).', '');
+  lines.push(
+    'The outcomes are the emulator\'s, for mail sent straight to EOP and through the gateway: "accepted by EOP" is EOP\'s ' +
+      'decision at the transport layer; its content filtering (spam, phishing, malware), which runs afterwards, is not emulated.',
+    '',
+  );
   if (plan.warnings.length > 0) {
     lines.push('## Risks', '');
     for (const warning of plan.warnings) lines.push(`- ${visible(warning)}`);
@@ -308,11 +315,33 @@ function planMarkdown(plan: Plan): string {
     lines.push('| path | kind | outcome | reply |', '|---|---|---|---|');
     for (const entry of phase.expected) {
       const reply = entry.verdict.action === 'reject' ? `${entry.verdict.code} ${entry.verdict.enhanced}` : `accept → ${entry.verdict.disposition}`;
-      lines.push(`| ${markdownCell(entry.name)} | ${entry.kind} | ${entry.outcome} | ${markdownCell(`${reply}${entry.verdict.connector ? ` via ${entry.verdict.connector}` : ''}`)} |`);
+      lines.push(`| ${markdownCell(entry.name)} | ${entry.kind} | ${OUTCOME_WORDS[entry.outcome]} | ${markdownCell(`${reply}${entry.verdict.connector ? ` via ${entry.verdict.connector}` : ''}`)} |`);
     }
     lines.push('');
   }
+  lines.push(...sourcesSection(lines.join('\n')));
   return `${lines.join('\n')}\n`;
+}
+
+/** A corpus outcome in PLAN.md's words. */
+const OUTCOME_WORDS: Record<CorpusOutcome, string> = {
+  blocked: 'blocked',
+  contained: 'contained',
+  'got-in': '**accepted by EOP without the gateway**',
+  delivered: 'accepted',
+  broken: '**broken**',
+};
+
+/** PLAN.md's last section: every source the document cites (and the guide it follows), with its address. */
+function sourcesSection(markdown: string): string[] {
+  const ids = sortSourceIds([GUIDE_ID, ...citedSourceIds(markdown)]);
+  const lines = ['## Sources', ''];
+  for (const id of ids) {
+    const source = SOURCES[id];
+    if (source) lines.push(`- ${id}: [${source.title}](${source.url})`);
+  }
+  lines.push('', 'Every source id eoplock cites is listed in docs/sources.md.');
+  return lines;
 }
 
 /** Every file of the plan, by relative path. `exporter` is the text of scripts/Export-EoplockSnapshot.ps1. */

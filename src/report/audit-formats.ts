@@ -7,6 +7,7 @@ import { CATALOGUE } from '../audit/catalogue.js';
 import type { AuditResult, Evidence, Finding, Severity } from '../audit/model.js';
 import { SOURCES } from '../eop/sources.js';
 import { visible } from '../util/display.js';
+import { controlLabel, controlTag, foundText } from './controls.js';
 
 /** One tenant: the result itself. Several: `{ "tenants": [...] }`. */
 export function renderAuditJson(results: readonly AuditResult[]): string {
@@ -28,8 +29,15 @@ function ruleName(title: string): string {
 }
 
 function evidenceText(evidence: Evidence): string {
-  const value = evidence.actual !== undefined ? ` (found ${JSON.stringify(evidence.actual)}${evidence.expected ? `, expected ${evidence.expected}` : ''})` : '';
+  const found = foundText(evidence, (value) => JSON.stringify(value) ?? String(value));
+  const value = found !== null ? ` (${evidence.absent ? found : `found ${found}`}${evidence.expected ? `, expected ${evidence.expected}` : ''})` : '';
   return `${evidence.message}${value}`;
+}
+
+/** The control mappings as Markdown lines for a rule's help, each marked when it is not an exact match. */
+function controlsMarkdown(meta: (typeof CATALOGUE)[number]): string {
+  if (meta.controls.length === 0) return '';
+  return `\n\n**Controls**\n\n${meta.controls.map((control) => `- ${controlLabel(control)}`).join('\n')}`;
 }
 
 export function renderAuditSarif(results: readonly AuditResult[], version: string): string {
@@ -44,14 +52,15 @@ export function renderAuditSarif(results: readonly AuditResult[], version: strin
         .map((id) => SOURCES[id])
         .filter((source) => source !== undefined)
         .map((source) => `- [${source.title}](${source.url})`)
-        .join('\n')}`,
+        .join('\n')}${controlsMarkdown(meta)}`,
     },
     ...(meta.sources[0] && SOURCES[meta.sources[0]] ? { helpUri: SOURCES[meta.sources[0]]?.url } : {}),
     defaultConfiguration: { level: SARIF_LEVEL[meta.severity] },
     properties: {
-      tags: ['security', 'email', ...meta.controls.map((control) => `${control.framework} ${control.id}`)],
+      tags: ['security', 'email', ...meta.controls.map(controlTag)],
       'security-severity': SECURITY_SEVERITY[meta.severity],
       precision: 'high',
+      controls: meta.controls,
     },
   }));
   const ruleIndex = new Map(CATALOGUE.map((meta, index) => [meta.id, index]));
@@ -95,7 +104,7 @@ function sarifResult(result: AuditResult, finding: Finding, evidence: Evidence, 
       },
     ],
     partialFingerprints: { 'eoplock/v1': `${result.tenant ?? result.file}|${finding.id}|${evidence.path}` },
-    properties: { tenant: result.tenant, severity: finding.severity, controls: finding.controls.map((control) => `${control.framework} ${control.id}`) },
+    properties: { tenant: result.tenant, severity: finding.severity, controls: finding.controls.map(controlLabel) },
   };
 }
 
@@ -128,7 +137,11 @@ export function renderAuditJunit(results: readonly AuditResult[]): string {
           '@_message': xmlSafe(finding.summary),
           '@_type': finding.severity,
           '#text': xmlSafe(
-            [...finding.evidence.map((evidence) => `${evidence.path}: ${evidenceText(evidence)}`), `Fix: ${finding.remediation}`].join('\n'),
+            [
+              ...finding.evidence.map((evidence) => `${evidence.path}: ${evidenceText(evidence)}`),
+              `Fix: ${finding.remediation}`,
+              ...finding.controls.map((control) => `Control: ${controlLabel(control)}`),
+            ].join('\n'),
           ),
         };
       } else if (finding.status === 'not-applicable') {

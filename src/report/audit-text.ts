@@ -6,7 +6,10 @@
 import { styleText } from 'node:util';
 import type { AuditResult, Finding, Severity } from '../audit/model.js';
 import { SEVERITIES } from '../audit/model.js';
+import { ATTACK_ACCEPTED } from '../corpus/builtin.js';
+import { citedSourceIds, sortSourceIds, sourceFooter } from '../eop/sources.js';
 import { visible } from '../util/display.js';
+import { controlLabel, controlName, foundText } from './controls.js';
 import { verdictLine } from './simulate.js';
 
 type Style = Parameters<typeof styleText>[0];
@@ -49,7 +52,7 @@ export function renderAuditText(result: AuditResult, options: AuditTextOptions):
     `Checks: ${s.failed > 0 ? paint('red', `${s.failed} failed`) : paint('green', '0 failed')} (${failedText}), ${s.passed} passed, ${s.notApplicable} not applicable`,
   );
   lines.push(
-    `Proof: ${paint(s.attacksIn > 0 ? 'red' : 'green', `${s.attacksIn} of ${s.attacksTotal} attacks get in`)}; ` +
+    `Proof: ${paint(s.attacksIn > 0 ? 'red' : 'green', `${s.attacksIn} of ${s.attacksTotal} attacks ${ATTACK_ACCEPTED}`)}; ` +
       `${paint(s.legitimateBroken > 0 ? 'red' : 'green', `${s.legitimateBroken} of ${s.legitimateTotal} legitimate paths break`)}`,
   );
   const failed = result.findings.filter((finding) => finding.status === 'fail');
@@ -70,7 +73,15 @@ export function renderAuditText(result: AuditResult, options: AuditTextOptions):
     if (passed.length > 0) lines.push(`${paint('green', 'Passed')}: ${passed.map((finding) => finding.id).join(', ')}`);
     if (skipped.length > 0) lines.push(`${paint('dim', 'Not applicable')}: ${skipped.map((finding) => finding.id).join(', ')} (--verbose says why)`);
   }
+  const footer = sourceFooter(failed.flatMap(citedIds));
+  if (footer.length > 0) lines.push('', ...footer.map((line) => paint('dim', line)));
   return `${lines.join('\n')}\n`;
+}
+
+/** The sources a failed finding cites: its references, and ids its texts name (the proof's S32, the guide). */
+function citedIds(finding: Finding): string[] {
+  const texts = [finding.why, finding.summary, ...finding.evidence.map((evidence) => evidence.message)].join('\n');
+  return [...finding.references.map((reference) => reference.id), ...citedSourceIds(texts)];
 }
 
 function failureLines(finding: Finding, paint: (style: Style, text: string) => string): string[] {
@@ -82,14 +93,23 @@ function failureLines(finding: Finding, paint: (style: Style, text: string) => s
       lines.push(paint('dim', `      ${visible(tx.clientIp)} MAIL FROM:<${visible(tx.mailFrom)}> RCPT TO:<${visible(tx.rcptTo.join('>,<'))}> → ${verdictLine(evidence.verdict as Parameters<typeof verdictLine>[0])}`));
       continue;
     }
-    const value = evidence.actual !== undefined ? ` = ${show(evidence.actual)}` : '';
+    const found = foundText(evidence, show);
+    const value = found === null ? '' : evidence.absent ? `: ${found}` : ` = ${found}`;
     const wanted = evidence.expected ? ` (expected ${visible(evidence.expected)})` : '';
     lines.push(`    • ${visible(evidence.path)}${value}${wanted}`);
     lines.push(paint('dim', `      ${visible(evidence.message)}`));
   }
   if (finding.evidence.length > 12) lines.push(`    … and ${finding.evidence.length - 12} more (see --format json)`);
   lines.push(`    Fix: ${finding.remediation.split('\n').map(visible).join('\n         ')}`);
-  if (finding.controls.length > 0) lines.push(paint('dim', `    Controls: ${finding.controls.map((control) => `${control.framework} ${control.id}${control.note ? ` (${control.note})` : ''}`).join(', ')}`));
+  const exact = finding.controls.filter((control) => control.relation === 'exact');
+  const other = finding.controls.filter((control) => control.relation !== 'exact');
+  if (finding.controls.length > 0) {
+    const [first, ...rest] = [...(exact.length > 0 ? [exact.map(controlName).join(', ')] : []), ...other.map(controlLabel)];
+    lines.push(paint('dim', `    Controls: ${first}`));
+    for (const line of rest) lines.push(paint('dim', `              ${line}`));
+  }
+  const cited = citedIds(finding);
+  if (cited.length > 0) lines.push(paint('dim', `    Sources: ${sortSourceIds(cited).join(', ')} (below)`));
   return lines;
 }
 

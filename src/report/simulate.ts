@@ -3,7 +3,8 @@
  * the snapshot or the scenarios go through `visible()`; JSON keeps them exact.
  */
 import { styleText } from 'node:util';
-import type { CorpusKind, CorpusOutcome } from '../corpus/builtin.js';
+import { acceptedClaim, ATTACK_ACCEPTED, type CorpusKind, type CorpusOutcome } from '../corpus/builtin.js';
+import { citedSourceIds, sourceFooter } from '../eop/sources.js';
 import type { Transaction, Verdict } from '../eop/types.js';
 import type { ExpectationResult } from '../scenarios/expect.js';
 import { visible } from '../util/display.js';
@@ -75,6 +76,8 @@ export function* simulationText(header: Omit<SimulationResult, 'results'>, entri
   yield simulationTextHeader(header, options);
   let group: SimulationEntry['kind'] | null = null;
   let any = false;
+  /** The source ids the entries printed cite, resolved in a footer after the summary. */
+  const cited = new Set<string>();
   for (const entry of entries) {
     if (header.mode === 'corpus' && entry.kind !== group) {
       if (group !== null) yield '\n';
@@ -82,10 +85,12 @@ export function* simulationText(header: Omit<SimulationResult, 'results'>, entri
       if (entry.kind) yield simulationTextGroup(entry.kind, options);
     }
     any = true;
-    yield simulationTextEntry(entry, options);
+    const text = simulationTextEntry(entry, options);
+    for (const id of citedSourceIds(text)) cited.add(id);
+    yield text;
   }
   if (header.mode !== 'corpus' || any) yield '\n';
-  yield simulationTextSummary(header.mode, header.summary, options);
+  yield simulationTextSummary(header.mode, header.summary, options, cited);
 }
 
 function painter(options: TextOptions): (style: Style, text: string) => string {
@@ -103,7 +108,7 @@ function simulationTextHeader(result: Pick<SimulationResult, 'snapshot' | 'assum
 }
 
 function simulationTextGroup(kind: CorpusKind, options: TextOptions): string {
-  return `${painter(options)('bold', kind === 'attack' ? 'Attacks (each should be stopped)' : 'Legitimate paths (each should still be delivered)')}\n`;
+  return `${painter(options)('bold', kind === 'attack' ? 'Attacks sent straight to EOP (each should be refused or contained)' : 'Legitimate paths (each should still be accepted for delivery)')}\n`;
 }
 
 function simulationTextEntry(entry: SimulationEntry, options: TextOptions): string {
@@ -116,7 +121,11 @@ function simulationTextEntry(entry: SimulationEntry, options: TextOptions): stri
   else mark = '•';
   const outcome = entry.outcome ? `${paint(entry.outcome === 'got-in' || entry.outcome === 'broken' ? 'red' : 'green', outcomeLabel(entry.outcome))}: ` : '';
   lines.push(`${mark} ${visible(entry.name)}`);
-  lines.push(`    ${outcome}${verdictLine(entry.verdict)}, ${connectorText(entry.verdict)}${entry.verdict.incomplete ? paint('yellow', ' (incomplete: a rule could not be evaluated)') : ''}`);
+  lines.push(`    ${outcome}${verdictLine(entry.verdict)}, ${connectorText(entry.verdict)}${entry.verdict.incomplete ? paint('yellow', ' — not final:') : ''}`);
+  for (const reason of entry.verdict.incomplete ? (entry.verdict.incompleteReasons ?? ['part of the decision was not evaluated']) : []) {
+    lines.push(paint('yellow', `      ${visible(reason)}`));
+  }
+  if (entry.outcome === 'got-in' && entry.verdict.scl === -1) lines.push(paint('yellow', `    ${acceptedClaim(entry.verdict)}`));
   if (entry.verdict.action === 'reject') lines.push(paint('dim', `    "${entry.verdict.code} ${visible(`${entry.verdict.enhanced} ${entry.verdict.text}`)}"`));
   for (const recipient of entry.verdict.recipients ?? []) {
     lines.push(`    ${visible(recipient.recipient)}: ${recipient.action} ${recipient.code} ${visible(recipient.enhanced)}`);
@@ -138,20 +147,27 @@ function simulationTextEntry(entry: SimulationEntry, options: TextOptions): stri
   return `${lines.join('\n')}\n`;
 }
 
-function simulationTextSummary(mode: SimulationResult['mode'], summary: SimulationResult['summary'], options: TextOptions): string {
+function simulationTextSummary(mode: SimulationResult['mode'], summary: SimulationResult['summary'], options: TextOptions, cited: ReadonlySet<string> = new Set()): string {
   const paint = painter(options);
   const lines: string[] = [];
   const s = summary;
   if (mode === 'corpus') {
     lines.push(
-      `${s.attacksIn === 0 ? paint('green', `0 of ${s.attacksIn + s.attacksStopped} attacks get in`) : paint('red', `${s.attacksIn} of ${s.attacksIn + s.attacksStopped} attacks get in`)}; ` +
+      `${paint(s.attacksIn === 0 ? 'green' : 'red', `${s.attacksIn} of ${s.attacksIn + s.attacksStopped} attacks ${ATTACK_ACCEPTED}`)}; ` +
         `${s.legitimateBroken === 0 ? paint('green', `0 of ${s.legitimateBroken + s.legitimateDelivered} legitimate paths break`) : paint('red', `${s.legitimateBroken} of ${s.legitimateBroken + s.legitimateDelivered} legitimate paths break`)}`,
     );
+    if (s.attacksIn > 0) {
+      lines.push(paint('dim', "Accepted is EOP's transport-layer decision; its content filtering (spam, phishing, malware) is not emulated and may still junk or quarantine an accepted message."));
+    }
   } else {
     lines.push(`${s.expectationsMet} met, ${s.expectationsFailed} not met, ${s.total - s.expectationsMet - s.expectationsFailed} without expectation`);
   }
-  if (s.incomplete > 0) lines.push(paint('yellow', `${s.incomplete} verdict(s) incomplete: a transport rule uses a predicate eoplock does not evaluate (see --trace)`));
+  if (s.incomplete > 0) {
+    lines.push(paint('yellow', `${s.incomplete} verdict(s) not final: they depend on what eoplock does not evaluate or emulate (the reasons are under each; see --trace)`));
+  }
   if (!options.trace) lines.push(paint('dim', 'Run with --trace to see every decision step and its source.'));
+  const footer = sourceFooter(cited);
+  if (footer.length > 0) lines.push('', ...footer.map((line) => paint('dim', line)));
   return `${lines.join('\n')}\n`;
 }
 
@@ -162,9 +178,9 @@ export function outcomeLabel(outcome: CorpusOutcome): string {
     case 'contained':
       return 'accepted but kept from the inbox';
     case 'got-in':
-      return 'GETS IN';
+      return 'ACCEPTED BY EOP';
     case 'delivered':
-      return 'delivered';
+      return 'accepted for delivery';
     case 'broken':
       return 'WOULD BREAK';
   }

@@ -4,6 +4,7 @@
 import type { z } from 'zod';
 import { InputError, formatPath } from '../errors.js';
 import { lineAndColumn, walkJsonText } from '../util/json-text.js';
+import { recordAbsentProperties } from './absent.js';
 import { undoQuirks, type NormalisationNote } from './quirks.js';
 import { SnapshotSchema, type SnapshotDocument } from './schema.js';
 
@@ -20,6 +21,7 @@ export function parseSnapshot(value: unknown): ParsedSnapshot {
   const { document, notes } = undoQuirks(value);
   const result = SnapshotSchema.safeParse(document);
   if (!result.success) throw issueToError(result.error.issues, document);
+  recordAbsentProperties(document, result.data);
   return { snapshot: result.data, notes };
 }
 

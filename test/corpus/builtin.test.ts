@@ -3,7 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { builtinCorpus, corpusOutcome } from '../../src/corpus/builtin.js';
+import { acceptedClaim, ATTACK_ACCEPTED, builtinCorpus, corpusOutcome } from '../../src/corpus/builtin.js';
 import { decide } from '../../src/eop/decide.js';
 import { parseIp } from '../../src/eop/ip.js';
 import { loadSnapshotFile } from '../../src/snapshot/load.js';
@@ -69,7 +69,7 @@ describe('builtin corpus', async () => {
     assert.ok(!builtinCorpus(locked).some((e) => e.id.startsWith('legit-direct-send')), 'covered by the scanner connector in the locked tenant');
   });
 
-  test('outcomes: an attack that reaches a mailbox got in; quarantine contains it; a legit path not delivered broke', () => {
+  test('outcomes: an attack EOP accepts for delivery got in; quarantine contains it; a legit path not accepted broke', () => {
     const [attack] = builtinCorpus(exposed);
     assert.ok(attack);
     assert.equal(corpusOutcome(attack, decide(exposed, attack.transaction)), 'got-in');
@@ -78,6 +78,30 @@ describe('builtin corpus', async () => {
     assert.equal(corpusOutcome(attack, quarantined), 'contained');
     const legit = { ...attack, kind: 'legitimate' as const };
     assert.equal(corpusOutcome(legit, decide(locked, attack.transaction)), 'broken');
+  });
+});
+
+describe('what an accepted attack claims', () => {
+  // The emulator stops at EOP's transport decision; content filtering runs afterwards and is not emulated. S32: a rule's
+  // SCL -1 ("allow") wins over spam, bulk and phishing verdicts but not over malware or high-confidence phishing.
+  test('accepted by EOP without passing the gateway, and content filtering may still act', () => {
+    const claim = acceptedClaim({ disposition: 'deliver', scl: null });
+    assert.ok(claim.startsWith(ATTACK_ACCEPTED));
+    assert.match(claim, /content filtering \(spam, phishing, malware — not emulated\) may still junk or quarantine it/);
+    assert.doesNotMatch(claim, /mailbox|inbox/);
+  });
+
+  test('with SCL -1 from a rule, only malware and high-confidence phishing still act (S32)', () => {
+    assert.match(acceptedClaim({ disposition: 'deliver', scl: -1 }), /SCL -1, which overrides spam, bulk and phishing verdicts — only malware and high-confidence phishing are still acted on \(S32\)/);
+  });
+
+  test('a relayed message is said to be relayed on', () => {
+    assert.match(acceptedClaim({ disposition: 'relay', scl: null }), /^accepted by EOP and relayed on without passing the gateway/);
+  });
+
+  test('no corpus text claims a mailbox or inbox was reached', async () => {
+    const exposed = (await loadSnapshotFile('examples/contoso-exposed.json')).snapshot;
+    for (const entry of builtinCorpus(exposed)) assert.doesNotMatch(`${entry.name} ${entry.description}`, /reach(es|ed)? (a|the) (mailbox|inbox)|delivered straight/i, entry.id);
   });
 });
 

@@ -296,7 +296,7 @@ describe('eoplock plan (CLI)', () => {
     const out = join(temp.path(), 'plan');
     const first = await cli('plan', 'examples/contoso-exposed.json', '--out', out, '--allow-direct-send', '192.0.2.25=Office scanners (192.0.2.25)');
     assert.equal(first.code, 0, first.stderr);
-    assert.match(first.stdout, /0 of 8 attacks get in, 0 of \d+ legitimate paths break/);
+    assert.match(first.stdout, /0 of 8 attacks accepted by EOP without passing the gateway, 0 of \d+ legitimate paths break/);
     const names = (await readdir(out)).sort();
     assert.deepEqual(names, ['00-backup.ps1', '01-safety-net-audit.ps1', '02-connectors.ps1', '03-reject-direct-send.ps1', '04-safety-net-enforce.ps1', 'Export-EoplockSnapshot.ps1', 'PLAN.md', 'expected-after.json', 'rollback', 'verify']);
     const again = await cli('plan', 'examples/contoso-exposed.json', '--out', out);

@@ -75,15 +75,27 @@ describe('the HTML report of the exposed example, with message trace', { skip },
   test('shows the tenant, the verdict, the numbers and every section', async () => {
     const { page } = opened;
     assert.match(await page.locator('h1').innerText(), /Contoso Ltd/);
-    assert.match(await page.locator('#overall-verdict').innerText(), /Exposed: 8 of 8 attacks get in; 4 high-severity/);
+    assert.match(await page.locator('#overall-verdict').innerText(), /Exposed: 8 of 8 attacks accepted by EOP without passing the gateway; 4 high-severity/);
     assert.equal(await page.locator('#attacks-in').innerText(), '8 / 8');
     assert.equal(await page.locator('#checks-failed').innerText(), '12');
     for (const id of ['summary', 'corpus', 'findings', 'trace', 'plan']) assert.equal(await page.locator(`section#${id}`).count(), 1, id);
     assert.equal(await page.locator('#corpus tbody tr[data-kind="attack"]').count(), 8);
-    assert.match(await page.locator('#corpus tbody tr[data-kind="attack"]').first().innerText(), /gets in[\s\S]*blocked/);
+    assert.match(await page.locator('#corpus tbody tr[data-kind="attack"]').first().innerText(), /accepted by EOP[\s\S]*blocked/);
+    // What "accepted" shows, and what it does not: EOP's content filtering runs afterwards and is not emulated.
+    assert.match(await page.locator('#corpus > p').innerText(), /content filtering .* is not emulated/);
+    assert.doesNotMatch(await page.locator('body').innerText(), /reach(es)? a mailbox|gets? in\b/i);
     assert.equal(await page.locator('#bypass-path').getAttribute('data-open'), 'true');
     assert.match(await page.locator('#impact').innerText(), /192\.0\.2\.25/);
     assert.equal(await page.locator('#plan .phase').count(), 4);
+  });
+
+  test('marks partial mappings with their reason, and links each reference', async () => {
+    const { page } = opened;
+    // EOPL-018 fails on the exposed tenant: Maester MT.1043 is exact, CIS 6.2.2 and ORCA-118-x are partial (catalogue.ts).
+    const finding = page.locator('details.finding[data-id="EOPL-018"]');
+    assert.equal(await finding.locator('.relation[data-relation="partial"]').count(), 3);
+    assert.match((await finding.textContent()) ?? '', /CIS 6\.2\.2 \(partial: CIS: no rule allow-lists[\s\S]*Maester MT\.1043/);
+    assert.equal(await finding.locator('a[href="https://learn.microsoft.com/powershell/module/exchangepowershell/new-transportrule"]').count(), 1);
   });
 
   test('draws the three charts with Chart.js', async () => {

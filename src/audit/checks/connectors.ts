@@ -5,6 +5,7 @@ import { normaliseDomain } from '../../eop/addresses.js';
 import { compileIpList, formatIpv4Interval, ipv4Interval, subtractIntervals } from '../../eop/ip.js';
 import type { InboundConnector } from '../../snapshot/schema.js';
 import { fail, ipv4Cover, notApplicable, pass, type AuditContext, type Indexed } from '../context.js';
+import { isAbsentFromExport, propertyEvidence } from '../evidence.js';
 import type { CheckOutcome, Evidence } from '../model.js';
 
 type Check = (context: AuditContext) => CheckOutcome;
@@ -21,11 +22,17 @@ function withGateway(context: AuditContext, body: (gateway: Indexed<InboundConne
 
 export const CONNECTOR_CHECKS: Record<string, Check> = {
   'EOPL-001': ({ snapshot }) => {
-    const value = snapshot.OrganizationConfig[0]?.RejectDirectSend === true;
-    const evidence: Evidence[] = [
-      { path: 'OrganizationConfig[0].RejectDirectSend', actual: value, expected: 'true', message: `RejectDirectSend is ${value ? 'on' : 'off'}` },
-    ];
-    return value ? pass('RejectDirectSend is on', evidence) : fail('RejectDirectSend is off: Direct Send spoofs of your domains are accepted', evidence);
+    const config = snapshot.OrganizationConfig[0];
+    if (!config) return notApplicable('the snapshot holds no OrganizationConfig');
+    const value = config.RejectDirectSend === true;
+    const evidence = [propertyEvidence(config, 'OrganizationConfig[0].RejectDirectSend', 'RejectDirectSend', { expected: 'true', message: `RejectDirectSend is ${value ? 'on' : 'off'}` })];
+    if (value) return pass('RejectDirectSend is on', evidence);
+    return fail(
+      isAbsentFromExport(config, 'RejectDirectSend')
+        ? 'RejectDirectSend is not in the export, and its default (off) accepts Direct Send spoofs of your domains'
+        : 'RejectDirectSend is off: Direct Send spoofs of your domains are accepted',
+      evidence,
+    );
   },
 
   'EOPL-002': (context) => {
@@ -80,8 +87,8 @@ export const CONNECTOR_CHECKS: Record<string, Check> = {
         ]);
       }
       return fail(`"${item.Name}" does not restrict: mail sent straight to EOP is accepted`, [
-        { path: at(index, 'RestrictDomainsToIPAddresses'), actual: false, expected: 'true (or RestrictDomainsToCertificate)', message: 'not restricted by IP' },
-        { path: at(index, 'RestrictDomainsToCertificate'), actual: false, expected: 'true (or RestrictDomainsToIPAddresses)', message: 'not restricted by certificate' },
+        propertyEvidence(item, at(index, 'RestrictDomainsToIPAddresses'), 'RestrictDomainsToIPAddresses', { expected: 'true (or RestrictDomainsToCertificate)', message: 'not restricted by IP' }),
+        propertyEvidence(item, at(index, 'RestrictDomainsToCertificate'), 'RestrictDomainsToCertificate', { expected: 'true (or RestrictDomainsToIPAddresses)', message: 'not restricted by certificate' }),
       ]);
     }),
 
@@ -168,7 +175,7 @@ export const CONNECTOR_CHECKS: Record<string, Check> = {
     withGateway(context, ({ item, index }) =>
       item.RequireTls
         ? pass('RequireTls is on', [{ path: at(index, 'RequireTls'), actual: true, message: 'plain-text delivery is refused' }])
-        : fail(`"${item.Name}" accepts the gateway's mail without TLS`, [{ path: at(index, 'RequireTls'), actual: false, expected: 'true', message: 'RequireTls is off' }]),
+        : fail(`"${item.Name}" accepts the gateway's mail without TLS`, [propertyEvidence(item, at(index, 'RequireTls'), 'RequireTls', { expected: 'true', message: 'RequireTls is off' })]),
     ),
 
   'EOPL-011': (context) =>

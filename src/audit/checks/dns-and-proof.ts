@@ -2,6 +2,8 @@
  * DKIM, SPF and DMARC as recorded in the snapshot (eop-behaviour.md §7), and the proof: the bypass corpus run
  * through the emulator.
  */
+import { mxFact } from '../../dns/facts.js';
+import { acceptedClaim, ATTACK_ACCEPTED } from '../../corpus/builtin.js';
 import { normaliseDomain } from '../../eop/addresses.js';
 import type { Snapshot } from '../../snapshot/parse.js';
 import { EXCHANGE_ONLINE_MX } from '../../profile/vendors.js';
@@ -12,15 +14,13 @@ type Check = (context: AuditContext) => CheckOutcome;
 
 /** Custom accepted domains (not *.onmicrosoft.com), normalised, with their snapshot index. */
 function customDomains(context: AuditContext): { name: string; index: number }[] {
-  return context.snapshot.AcceptedDomain.map((domain, index) => ({ name: normaliseDomain(domain.DomainName.replace(/^\*\./, '')), index })).filter(
-    ({ name }) => !/\.onmicrosoft\.(com|us)$/.test(name),
-  );
+  return context.dns.map(({ domain, index }) => ({ name: domain, index }));
 }
 
 /** The snapshot's DNS data for a domain, looked up case-insensitively. */
 function dnsFor(context: AuditContext, domain: string) {
-  const key = Object.keys(context.snapshot.Dns).find((name) => normaliseDomain(name) === domain);
-  return key === undefined ? null : { key, data: context.snapshot.Dns[key] };
+  const facts = context.dns.find((entry) => entry.domain === domain);
+  return facts?.key == null ? null : { key: facts.key, data: facts.data };
 }
 
 /** A parked domain sends no mail: its SPF record is exactly `v=spf1 -all` (S38's parked-domain advice). */
@@ -29,8 +29,26 @@ function isParked(context: AuditContext, domain: string): boolean {
   return spf.length === 1 && /^v=spf1\s+-all$/i.test((spf[0] as string).trim());
 }
 
+/** "not evaluated for a, b (why)": the domains whose data is unknown, grouped by why. */
+function notEvaluatedFor(unknown: readonly { domain: string; why: string }[]): string {
+  const byWhy = new Map<string, string[]>();
+  for (const { domain, why } of unknown) byWhy.set(why, [...(byWhy.get(why) ?? []), domain]);
+  return `not evaluated for ${[...byWhy].map(([why, domains]) => `${domains.join(', ')} (${why})`).join('; ')}`;
+}
+
 /**
- * Runs `test` on every custom domain that has DNS data in the snapshot; not applicable when none has.
+ * A check over the custom domains: fails on what it found, else is not evaluated when some domain's data is unknown
+ * (no DNS data, or a failed lookup) — never passed on data it did not see.
+ */
+function outcomeOver(evidence: Evidence[], failedSummary: string, unknown: readonly { domain: string; why: string }[], passed: () => CheckOutcome): CheckOutcome {
+  if (evidence.length > 0) return fail(unknown.length > 0 ? `${failedSummary}; ${notEvaluatedFor(unknown)}` : failedSummary, evidence);
+  if (unknown.length > 0) return notApplicable(notEvaluatedFor(unknown));
+  return passed();
+}
+
+/**
+ * Runs `test` on every custom domain whose `record` list the snapshot holds; a domain without it (no DNS data, or a
+ * lookup that failed) leaves the check not evaluated unless another domain fails it.
  * `path` is the JSON path of the record list the test reads.
  */
 function eachDnsDomain(
@@ -41,18 +59,20 @@ function eachDnsDomain(
   passed: string,
 ): CheckOutcome {
   const evidence: Evidence[] = [];
-  let seen = 0;
+  const unknown: { domain: string; why: string }[] = [];
   let failing = 0;
-  for (const { name } of customDomains(context)) {
-    const dns = dnsFor(context, name);
-    if (!dns?.data) continue;
-    seen++;
-    const found = test(name, dns.data, `Dns[${JSON.stringify(dns.key)}].${record}`);
+  for (const facts of context.dns) {
+    const why = facts.unknown[record];
+    if (why !== undefined || !facts.data || facts.key === null) {
+      unknown.push({ domain: facts.domain, why: why ?? 'no DNS data' });
+      continue;
+    }
+    const found = test(facts.domain, facts.data, `Dns[${JSON.stringify(facts.key)}].${record}`);
     if (found.length > 0) failing++;
     evidence.push(...found);
   }
-  if (seen === 0) return notApplicable('the snapshot holds no DNS data for the custom domains');
-  return evidence.length > 0 ? fail(failed(failing), evidence) : pass(passed);
+  if (context.dns.length === 0) return notApplicable('the tenant has no custom domain (Microsoft runs the DNS of *.onmicrosoft.com)');
+  return outcomeOver(evidence, failed(failing), unknown, () => pass(passed));
 }
 
 /** DMARC tags: `v=DMARC1; p=reject; rua=…` → `{ v, p, rua }`. */
@@ -78,7 +98,7 @@ function proofEvidence(entry: ProofEntry): Evidence {
   return {
     path: `proof.${entry.id}`,
     actual: verdict.action === 'reject' ? `${verdict.code} ${verdict.enhanced}` : `accept → ${verdict.disposition}`,
-    message: `${entry.name}: ${entry.description}`,
+    message: `${entry.name}: ${entry.description}${entry.outcome === 'got-in' ? ` — ${acceptedClaim(verdict)}` : ''}`,
     transaction: entry.transaction,
     verdict: {
       action: verdict.action,
@@ -132,34 +152,41 @@ export const DNS_AND_PROOF_CHECKS: Record<string, Check> = {
     }, (count) => `DMARC is missing or too weak on ${count} domain(s)`, 'every domain publishes DMARC at quarantine or reject with rua'),
 
   'EOPL-033': (context) => {
-    if (!context.hasGateway) return notApplicable('no gateway in front of Exchange Online');
+    if (!context.hasGateway) {
+      return notApplicable(context.mxUnknown === null ? 'no gateway in front of Exchange Online' : `not evaluated: no gateway connector, and ${context.mxUnknown}`);
+    }
     const expected = new Set(context.profile.mxHosts);
     const evidence: Evidence[] = [];
+    const unknown: { domain: string; why: string }[] = [];
     let seen = 0;
-    for (const { name } of customDomains(context)) {
-      const dns = dnsFor(context, name);
-      const hosts = (dns?.data?.MX ?? []).map((value) => normaliseDomain(/^\s*\d+\s+(\S+)\s*$/.exec(value)?.[1] ?? value));
-      if (!dns || hosts.length === 0) continue;
+    for (const facts of context.dns) {
+      const mx = mxFact(facts);
+      if (mx.kind === 'unknown') {
+        unknown.push({ domain: facts.domain, why: mx.why });
+        continue;
+      }
+      if (mx.kind === 'none' || facts.key === null) continue; // no MX: the domain receives no mail
       seen++;
-      const path = `Dns[${JSON.stringify(dns.key)}].MX`;
-      const direct = hosts.filter((host) => EXCHANGE_ONLINE_MX.test(host));
-      const elsewhere = expected.size > 0 ? hosts.filter((host) => !EXCHANGE_ONLINE_MX.test(host) && !expected.has(host)) : [];
+      const name = facts.domain;
+      const path = `Dns[${JSON.stringify(facts.key)}].MX`;
+      const direct = mx.hosts.filter((host) => EXCHANGE_ONLINE_MX.test(host));
+      const elsewhere = expected.size > 0 ? mx.hosts.filter((host) => !EXCHANGE_ONLINE_MX.test(host) && !expected.has(host)) : [];
       if (direct.length > 0) {
-        evidence.push({ path, actual: dns.data?.MX, expected: [...expected].join(', ') || 'the gateway', message: `${name}'s MX ${direct.join(', ')} is Exchange Online itself: its mail does not pass the gateway` });
+        evidence.push({ path, actual: facts.data?.MX, expected: [...expected].join(', ') || 'the gateway', message: `${name}'s MX ${direct.join(', ')} is Exchange Online itself: its mail does not pass the gateway` });
       } else if (elsewhere.length > 0) {
-        evidence.push({ path, actual: dns.data?.MX, expected: [...expected].join(', '), message: `${name}'s MX ${elsewhere.join(', ')} is not one of the gateway's MX hosts` });
+        evidence.push({ path, actual: facts.data?.MX, expected: [...expected].join(', '), message: `${name}'s MX ${elsewhere.join(', ')} is not one of the gateway's MX hosts` });
       }
     }
-    if (seen === 0) return notApplicable('the snapshot holds no MX records for the custom domains');
-    return evidence.length > 0 ? fail(`${evidence.length} domain(s) are not behind the gateway`, evidence) : pass('every domain\'s MX points to the gateway');
+    if (seen === 0 && unknown.length === 0) return notApplicable('the snapshot holds no MX records for the custom domains');
+    return outcomeOver(evidence, `${evidence.length} domain(s) are not behind the gateway`, unknown, () => pass('every domain\'s MX points to the gateway'));
   },
 
   'EOPL-090': ({ proof }) => {
     const attacks = proof.filter((entry) => entry.kind === 'attack');
     const inside = attacks.filter((entry) => entry.outcome === 'got-in');
     return inside.length > 0
-      ? fail(`${inside.length} of ${attacks.length} attacks reach a mailbox`, inside.map(proofEvidence))
-      : pass(`all ${attacks.length} attacks are stopped (each is in the proof)`);
+      ? fail(`${inside.length} of ${attacks.length} attacks ${ATTACK_ACCEPTED}`, inside.map(proofEvidence))
+      : pass(`EOP refuses or contains all ${attacks.length} attacks (each is in the proof)`);
   },
 
   'EOPL-091': ({ proof }) => {

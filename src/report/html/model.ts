@@ -18,9 +18,9 @@ export interface MailFlowFacts {
   rejectDirectSend: boolean;
   gatewayConnector: { name: string; restriction: 'certificate' | 'IP addresses' | 'IP addresses or certificate' | 'none'; enhancedFiltering: boolean } | null;
   safetyNetRule: string | null;
-  /** Legitimate mail through the gateway reaches mailboxes (per the emulator). */
+  /** Legitimate mail through the gateway is accepted for delivery (per the emulator). */
   gatewayPathOpen: boolean;
-  /** Attacks sent straight to EOP that reach a mailbox (per the emulator). */
+  /** Attacks sent straight to EOP that EOP accepts for delivery (per the emulator; content filtering not emulated). */
   bypassesOpen: number;
   attacks: number;
 }

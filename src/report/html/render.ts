@@ -3,6 +3,8 @@
  * and a Content-Security-Policy that forbids every network request. Works offline, prints, follows dark mode.
  */
 import { SEVERITIES, type Finding, type Severity } from '../../audit/model.js';
+import { ATTACK_ACCEPTED } from '../../corpus/builtin.js';
+import { controlName, foundText } from '../controls.js';
 import type { CorpusRow, HtmlReportModel, MailFlowFacts } from './model.js';
 
 /** HTML-escapes text for element content and quoted attributes. */
@@ -22,7 +24,7 @@ main{max-width:1180px;margin:0 auto;padding:24px}h1{font-size:26px;margin:0 0 4p
 .muted{color:var(--muted)}.verdict{display:inline-block;padding:6px 12px;border-radius:6px;font-weight:600;margin-top:8px}.verdict.bad{background:var(--bad);color:#fff}.verdict.ok{background:var(--ok);color:#fff}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:12px}.card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:12px}.card b{font-size:24px;display:block}
 table{border-collapse:collapse;width:100%;font-size:14px}th,td{border-bottom:1px solid var(--line);padding:6px 8px;text-align:left;vertical-align:top}th{background:var(--card)}
-.got-in,.broken{color:var(--bad);font-weight:600}.blocked,.contained,.delivered{color:var(--ok);font-weight:600}
+.got-in,.broken{color:var(--bad);font-weight:600}.relation{font-style:italic}.blocked,.contained,.delivered{color:var(--ok);font-weight:600}
 .sev{display:inline-block;min-width:64px;text-align:center;border-radius:4px;color:#fff;font-size:12px;padding:1px 6px;text-transform:uppercase}.sev.high{background:var(--high)}.sev.medium{background:var(--medium)}.sev.low{background:var(--low)}
 .toolbar{display:flex;flex-wrap:wrap;gap:8px;align-items:center;margin:8px 0}.toolbar button,.copy{background:var(--card);color:var(--fg);border:1px solid var(--line);border-radius:6px;padding:4px 10px;cursor:pointer;font:inherit}
 .toolbar button[aria-pressed=true]{background:var(--accent);color:#fff;border-color:var(--accent)}input[type=search]{padding:5px 8px;border:1px solid var(--line);border-radius:6px;background:var(--bg);color:var(--fg);min-width:240px}
@@ -86,7 +88,7 @@ function flowSvg(flow: MailFlowFacts): string {
   ];
   return `<svg role="img" aria-labelledby="flow-title flow-desc" viewBox="0 0 900 250" width="100%" style="max-width:900px">
 <title id="flow-title">Mail flow</title>
-<desc id="flow-desc">Internet senders reach mailboxes through the gateway and Exchange Online Protection; the gateway path is ${flow.gatewayPathOpen ? 'open' : 'broken'}. An attacker sending straight to Exchange Online Protection is ${bypassOpen ? `let in (${flow.bypassesOpen} of ${flow.attacks} attacks)` : 'stopped'}.</desc>
+<desc id="flow-desc">Internet senders reach Exchange Online Protection through the gateway; the gateway path is ${flow.gatewayPathOpen ? 'open' : 'broken'}. Mail an attacker sends straight to Exchange Online Protection is ${bypassOpen ? `accepted for delivery (${flow.bypassesOpen} of ${flow.attacks} attacks; content filtering, not emulated, may still act)` : 'refused or contained'}.</desc>
 <defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="currentColor"/></marker></defs>
 <g><rect class="box" x="10" y="30" width="150" height="50" rx="8"/><text x="85" y="60" text-anchor="middle">Internet senders</text></g>
 <g><rect class="box" x="240" y="30" width="170" height="50" rx="8"/><text x="325" y="60" text-anchor="middle">Gateway (SEG)</text></g>
@@ -96,12 +98,12 @@ function flowSvg(flow: MailFlowFacts): string {
 <g class="${flow.gatewayPathOpen ? 'closed' : 'open'}" style="color:var(${flow.gatewayPathOpen ? '--ok' : '--bad'})"><path d="M160,55 L238,55" stroke="currentColor" stroke-width="3" fill="none" marker-end="url(#arrow)"/><path d="M410,55 L488,105" stroke="currentColor" stroke-width="3" fill="none" marker-end="url(#arrow)"/></g>
 <g style="color:var(--fg)"><path d="M660,120 L738,120" stroke="currentColor" stroke-width="3" fill="none" marker-end="url(#arrow)"/></g>
 <g id="bypass-path" data-open="${bypassOpen}" style="color:var(${bypassOpen ? '--bad' : '--ok'})"><path d="M160,195 L488,135" stroke="currentColor" stroke-width="3" ${bypassOpen ? '' : 'stroke-dasharray="6 6"'} fill="none" marker-end="url(#arrow)"/>
-<text x="175" y="238" style="fill:currentColor;font-weight:600">${bypassOpen ? `bypass OPEN: ${flow.bypassesOpen} of ${flow.attacks} attacks get in` : 'bypass closed: every attack refused'}</text>${bypassOpen ? '' : '<path d="M318,158 l16,16 M334,158 l-16,16" stroke="currentColor" stroke-width="4"/>'}</g>
+<text x="175" y="238" style="fill:currentColor;font-weight:600">${bypassOpen ? `bypass OPEN: EOP accepts ${flow.bypassesOpen} of ${flow.attacks} attacks` : 'bypass closed: every attack refused or contained'}</text>${bypassOpen ? '' : '<path d="M318,158 l16,16 M334,158 l-16,16" stroke="currentColor" stroke-width="4"/>'}</g>
 </svg>
 <ul class="flow-facts">${lines.map((line) => `<li>${esc(line)}</li>`).join('')}</ul>`;
 }
 
-const OUTCOME: Record<string, string> = { 'got-in': 'gets in', blocked: 'blocked', contained: 'contained', delivered: 'delivered', broken: 'broken' };
+const OUTCOME: Record<string, string> = { 'got-in': 'accepted by EOP', blocked: 'blocked', contained: 'contained', delivered: 'accepted', broken: 'broken' };
 
 function verdictCell(cell: CorpusRow['now'] | null): string {
   if (!cell) return '<td class="muted">—</td>';
@@ -110,10 +112,15 @@ function verdictCell(cell: CorpusRow['now'] | null): string {
 }
 
 function findingHtml(finding: Finding): string {
-  const evidence = finding.evidence.slice(0, 20).map((item) => `<li><code>${esc(item.path)}</code>: ${esc(item.message)}${item.expected ? ` <span class="muted">(expected ${esc(item.expected)})</span>` : ''}</li>`).join('');
+  const evidence = finding.evidence
+    .slice(0, 20)
+    .map((item) => `<li><code>${esc(item.path)}</code>: ${esc(item.message)}${item.absent ? ` <span class="muted absent">(${esc(foundText(item, String))})</span>` : ''}${item.expected ? ` <span class="muted">(expected ${esc(item.expected)})</span>` : ''}</li>`)
+    .join('');
   const more = finding.evidence.length > 20 ? `<li class="muted">… ${finding.evidence.length - 20} more</li>` : '';
-  const refs = finding.references.map((ref) => `<li>${esc(ref.id)}: ${esc(ref.title)}${ref.url ? ` — <span class="muted">${esc(ref.url)}</span>` : ''}</li>`).join('');
-  const controls = finding.controls.map((control) => `${esc(control.framework)} ${esc(control.id)}`).join(', ');
+  const refs = finding.references.map((ref) => `<li>${esc(ref.id)}: ${ref.url ? `<a href="${esc(ref.url)}" rel="noreferrer">${esc(ref.title)}</a> — <span class="muted">${esc(ref.url)}</span>` : esc(ref.title)}</li>`).join('');
+  const controls = finding.controls
+    .map((control) => `${esc(controlName(control))}${control.relation === 'exact' ? '' : ` <span class="relation" data-relation="${esc(control.relation)}">(${esc(control.relation)}${control.why ? `: ${esc(control.why)}` : ''})</span>`}`)
+    .join('; ');
   return `<details class="finding" data-severity="${finding.severity}" data-status="${finding.status}" data-id="${esc(finding.id)}"${finding.status === 'fail' && finding.severity === 'high' ? ' open' : ''}>
 <summary><span class="sev ${finding.severity}">${finding.severity}</span> ${finding.status === 'fail' ? '✗' : finding.status === 'pass' ? '✓' : '–'} ${esc(finding.id)} ${esc(finding.title)}</summary>
 <p>${esc(finding.summary)}</p><p class="muted">${esc(finding.why)}</p>
@@ -140,18 +147,18 @@ export function renderHtmlReport(model: HtmlReportModel, chartJs: string): strin
   sections.push(`<header><h1>${esc(title)}</h1>
 <p class="muted">Snapshot ${esc(audit.file)}${audit.capturedAt ? `, captured ${esc(audit.capturedAt)}` : ''} · report generated ${esc(model.generatedAt)} by eoplock ${esc(model.version)}</p>
 <p>Gateway: <b>${esc(profile.name ?? 'none')}</b>${profile.ips.length > 0 ? ` — ${esc(profile.ips.join(', '))}` : ''}${profile.certificateName ? `; certificate ${esc(profile.certificateName)}` : ''} <span class="muted">(${esc(profile.origin.kind)}${profile.origin.from.length > 0 ? `: ${esc(profile.origin.from.join('; '))}` : ''})</span></p>
-<div class="verdict ${bad ? 'bad' : 'ok'}" id="overall-verdict">${bad ? `Exposed: ${audit.summary.attacksIn} of ${audit.summary.attacksTotal} attacks get in; ${failed.high} high-severity finding(s)` : 'Locked down: no attack gets in and no high-severity finding'}</div>
+<div class="verdict ${bad ? 'bad' : 'ok'}" id="overall-verdict">${bad ? `Exposed: ${audit.summary.attacksIn} of ${audit.summary.attacksTotal} attacks ${ATTACK_ACCEPTED}; ${failed.high} high-severity finding(s)` : 'Locked down: EOP refuses or contains every attack, and no high-severity finding'}</div>
 </header>`);
 
   sections.push(`<section id="summary"><h2>Summary</h2><div class="cards">
-<div class="card"><span class="muted">Attacks that get in</span><b id="attacks-in">${audit.summary.attacksIn} / ${audit.summary.attacksTotal}</b></div>
+<div class="card"><span class="muted">Attacks accepted by EOP without the gateway</span><b id="attacks-in">${audit.summary.attacksIn} / ${audit.summary.attacksTotal}</b></div>
 <div class="card"><span class="muted">Legitimate paths broken</span><b>${audit.summary.legitimateBroken} / ${audit.summary.legitimateTotal}</b></div>
 <div class="card"><span class="muted">Checks failed</span><b id="checks-failed">${audit.summary.failed}</b><span class="muted">${failed.high} high · ${failed.medium} medium · ${failed.low} low</span></div>
 <div class="card"><span class="muted">Checks passed</span><b>${audit.summary.passed}</b><span class="muted">${audit.summary.notApplicable} not applicable</span></div>
 </div><div class="flow-row"><div class="chart"><h3>Mail flow</h3>${flowSvg(flow)}</div><div class="chart"><h3>Failed checks by severity</h3><canvas id="chart-severity" role="img" aria-label="Failed checks by severity: ${failed.high} high, ${failed.medium} medium, ${failed.low} low"></canvas></div></div></section>`);
 
   const rows = model.corpus.map((row) => `<tr data-kind="${row.kind}"><td>${row.kind === 'attack' ? 'Attack' : 'Legitimate'}</td><td><b>${esc(row.name)}</b><br><code class="muted">${esc(row.id)}</code></td>${verdictCell(row.now)}${verdictCell(row.afterPlan)}</tr>`).join('\n');
-  sections.push(`<section id="corpus"><h2>Attack corpus: now and after the plan</h2><p class="muted">Each transaction run through the EOP emulator against the snapshot, and against the snapshot the lockdown plan leaves behind.</p>
+  sections.push(`<section id="corpus"><h2>Attack corpus: now and after the plan</h2><p class="muted">Each transaction sent straight to EOP in the emulator, against the snapshot and against the snapshot the lockdown plan leaves behind. "Accepted" is EOP's decision at the transport layer: its content filtering (spam, phishing, malware) is not emulated and may still junk or quarantine an accepted message — unless a transport rule set SCL -1, which leaves only malware and high-confidence phishing acted on.</p>
 <table><thead><tr><th>Kind</th><th>Transaction</th><th>Now</th><th>After the plan</th></tr></thead><tbody>${rows}</tbody></table></section>`);
 
   const findings = SEVERITIES.map((severity) => bySeverity(severity).map(findingHtml).join('\n')).join('\n');
