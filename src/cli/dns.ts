@@ -9,6 +9,7 @@ import { normaliseDomain } from '../eop/addresses.js';
 import { InputError } from '../errors.js';
 import { inferProfile } from '../profile/profile.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
+import { citedSourceIds, sourceFooter } from '../eop/sources.js';
 import { visible } from '../util/display.js';
 import { emit, type Io } from './io.js';
 
@@ -87,5 +88,7 @@ function renderDns(reports: readonly DomainReport[], source: string): string {
     for (const issue of report.issues) lines.push(`  ${mark[issue.severity]} ${issue.area.toUpperCase()}: ${visible(issue.message)}`);
     if (report.failed.length > 0) lines.push(`  ? ${report.failed.length} lookup(s) failed: what they would have told is unknown, not missing (no finding is drawn from them)`);
   }
+  const cited = citedSourceIds(lines.join('\n'));
+  if (cited.length > 0) lines.push('', ...sourceFooter(cited).map(visible));
   return `${lines.join('\n')}\n`;
 }

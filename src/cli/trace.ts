@@ -15,6 +15,7 @@ import { BypassMonitor, type MonitorResult } from '../trace/monitor.js';
 import { buildQueries } from '../trace/queries.js';
 import { readTrace, type ReadSummary } from '../trace/read.js';
 import type { TraceRecord } from '../trace/records.js';
+import { citedSourceIds, sourceFooter } from '../eop/sources.js';
 import { visible } from '../util/display.js';
 import { emit, showProgress, type Io } from './io.js';
 import { loadProfile, type ProfileOptions } from './profile-options.js';
@@ -117,7 +118,7 @@ function renderImpact(result: ImpactResult, summaries: readonly ReadSummary[], a
     }
   }
   lines.push('', 'What these data cannot show:', ...result.limits.map((limit) => `  - ${limit}`));
-  return `${lines.join('\n')}\n`;
+  return withSourceFooter(lines);
 }
 
 export interface MonitorOptions extends CommonOptions {
@@ -163,7 +164,13 @@ function renderMonitor(result: MonitorResult, summaries: readonly ReadSummary[])
     if (result.topSpoofedSenders.length > 0) lines.push('', 'Your own addresses on that mail (spoofs):', ...result.topSpoofedSenders.map((entry) => `  ${visible(entry.address).padEnd(40)} ${entry.messages}`));
   }
   lines.push('', ...result.notes.map((note) => `Note: ${visible(note)}`));
-  return `${lines.join('\n')}\n`;
+  return withSourceFooter(lines);
+}
+
+/** The report's lines, then the sources they cite with their addresses (docs/sources.md has them all). */
+function withSourceFooter(lines: string[]): string {
+  const cited = citedSourceIds(lines.join('\n'));
+  return `${[...lines, ...(cited.length > 0 ? ['', ...sourceFooter(cited).map(visible)] : [])].join('\n')}\n`;
 }
 
 export interface QueriesOptions extends ProfileOptions {
@@ -182,7 +189,15 @@ export async function queriesCommand(io: Io, options: QueriesOptions): Promise<n
   const queries = buildQueries({ gatewayIps: profile.ips, acceptedDomains, days: options.days }).filter(
     (query) => (!options.kind || query.kind === options.kind) && (acceptedDomains.length > 0 || query.id !== 'kql-spoofed-internal'),
   );
-  const text = queries.map((query) => `${query.kind === 'kql' ? '//' : '#'} ${query.title}\n${query.text}\n`).join('\n');
+  const text = queries
+    .map((query) => {
+      const comment = query.kind === 'kql' ? '//' : '#';
+      const cited = citedSourceIds(query.title);
+      // Each query is pasted on its own: its comment carries the address of every source its title cites.
+      const sources = cited.length > 0 ? sourceFooter(cited, 'Source:').map((line) => `${comment} ${line.trim()}\n`).join('') : '';
+      return `${comment} ${query.title}\n${sources}${query.text}\n`;
+    })
+    .join('\n');
   await emit(io, text, options.out, { human: true });
   return 0;
 }
