@@ -6,11 +6,11 @@
  *   preset moves detected spoofs to Junk (AuthenticationFailAction MoveToJmf) — a preset is never reported as failing.
  * - Defaults for properties absent from the export: S29's "Default" column (AuthenticationFailAction MoveToJmf,
  *   BulkThreshold 7, EnableSpoofIntelligence true).
- * - The real ScubaGear sample tenant (anti-phishing policies in ../shared/real-world, preset rules in
+ * - The real ScubaGear sample tenant (anti-phishing policies in test/fixtures/real-world, preset rules in
  *   test/fixtures/snapshots/scubagear-preset-rules.json).
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { runAudit } from '../../src/audit/run.js';
 import { resolveAssumptions } from '../../src/eop/assumptions.js';
@@ -67,8 +67,8 @@ describe('presets are never judged', () => {
     assert.match(result.evidence[0]?.message ?? '', /^"Spoofs to Junk" \(applies to contoso\.com\): detected spoofs go to Junk$/);
   });
 
-  test('the real sample tenant: Standard and Strict presets plus a default nobody reaches — nothing fails', { skip: !existsSync('../shared/real-world/tqhjy.snapshot.json') && 'the shared real-world folder is not here' }, () => {
-    const raw = { ...JSON.parse(readFileSync('../shared/real-world/tqhjy.snapshot.json', 'utf8')), ...JSON.parse(readFileSync('test/fixtures/snapshots/scubagear-preset-rules.json', 'utf8')) };
+  test('the real sample tenant: Standard and Strict presets plus a default nobody reaches — nothing fails', () => {
+    const raw = { ...JSON.parse(readFileSync('test/fixtures/real-world/tqhjy.snapshot.json', 'utf8')), ...JSON.parse(readFileSync('test/fixtures/snapshots/scubagear-preset-rules.json', 'utf8')) };
     for (const id of ['EOPL-024', 'EOPL-025', 'EOPL-026', 'EOPL-027']) {
       const result = finding(raw, id);
       assert.equal(result.status, 'pass', `${id}: ${result.summary}`);

@@ -4,7 +4,6 @@
  * (`probe --tenant`). Every real snapshot must still load.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import { InputError } from '../../src/errors.js';
@@ -15,7 +14,7 @@ import { acceptedDomains, partnerConnector } from '../helpers/tenant.js';
 
 const { file } = tempFolder('eoplock-domain-validation-');
 
-const REAL = '../shared/real-world/tqhjy.snapshot.json';
+const REAL = 'test/fixtures/real-world/tqhjy.snapshot.json';
 
 function base(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -47,7 +46,7 @@ describe('snapshots that must keep loading', () => {
       assert.ok(snapshot.AcceptedDomain.length > 0);
     });
   }
-  test('the real-world export (tqhjy)', { skip: !existsSync(REAL) && 'the shared real-world folder is not here' }, async () => {
+  test('the real-world export (tqhjy)', async () => {
     const { snapshot } = await loadSnapshotFile(REAL);
     assert.deepEqual(snapshot.InboundConnector[0]?.SenderDomains, ['test.domain.com']);
     const audit = await cli('audit', REAL);
