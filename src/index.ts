@@ -2,6 +2,7 @@
  * eoplock as a library. The core is pure: plain data in, plain data out.
  */
 export { decide, headerFields, type DecideOptions } from './eop/decide.js';
+export { compile, type CompiledDecideOptions, type CompiledPolicy } from './eop/compile.js';
 export type * from './eop/types.js';
 export {
   ASSUMPTIONS,
@@ -13,7 +14,8 @@ export {
 } from './eop/assumptions.js';
 export { REPLIES } from './eop/replies.js';
 export { SOURCES, GUIDE_ID, citedSourceIds, sourceFooter, type Source } from './eop/sources.js';
-export { authenticate, decideAuthenticated, lookUpDmarc } from './eop/authenticate.js';
+export { authenticate, decideAuthenticated, lookUpDmarc } from './dns/authenticate.js';
+export { setPublicSuffixLookup, type PublicSuffixLookup } from './mail/dmarc.js';
 export type { AuthenticationInput, AuthenticationOutcome, SpfResult } from './eop/authentication.js';
 export { parseHeaderBlock, readMessageHeaders } from './headers/parse.js';
 export { analyseHeaders, type HeaderAnalysis } from './headers/analyse.js';

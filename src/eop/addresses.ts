@@ -5,14 +5,27 @@ import type { AcceptedDomain } from '../snapshot/schema.js';
 import type { Assumptions } from './assumptions.js';
 
 export function normaliseDomain(domain: string): string {
-  return domain.trim().toLowerCase().replace(/\.$/, '');
+  const value = domain.trim().toLowerCase();
+  return value.endsWith('.') ? value.slice(0, -1) : value;
+}
+
+/** A domain part that normaliseDomain() leaves as it is: no upper case, space, `>`, non-ASCII or trailing dot. */
+function plainDomainPart(address: string, from: number): boolean {
+  for (let index = from; index < address.length; index++) {
+    const code = address.charCodeAt(index);
+    if ((code >= 65 && code <= 90) || code <= 32 || code === 62 || code > 126) return false;
+  }
+  return address.charCodeAt(address.length - 1) !== 46;
 }
 
 /** The domain of an address (`user@Contoso.COM` → `contoso.com`); null for the null sender or no `@`. */
 export function domainOf(address: string): string | null {
-  const at = address.lastIndexOf('@');
+  let at = address.length - 1;
+  while (at >= 0 && address.charCodeAt(at) !== 64) at--;
   if (at < 0 || at === address.length - 1) return null;
-  return normaliseDomain(address.slice(at + 1).replace(/>$/, ''));
+  if (plainDomainPart(address, at + 1)) return address.slice(at + 1);
+  const part = address.slice(at + 1);
+  return normaliseDomain(part.endsWith('>') ? part.slice(0, -1) : part);
 }
 
 /** The address in an address header value: `CEO <ceo@contoso.com>` → `ceo@contoso.com`. Null if none. */

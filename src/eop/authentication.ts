@@ -2,11 +2,11 @@
  * The emulator's email-authentication layer (pure): which IP EOP judges (Enhanced Filtering / skip listing from the
  * Received chain, S7, S23), DMARC from SPF and DKIM results with eoplock's own alignment, what an anti-phishing
  * policy does with a failure (Honor DMARC × spoof intelligence, S26, S27, S29), and the Authentication-Results header
- * in EXO's form (S24, S59). SPF itself is evaluated by mailauth at the edge (src/eop/authenticate.ts); decide() takes
+ * in EXO's form (S24, S59). SPF itself is evaluated by mailauth at the edge (src/dns/authenticate.ts); decide() takes
  * its result as input and picks the policy per recipient (src/eop/policy-scope.ts).
  */
-import { readReceived } from '../headers/received.js';
-import { aligned, organisationalDomain, parseDmarc, type DmarcRecord } from '../dns/dmarc.js';
+import { readReceived } from '../mail/received.js';
+import { aligned, organisationalDomain, parseDmarc, type DmarcRecord } from '../mail/dmarc.js';
 import { mxRecords } from '../profile/profile.js';
 import { EXCHANGE_ONLINE_MX } from '../profile/vendors.js';
 import type { Snapshot } from '../snapshot/parse.js';
@@ -121,11 +121,18 @@ export function evaluatedSource(clientIp: string, fields: readonly HeaderField[]
   }
 }
 
+/** The snapshot's Dns section by normalised domain. */
+export type DnsZones = ReadonlyMap<string, Snapshot['Dns'][string]>;
+
 /** The From domain's DMARC record: given, or from the snapshot's Dns section with the organisational fallback. */
-export function dmarcRecordFor(snapshot: Snapshot, fromDomain: string, given: string | null | undefined): { record: DmarcRecord | null; atOrganisationalDomain: boolean } {
-  const parse = (raw: string | null | undefined) => (raw ? parseDmarc(raw) : null);
+export function dmarcRecordFor(
+  snapshot: Snapshot,
+  fromDomain: string,
+  given: string | null | undefined,
+  zones: DnsZones = new Map(Object.entries(snapshot.Dns).map(([domain, data]) => [normaliseDomain(domain), data])),
+): { record: DmarcRecord | null; atOrganisationalDomain: boolean } {
+  const parse = (raw: string | null | undefined) => (raw ? parsedDmarc(raw) : null);
   if (given !== undefined) return { record: parse(given), atOrganisationalDomain: false };
-  const zones = new Map(Object.entries(snapshot.Dns).map(([domain, data]) => [normaliseDomain(domain), data]));
   const own = zones.get(fromDomain)?.DMARC[0];
   if (own) return { record: parse(own), atOrganisationalDomain: false };
   const organisational = organisationalDomain(fromDomain);
@@ -133,17 +140,29 @@ export function dmarcRecordFor(snapshot: Snapshot, fromDomain: string, given: st
   return { record: parse(parent), atOrganisationalDomain: parent !== undefined };
 }
 
+/** DMARC records parsed once per text (bounded); the emulator only reads them. */
+const PARSED_DMARC = new Map<string, DmarcRecord>();
+function parsedDmarc(raw: string): DmarcRecord {
+  let record = PARSED_DMARC.get(raw);
+  if (record === undefined) {
+    record = parseDmarc(raw);
+    if (PARSED_DMARC.size >= 1024) PARSED_DMARC.clear();
+    PARSED_DMARC.set(raw, record);
+  }
+  return record;
+}
+
 /** DMARC (RFC 7489 §6.6) from SPF and DKIM results, with eoplock's own strict/relaxed alignment. */
 export function evaluateAuthentication(
   input: AuthenticationInput,
-  context: { clientIp: string; skipListed: boolean; mailFrom: string; fromDomain: string | null; acceptedFrom: boolean; snapshot: Snapshot },
+  context: { clientIp: string; skipListed: boolean; mailFrom: string; fromDomain: string | null; acceptedFrom: boolean; snapshot: Snapshot; zones?: DnsZones },
 ): AuthenticationOutcome {
   const mailFromDomain = domainOf(context.mailFrom) ?? null;
   const dkim = (input.dkim ?? []).map((entry) => ({ result: entry.result, domain: normaliseDomain(entry.domain) }));
   const evaluatedIp = input.evaluatedIp ?? context.clientIp;
   const base = { evaluatedIp, skipListed: context.skipListed, spf: input.spf, mailFromDomain, dkim, fromDomain: context.fromDomain };
   if (!context.fromDomain) return { ...base, dmarc: 'none', dmarcPolicy: null, compauth: { result: 'none', reason: '000' }, action: 'none' };
-  const { record, atOrganisationalDomain } = dmarcRecordFor(context.snapshot, context.fromDomain, input.dmarcRecord);
+  const { record, atOrganisationalDomain } = dmarcRecordFor(context.snapshot, context.fromDomain, input.dmarcRecord, context.zones);
   if (record && record.policy === null) return { ...base, dmarc: 'permerror', dmarcPolicy: null, compauth: { result: 'none', reason: '001' }, action: 'permerror' };
   const spfAligned = input.spf === 'pass' && mailFromDomain !== null && aligned(context.fromDomain, mailFromDomain, record?.aspf ?? 'r');
   const dkimAligned = dkim.some((entry) => entry.result === 'pass' && aligned(context.fromDomain as string, entry.domain, record?.adkim ?? 'r'));
@@ -241,9 +260,17 @@ export function antiSpoofDecision(outcome: AuthenticationOutcome, settings: Anti
 
 /** Whether a recipient domain's MX points somewhere other than Exchange Online; null when the snapshot has no MX for it. */
 export function mxElsewhere(snapshot: Snapshot, domain: string): boolean | null {
-  const hosts = mxRecords(snapshot).filter((record) => record.domain === domain);
-  if (hosts.length === 0) return null;
-  return !hosts.some((record) => EXCHANGE_ONLINE_MX.test(record.host));
+  return mxElsewhereTable(snapshot).get(domain) ?? null;
+}
+
+/** {@link mxElsewhere} for every domain with MX records in the snapshot. */
+export function mxElsewhereTable(snapshot: Snapshot): Map<string, boolean> {
+  const table = new Map<string, boolean>();
+  for (const record of mxRecords(snapshot)) {
+    const toExchange = EXCHANGE_ONLINE_MX.test(record.host);
+    table.set(record.domain, (table.get(record.domain) ?? true) && !toExchange);
+  }
+  return table;
 }
 
 /** `Authentication-Results` as EXO writes it: no authserv-id (S59), the formats of S24. */

@@ -310,10 +310,3 @@ export function applicableRestrictions(
   }
   return applicable;
 }
-
-/** True when the message satisfies a restricting connector by the method it restricts to. */
-export function satisfiesRestriction(connector: InboundConnector, candidates: readonly ConnectorCandidate[]): boolean {
-  const own = candidates.find((candidate) => candidate.connector === connector);
-  if (!own) return false;
-  return (connector.RestrictDomainsToIPAddresses && own.ip !== null) || (connector.RestrictDomainsToCertificate && own.certificate !== null);
-}

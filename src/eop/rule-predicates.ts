@@ -34,13 +34,13 @@ export interface PredicateResult {
   reason: string;
 }
 
-interface PredicateDefinition {
+export interface PredicateDefinition {
   /** The parameter names the predicate reads (the first is its name). */
   parameters: readonly string[];
   evaluate: (values: unknown[], context: RuleContext) => PredicateResult;
 }
 
-const asList = (value: unknown): string[] =>
+export const asList = (value: unknown): string[] =>
   Array.isArray(value) ? value.map((item) => String(item)) : value == null ? [] : [String(value)];
 
 /** The sender addresses a sender condition looks at, per the rule's SenderAddressLocation (S18). */
@@ -367,7 +367,7 @@ export interface PredicateOutcome {
 }
 
 /** One configured predicate of a rule, with the values it reads. */
-interface ConfiguredPredicate {
+export interface ConfiguredPredicate {
   parameter: string;
   /** null: a predicate the emulator does not evaluate. */
   definition: PredicateDefinition | null;
@@ -377,7 +377,7 @@ interface ConfiguredPredicate {
 const configuredCache = new WeakMap<object, { conditions: ConfiguredPredicate[]; exceptions: ConfiguredPredicate[] }>();
 
 /** The predicates a rule configures, found once per rule object (snapshots are immutable during a run). */
-function configuredPredicates(rule: Record<string, unknown>): { conditions: ConfiguredPredicate[]; exceptions: ConfiguredPredicate[] } {
+export function configuredPredicates(rule: Record<string, unknown>): { conditions: ConfiguredPredicate[]; exceptions: ConfiguredPredicate[] } {
   let cached = configuredCache.get(rule);
   if (cached) return cached;
   const collect = (prefix: '' | 'ExceptIf'): ConfiguredPredicate[] => {

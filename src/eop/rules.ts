@@ -194,7 +194,8 @@ function inPriorityOrder(rules: readonly TransportRule[]): TransportRule[] {
   return ordered;
 }
 
-function describeActions(rule: Record<string, unknown>): string[] {
+/** The actions a rule configures, in words (a rule's `actionTaken`). */
+export function describeActions(rule: Record<string, unknown>): string[] {
   const actions: string[] = [];
   const reject = ruleRejectReply(rule);
   if (rule.DeleteMessage === true) actions.push('delete silently (no NDR)');

@@ -4,7 +4,7 @@
  * is appended to transactions.jsonl.
  */
 import { randomUUID } from 'node:crypto';
-import { decideAuthenticated } from '../eop/authenticate.js';
+import { decideAuthenticated } from '../dns/authenticate.js';
 import type { DnsResolver } from '../dns/resolver.js';
 import { constants } from 'node:fs';
 import { appendFile, mkdir, readdir, stat, unlink, writeFile } from 'node:fs/promises';

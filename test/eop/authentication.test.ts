@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { decideAuthenticated } from '../../src/eop/authenticate.js';
+import { decideAuthenticated } from '../../src/dns/authenticate.js';
 import { evaluatedSource, enhancedFiltering, receivedFromIps } from '../../src/eop/authentication.js';
 import { decide } from '../../src/eop/decide.js';
 import type { Transaction } from '../../src/eop/types.js';

@@ -2,15 +2,16 @@
  * Fills a transaction's `authentication` from DNS through an injected resolver (live, a chosen server, the snapshot's
  * Dns section, or a loopback test server): SPF by mailauth for the evaluated IP (after skip listing, S23), and the
  * From domain's DMARC record. DKIM is not verified (the emulator sees no signed body): it is `none` unless given.
+ * This is the IO edge of the emulator's authentication layer; src/eop itself stays pure.
  */
 import { spf } from 'mailauth/lib/spf/index.js';
-import { organisationalDomain } from '../dns/dmarc.js';
-import { txtRecords, type DnsResolver } from '../dns/resolver.js';
+import { organisationalDomain } from '../mail/dmarc.js';
+import { txtRecords, type DnsResolver } from './resolver.js';
 import type { Snapshot } from '../snapshot/parse.js';
-import { addressInHeader, domainOf } from './addresses.js';
-import { efcAppliesTo, enhancedFiltering, evaluatedSource, type AuthenticationInput, type SpfResult } from './authentication.js';
-import { decide, headerFields, type DecideOptions } from './decide.js';
-import type { Transaction, Verdict } from './types.js';
+import { addressInHeader, domainOf } from '../eop/addresses.js';
+import { efcAppliesTo, enhancedFiltering, evaluatedSource, type AuthenticationInput, type SpfResult } from '../eop/authentication.js';
+import { decide, headerFields, type DecideOptions } from '../eop/decide.js';
+import type { Transaction, Verdict } from '../eop/types.js';
 
 const SPF_RESULTS = new Set<SpfResult>(['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror']);
 

@@ -1,0 +1,724 @@
+/**
+ * Transport rules compiled for the fast path: each rule's conditions and exceptions become closures that return a
+ * boolean (no reason text), and an index finds the few rules a transaction can match — by sender address or domain,
+ * recipient domain, client address interval, or a word of a header value — so that a rule that cannot match is
+ * never called. The results are those of rules.ts (evaluateTransportRules) in every field but each rule's `reasons`,
+ * which only the traced path writes; test/eop/fast-path.test.ts checks that over random tenants and transactions.
+ *
+ * A rule whose outcome can depend on a predicate that is not evaluated for this one transaction (attachment
+ * conditions with listed attachments, a pattern JavaScript cannot compile) is evaluated through rule-predicates.ts
+ * exactly as the traced path does.
+ */
+import type { TransportRule } from '../snapshot/schema.js';
+import { addressInHeader, domainOf, normaliseDomain } from './addresses.js';
+import type { Assumptions } from './assumptions.js';
+import { compileIpList, type IpEntry } from './ip.js';
+import { IntervalIndex, IpSet, type ClientAddress } from './ip-table.js';
+import { asList, configuredPredicates, evaluatePredicates, isSet, type ConfiguredPredicate, type RuleContext } from './rule-predicates.js';
+import { ruleRejectReply, describeActions } from './rules.js';
+import type { AuthAs, RuleEvaluation, TransactionAttachment } from './types.js';
+
+/** What the compiled predicates read of one transaction (built by the rules stage). */
+export interface RuleFacts {
+  address: ClientAddress;
+  /** The envelope sender, lower case. */
+  envelope: string;
+  /** The header From address (lower case), or null. */
+  headerFrom: string | null;
+  authAs: AuthAs;
+  /** The accepted recipients and their domains. */
+  recipients: readonly string[];
+  recipientDomains: readonly (string | null)[];
+  /** Header values by header id (see {@link CompiledRules.headerIds}), after the header firewall; absent: none. */
+  headers: (string[] | undefined)[];
+  /** The same values lower-cased, and whether each is ASCII only. */
+  lower: (string[] | undefined)[];
+  ascii: (boolean[] | undefined)[];
+  attachments: readonly TransactionAttachment[] | 'unknown' | undefined;
+  /** Whether an address's domain is accepted and not an external relay (FromScope, SentToScope). */
+  internal(address: string): boolean;
+  /** The full rule context, for rules evaluated through rule-predicates.ts. */
+  context(): RuleContext;
+}
+
+type Test = (facts: RuleFacts, senders: SenderCache) => boolean;
+
+/** SenderAddressLocation: Header (the default), Envelope, HeaderOrEnvelope (S18). */
+type LocationKind = 0 | 1 | 2;
+const locationKind = (location: unknown): LocationKind => {
+  const value = String(location ?? 'Header');
+  return value === 'Envelope' ? 1 : value === 'HeaderOrEnvelope' ? 2 : 0;
+};
+
+/** The sender addresses per location kind, computed once per transaction (as senderAddresses() does). */
+export class SenderCache {
+  declare private readonly lists: (string[] | undefined)[];
+  declare private readonly domains: ((string | null)[] | undefined)[];
+  declare private readonly facts: RuleFacts;
+  constructor(facts: RuleFacts) {
+    this.facts = facts;
+    this.lists = [undefined, undefined, undefined];
+    this.domains = [undefined, undefined, undefined];
+  }
+
+  addresses(kind: LocationKind): string[] {
+    let list = this.lists[kind];
+    if (!list) {
+      const { envelope, headerFrom } = this.facts;
+      if (kind === 1) list = [envelope];
+      else if (kind === 2) list = headerFrom !== null && headerFrom !== envelope ? [headerFrom, envelope] : [envelope];
+      else list = [headerFrom ?? envelope];
+      this.lists[kind] = list;
+    }
+    return list;
+  }
+
+  domainsOf(kind: LocationKind): (string | null)[] {
+    let list = this.domains[kind];
+    if (!list) {
+      list = this.addresses(kind).map(domainOf);
+      this.domains[kind] = list;
+    }
+    return list;
+  }
+}
+
+/** `domain` equals an entry of the set or lies below one (isSameOrSubdomain against each entry). */
+function underAny(domain: string, entries: ReadonlySet<string>): boolean {
+  if (entries.has(domain)) return true;
+  for (let dot = domain.indexOf('.'); dot >= 0; dot = domain.indexOf('.', dot + 1)) {
+    if (entries.has(domain.slice(dot + 1))) return true;
+  }
+  return false;
+}
+
+function pushAll(into: number[], list: readonly number[] | undefined | null): void {
+  if (list) for (const id of list) into.push(id);
+}
+
+/** The ids filed under `domain` or under any suffix of it after a dot. */
+function pushSuffixes(into: number[], index: ReadonlyMap<string, readonly number[]>, domain: string): void {
+  pushAll(into, index.get(domain));
+  for (let dot = domain.indexOf('.'); dot >= 0; dot = domain.indexOf('.', dot + 1)) pushAll(into, index.get(domain.slice(dot + 1)));
+}
+
+/** Sorts a short list of ids in place (insertion sort: the lists are a few entries long). */
+function sortSmall(list: number[]): void {
+  for (let index = 1; index < list.length; index++) {
+    const value = list[index] as number;
+    let at = index - 1;
+    while (at >= 0 && (list[at] as number) > value) {
+      list[at + 1] = list[at] as number;
+      at--;
+    }
+    list[at + 1] = value;
+  }
+}
+
+const isAsciiText = (text: string): boolean => {
+  for (let index = 0; index < text.length; index++) if (text.charCodeAt(index) > 127) return false;
+  return true;
+};
+
+const isWordCode = (code: number): boolean =>
+  (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || (code >= 48 && code <= 57) || code === 95;
+
+/** The maximal runs of ASCII letters, digits and `_` in a text, lower-cased. */
+export function wordRuns(text: string): string[] {
+  const runs: string[] = [];
+  let start = -1;
+  for (let index = 0; index <= text.length; index++) {
+    const word = index < text.length && isWordCode(text.charCodeAt(index));
+    if (word && start < 0) start = index;
+    else if (!word && start >= 0) {
+      runs.push(text.slice(start, index).toLowerCase());
+      start = -1;
+    }
+  }
+  return runs;
+}
+
+/**
+ * Exchange's "includes any of these words" (containsWord in rule-predicates.ts) for an ASCII value and an ASCII word
+ * without whitespace: the word, case-insensitively, with no letter, digit or `_` right before or after it.
+ */
+export function asciiWordIn(lowerValue: string, lowerWord: string): boolean {
+  for (let from = 0; ; ) {
+    const at = lowerValue.indexOf(lowerWord, from);
+    if (at < 0) return false;
+    const end = at + lowerWord.length;
+    if ((at === 0 || !isWordCode(lowerValue.charCodeAt(at - 1))) && (end >= lowerValue.length || !isWordCode(lowerValue.charCodeAt(end)))) return true;
+    from = at + 1;
+  }
+}
+
+/**
+ * The literal runs every match of a pattern must contain (case-insensitively, ASCII only), read conservatively: a
+ * pattern with alternation, or an escape that is not plainly one character or one class, gives null (no runs known).
+ * Groups and classes break a run; a `?`, `*` or `{` quantifier removes the character before it.
+ */
+export function requiredLiterals(pattern: string): string[] | null {
+  if (pattern.includes('|')) return null;
+  const runs: string[] = [];
+  let current = '';
+  let lastLiteral = false;
+  const flush = () => {
+    if (current) runs.push(current);
+    current = '';
+    lastLiteral = false;
+  };
+  /** The index of the `]` that closes the class opened at `start` (in JavaScript the first unescaped one), or -1. */
+  const skipClass = (start: number): number => {
+    for (let index = start + 1; index < pattern.length; index++) {
+      if (pattern[index] === '\\') index++;
+      else if (pattern[index] === ']') return index;
+    }
+    return -1;
+  };
+  let depth = 0;
+  for (let index = 0; index < pattern.length; index++) {
+    const character = pattern[index] as string;
+    if (depth > 0) {
+      if (character === '\\') index++;
+      else if (character === '[') {
+        index = skipClass(index);
+        if (index < 0) return null;
+      } else if (character === '(') depth++;
+      else if (character === ')') depth--;
+      continue;
+    }
+    switch (character) {
+      case '\\': {
+        const next = pattern[index + 1];
+        if (next === undefined) return null;
+        index++;
+        if (/[dDwWsSbBnrtvf0]/.test(next)) flush();
+        else if (/[A-Za-z0-9]/.test(next)) return null;
+        else if (next.charCodeAt(0) > 127) flush();
+        else {
+          current += next.toLowerCase();
+          lastLiteral = true;
+        }
+        break;
+      }
+      case '*':
+      case '?':
+      case '{':
+        if (lastLiteral) current = current.slice(0, -1);
+        flush();
+        if (character === '{') {
+          const close = pattern.indexOf('}', index);
+          if (close < 0) return null;
+          index = close;
+        }
+        break;
+      case '+':
+        flush();
+        break;
+      case '[':
+        flush();
+        index = skipClass(index);
+        if (index < 0) return null;
+        break;
+      case '(':
+        flush();
+        depth++;
+        break;
+      case ')':
+        return null;
+      case '.':
+      case '^':
+      case '$':
+      case ']':
+      case '}':
+        flush();
+        break;
+      default:
+        if (character.charCodeAt(0) > 127) flush();
+        else {
+          current += character.toLowerCase();
+          lastLiteral = true;
+        }
+    }
+  }
+  flush();
+  return runs;
+}
+
+/** The word runs of a literal that have a non-word character on both sides inside it: whole words of any match. */
+function interiorRuns(literal: string): string[] {
+  const out: string[] = [];
+  let start = -1;
+  for (let index = 0; index <= literal.length; index++) {
+    const word = index < literal.length && isWordCode(literal.charCodeAt(index));
+    if (word && start < 0) start = index;
+    else if (!word && start >= 0) {
+      if (start > 0 && index < literal.length) out.push(literal.slice(start, index));
+      start = -1;
+    }
+  }
+  return out;
+}
+
+/** One word of a HeaderContainsWords list. */
+interface WordTest {
+  lower: string;
+  /** ASCII without whitespace: tested by {@link asciiWordIn} on ASCII values. */
+  simple: boolean;
+  regex: RegExp;
+  /** Word runs that every match has as whole words of an ASCII value (null: the word is not ASCII). */
+  runs: string[] | null;
+}
+
+interface PatternTest {
+  regex: RegExp;
+  /** Lower-case literals every match contains. */
+  literals: string[];
+  /** Whole words every match has (from the literals' interior runs). */
+  runs: string[];
+}
+
+/** How a rule is found: by an index (its guard) or always. */
+type Guard =
+  | { kind: 'from'; location: LocationKind; keys: string[] }
+  | { kind: 'sender-domain'; location: LocationKind; keys: string[] }
+  | { kind: 'recipient-domain'; keys: string[] }
+  | { kind: 'ip'; entries: IpEntry[] }
+  | { kind: 'header'; id: number; words: WordTest[] | null; patterns: PatternTest[] | null };
+
+interface CompiledPredicate {
+  parameter: string;
+  /** null: not evaluated for a transaction without attachments (a static "not evaluated"). */
+  test: Test | null;
+  guard: Guard | null;
+  /** Attachment conditions: evaluated through rule-predicates.ts when the transaction lists attachments. */
+  attachments: boolean;
+}
+
+export interface CompiledRule {
+  rule: TransportRule;
+  /** Position among the enabled rules, in priority order. */
+  order: number;
+  conditions: Test[];
+  exceptions: Test[];
+  /** A predicate is not evaluated (for a transaction without attachments): a rule that would match is `null`. */
+  staticNull: boolean;
+  /** Evaluated through rule-predicates.ts: always (a pattern JS cannot compile), or when attachments are listed. */
+  generic: 'never' | 'always' | 'with-attachments';
+  guard: Guard | null;
+  notMatched: RuleEvaluation;
+  notEvaluated: RuleEvaluation;
+  matched: RuleEvaluation;
+  mode: TransportRule['Mode'];
+  stop: boolean;
+  scl: number | null;
+  outcome: { kind: 'delete' } | { kind: 'reject'; enhanced: string; text: string } | { kind: 'quarantine' } | null;
+}
+
+const NO_REASONS = Object.freeze([]) as unknown as string[];
+
+/** A rule's evaluation without reasons; read-only, as fast-path verdicts share them. */
+function evaluation(rule: TransportRule, matched: boolean | null, actionTaken: string, notEvaluated: string[]): RuleEvaluation {
+  return Object.freeze({ name: rule.Name, priority: rule.Priority, mode: rule.Mode, matched, actionTaken, notEvaluated: Object.freeze(notEvaluated) as string[], reasons: NO_REASONS });
+}
+
+/** Header names the rules read, as ids. */
+class HeaderIds {
+  readonly ids = new Map<string, number>();
+  id(name: string): number {
+    let id = this.ids.get(name);
+    if (id === undefined) {
+      id = this.ids.size;
+      this.ids.set(name, id);
+    }
+    return id;
+  }
+}
+
+function compilePredicate(configured: ConfiguredPredicate, headers: HeaderIds): CompiledPredicate | 'generic' {
+  const { parameter, definition, values } = configured;
+  if (!definition) return { parameter, test: null, guard: null, attachments: false };
+  const base = definition.parameters[0] as string;
+  switch (base) {
+    case 'FromScope': {
+      const scope = String(values[0]);
+      const kind = locationKind(values[1]);
+      const test: Test =
+        scope === 'InOrganization'
+          ? (facts, senders) => facts.authAs === 'Internal' && senders.addresses(kind).some((address) => facts.internal(address))
+          : scope === 'NotInOrganization'
+            ? (facts, senders) => senders.addresses(kind).some((address) => !facts.internal(address))
+            : () => false;
+      return { parameter, test, guard: null, attachments: false };
+    }
+    case 'From': {
+      const kind = locationKind(values[1]);
+      const wanted = new Set(asList(values[0]).map((entry) => (addressInHeader(entry) ?? entry).toLowerCase()));
+      return {
+        parameter,
+        test: (_facts, senders) => senders.addresses(kind).some((address) => wanted.has(address)),
+        guard: { kind: 'from', location: kind, keys: [...wanted] },
+        attachments: false,
+      };
+    }
+    case 'SenderDomainIs': {
+      const kind = locationKind(values[1]);
+      const wanted = new Set(asList(values[0]).map(normaliseDomain));
+      return {
+        parameter,
+        test: (_facts, senders) => senders.domainsOf(kind).some((domain) => domain !== null && underAny(domain, wanted)),
+        guard: { kind: 'sender-domain', location: kind, keys: [...wanted] },
+        attachments: false,
+      };
+    }
+    case 'SenderIpRanges': {
+      const list = compileIpList(Array.isArray(values[0]) ? (values[0] as string[]) : asList(values[0]));
+      if (list.invalid.length > 0) return { parameter, test: null, guard: null, attachments: false };
+      const set = new IpSet(list.entries);
+      return { parameter, test: (facts) => set.has(facts.address), guard: { kind: 'ip', entries: list.entries }, attachments: false };
+    }
+    case 'RecipientDomainIs': {
+      const wanted = new Set(asList(values[0]).map(normaliseDomain));
+      return {
+        parameter,
+        test: (facts) => facts.recipientDomains.some((domain) => domain !== null && underAny(domain, wanted)),
+        guard: { kind: 'recipient-domain', keys: [...wanted] },
+        attachments: false,
+      };
+    }
+    case 'SentToScope': {
+      const scope = String(values[0]);
+      if (scope !== 'InOrganization' && scope !== 'NotInOrganization') return { parameter, test: null, guard: null, attachments: false };
+      const inside = scope === 'InOrganization';
+      return { parameter, test: (facts) => facts.recipients.some((recipient) => facts.internal(recipient) === inside), guard: null, attachments: false };
+    }
+    case 'HeaderContainsMessageHeader': {
+      const id = headers.id(String(values[0]).trim().toLowerCase());
+      const words: WordTest[] = [];
+      for (const word of asList(values[1])) {
+        const trimmed = word.trim();
+        if (!trimmed) continue; // an empty word never matches (containsWord)
+        const escaped = trimmed.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s+');
+        const ascii = isAsciiText(trimmed);
+        const runs = ascii ? wordRuns(trimmed) : null;
+        let regex: RegExp;
+        try {
+          regex = new RegExp(`(?:^|[^\\p{L}\\p{N}_])${escaped}(?:$|[^\\p{L}\\p{N}_])`, 'iu');
+        } catch {
+          return 'generic';
+        }
+        words.push({ lower: trimmed.toLowerCase(), simple: ascii && !/\s/.test(trimmed), regex, runs: runs && runs.length > 0 ? runs : null });
+      }
+      const test: Test = (facts) => {
+        const list = facts.headers[id];
+        if (!list) return false;
+        const lower = facts.lower[id] as string[];
+        const ascii = facts.ascii[id] as boolean[];
+        for (let index = 0; index < list.length; index++) {
+          for (const word of words) {
+            if (word.simple && ascii[index] ? asciiWordIn(lower[index] as string, word.lower) : word.regex.test(list[index] as string)) return true;
+          }
+        }
+        return false;
+      };
+      return { parameter, test, guard: { kind: 'header', id, words, patterns: null }, attachments: false };
+    }
+    case 'HeaderMatchesMessageHeader': {
+      const id = headers.id(String(values[0]).trim().toLowerCase());
+      const patterns: PatternTest[] = [];
+      for (const pattern of asList(values[1])) {
+        let regex: RegExp;
+        try {
+          regex = new RegExp(pattern, 'i');
+        } catch {
+          return 'generic';
+        }
+        const literals = requiredLiterals(pattern) ?? [];
+        patterns.push({ regex, literals, runs: literals.flatMap(interiorRuns) });
+      }
+      const test: Test = (facts) => {
+        const list = facts.headers[id];
+        if (!list) return false;
+        const lower = facts.lower[id] as string[];
+        for (let index = 0; index < list.length; index++) {
+          const value = lower[index] as string;
+          for (const pattern of patterns) {
+            if (pattern.literals.every((literal) => value.includes(literal)) && pattern.regex.test(list[index] as string)) return true;
+          }
+        }
+        return false;
+      };
+      return { parameter, test, guard: { kind: 'header', id, words: null, patterns }, attachments: false };
+    }
+    default: {
+      // Attachment conditions. Without attachments each is a plain non-match, or not evaluated when its value is not
+      // readable (an AttachmentSizeOver that is not a size): the same for every such transaction.
+      let matched: boolean | null;
+      try {
+        matched = definition.evaluate(values, { attachments: [] } as unknown as RuleContext).matched;
+      } catch {
+        matched = null;
+      }
+      return { parameter, test: matched === null ? null : () => matched as boolean, guard: null, attachments: true };
+    }
+  }
+}
+
+/** Guards in order of preference: the most selective first. */
+const GUARD_RANK: Record<Guard['kind'], number> = { from: 0, 'sender-domain': 1, 'recipient-domain': 2, ip: 3, header: 4 };
+
+function compileRule(rule: TransportRule, order: number, headers: HeaderIds): CompiledRule {
+  const raw = rule as Record<string, unknown>;
+  const configured = configuredPredicates(raw);
+  const conditions: Test[] = [];
+  const exceptions: Test[] = [];
+  const staticNulls: string[] = [];
+  let generic: CompiledRule['generic'] = 'never';
+  let guard: Guard | null = null;
+  for (const [list, predicates] of [[conditions, configured.conditions], [exceptions, configured.exceptions]] as const) {
+    for (const predicate of predicates) {
+      const compiled = compilePredicate(predicate, headers);
+      if (compiled === 'generic') {
+        generic = 'always';
+        continue;
+      }
+      if (compiled.attachments && generic === 'never') generic = 'with-attachments';
+      if (compiled.test === null) staticNulls.push(compiled.parameter);
+      else list.push(compiled.test);
+      if (list === conditions && compiled.guard && (!guard || GUARD_RANK[compiled.guard.kind] < GUARD_RANK[guard.kind])) guard = compiled.guard;
+    }
+  }
+  const actions = describeActions(raw);
+  const reject = ruleRejectReply(raw);
+  return {
+    rule,
+    order,
+    conditions,
+    exceptions,
+    staticNull: staticNulls.length > 0,
+    generic,
+    guard: generic === 'never' ? guard : null,
+    notMatched: evaluation(rule, false, 'none', staticNulls),
+    notEvaluated: evaluation(rule, null, 'unknown: not evaluated', staticNulls),
+    matched: evaluation(rule, true, rule.Mode !== 'Enforce' ? `none (${rule.Mode} mode; would: ${actions.join(', ') || 'nothing'})` : actions.join(', ') || 'none', []),
+    mode: rule.Mode,
+    stop: rule.StopRuleProcessing === true,
+    scl: isSet(raw.SetSCL) ? Number(raw.SetSCL) : null,
+    outcome: raw.DeleteMessage === true ? { kind: 'delete' } : reject ? { kind: 'reject', ...reject } : raw.Quarantine === true ? { kind: 'quarantine' } : null,
+  };
+}
+
+function addTo<Key>(map: Map<Key, number[]>, key: Key, id: number): void {
+  const list = map.get(key);
+  if (!list) map.set(key, [id]);
+  else if (list[list.length - 1] !== id) list.push(id);
+}
+
+/** Per header: rules found by a word of a value, and rules found by the header's presence. */
+interface HeaderIndex {
+  /** Rules by a whole word of an ASCII value (HeaderContainsWords). */
+  words: Map<string, number[]>;
+  /** Every rule in `words`, for values that are not ASCII. */
+  wordRules: number[];
+  /** Rules by a whole word of any value (HeaderMatchesPatterns, from the pattern's literals). */
+  patterns: Map<string, number[]>;
+  /** Rules found whenever the header is present. */
+  presence: number[];
+}
+
+/** The outcome of the rules for one transaction, as rules.ts reports it (without reasons). */
+export interface FastRulesResult {
+  evaluations: RuleEvaluation[];
+  outcome: { kind: 'none' } | { kind: 'reject'; rule: string; enhanced: string; text: string } | { kind: 'delete'; rule: string } | { kind: 'quarantine'; rule: string };
+  scl: number | null;
+  /** The rules that were not evaluated, in order (for the verdict's incomplete reasons). */
+  notEvaluated: RuleEvaluation[];
+  /** StopRuleProcessing on a matched test-mode rule relied on `audit-mode-stop`. */
+  auditModeStop: boolean;
+}
+
+const NONE_OUTCOME = { kind: 'none' } as const;
+
+export class CompiledRules {
+  readonly rules: CompiledRule[];
+  readonly headerIds: ReadonlyMap<string, number>;
+  /** Every rule not matched: the start of each verdict's list (copied), and (frozen) the list when no rule matched. */
+  private readonly notMatched: RuleEvaluation[];
+  private readonly noneMatched: RuleEvaluation[];
+  private readonly always: number[];
+  private readonly from: Map<string, number[]>[] = [new Map(), new Map(), new Map()];
+  private readonly senderDomain: Map<string, number[]>[] = [new Map(), new Map(), new Map()];
+  private readonly recipientDomain = new Map<string, number[]>();
+  private readonly ip: IntervalIndex;
+  private readonly headerIndex: HeaderIndex[] = [];
+  private readonly honourAuditStop: boolean;
+
+  constructor(rules: readonly TransportRule[], assumptions: Assumptions) {
+    const headers = new HeaderIds();
+    const enabled = [...rules].sort((a, b) => a.Priority - b.Priority).filter((rule) => rule.State === 'Enabled');
+    this.rules = enabled.map((rule, order) => compileRule(rule, order, headers));
+    this.headerIds = headers.ids;
+    this.notMatched = this.rules.map((rule) => rule.notMatched);
+    this.noneMatched = Object.freeze(this.notMatched.slice()) as RuleEvaluation[];
+    this.honourAuditStop = assumptions['audit-mode-stop'] === 'honoured';
+    this.always = [];
+    const ipEntries: { entry: IpEntry; id: number }[] = [];
+    const header = (id: number): HeaderIndex => {
+      let index = this.headerIndex[id];
+      if (!index) {
+        index = { words: new Map(), wordRules: [], patterns: new Map(), presence: [] };
+        this.headerIndex[id] = index;
+      }
+      return index;
+    };
+    // How many rules of a header each word would be filed under: each word is filed under its rarest run.
+    const frequency = new Map<string, number>();
+    for (const rule of this.rules) {
+      const guard = rule.guard;
+      if (guard?.kind !== 'header') continue;
+      for (const run of new Set([...(guard.words ?? []).flatMap((word) => word.runs ?? []), ...(guard.patterns ?? []).flatMap((pattern) => pattern.runs)])) {
+        const key = `${guard.id}\u0000${run}`;
+        frequency.set(key, (frequency.get(key) ?? 0) + 1);
+      }
+    }
+    const rarest = (id: number, runs: readonly string[]): string =>
+      runs.reduce((best, run) => ((frequency.get(`${id}\u0000${run}`) ?? 0) < (frequency.get(`${id}\u0000${best}`) ?? 0) ? run : best));
+    for (const rule of this.rules) {
+      const guard = rule.guard;
+      const id = rule.order;
+      if (!guard) this.always.push(id);
+      else if (guard.kind === 'from') for (const key of guard.keys) addTo(this.from[guard.location] as Map<string, number[]>, key, id);
+      else if (guard.kind === 'sender-domain') for (const key of guard.keys) addTo(this.senderDomain[guard.location] as Map<string, number[]>, key, id);
+      else if (guard.kind === 'recipient-domain') for (const key of guard.keys) addTo(this.recipientDomain, key, id);
+      else if (guard.kind === 'ip') for (const entry of guard.entries) ipEntries.push({ entry, id });
+      else {
+        const index = header(guard.id);
+        if (guard.words && guard.words.every((word) => word.runs !== null)) {
+          for (const word of guard.words) addTo(index.words, rarest(guard.id, word.runs as string[]), id);
+          index.wordRules.push(id);
+        } else if (guard.patterns && guard.patterns.every((pattern) => pattern.runs.length > 0)) {
+          for (const pattern of guard.patterns) addTo(index.patterns, rarest(guard.id, pattern.runs), id);
+        } else index.presence.push(id);
+      }
+    }
+    this.ip = new IntervalIndex(ipEntries);
+  }
+
+  /** The rules that may match (ascending order), besides those evaluated always. No closures: this runs per message. */
+  private candidates(facts: RuleFacts, senders: SenderCache): number[] {
+    const hits: number[] = [];
+    for (let kind = 0 as LocationKind; kind <= 2; kind++) {
+      const from = this.from[kind] as Map<string, number[]>;
+      const domains = this.senderDomain[kind] as Map<string, number[]>;
+      if (from.size > 0) for (const address of senders.addresses(kind)) pushAll(hits, from.get(address));
+      if (domains.size > 0) for (const domain of senders.domainsOf(kind)) if (domain !== null) pushSuffixes(hits, domains, domain);
+    }
+    if (this.recipientDomain.size > 0) {
+      for (const domain of facts.recipientDomains) if (domain !== null) pushSuffixes(hits, this.recipientDomain, domain);
+    }
+    if (!this.ip.empty) pushAll(hits, this.ip.lookup(facts.address));
+    for (let id = 0; id < this.headerIndex.length; id++) {
+      const index = this.headerIndex[id];
+      const values = facts.headers[id];
+      if (!index || !values) continue;
+      pushAll(hits, index.presence);
+      if (index.words.size === 0 && index.patterns.size === 0) continue;
+      const ascii = facts.ascii[id] as boolean[];
+      for (let position = 0; position < values.length; position++) {
+        const runs = wordRuns(values[position] as string);
+        if (index.patterns.size > 0) for (const run of runs) pushAll(hits, index.patterns.get(run));
+        if (index.words.size > 0) {
+          if (ascii[position]) for (const run of runs) pushAll(hits, index.words.get(run));
+          else pushAll(hits, index.wordRules);
+        }
+      }
+    }
+    sortSmall(hits);
+    return hits;
+  }
+
+  /** Runs the rules for one transaction. */
+  run(facts: RuleFacts): FastRulesResult {
+    const senders = new SenderCache(facts);
+    const hits = this.candidates(facts, senders);
+    const always = this.always;
+    const withAttachments = facts.attachments === 'unknown' || (Array.isArray(facts.attachments) && facts.attachments.length > 0);
+    let end = this.rules.length;
+    let changed: { order: number; evaluation: RuleEvaluation }[] | null = null;
+    let outcome: FastRulesResult['outcome'] = NONE_OUTCOME;
+    let scl: number | null = null;
+    let auditModeStop = false;
+    const notEvaluated: RuleEvaluation[] = [];
+    let h = 0;
+    let a = 0;
+    let previous = -1;
+    while (h < hits.length || a < always.length) {
+      const next = a >= always.length || (h < hits.length && (hits[h] as number) < (always[a] as number)) ? (hits[h++] as number) : (always[a++] as number);
+      if (next === previous) continue;
+      previous = next;
+      const rule = this.rules[next] as CompiledRule;
+      const result = rule.generic === 'always' || (rule.generic === 'with-attachments' && withAttachments) ? this.generic(rule, facts) : this.evaluate(rule, facts, senders);
+      if (result === rule.notMatched) continue;
+      (changed ??= []).push({ order: next, evaluation: result });
+      if (result.matched === null) {
+        notEvaluated.push(result);
+        continue;
+      }
+      if (result.matched === false) continue;
+      if (rule.mode !== 'Enforce') {
+        if (rule.stop) {
+          auditModeStop = true;
+          if (this.honourAuditStop) {
+            end = next + 1;
+            break;
+          }
+        }
+        continue;
+      }
+      if (rule.scl !== null) scl = rule.scl;
+      if (rule.outcome) {
+        outcome = rule.outcome.kind === 'reject' ? { kind: 'reject', rule: rule.rule.Name, enhanced: rule.outcome.enhanced, text: rule.outcome.text } : { kind: rule.outcome.kind, rule: rule.rule.Name };
+        end = next + 1;
+        break;
+      }
+      if (rule.stop) {
+        end = next + 1;
+        break;
+      }
+    }
+    // No rule matched and none stopped early: every such verdict shares the one read-only list.
+    if (!changed && end === this.rules.length) return { evaluations: this.noneMatched, outcome, scl, notEvaluated, auditModeStop };
+    const evaluations = this.notMatched.slice(0, end);
+    if (changed) for (const { order, evaluation } of changed) evaluations[order] = evaluation;
+    return { evaluations, outcome, scl, notEvaluated, auditModeStop };
+  }
+
+  private evaluate(rule: CompiledRule, facts: RuleFacts, senders: SenderCache): RuleEvaluation {
+    for (const test of rule.conditions) if (!test(facts, senders)) return rule.notMatched;
+    for (const test of rule.exceptions) if (test(facts, senders)) return rule.notMatched;
+    return rule.staticNull ? rule.notEvaluated : rule.matched;
+  }
+
+  /** A rule evaluated through rule-predicates.ts, as rules.ts does (without reasons). */
+  private generic(rule: CompiledRule, facts: RuleFacts): RuleEvaluation {
+    const raw = rule.rule as Record<string, unknown>;
+    const context = facts.context();
+    const conditions = evaluatePredicates(raw, '', context);
+    const exceptions = evaluatePredicates(raw, 'ExceptIf', context);
+    const notEvaluated = [...conditions, ...exceptions].filter((entry) => entry.matched === null).map((entry) => entry.parameter);
+    let matched: boolean | null;
+    if (conditions.some((entry) => entry.matched === false)) matched = false;
+    else if (exceptions.some((entry) => entry.matched === true)) matched = false;
+    else if (notEvaluated.length > 0) matched = null;
+    else matched = true;
+    if (matched === true) return rule.matched;
+    if (matched === false) {
+      return sameList(notEvaluated, rule.notMatched.notEvaluated) ? rule.notMatched : evaluation(rule.rule, false, 'none', notEvaluated);
+    }
+    return evaluation(rule.rule, null, 'unknown: not evaluated', notEvaluated);
+  }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((value, index) => value === b[index]);
+}

@@ -1,0 +1,234 @@
+/**
+ * The compiled emulator's fast path (no trace) against its traced path: over random snapshots × random transactions
+ * (fast-check), the builtin corpus of the three examples and every scenario of examples/scenarios.yaml, the two
+ * verdicts are equal in every field but the two the fast path leaves empty: `trace`, and each rule's `reasons`.
+ * The traced path is the one decide() returns and the rest of test/eop pins to Microsoft's documentation.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { builtinCorpus } from '../../src/corpus/builtin.js';
+import { ASSUMPTIONS } from '../../src/eop/assumptions.js';
+import { compile, type CompiledPolicy } from '../../src/eop/compile.js';
+import { parseClientAddress } from '../../src/eop/ip-table.js';
+import { parseIp } from '../../src/eop/ip.js';
+import type { Transaction, Verdict } from '../../src/eop/types.js';
+import { loadScenarioFile } from '../../src/scenarios/load.js';
+import { loadSnapshotFile } from '../../src/snapshot/load.js';
+import { parseSnapshot, type Snapshot } from '../../src/snapshot/parse.js';
+
+/** The verdict without what only the traced path writes. */
+function comparable(verdict: Verdict): Verdict {
+  return { ...verdict, trace: [], rules: verdict.rules.map((rule) => ({ ...rule, reasons: [] })) };
+}
+
+type Outcome = { verdict: Verdict } | { error: string };
+function run(policy: CompiledPolicy, transaction: Transaction, trace: boolean): Outcome {
+  try {
+    return { verdict: policy.decide(transaction, { trace }) };
+  } catch (error) {
+    return { error: `${(error as Error).name}: ${(error as Error).message}` };
+  }
+}
+
+/** How often each part of the decision was reached, so that the generators are seen to reach them. */
+const reached = new Map<string, number>();
+function count(verdict: Verdict): void {
+  const seen = [
+    `${verdict.action} ${verdict.enhanced}`,
+    `disposition ${verdict.disposition}`,
+    ...(verdict.rules.some((rule) => rule.matched === true) ? ['a rule matched'] : []),
+    ...(verdict.rules.some((rule) => rule.matched === null) ? ['a rule not evaluated'] : []),
+    ...(verdict.recipients ? ['recipients differ'] : []),
+    ...(verdict.authentication ? ['authentication'] : []),
+    ...(verdict.connector ? [`connector by ${verdict.connector.matchedBy}`] : []),
+  ];
+  for (const key of seen) reached.set(key, (reached.get(key) ?? 0) + 1);
+}
+
+/** Both paths give the same verdict (but trace and reasons), or the same error. */
+function assertAgree(policy: CompiledPolicy, transaction: Transaction, label: string): void {
+  const fast = run(policy, transaction, false);
+  const traced = run(policy, transaction, true);
+  if ('error' in traced || 'error' in fast) {
+    assert.deepEqual(fast, traced, `${label}: both paths refuse the input alike`);
+    reached.set('refused input', (reached.get('refused input') ?? 0) + 1);
+    return;
+  }
+  count(traced.verdict);
+  assert.deepEqual(fast.verdict.trace, [], `${label}: the fast path writes no trace`);
+  assert.ok(fast.verdict.rules.every((rule) => rule.reasons.length === 0), `${label}: the fast path writes no rule reasons`);
+  assert.deepEqual(comparable(fast.verdict), comparable(traced.verdict), label);
+}
+
+// ── Generators ──────────────────────────────────────────────────────────────────────────────────────
+
+const DOMAINS = ['contoso.com', 'fabrikam.com', 'sub.contoso.com', 'Contoso.COM', 'deep.sub.contoso.com', 'relay.example', 'other.example', 'seg.example.net'];
+const IPS = ['203.0.113.10', '203.0.113.15', '203.0.113.16', '198.51.100.77', '198.51.100.255', '192.0.2.1', '192.0.2.40', '192.0.2.41', '10.0.0.1', '2001:db8::25', '2001:db8::1:0', '2001:db9::1', '::ffff:203.0.113.10', '::ffff:cb00:710a', ' 203.0.113.10', '[2001:db8::25]', '203.000.113.10', 'fe80::1%eth0', 'not-an-ip', '0.0.0.0', '255.255.255.255', '::', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff'];
+const LISTS = ['203.0.113.0/28', '203.0.113.10', '198.51.100.0/24', '192.0.2.1-192.0.2.40', '2001:db8::/64', '2001:db8::25', '0.0.0.0/0', '::/0', '10.0.0.0/8'];
+const NAMES = ['mx1.seg.example.net', 'seg.example.net', 'a.b.seg.example.net', '*.seg.example.net', 'mail.contoso.com', 'contoso.com', 'mail.attacker.example'];
+
+const octet = fc.integer({ min: 0, max: 255 });
+const ipv4 = fc.tuple(octet, octet, octet, octet).map((parts) => parts.join('.'));
+const ipv6 = fc.array(fc.integer({ min: 0, max: 0xffff }).map((n) => n.toString(16)), { minLength: 8, maxLength: 8 }).map((groups) => groups.join(':'));
+const some = <T>(items: readonly T[], max = 3) => fc.subarray([...items], { maxLength: max });
+
+const acceptedDomain = fc.record({
+  DomainName: fc.constantFrom('contoso.com', 'fabrikam.com', 'relay.example', '*.wild.example', 'sub.contoso.com'),
+  DomainType: fc.constantFrom('Authoritative', 'InternalRelay', 'ExternalRelay'),
+  MatchSubDomains: fc.boolean(),
+});
+
+const connector = fc.record({
+  Name: fc.constantFrom('Gateway', 'Scanner', 'Hybrid', 'Partner', 'Other'),
+  Enabled: fc.boolean(),
+  ConnectorType: fc.constantFrom('Partner', 'OnPremises'),
+  SenderDomains: fc.constantFrom(['*'], ['fabrikam.com'], ['*.contoso.com'], [], ['contoso.com', 'other.example']),
+  SenderIPAddresses: some(LISTS),
+  TlsSenderCertificateName: fc.constantFrom(null, '*.seg.example.net', 'mail.contoso.com', 'seg.example.net'),
+  RestrictDomainsToIPAddresses: fc.boolean(),
+  RestrictDomainsToCertificate: fc.boolean(),
+  RequireTls: fc.boolean(),
+  AssociatedAcceptedDomains: some(['contoso.com', 'fabrikam.com', 'Sub.Contoso.com'], 2),
+  EFSkipLastIP: fc.boolean(),
+  EFSkipIPs: some(LISTS, 2),
+});
+
+const WORDS = ['campaign-1', 'Internal', 'urgent wire', 'ſecret', 'K-list', '', 'a.b', '[x]', 'naïve', '—'];
+const PATTERNS = ['^\\[ticket-1\\]', 'ticket-\\d+', 'invoice|receipt', '(', 'a{2}b', 'x?y', '^$', 'Internal', '[a-z]+ 5', '\\bfoo\\b'];
+/** One rule predicate (a condition, or with `ExceptIf` its exception), as Get-TransportRule shows it. */
+const predicate = fc.oneof(
+  some(LISTS, 2).map((list) => ({ SenderIpRanges: list.length ? list : ['not-a-range'] })),
+  fc.tuple(some(DOMAINS, 2), fc.constantFrom(undefined, 'Header', 'Envelope', 'HeaderOrEnvelope')).map(([list, location]) => ({ SenderDomainIs: list.length ? list : ['contoso.com'], ...(location ? { SenderAddressLocation: location } : {}) })),
+  fc.constantFrom(['ceo@contoso.com'], ['CEO <ceo@contoso.com>', 'x@fabrikam.com']).map((list) => ({ From: list })),
+  fc.constantFrom('InOrganization', 'NotInOrganization').map((scope) => ({ FromScope: scope })),
+  some(DOMAINS, 2).map((list) => ({ RecipientDomainIs: list.length ? list : ['contoso.com'] })),
+  fc.constantFrom('InOrganization', 'NotInOrganization', 'ExternalPartner').map((scope) => ({ SentToScope: scope })),
+  fc.tuple(fc.constantFrom('X-Campaign', 'Subject', 'X-MS-Exchange-Organization-AuthAs', ' subject '), some(WORDS, 3)).map(([header, words]) => ({ HeaderContainsMessageHeader: header, HeaderContainsWords: words })),
+  fc.tuple(fc.constantFrom('X-Campaign', 'Subject'), some(PATTERNS, 2)).map(([header, patterns]) => ({ HeaderMatchesMessageHeader: header, HeaderMatchesPatterns: patterns })),
+  fc.constant({ SubjectContainsWords: ['invoice'] }),
+  fc.constantFrom({ AttachmentExtensionMatchesWords: ['exe'] }, { AttachmentSizeOver: '10 MB (10,485,760 bytes)' }, { AttachmentSizeOver: 'big' }, { AttachmentHasExecutableContent: true }),
+);
+const exceptIf = (entry: Record<string, unknown>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(entry).map(([key, value]) => [key === 'SenderAddressLocation' ? key : `ExceptIf${key}`, value]));
+const rule = fc
+  .record({
+    conditions: fc.array(predicate, { maxLength: 2 }),
+    exceptions: fc.array(predicate, { maxLength: 1 }),
+    State: fc.constantFrom('Enabled', 'Enabled', 'Disabled'),
+    Mode: fc.constantFrom('Enforce', 'Enforce', 'Audit', 'AuditAndNotify'),
+    Priority: fc.integer({ min: 0, max: 5 }),
+    action: fc.constantFrom({ SetSCL: -1 }, { SetSCL: 6 }, { Quarantine: true }, { DeleteMessage: true }, { RejectMessageReasonText: 'Blocked' }, { RejectMessageEnhancedStatusCode: '5.7.99' }, { ApplyHtmlDisclaimerText: 'x' }),
+    StopRuleProcessing: fc.boolean(),
+  })
+  .map(({ conditions, exceptions, action, ...rest }, ) => ({ ...rest, ...Object.assign({}, ...conditions), ...Object.assign({}, ...exceptions.map(exceptIf)), ...action }));
+
+const snapshot: fc.Arbitrary<Snapshot> = fc
+  .record({
+    RejectDirectSend: fc.boolean(),
+    AcceptedDomain: fc.array(acceptedDomain, { minLength: 1, maxLength: 4 }),
+    InboundConnector: fc.array(connector, { maxLength: 4 }),
+    TransportRule: fc.array(rule, { maxLength: 5 }),
+    block: some(LISTS, 2),
+    allow: some(LISTS, 2),
+    dmarc: fc.constantFrom(null, 'v=DMARC1; p=reject', 'v=DMARC1; p=quarantine; sp=none', 'v=DMARC1; p=none'),
+    mx: fc.constantFrom(null, 'contoso-com.mail.protection.outlook.com', 'mx1.seg.example.net'),
+  })
+  .map(({ RejectDirectSend, AcceptedDomain, InboundConnector, TransportRule, block, allow, dmarc, mx }) =>
+    parseSnapshot({
+      Meta: { eoplockSnapshot: 1, tenant: 'Generated' },
+      OrganizationConfig: { RejectDirectSend },
+      AcceptedDomain,
+      InboundConnector: InboundConnector.map((entry, index) => ({ ...entry, Name: `${entry.Name} ${index}` })),
+      TransportRule: TransportRule.map((entry, index) => ({ ...entry, Name: `Rule ${index}` })),
+      HostedConnectionFilterPolicy: [{ Name: 'Default', IPBlockList: block, IPAllowList: allow }],
+      ...(dmarc || mx ? { Dns: { 'contoso.com': { MX: mx ? [`0 ${mx}`] : [], TXT: [], DMARC: dmarc ? [dmarc] : [] } } } : {}),
+    }).snapshot,
+  );
+
+const assumptions = fc.record(Object.fromEntries(ASSUMPTIONS.map((entry) => [entry.id, fc.constantFrom(...Object.keys(entry.values))])) as Record<string, fc.Arbitrary<string>>);
+
+const address = fc.tuple(fc.constantFrom('ceo', 'user', 'CEO', 'x'), fc.constantFrom(...DOMAINS, 'wild.example', 'a.wild.example', 'relay.example.')).map(([local, domain]) => `${local}@${domain}`);
+const headerValue = fc.oneof(fc.constantFrom(...WORDS, '[ticket-1] hello', 'Ticket-22', 'campaign-1, campaign-2', 'naïve campaign-1', 'ſecret', 'ecret', 'Internal', 'invoice', 'xy', 'aab'), fc.string({ maxLength: 12 }));
+const headers = fc.oneof(
+  fc.constant(undefined),
+  fc
+    .record({
+      from: fc.oneof(address.map((value) => `Someone <${value}>`), fc.constantFrom('undisclosed', '')),
+      extra: fc.array(fc.tuple(fc.constantFrom('X-Campaign', 'Subject', 'x-campaign', 'X-MS-Exchange-Organization-AuthAs', 'X-MS-Exchange-Organization-Other', 'Received'), headerValue), { maxLength: 4 }),
+      withFrom: fc.boolean(),
+      asRecord: fc.boolean(),
+    })
+    .map(({ from, extra, withFrom, asRecord }) => {
+      const fields = [...(withFrom ? [{ name: 'From', value: from }] : []), ...extra.map(([name, value]) => ({ name, value: name === 'Received' ? `from relay (relay [${value.length % 2 ? '192.0.2.7' : '203.0.113.10'}]) by mx; ${value}` : value }))];
+      if (!asRecord) return fields;
+      const record: Record<string, string[]> = {};
+      for (const field of fields) (record[field.name] ??= []).push(field.value);
+      return record;
+    }),
+);
+
+const transaction: fc.Arbitrary<Transaction> = fc.record(
+  {
+    clientIp: fc.oneof(fc.constantFrom(...IPS), ipv4, ipv6),
+    helo: fc.constant('client.example'),
+    tls: fc.option(fc.record({ certificate: fc.option(fc.record({ subject: fc.constantFrom(...NAMES).map((name) => `CN=${name}`), san: some(NAMES, 2) }), { nil: undefined }) }), { nil: undefined }),
+    mailFrom: fc.oneof(address, fc.constantFrom('', '<ceo@contoso.com>', ' user@fabrikam.com ')),
+    rcptTo: fc.array(address, { minLength: 1, maxLength: 3 }),
+    headers,
+    authentication: fc.option(
+      fc.record({ spf: fc.constantFrom('pass', 'fail', 'softfail', 'none'), dkim: fc.constantFrom([], [{ result: 'pass', domain: 'contoso.com' }], [{ result: 'fail', domain: 'fabrikam.com' }]) }) as fc.Arbitrary<NonNullable<Transaction['authentication']>>,
+      { nil: undefined },
+    ),
+    attachments: fc.constantFrom(undefined, [], [{ name: 'a.exe' }], [{ name: 'notes.zip' }], [{ size: 20_000_000 }], 'unknown' as const),
+  },
+  { requiredKeys: ['clientIp', 'mailFrom', 'rcptTo'] },
+);
+
+describe('the fast path agrees with the traced path', () => {
+  test('random snapshots × random transactions (fast-check, 300 runs × 4 transactions)', () => {
+    fc.assert(
+      fc.property(snapshot, assumptions, fc.array(transaction, { minLength: 4, maxLength: 4 }), (generated, values, transactions) => {
+        const policy = compile(generated, values);
+        for (const [index, entry] of transactions.entries()) assertAgree(policy, entry, `transaction ${index}`);
+      }),
+      { numRuns: 300 },
+    );
+    for (const part of ['accept 2.6.0', 'reject 5.7.68', 'reject 5.7.51', 'reject 5.7.64', 'reject 5.7.1', 'disposition quarantine', 'disposition delete', 'disposition relay', 'a rule matched', 'a rule not evaluated', 'recipients differ', 'authentication', 'connector by ip', 'connector by certificate', 'refused input']) {
+      assert.ok((reached.get(part) ?? 0) >= 3, `the generators reach "${part}" (${reached.get(part) ?? 0} times): ${JSON.stringify([...reached])}`);
+    }
+  });
+
+  test('the builtin corpus and examples/scenarios.yaml on the three examples, under the defaults and other assumption values', async () => {
+    const scenarios = await loadScenarioFile('examples/scenarios.yaml');
+    const variants = [{}, { 'connector-precedence': 'ip-first', 'restriction-satisfied-by': 'restricting-connector-only', 'accepted-subdomains': 'always', 'certificate-wildcard': 'single-label' }];
+    let compared = 0;
+    for (const file of ['examples/contoso-exposed.json', 'examples/contoso-partial.json', 'examples/contoso-locked.json']) {
+      const example = (await loadSnapshotFile(file)).snapshot;
+      for (const values of variants) {
+        const policy = compile(example, values);
+        for (const entry of builtinCorpus(example)) assertAgree(policy, entry.transaction, `${file}: corpus "${entry.name}"`);
+        for (const scenario of scenarios) assertAgree(policy, scenario.transaction, `${file}: scenario "${scenario.name}"`);
+        compared += builtinCorpus(example).length + scenarios.length;
+      }
+    }
+    assert.ok(compared > 100, `${compared} transactions compared`);
+  });
+
+  test('client addresses are read as parseIp() reads them, and written as it writes them', () => {
+    const tiny = compile(parseSnapshot({ Meta: { eoplockSnapshot: 1 }, OrganizationConfig: {}, AcceptedDomain: [{ DomainName: 'contoso.com', DomainType: 'Authoritative' }], InboundConnector: [], TransportRule: [] }).snapshot);
+    fc.assert(
+      fc.property(fc.oneof(fc.constantFrom(...IPS), ipv4, ipv6, fc.ipV6(), fc.ipV4Extended(), fc.string({ maxLength: 20 })), (text) => {
+        const expected = parseIp(text);
+        const address = parseClientAddress(text);
+        assert.equal(address === null, expected === null, text);
+        if (address && expected) {
+          assert.equal(address.family, expected.kind(), text);
+          const detail = tiny.decide({ clientIp: text, mailFrom: '', rcptTo: ['a@contoso.com'] }, { trace: true }).trace[0]?.detail ?? '';
+          assert.ok(detail.includes(` client ${expected.toString()},`), `${text}: ${detail}`);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
