@@ -75,8 +75,10 @@ export interface ProofOptions {
 
 export interface ProofResult {
   snapshot: { tenant: string | null; file?: string };
-  /** The number of classes decided. */
+  /** The number of classes covered: the product of every dimension's regions. */
   classes: number;
+  /** How many of them were decided; the others share a decided verdict or cannot change a finding (prove.ts). */
+  decided?: number;
   /** How long the search took, in milliseconds. */
   milliseconds: number;
   findings: ProofFinding[];
@@ -85,6 +87,8 @@ export interface ProofResult {
   brokenLegitimate: number;
   /** What the proof does not cover (not emulated parts, dimensions left out), in words. */
   limits: string[];
+  /** `proveAll`: the assumption values (of the assumptions the verdicts relied on) of every search, the given ones first. */
+  assumptionSets?: Partial<Assumptions>[];
 }
 
 /** The search itself (implemented in prove.ts). */

@@ -1,0 +1,717 @@
+/**
+ * The search (issue 16 §3): decide one representative transaction of every class of the class space
+ * (classes.ts), classify where it comes from, and group the bypasses and broken legitimate paths by their cause.
+ *
+ * The classes are met in a fixed order (client IP, TLS, MAIL FROM, recipients, header From, headers, authentication),
+ * and three prunings, each exact, keep most of them from being decided; `classes` counts every class covered,
+ * `decided` those decided:
+ * - Unread inputs. The decision reads the whole envelope (client IP, TLS, MAIL FROM, recipients) before it decides
+ *   anything, but it reads the headers only when a recipient is accepted and the authentication input only after the
+ *   rules. Each envelope is decided first with its header From, headers and authentication watched: when the
+ *   decision did not read them, no value of them can change the verdict (a pure function does not depend on an input
+ *   it did not read), so every class of the envelope gets that verdict without being decided; likewise the
+ *   authentication regions when a rule ended the decision first.
+ * - Classes that cannot be a finding. A class from the gateway or an allowed source is a finding only when it has the
+ *   shape of its legitimate mail (legitimateShape, which reads the regions, not the verdict) and is refused; the
+ *   others are counted without being decided. Gateway classes are all decided when the gateway's vendor shares its
+ *   infrastructure (they count toward that finding). A class from elsewhere is always decided (or shares a verdict).
+ * - Recipients the configuration treats alike. Single-recipient regions that every reader of a recipient puts in the
+ *   same place are one region of the space (classes.ts, recipientSignature); it counts for all of them and the
+ *   finding lists all their domains.
+ * Verdicts of classes that are not decided contribute no relied-on assumptions (`proveAll`): they cannot change a
+ * finding under any value. `proveWith(…, { prune: false })` decides every class of the unmerged product; the tests
+ * compare the two on every example and seeded tenant. Memory stays bounded: one representative and a count per cause.
+ */
+import { findAcceptedDomain, normaliseDomain, senderDomainPatternCovers } from '../eop/addresses.js';
+import { ASSUMPTIONS, type Assumptions, type AssumptionId } from '../eop/assumptions.js';
+import type { AuthenticationInput } from '../eop/authentication.js';
+import { certificateNames, matchCertificateName } from '../eop/certificate.js';
+import { compiledIpList, findInList, parseIp } from '../eop/ip.js';
+import { isSet } from '../eop/rule-predicates.js';
+import { ruleRejectReply } from '../eop/rules.js';
+import type { HeaderField, Transaction, Verdict } from '../eop/types.js';
+import { vendorForGateway } from '../profile/vendors.js';
+import type { Snapshot } from '../snapshot/parse.js';
+import { deriveClassSpace, domainRegion, isGatewayShaped, originOfTransaction, type DerivedClassSpace } from './classes.js';
+import { makeDecider, type Decider } from './decider.js';
+import type { ClassSpace, Origin, ProofFinding, ProofOptions, ProofResult, Prove, ProvenClass } from './types.js';
+
+type Dimension = keyof Omit<ClassSpace, 'size'>;
+
+/** Only these dispositions reach a tenant mailbox (junk is a mailbox folder; quarantine is not). */
+const REACHES_MAILBOX = new Set<Verdict['disposition']>(['deliver', 'junk']);
+/** A legitimate path works when its mail is delivered, sent to Junk or relayed on. */
+const LEGITIMATE_OUTCOME = new Set<Verdict['disposition']>(['deliver', 'junk', 'relay']);
+
+/** Indices of one class in the space. */
+interface ClassIndex {
+  clientIp: number;
+  tls: number;
+  mailFrom: number;
+  recipients: number;
+  headerFrom: number;
+  headers: number;
+  authentication: number;
+}
+
+interface Group {
+  finding: Omit<ProofFinding, 'representative' | 'sources'>;
+  /** The recipient regions of its classes. */
+  recipients: Set<string>;
+  index: ClassIndex;
+}
+
+/** What one search under one set of assumptions found. */
+interface SearchResult {
+  /** The classes covered: the product of the regions. */
+  classes: number;
+  /** The classes decided (the rest share a decided verdict, or cannot change a finding). */
+  decided: number;
+  groups: Map<string, Group>;
+  /** The first gateway class that reached a mailbox, and how many did (for shared gateway infrastructure). */
+  gatewayDelivered: { index: ClassIndex; verdict: Verdict; count: number } | null;
+  /** The assumption ids any verdict relied on. */
+  assumptionsUsed: Set<string>;
+  /** Classes in findings whose verdict is not final. */
+  incomplete: number;
+  space: DerivedClassSpace;
+}
+
+// ─────────────────────────────────────────────────────────────────────────────────────────────────
+// Transactions
+// ─────────────────────────────────────────────────────────────────────────────────────────────────
+
+function headersOf(space: DerivedClassSpace, index: ClassIndex): HeaderField[] {
+  const from = space.headerFrom[index.headerFrom]?.value ?? null;
+  const fields: HeaderField[] = [];
+  if (from !== null) fields.push({ name: 'From', value: `Sender <${from}>` });
+  for (const [name, value] of Object.entries(space.headers[index.headers]?.value ?? {})) fields.push({ name, value });
+  return fields;
+}
+
+function authenticationOf(space: DerivedClassSpace, index: ClassIndex): AuthenticationInput | undefined {
+  const region = space.authentication[index.authentication];
+  if (!region?.value) return undefined;
+  const from = space.headerFrom[index.headerFrom]?.value ?? null;
+  const fromDomain = from ? normaliseDomain(from.slice(from.lastIndexOf('@') + 1)) : null;
+  const input: AuthenticationInput = { ...region.value, dkim: region.dkimFromDomain && fromDomain ? [{ result: 'pass', domain: fromDomain }] : [] };
+  const record = fromDomain ? space.dmarcRecords.get(fromDomain) : undefined;
+  if (record) input.dmarcRecord = record;
+  return input;
+}
+
+/** The representative transaction of a class. */
+export function transactionOf(space: DerivedClassSpace, index: ClassIndex): Transaction {
+  const tls = space.tls[index.tls]?.value;
+  const authentication = authenticationOf(space, index);
+  return {
+    clientIp: space.clientIp[index.clientIp]?.value as string,
+    helo: 'client.example',
+    ...(tls !== undefined ? { tls } : {}),
+    mailFrom: space.mailFrom[index.mailFrom]?.value ?? '',
+    rcptTo: [...(space.recipients[index.recipients]?.value ?? [])],
+    headers: headersOf(space, index),
+    ...(authentication ? { authentication } : {}),
+  };
+}
+
+/** The class's transaction, with reads of its headers and authentication noted in `read`. */
+function watchedTransaction(space: DerivedClassSpace, index: ClassIndex, read: { data: boolean; authentication: boolean }): Transaction {
+  const plain = transactionOf(space, index);
+  const { headers, authentication, ...envelope } = plain;
+  const watched = envelope as Transaction;
+  Object.defineProperty(watched, 'headers', {
+    enumerable: true,
+    get() {
+      read.data = true;
+      return headers;
+    },
+  });
+  Object.defineProperty(watched, 'authentication', {
+    enumerable: true,
+    get() {
+      read.authentication = true;
+      return authentication;
+    },
+  });
+  Object.defineProperty(watched, 'attachments', {
+    enumerable: true,
+    get() {
+      read.data = true;
+      return undefined;
+    },
+  });
+  return watched;
+}
+
+/** The region labels of one class; a merged recipients region is labelled by the recipient its class holds (the first). */
+function labelsOf(space: DerivedClassSpace, index: ClassIndex): ProvenClass['labels'] {
+  const label = (dimension: Dimension, position: number) =>
+    dimension === 'recipients' ? (space.recipients[position]?.members[0]?.label ?? '?') : (space[dimension][position]?.label ?? '?');
+  return {
+    clientIp: label('clientIp', index.clientIp),
+    tls: label('tls', index.tls),
+    mailFrom: label('mailFrom', index.mailFrom),
+    headerFrom: label('headerFrom', index.headerFrom),
+    recipients: label('recipients', index.recipients),
+    headers: label('headers', index.headers),
+    authentication: label('authentication', index.authentication),
+  };
+}
+
+// ─────────────────────────────────────────────────────────────────────────────────────────────────
+// Origin and legitimacy
+// ─────────────────────────────────────────────────────────────────────────────────────────────────
+
+function originOf(space: DerivedClassSpace, index: ClassIndex): Origin {
+  const ip = space.clientIp[index.clientIp];
+  const tls = space.tls[index.tls];
+  if (ip?.origin === 'gateway' || tls?.origin === 'gateway') return 'gateway';
+  if (ip?.origin === 'allowed-source' || tls?.origin === 'allowed-source') return 'allowed-source';
+  return 'other';
+}
+
+/**
+ * Whether a class is the shape of mail its legitimate source sends: the gateway (its addresses and its certificate,
+ * as far as the profile names them), a connector's sender (a sender domain it covers, TLS when it requires it) or an
+ * allowed Direct Send source (a sender in an accepted domain); with a From header, no extra headers, authentication
+ * absent or passing, to accepted domains only.
+ */
+function legitimateShape(snapshot: Snapshot, options: ProofOptions, space: DerivedClassSpace, index: ClassIndex, origin: Origin, scope: { envelopeOnly?: boolean } = {}): boolean {
+  // envelopeOnly: whether some header From, headers and authentication could complete the envelope to the shape.
+  const envelopeOnly = scope.envelopeOnly === true;
+  if (!envelopeOnly) {
+    if (space.headerFrom[index.headerFrom]?.value == null || index.headers !== 0) return false;
+    const authentication = space.authentication[index.authentication];
+    if (authentication?.value && !authentication.dkimFromDomain) return false;
+  }
+  const recipients = space.recipients[index.recipients]?.value ?? [];
+  if (!recipients.every((recipient) => findAcceptedDomain(domainOfAddress(recipient), snapshot.AcceptedDomain, options.assumptions) !== null)) return false;
+  const ip = space.clientIp[index.clientIp];
+  const tls = space.tls[index.tls];
+  if (!ip || !tls || ip.blocked) return false;
+  if (origin === 'gateway') {
+    const requiresTls = snapshot.InboundConnector.some((connector) => connector.Enabled && isGatewayShaped(connector) && connector.RequireTls);
+    return (
+      (options.profile.ips.length === 0 || ip.origin === 'gateway') &&
+      (options.profile.certificateName === null || tls.origin === 'gateway') &&
+      !(requiresTls && tls.value === undefined)
+    );
+  }
+  if (origin !== 'allowed-source') return false;
+  const senderDomain = domainOfAddress(space.mailFrom[index.mailFrom]?.value ?? '');
+  const fromDomain = domainOfAddress(space.headerFrom[index.headerFrom]?.value ?? '');
+  const accepted = (domain: string | null) => domain !== null && findAcceptedDomain(domain, snapshot.AcceptedDomain, options.assumptions) !== null;
+  if (ip.allowDirectSend && accepted(senderDomain) && (envelopeOnly || accepted(fromDomain))) return true;
+  const fits = (position: number, byIp: boolean) => {
+    const connector = snapshot.InboundConnector[position];
+    if (!connector) return false;
+    if (connector.ConnectorType === 'Partner') {
+      const covers = (domain: string | null) => connector.SenderDomains.some((pattern) => senderDomainPatternCovers(pattern, domain));
+      if (!covers(senderDomain) || (!envelopeOnly && !covers(fromDomain))) return false;
+    }
+    return !(byIp && connector.RequireTls && tls.value === undefined);
+  };
+  return ip.connectors.some((position) => fits(position, true)) || tls.connectors.some((position) => fits(position, false));
+}
+
+function domainOfAddress(address: string): string | null {
+  const at = address.lastIndexOf('@');
+  return at < 0 ? null : normaliseDomain(address.slice(at + 1));
+}
+
+// ─────────────────────────────────────────────────────────────────────────────────────────────────
+// Causes
+// ─────────────────────────────────────────────────────────────────────────────────────────────────
+
+function blocking(rule: Record<string, unknown>): boolean {
+  return ruleRejectReply(rule) !== null || rule.DeleteMessage === true || rule.Quarantine === true;
+}
+
+/** The predicate a rule reason names: `header X-Foo`, `SenderIpRanges`, `FromScope`… */
+function predicateOf(reason: string): string {
+  const text = reason.replace(/^[✓✗?] (condition|exception) /, '');
+  return /^(header \S+|[A-Za-z]+)/.exec(text)?.[1] ?? text.slice(0, 40);
+}
+
+function connectorPart(snapshot: Snapshot, assumptions: Assumptions, verdict: Verdict, transaction: Transaction): string {
+  const match = verdict.connector;
+  if (!match) return 'no connector matched';
+  const connector = snapshot.InboundConnector.find((entry) => entry.Name === match.name);
+  let how: string = match.matchedBy;
+  if (connector && match.matchedBy === 'ip') {
+    const address = parseIp(transaction.clientIp);
+    const entry = address ? findInList(compiledIpList(connector.SenderIPAddresses), address) : null;
+    if (entry) how = `IP, inside ${entry.text}`;
+  } else if (connector?.TlsSenderCertificateName && transaction.tls?.certificate) {
+    const configured = normaliseDomain(connector.TlsSenderCertificateName);
+    const name = matchCertificateName(configured, certificateNames(transaction.tls.certificate), assumptions);
+    if (name) {
+      const base = configured.replace(/^\*\./, '');
+      const depth = name === configured ? 0 : name.endsWith(`.${base}`) ? name.slice(0, -(base.length + 1)).split('.').length : 0;
+      how = `certificate ${name === configured ? `equal to ${configured}` : name === base ? `at the apex of ${configured}` : `${depth === 1 ? 'one label' : `${depth} labels`} below ${configured}`}`;
+    }
+  }
+  return `${match.type} connector "${match.name}" matched by ${how}`;
+}
+
+function rulesPart(snapshot: Snapshot, verdict: Verdict): string[] {
+  const parts: string[] = [];
+  for (const evaluation of verdict.rules) {
+    const rule = snapshot.TransportRule.find((entry) => entry.Name === evaluation.name) as Record<string, unknown> | undefined;
+    const blocks = rule ? blocking(rule) : false;
+    if (evaluation.matched === null) parts.push(`rule "${evaluation.name}" not evaluated`);
+    else if (evaluation.matched) {
+      const acts = blocks || (rule !== undefined && (isSet(rule.SetSCL) || rule.StopRuleProcessing === true));
+      if (evaluation.mode === 'Enforce' && acts) parts.push(`rule "${evaluation.name}": ${evaluation.actionTaken}`);
+      else if (blocks) parts.push(`rule "${evaluation.name}" matched in ${evaluation.mode} mode (no action)`);
+    } else if (blocks) {
+      const failed = evaluation.reasons.find((reason) => reason.startsWith('✗ condition'));
+      const exception = evaluation.reasons.find((reason) => reason.startsWith('✓ exception'));
+      parts.push(
+        failed
+          ? `rule "${evaluation.name}" not applied: its condition ${predicateOf(failed)} does not match`
+          : `rule "${evaluation.name}" not applied: its exception ${exception ? predicateOf(exception) : '?'} matches`,
+      );
+    }
+  }
+  return parts;
+}
+
+function authenticationPart(verdict: Verdict): string {
+  const outcome = verdict.authentication;
+  if (!outcome) return 'authentication not given (DMARC not emulated)';
+  if (outcome.dmarc === 'none') return outcome.fromDomain ? 'no DMARC record for the From domain' : 'no From domain to authenticate';
+  return `DMARC ${outcome.dmarc}${outcome.dmarcPolicy ? ` (p=${outcome.dmarcPolicy})` : ''}`;
+}
+
+function recipientsPart(snapshot: Snapshot, verdict: Verdict, transaction: Transaction): string {
+  const accepted = verdict.recipients ? verdict.recipients.filter((entry) => entry.action === 'accept').map((entry) => entry.recipient) : transaction.rcptTo;
+  return [...new Set(accepted.map((recipient) => domainRegion(snapshot, domainOfAddress(recipient))))].sort().join(' and ');
+}
+
+const DISPOSITION_WORDS: Record<Verdict['disposition'], string> = {
+  deliver: 'delivered',
+  junk: 'delivered to Junk',
+  relay: 'relayed',
+  quarantine: 'quarantined',
+  delete: 'dropped',
+  ndr: 'refused by NDR',
+  none: 'refused in the session',
+};
+
+/**
+ * The cause of a verdict, in one line (its key): where the mail came from, the connector that matched or none (AuthAs
+ * follows from it and assumption partner-authas, so it is left out: a cause keeps its key across assumptions), the rules that acted or could have acted, the authentication result and the outcome. The recipient domains it
+ * concerns are gathered per finding (recipientsPart).
+ */
+export function causeOf(snapshot: Snapshot, assumptions: Assumptions, origin: Origin, transaction: Transaction, verdict: Verdict): string {
+  const from = origin === 'gateway' ? 'from the gateway' : origin === 'allowed-source' ? 'from an allowed source' : 'not from the gateway';
+  const outcome = verdict.action === 'reject' ? `${DISPOSITION_WORDS[verdict.disposition]} (${verdict.code} ${verdict.enhanced})` : DISPOSITION_WORDS[verdict.disposition];
+  const parts = [
+    from,
+    connectorPart(snapshot, assumptions, verdict, transaction),
+    ...rulesPart(snapshot, verdict),
+    authenticationPart(verdict),
+    outcome,
+  ];
+  return parts.join('; ');
+}
+
+/** The kind of finding a class is, or null. */
+function kindOf(snapshot: Snapshot, options: ProofOptions, space: DerivedClassSpace, index: ClassIndex, origin: Origin, verdict: Verdict): ProofFinding['kind'] | null {
+  if (origin === 'other') return verdict.action === 'accept' && REACHES_MAILBOX.has(verdict.disposition) ? 'bypass' : null;
+  const refused = verdict.action === 'reject' || !LEGITIMATE_OUTCOME.has(verdict.disposition);
+  return refused && legitimateShape(snapshot, options, space, index, origin) ? 'broken-legitimate' : null;
+}
+
+// ─────────────────────────────────────────────────────────────────────────────────────────────────
+// The search
+// ─────────────────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * How the search runs. `prune: true` (the default) counts without deciding what cannot change a finding (see the
+ * module comment); `prune: false` decides every class of the product, every region alone (for the tests that check
+ * that the pruning is exact).
+ */
+export interface SearchMode {
+  prune: boolean;
+}
+
+function search(snapshot: Snapshot, options: ProofOptions, decider: Decider, mode: SearchMode = { prune: true }): SearchResult {
+  const space = deriveClassSpace(snapshot, { ...options, mergeRecipients: mode.prune });
+  const result: SearchResult = { classes: 0, decided: 0, groups: new Map(), gatewayDelivered: null, assumptionsUsed: new Set(), incomplete: 0, space };
+  const sizes = {
+    headerFrom: space.headerFrom.length,
+    headers: space.headers.length,
+    authentication: space.authentication.length,
+  };
+  // Classes from the gateway count toward the shared-infrastructure finding when the gateway's vendor shares them.
+  const sharedVendor = vendorForGateway(options.profile)?.shared !== undefined;
+
+  /** Adds classes that share one verdict; `first` is the first of them in the search order. */
+  const recordGroup = (kind: ProofFinding['kind'], first: ClassIndex, verdict: Verdict, origin: Origin, count: number) => {
+    if (verdict.incomplete) result.incomplete += count;
+    const transaction = transactionOf(space, first);
+    // The fast path leaves each rule's reasons empty; the cause names the condition or exception that kept a blocking
+    // rule from acting, so such a verdict is decided again with its reasons.
+    const reasoned = verdict.rules.some((entry) => entry.matched === false && entry.reasons.length === 0) ? decider.decide(transaction, { trace: true }) : verdict;
+    const cause = causeOf(snapshot, options.assumptions, origin, transaction, reasoned);
+    const key = `${kind}|${cause}`;
+    const members = space.recipients[first.recipients]?.members ?? [];
+    const recipients = members.map((member) => recipientsPart(snapshot, verdict, { ...transaction, rcptTo: [...member.value] }));
+    const group = result.groups.get(key);
+    if (group) {
+      group.finding.classes += count;
+      for (const entry of recipients) group.recipients.add(entry);
+    } else result.groups.set(key, { finding: { kind, cause, key, classes: count }, recipients: new Set(recipients), index: { ...first } });
+  };
+
+  const delivered = (index: ClassIndex, verdict: Verdict, count: number) => {
+    if (verdict.action !== 'accept' || !REACHES_MAILBOX.has(verdict.disposition)) return;
+    // The representative is the first class that has both the gateway's address and its certificate, if any has.
+    const whole = (at: ClassIndex) => space.clientIp[at.clientIp]?.origin === 'gateway' && (options.profile.certificateName === null || space.tls[at.tls]?.origin === 'gateway');
+    const found = result.gatewayDelivered;
+    if (!found) result.gatewayDelivered = { index: { ...index }, verdict, count };
+    else {
+      found.count += count;
+      if (!whole(found.index) && whole(index)) found.index = { ...index };
+    }
+  };
+
+  /** One decided class (standing for the merged recipients of its region). */
+  const record = (index: ClassIndex, verdict: Verdict, origin: Origin) => {
+    const count = space.recipients[index.recipients]?.members.length ?? 1;
+    result.classes += count;
+    for (const id of verdict.assumptions) result.assumptionsUsed.add(id);
+    if (origin === 'gateway') delivered(index, verdict, count);
+    const kind = kindOf(snapshot, options, space, index, origin, verdict);
+    if (kind) recordGroup(kind, index, verdict, origin, count);
+  };
+
+  /**
+   * Every class that varies `index` over `free` dimensions gets the verdict decided for `index`, because that
+   * decision did not read them. Bypasses and gateway deliveries need an accepted verdict, which always reads every
+   * data dimension, so only the refused legitimate shapes among them are found one by one.
+   */
+  const recordUnread = (index: ClassIndex, verdict: Verdict, origin: Origin, free: 'data' | 'authentication') => {
+    const weight = space.recipients[index.recipients]?.members.length ?? 1;
+    const count = weight * (free === 'data' ? sizes.headerFrom * sizes.headers : 1) * sizes.authentication;
+    result.classes += count;
+    for (const id of verdict.assumptions) result.assumptionsUsed.add(id);
+    if (origin === 'gateway') delivered(index, verdict, count);
+    if (origin === 'other') {
+      const kind = kindOf(snapshot, options, space, index, origin, verdict);
+      if (kind) recordGroup(kind, index, verdict, origin, count);
+      return;
+    }
+    if (verdict.action !== 'reject' && LEGITIMATE_OUTCOME.has(verdict.disposition)) return;
+    const at = { ...index };
+    let first: ClassIndex | null = null;
+    let legitimate = 0;
+    const headerFroms = free === 'data' ? sizes.headerFrom : 1;
+    const headers = free === 'data' ? sizes.headers : 1;
+    for (let from = 0; from < headerFroms; from++) {
+      for (let header = 0; header < headers; header++) {
+        if (free === 'data') {
+          at.headerFrom = from;
+          at.headers = header;
+        }
+        for (at.authentication = 0; at.authentication < sizes.authentication; at.authentication++) {
+          if (!legitimateShape(snapshot, options, space, at, origin)) continue;
+          first ??= { ...at };
+          legitimate++;
+        }
+      }
+    }
+    if (first) recordGroup('broken-legitimate', first, verdict, origin, legitimate * weight);
+  };
+
+  const read = { data: false, authentication: false };
+  const decideWatched = (index: ClassIndex): Verdict => {
+    read.data = false;
+    read.authentication = false;
+    result.decided++;
+    return decider.decide(watchedTransaction(space, index, read), { trace: false });
+  };
+  const decidePlain = (index: ClassIndex): Verdict => {
+    result.decided++;
+    return decider.decide(transactionOf(space, index), { trace: false });
+  };
+  const skip = (index: ClassIndex, count: number) => {
+    result.classes += count * (space.recipients[index.recipients]?.members.length ?? 1);
+  };
+
+  const index: ClassIndex = { clientIp: 0, tls: 0, mailFrom: 0, recipients: 0, headerFrom: 0, headers: 0, authentication: 0 };
+  for (index.clientIp = 0; index.clientIp < space.clientIp.length; index.clientIp++) {
+    for (index.tls = 0; index.tls < space.tls.length; index.tls++) {
+      const origin = originOf(space, index);
+      // Whether every class matters (a bypass needs a verdict; so does a gateway delivery when the vendor shares its
+      // infrastructure), or only the classes in a legitimate shape (a broken legitimate path).
+      const all = !mode.prune || origin === 'other' || (origin === 'gateway' && sharedVendor);
+      const matters = (at: ClassIndex) => all || legitimateShape(snapshot, options, space, at, origin);
+      for (index.mailFrom = 0; index.mailFrom < space.mailFrom.length; index.mailFrom++) {
+        for (index.recipients = 0; index.recipients < space.recipients.length; index.recipients++) {
+          index.headerFrom = 0;
+          index.headers = 0;
+          index.authentication = 0;
+          if (!all && !legitimateShape(snapshot, options, space, index, origin, { envelopeOnly: true })) {
+            skip(index, sizes.headerFrom * sizes.headers * sizes.authentication);
+            continue;
+          }
+          // The envelope is decided with the first data combination that matters, its data reads watched.
+          let probe: ClassIndex | null = null;
+          for (index.headerFrom = 0; index.headerFrom < sizes.headerFrom && !probe; index.headerFrom++) {
+            for (index.headers = 0; index.headers < sizes.headers && !probe; index.headers++) {
+              for (index.authentication = 0; index.authentication < sizes.authentication && !probe; index.authentication++) {
+                if (matters(index)) probe = { ...index };
+              }
+            }
+          }
+          if (!probe) {
+            skip(index, sizes.headerFrom * sizes.headers * sizes.authentication);
+            continue;
+          }
+          const envelope = decideWatched(probe);
+          const envelopeRead = { ...read };
+          if (mode.prune && !envelopeRead.data && !envelopeRead.authentication) {
+            recordUnread({ ...index, headerFrom: 0, headers: 0, authentication: 0 }, envelope, origin, 'data');
+            continue;
+          }
+          for (index.headerFrom = 0; index.headerFrom < sizes.headerFrom; index.headerFrom++) {
+            for (index.headers = 0; index.headers < sizes.headers; index.headers++) {
+              const atProbe = index.headerFrom === probe.headerFrom && index.headers === probe.headers;
+              // The first authentication region that matters is decided with the authentication input watched.
+              let firstAuthentication = -1;
+              for (index.authentication = 0; index.authentication < sizes.authentication; index.authentication++) {
+                if (matters(index)) {
+                  firstAuthentication = index.authentication;
+                  break;
+                }
+              }
+              if (firstAuthentication < 0) {
+                skip(index, sizes.authentication);
+                continue;
+              }
+              index.authentication = firstAuthentication;
+              const first = atProbe ? envelope : decideWatched(index);
+              const authenticationRead = atProbe ? envelopeRead.authentication : read.authentication;
+              if (mode.prune && !authenticationRead) {
+                recordUnread({ ...index, authentication: 0 }, first, origin, 'authentication');
+                continue;
+              }
+              for (index.authentication = 0; index.authentication < sizes.authentication; index.authentication++) {
+                if (index.authentication === firstAuthentication) record(index, first, origin);
+                else if (matters(index)) record(index, decidePlain(index), origin);
+                else skip(index, 1);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return result;
+}
+
+// ─────────────────────────────────────────────────────────────────────────────────────────────────
+// Findings
+// ─────────────────────────────────────────────────────────────────────────────────────────────────
+
+const KIND_ORDER: Record<ProofFinding['kind'], number> = { bypass: 0, 'broken-legitimate': 1, 'shared-gateway-infrastructure': 2 };
+
+function sortFindings(findings: ProofFinding[]): ProofFinding[] {
+  return findings.sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || b.classes - a.classes || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/** The representative of a group, decided again with its trace (kept when asked) and the sources it cites. */
+function represent(options: ProofOptions, space: DerivedClassSpace, index: ClassIndex, decider: Decider): { representative: ProvenClass; sources: string[] } {
+  const transaction = transactionOf(space, index);
+  const verdict = decider.decide(transaction, { trace: true });
+  const sources = [...new Set(verdict.trace.flatMap((step) => step.sources))].sort();
+  return {
+    representative: {
+      transaction,
+      labels: labelsOf(space, index),
+      origin: originOf(space, index),
+      verdict: options.trace ? verdict : { ...verdict, trace: [] },
+    },
+    sources,
+  };
+}
+
+function sharedInfrastructureFinding(snapshot: Snapshot, options: ProofOptions, result: SearchResult, decider: Decider): ProofFinding | null {
+  const delivered = result.gatewayDelivered;
+  const vendor = vendorForGateway(options.profile);
+  if (!delivered || !vendor?.shared) return null;
+  const shared = vendor.shared;
+  const trusted: string[] = [];
+  for (const connector of snapshot.InboundConnector) {
+    if (!connector.Enabled || !isGatewayShaped(connector)) continue;
+    if (shared.addresses && (connector.SenderIPAddresses.length > 0 || connector.EFSkipIPs.length > 0)) {
+      const addresses = connector.SenderIPAddresses.length > 0 ? connector.SenderIPAddresses : [];
+      if (addresses.length > 0) trusted.push(`"${connector.Name}" trusts ${vendor.name}'s addresses (${addresses.slice(0, 3).join(', ')}${addresses.length > 3 ? ', …' : ''})`);
+    }
+    const name = connector.TlsSenderCertificateName;
+    if (name && shared.certificateNames.some((pattern) => pattern.test(name))) trusted.push(`"${connector.Name}" trusts the certificate name ${name}`);
+  }
+  if (shared.addresses && options.profile.ips.length > 0 && trusted.length === 0) trusted.push(`the gateway profile's addresses are ${vendor.name}'s`);
+  if (trusted.length === 0) return null;
+  const { representative, sources } = represent(options, result.space, delivered.index, decider);
+  return {
+    kind: 'shared-gateway-infrastructure',
+    cause:
+      `mail relayed through another customer of ${vendor.name} is accepted like this tenant's own gateway mail: ${trusted.join('; ')}, ` +
+      `which ${vendor.name} uses for every customer`,
+    key: `shared-gateway-infrastructure|${vendor.name}|${trusted.join('|')}`,
+    classes: delivered.count,
+    representative,
+    remedy: shared.narrows,
+    sources: [...sources, shared.source],
+  };
+}
+
+const STANDING_LIMITS = [
+  'content filtering after the transport layer (anti-spam, anti-malware, spoof intelligence\'s implicit verdict) is not emulated: a bypass is mail EOP accepts for delivery without it passing the gateway, whatever filtering may still do to it',
+  'every class is a message without attachments and without Received headers (Enhanced Filtering then sees no earlier hop)',
+  'a bypass counts only mail EOP accepts for delivery (disposition deliver or junk); mail relayed on through an OnPremises connector is not counted',
+];
+
+function finish(snapshot: Snapshot, options: ProofOptions, result: SearchResult, decider: Decider, started: number): ProofResult {
+  const findings: ProofFinding[] = [];
+  for (const group of result.groups.values()) {
+    const { representative, sources } = represent(options, result.space, group.index, decider);
+    const to = [...new Set([...group.recipients].flatMap((entry) => entry.split(' and ')))].filter((entry) => entry !== '').sort();
+    findings.push({ ...group.finding, cause: `${group.finding.cause}; for ${to.join(', ') || 'no accepted recipient'}`, representative, sources });
+  }
+  const shared = sharedInfrastructureFinding(snapshot, options, result, decider);
+  if (shared) findings.push(shared);
+  sortFindings(findings);
+  const limits = [...STANDING_LIMITS, ...result.space.limits];
+  if (result.incomplete > 0) limits.push(`${result.incomplete} of the classes in findings rest on a verdict that is not final (see each representative's incompleteReasons)`);
+  return {
+    snapshot: { tenant: snapshot.Meta.tenant ?? null },
+    classes: result.classes,
+    decided: result.decided,
+    milliseconds: Math.round(performance.now() - started),
+    findings,
+    bypasses: findings.filter((finding) => finding.kind === 'bypass').reduce((sum, finding) => sum + finding.classes, 0),
+    brokenLegitimate: findings.filter((finding) => finding.kind === 'broken-legitimate').reduce((sum, finding) => sum + finding.classes, 0),
+    limits,
+  };
+}
+
+/** Searches every class under the given assumptions. */
+export const prove: Prove = (snapshot, options) => proveWith(snapshot, options, { prune: true });
+
+/** {@link prove} with the search mode chosen. */
+export function proveWith(snapshot: Snapshot, options: ProofOptions, mode: SearchMode): ProofResult {
+  const started = performance.now();
+  const decider = makeDecider(snapshot, options.assumptions);
+  return finish(snapshot, options, search(snapshot, options, decider, mode), decider, started);
+}
+
+/**
+ * The key of the finding a transaction from elsewhere (a corpus entry, a replayed message) would fall in, or null
+ * when it is neither a bypass nor a broken legitimate path. The transaction's recipients are not part of the key;
+ * a finding lists them in its cause.
+ */
+export function findingKeyOf(snapshot: Snapshot, options: ProofOptions, transaction: Transaction, verdict: Verdict): string | null {
+  const origin = originOfTransaction(snapshot, options, transaction);
+  if (origin !== 'other' || verdict.action !== 'accept' || !REACHES_MAILBOX.has(verdict.disposition)) return null;
+  return `bypass|${causeOf(snapshot, options.assumptions, origin, transaction, verdict)}`;
+}
+
+/**
+ * The combinations, with every assumption left out whose value does not matter: one the combinations hold with each
+ * of its values alike (the rest being equal). `[{a: x, b: 1}, {a: x, b: 2}]` over b ∈ {1, 2} becomes `[{a: x}]`.
+ */
+function simplest(under: Partial<Assumptions>[], relevant: readonly (typeof ASSUMPTIONS)[number][]): Partial<Assumptions>[] {
+  let entries = under.map((entry) => ({ ...entry }) as Record<string, string>);
+  for (const assumption of relevant) {
+    const values = Object.keys(assumption.values);
+    const rest = (entry: Record<string, string>) => JSON.stringify(Object.entries(entry).filter(([id]) => id !== assumption.id).sort());
+    const seen = new Map<string, Set<string>>();
+    for (const entry of entries) {
+      const key = rest(entry);
+      const set = seen.get(key) ?? new Set<string>();
+      set.add(entry[assumption.id] as string);
+      seen.set(key, set);
+    }
+    if (![...seen.values()].every((set) => values.every((value) => set.has(value)))) continue;
+    const kept = new Map<string, Record<string, string>>();
+    for (const entry of entries) {
+      const { [assumption.id]: _dropped, ...others } = entry;
+      kept.set(rest(entry), others);
+    }
+    entries = [...kept.values()];
+  }
+  return entries as Partial<Assumptions>[];
+}
+
+/** Most combinations of the uncertain behaviours `proveAll` searches; beyond it, each is varied alone. */
+export const MAX_ASSUMPTION_SETS = 64;
+
+/**
+ * Searches under every combination of the uncertain behaviours the verdicts relied on (see `eoplock assumptions`).
+ * A finding present under only some combinations carries `onlyUnder`: the values (of the relied-on assumptions)
+ * under which it exists. Counts and representatives are those of the first combination that has the finding, the
+ * given assumptions first.
+ */
+export function proveAll(snapshot: Snapshot, options: ProofOptions): ProofResult {
+  const started = performance.now();
+  const baseDecider = makeDecider(snapshot, options.assumptions);
+  const base = search(snapshot, options, baseDecider);
+  const relevant = ASSUMPTIONS.filter((entry) => base.assumptionsUsed.has(entry.id));
+  let sets: Assumptions[] = [options.assumptions];
+  for (const entry of relevant) {
+    const values = Object.keys(entry.values);
+    sets = sets.flatMap((set) => values.map((value) => ({ ...set, [entry.id]: value }) as Assumptions));
+  }
+  const limits: string[] = [];
+  if (sets.length > MAX_ASSUMPTION_SETS) {
+    limits.push(`${sets.length} combinations of the ${relevant.length} relied-on assumptions exceed ${MAX_ASSUMPTION_SETS}: each assumption was varied alone instead`);
+    sets = [options.assumptions];
+    for (const entry of relevant) {
+      for (const value of Object.keys(entry.values)) {
+        if (value !== options.assumptions[entry.id as AssumptionId]) sets.push({ ...options.assumptions, [entry.id]: value } as Assumptions);
+      }
+    }
+  }
+  const same = (a: Assumptions, b: Assumptions) => relevant.every((entry) => a[entry.id as AssumptionId] === b[entry.id as AssumptionId]);
+  sets = sets.filter((set, position) => sets.findIndex((other) => same(other, set)) === position);
+  sets.sort((a, b) => (same(a, options.assumptions) ? -1 : same(b, options.assumptions) ? 1 : 0));
+  const partial = (set: Assumptions): Partial<Assumptions> =>
+    Object.fromEntries(relevant.map((entry) => [entry.id, set[entry.id as AssumptionId]])) as Partial<Assumptions>;
+
+  const merged = new Map<string, { finding: ProofFinding; under: Partial<Assumptions>[] }>();
+  let classes = 0;
+  let decided = 0;
+  let first: ProofResult | null = null;
+  for (const set of sets) {
+    const runOptions = { ...options, assumptions: set };
+    const decider = same(set, options.assumptions) ? baseDecider : makeDecider(snapshot, set);
+    const result = finish(snapshot, runOptions, same(set, options.assumptions) ? base : search(snapshot, runOptions, decider), decider, started);
+    first ??= result;
+    classes = Math.max(classes, result.classes);
+    decided += result.decided ?? 0;
+    for (const finding of result.findings) {
+      const entry = merged.get(finding.key);
+      if (entry) entry.under.push(partial(set));
+      else merged.set(finding.key, { finding, under: [partial(set)] });
+    }
+  }
+  const findings = [...merged.values()].map(({ finding, under }) => (under.length === sets.length ? finding : { ...finding, onlyUnder: simplest(under, relevant) }));
+  sortFindings(findings);
+  return {
+    snapshot: first?.snapshot ?? { tenant: snapshot.Meta.tenant ?? null },
+    classes,
+    decided,
+    milliseconds: Math.round(performance.now() - started),
+    findings,
+    bypasses: findings.filter((finding) => finding.kind === 'bypass').reduce((sum, finding) => sum + finding.classes, 0),
+    brokenLegitimate: findings.filter((finding) => finding.kind === 'broken-legitimate').reduce((sum, finding) => sum + finding.classes, 0),
+    limits: [...(first?.limits ?? []), ...limits, `searched under ${sets.length} combination(s) of ${relevant.map((entry) => entry.id).join(', ') || 'no relied-on assumption'}`],
+    assumptionSets: sets.map(partial),
+  };
+}
