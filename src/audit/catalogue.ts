@@ -406,16 +406,19 @@ export const CATALOGUE: readonly CheckMeta[] = [
   },
   {
     id: 'EOPL-090',
-    title: 'Proof: no attack from the bypass corpus is accepted by EOP without passing the gateway',
+    title: 'Proof: no class of transaction is accepted by EOP without passing the gateway',
     severity: 'high',
     why:
-      'Each attack of the builtin corpus (Direct Send spoof, foreign envelope sender with your From, null sender, IPv6, a foreign ' +
-      'certificate, a forged AuthAs header, plain outside mail) is sent straight to EOP in the emulator, against this snapshot. ' +
-      'One that EOP accepts for delivery has passed every control the snapshot configures, without the gateway: proof of ' +
-      'exposure, with the transaction and the emulator\'s trace. What EOP\'s content filtering (spam, phishing, malware) then ' +
-      'does is not emulated: it may still junk or quarantine the message, unless a rule set SCL -1 (then only malware and ' +
-      'high-confidence phishing are still acted on, S32).',
-    fix: 'Fix the configuration findings above; rerun "eoplock audit" until EOP refuses or contains every attack.',
+      'The decision is a function of the configuration, so every transaction falls into one of finitely many classes the ' +
+      'configuration cannot tell apart (each boundary of each address list it reads, each certificate name, accepted or named ' +
+      'domain, tested header value and authentication result). "eoplock prove" decides one representative of every class, ' +
+      'sent straight to EOP, against this snapshot. A class accepted for delivery to a tenant mailbox that did not come from the ' +
+      'gateway (or a Direct Send source on its own connector) is a bypass: proof of exposure, grouped by cause, with a ' +
+      'representative transaction and the emulator\'s trace. The builtin corpus (Direct Send spoof, foreign envelope sender with ' +
+      'your From, null sender, IPv6, a foreign certificate, a forged AuthAs header, plain outside mail) is among the classes. ' +
+      'What EOP\'s content filtering (spam, phishing, malware) then does is not emulated: it may still junk or quarantine the ' +
+      'message, unless a rule set SCL -1 (then only malware and high-confidence phishing are still acted on, S32).',
+    fix: 'Fix the configuration findings above; run "eoplock prove <snapshot> --trace" for each cause, and rerun until it says "0 bypasses".',
     sources: ['S1', 'S3', 'S9', 'S18', 'S32'],
     controls: [],
   },
@@ -424,9 +427,9 @@ export const CATALOGUE: readonly CheckMeta[] = [
     title: 'Proof: no legitimate mail path is refused',
     severity: 'high',
     why:
-      'Each legitimate path the snapshot implies (the gateway by IP and by certificate, scanners and applications on their ' +
-      'connectors, hybrid mail, SPF-listed Direct Send sources) runs through the emulator. One that is refused or quarantined ' +
-      'breaks real mail.',
+      'Every class of transaction from the gateway (by its addresses and certificate) or from a Direct Send source with its own ' +
+      'IP connector runs through the emulator, as do the legitimate paths the snapshot implies (hybrid mail, SPF-listed ' +
+      'Direct Send sources). One that is refused or quarantined breaks real mail.',
     fix: 'Give the refused source a Partner connector by IP or certificate, or add it to the gateway connector or the rule\'s exceptions.',
     sources: ['S1', 'S9', 'S18'],
     controls: [],

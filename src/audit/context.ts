@@ -44,6 +44,8 @@ export interface AuditContext {
   /** Rules shaped like a safety net: a blocking action with sender-IP exceptions. Best first. */
   safetyNets: Indexed<TransportRule>[];
   proof: ProofEntry[];
+  /** EOPL-090/091 search every class of transaction (`audit --prove`); else they judge the corpus. */
+  classSearch: boolean;
 }
 
 export function pass(summary: string, evidence: Evidence[] = []): CheckOutcome {
@@ -132,6 +134,7 @@ export function buildContext(snapshot: Snapshot, profile: GatewayProfile, assump
     mxUnknown,
     safetyNets,
     proof,
+    classSearch: false,
   };
 }
 

@@ -33,6 +33,8 @@ export interface AuditCommandOptions {
   /** Replace each snapshot's Dns section with live lookups (through `resolver` when given). */
   liveDns?: boolean;
   resolver?: string;
+  /** EOPL-090/091 search every class of transaction (src/prove) instead of judging the corpus. */
+  classSearch?: boolean;
   verbose: boolean;
   color: boolean;
   /** Show a progress bar (stderr is a terminal and there are several snapshots). */
@@ -98,7 +100,7 @@ export async function auditCommand(io: Io, files: string[], options: AuditComman
       }
       if (dns) snapshot = await withLiveDns(snapshot, dns); // a failed lookup is recorded in the entry, not thrown
       noteDnsGaps(file, snapshot);
-      const result = runAudit(snapshot, given ?? inferProfile(snapshot), { file, assumptions });
+      const result = runAudit(snapshot, given ?? inferProfile(snapshot), { file, assumptions, classSearch: options.classSearch === true });
       if (options.format === 'sarif') {
         const locate = lineLocator(text);
         for (const finding of result.findings) for (const evidence of finding.evidence) evidence.line = locate(evidence.path);

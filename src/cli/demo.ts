@@ -1,6 +1,6 @@
 /**
  * `eoplock demo` (what `npm start` runs): the builtin corpus against the bundled example tenant before, halfway
- * through (the guide as written), and after a correct lockdown.
+ * through (the guide as written), and after a correct lockdown; under each, the class search ("eoplock prove").
  */
 import { styleText } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,9 @@ import { inferProfile } from '../profile/profile.js';
 import { buildPlan, DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME, defaultPlan } from '../plan/plan.js';
 import { resolveAssumptions } from '../eop/assumptions.js';
 import { outcomeLabel, verdictLine, type SimulationResult } from '../report/simulate.js';
+import { proofHeadline } from '../report/prove.js';
+import { prove } from '../prove/prove.js';
+import type { ProofResult } from '../prove/types.js';
 import { runCorpus } from '../simulate/run.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
 import type { RunningLab } from '../lab/lab.js';
@@ -97,11 +100,13 @@ export async function demoCommand(io: Io, options: { examples?: string; trace: b
   out.push(paint('bold', 'eoplock demo — what EOP does with mail sent straight to contoso-com.mail.protection.outlook.com'));
   out.push(
     'The same corpus of attacks and legitimate mail paths runs through the EOP emulator against three snapshots of one ' +
-      'tenant (examples/). Every verdict comes with a trace of sources; run "eoplock simulate <snapshot> --corpus builtin --trace".',
+      'tenant (examples/). Every verdict comes with a trace of sources; run "eoplock simulate <snapshot> --corpus builtin --trace". ' +
+      'Under each, "eoplock prove" searches every class of transaction the configuration can tell apart, not only the corpus.',
   );
   out.push('');
 
   const summaries: { title: string; result: SimulationResult }[] = [];
+  const proofs: ProofResult[] = [];
   for (const stage of STAGES) {
     const file = join(folder, stage.file);
     const { snapshot } = await loadSnapshotFile(file);
@@ -127,6 +132,16 @@ export async function demoCommand(io: Io, options: { examples?: string; trace: b
         `${paint(s.legitimateBroken > 0 ? 'red' : 'green', `${s.legitimateBroken} of ${s.legitimateBroken + s.legitimateDelivered} legitimate paths break`)}`,
     );
     out.push(`  ${stage.moral}`);
+    // The corpus is eight attacks; the class search covers every transaction the configuration can tell apart.
+    const proof = prove(snapshot, { profile: inferProfile(snapshot), assumptions });
+    proofs.push(proof);
+    const causes = proof.findings.filter((finding) => finding.kind !== 'shared-gateway-infrastructure');
+    out.push(
+      `  → eoplock prove: ${paint(proof.bypasses > 0 || proof.brokenLegitimate > 0 ? 'red' : 'green', proofHeadline(proof))}` +
+        `${proof.brokenLegitimate > 0 ? `, ${proof.brokenLegitimate} legitimate class(es) refused` : ''}${causes.length > 0 ? `, by ${causes.length} cause(s):` : ''}`,
+    );
+    for (const finding of causes.slice(0, 3)) out.push(`      ${paint('red', '✗')} ${visible(finding.cause)} — ${finding.classes.toLocaleString('en-US')} class(es)`);
+    if (causes.length > 3) out.push(paint('dim', `      … and ${causes.length - 3} more: eoplock prove examples/${stage.file} --trace`));
     out.push('');
   }
   out.push(paint('bold', '4. The audit: what to fix, with proof'));
@@ -235,12 +250,14 @@ export async function demoCommand(io: Io, options: { examples?: string; trace: b
   }
 
   out.push(paint('bold', 'Summary'));
-  for (const { title, result } of summaries) {
-    out.push(`  ${title.split(':')[0]?.padEnd(12)} attacks in: ${String(result.summary.attacksIn).padStart(2)}   legitimate broken: ${result.summary.legitimateBroken}`);
+  for (const [index, { title, result }] of summaries.entries()) {
+    const bypasses = proofs[index]?.bypasses ?? 0;
+    out.push(`  ${title.split(':')[0]?.padEnd(12)} attacks in: ${String(result.summary.attacksIn).padStart(2)}   legitimate broken: ${result.summary.legitimateBroken}   bypass classes: ${bypasses.toLocaleString('en-US')}`);
   }
   out.push('');
   out.push('Next: export your own tenant with scripts/Export-EoplockSnapshot.ps1 and run');
   out.push('  npx eoplock audit eoplock-snapshot.json');
+  out.push('  npx eoplock prove eoplock-snapshot.json --trace');
   out.push('  npx eoplock simulate eoplock-snapshot.json --corpus builtin --trace');
   io.stdout(`${out.join('\n')}\n`);
   return 0;

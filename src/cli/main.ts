@@ -4,7 +4,9 @@
  * 2 bad input (a file, a flag, a value); 70 an internal error (a bug).
  */
 import { Command, CommanderError, Option } from 'commander';
+import { createRequire } from 'node:module';
 import { InputError } from '../errors.js';
+import { setPublicSuffixLookup, type PublicSuffixLookup } from '../mail/dmarc.js';
 import { DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME } from '../plan/names.js';
 import { terminalSafe, visible } from '../util/display.js';
 import type { AuditFormat } from './audit.js';
@@ -36,11 +38,12 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .addHelpText(
       'after',
       `
-Exit codes: 0 success, 1 findings (expectation not met, attack accepted by EOP without the gateway, legitimate path breaks), 2 bad input.
+Exit codes: 0 success, 1 findings (expectation not met, attack or bypass class accepted by EOP without the gateway, legitimate path breaks), 2 bad input.
 
 Examples:
   $ eoplock demo
   $ eoplock audit examples/contoso-exposed.json
+  $ eoplock prove examples/contoso-locked.json
   $ eoplock simulate examples/contoso-locked.json --scenarios examples/scenarios.yaml
   $ eoplock simulate tenant.json --corpus builtin --trace
   $ eoplock simulate tenant.json --corpus builtin --assume attribution-reject-stage=data --format json
@@ -105,6 +108,7 @@ passing the gateway or a legitimate path breaks (--corpus); 2 on bad input, with
     .option('--concurrency <n>', 'snapshots read at once', (value) => Number(value), 8)
     .option('--live-dns', "look up each accepted domain's MX, SPF, DMARC and DKIM in DNS instead of the snapshot's Dns", false)
     .option('--resolver <ip[:port]>', 'with --live-dns: the DNS server to ask (default: the system\'s)')
+    .option('--prove', 'EOPL-090/091: search every class of transaction (as "eoplock prove"; seconds per tenant) instead of the corpus', false)
     .option('-v, --verbose', 'text: list passed and not-applicable checks with their reasons', false)
     .option('--no-color', 'no colour in text output')
     .addHelpText(
@@ -122,6 +126,7 @@ Examples:
   $ eoplock audit tenants/*.json --format sarif --out eoplock.sarif --fail-on medium
   $ eoplock audit tenant.json --seg gateway.yaml --format junit --out audit.xml
   $ eoplock audit tenant.json --live-dns --resolver 1.1.1.1
+  $ eoplock audit tenant.json --prove
 
 Exit code 0 when no check at or above --fail-on fails, 1 when one does, 2 on bad input (a file, a flag).`,
     )
@@ -136,9 +141,64 @@ Exit code 0 when no check at or above --fail-on fails, 1 when one does, 2 on bad
           concurrency: options.concurrency as number,
           liveDns: options.liveDns === true,
           ...(typeof options.resolver === 'string' ? { resolver: options.resolver } : {}),
+          classSearch: options.prove === true,
           verbose: options.verbose === true,
           color: options.color !== false && io.color,
           progress: files.length > 1 && io.progress,
+        }),
+      );
+    });
+
+  addProfileOptions(
+    program
+      .command('prove')
+      .description('search every class of SMTP transaction for a way around the gateway: "0 bypasses in N classes" is the proof')
+      .argument('<snapshot...>', 'tenant snapshot JSON files'),
+  )
+    .option('--allow-direct-send <IP[=NAME]>', 'a legitimate Direct Send source (address or CIDR): its mail is not a bypass (repeatable)', collect, [])
+    .option('-a, --assume <ID=VALUE>', 'switch an emulator assumption (repeatable; see "eoplock assumptions")', collect, [])
+    .option('--all-assumptions', 'search under every combination of the uncertain assumptions; label what exists only under some', false)
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'sarif']).default('text'))
+    .option('-o, --out <file>', 'write the report to a file (atomically) instead of stdout')
+    .option('-t, --trace', "show each representative's decision steps with their sources", false)
+    .option('--replay', "send each finding's representative over real SMTP to the lab (loopback) and confirm the same reply", false)
+    .option('--no-color', 'no colour in text output')
+    .addHelpText(
+      'after',
+      `
+The decision is a function of a finite configuration, so the transactions split into finitely many classes the
+configuration cannot tell apart: every boundary of every address list it reads (IPv4 and IPv6), every certificate
+name, accepted and named domain, tested header value and authentication result. One representative per class is
+decided. A bypass is a class accepted for delivery to a tenant mailbox that did not come from the gateway (its
+addresses or certificate) or an allowed Direct Send source; a broken legitimate path is a class from the gateway or
+an allowed source that is refused. Findings are grouped by cause, each with its representative and its number of
+classes; where the gateway connector trusts addresses or certificate names the gateway service shares with all its
+customers, the path through another customer of the same service is reported on its own. What the proof does not
+cover (content filtering, what the emulator does not evaluate) is listed under "Limits of the proof".
+
+Examples:
+  $ eoplock prove examples/contoso-locked.json
+  $ eoplock prove examples/contoso-exposed.json --trace
+  $ eoplock prove tenant.json --seg-ip 203.0.113.0/28 --seg-cert '*.seg.example.net' --allow-direct-send 192.0.2.25
+  $ eoplock prove tenant.json --all-assumptions --format sarif --out prove.sarif
+  $ eoplock prove examples/contoso-partial.json --replay
+
+Exit code 0 when no class is a bypass or a broken legitimate path (and, with --replay, the lab gave every
+representative the emulator's reply), 1 otherwise, 2 on bad input.`,
+    )
+    .action(async (files: string[], options: Record<string, unknown>) => {
+      setExit(
+        await (await import('./prove.js')).proveCommand(io, files, {
+          ...profileOptionsFrom(options),
+          allowDirectSend: options.allowDirectSend as string[],
+          assume: options.assume as string[],
+          allAssumptions: options.allAssumptions === true,
+          format: options.format as 'text' | 'json' | 'sarif',
+          ...(typeof options.out === 'string' ? { out: options.out } : {}),
+          trace: options.trace === true,
+          replay: options.replay === true,
+          color: options.color !== false && io.color,
+          progress: io.progress,
         }),
       );
     });
@@ -678,6 +738,13 @@ Exit code 0 when every snapshot was written, 1 when a tenant failed (the others 
 }
 
 /** Runs the CLI; returns the exit code. Never throws. */
+// src/mail loads the public suffix list through process.getBuiltinModule (Node ≥ 20.16). On an older Node 20 the
+// command line, an IO edge, supplies it: tldts, required on the first organisational-domain lookup.
+if (typeof (process as { getBuiltinModule?: unknown }).getBuiltinModule !== 'function') {
+  let getDomain: PublicSuffixLookup | undefined;
+  setPublicSuffixLookup((name, options) => (getDomain ??= (createRequire(import.meta.url)('tldts') as { getDomain: PublicSuffixLookup }).getDomain)(name, options));
+}
+
 export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
   let exitCode = 0;
   const program = buildProgram(io, (code) => {

@@ -13,7 +13,7 @@ import { InputError } from '../errors.js';
 import { defaultPlan, type Plan } from '../plan/plan.js';
 import { renderPlan, type PlanFiles } from '../plan/render.js';
 import { hasGateway, type GatewayProfile } from '../profile/profile.js';
-import { corpusRows, mailFlowFacts, planSection, type PlanSection } from '../report/html/model.js';
+import { corpusRows, mailFlowFacts, planSection, proofSection, type PlanSection } from '../report/html/model.js';
 import { renderHtmlReport } from '../report/html/render.js';
 import type { Snapshot } from '../snapshot/parse.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
@@ -104,6 +104,7 @@ export async function htmlReport(snapshot: Snapshot, file: string, profile: Gate
       audit,
       flow: mailFlowFacts(snapshot, audit),
       corpus: corpusRows(audit, after, assumptions),
+      proof: proofSection(snapshot, after, profile, assumptions),
       plan,
       monitor,
       impact,

@@ -14,6 +14,8 @@ import { InputError } from '../errors.js';
 import { hasGateway, type GatewayProfile } from '../profile/profile.js';
 import type { Snapshot } from '../snapshot/parse.js';
 import type { InboundConnector, TransportRule } from '../snapshot/schema.js';
+import { prove } from '../prove/prove.js';
+import type { ProofResult } from '../prove/types.js';
 import { partnerAddressProblem } from '../audit/checks/connectors.js';
 import { applyOps, type Op, type OpParameters } from './ops.js';
 import type { PsValue } from './powershell.js';
@@ -69,6 +71,11 @@ export interface Plan {
   phases: Phase[];
   before: Snapshot;
   after: Snapshot;
+  /**
+   * Every class of transaction searched for a bypass on the configuration after the plan (expected-after.json), with
+   * the named Direct Send sources allowed: "0 bypasses in N classes" is the plan's proof.
+   */
+  proof: ProofResult;
   /** Risks and things the user must know, plan-wide. */
   warnings: string[];
 }
@@ -318,6 +325,12 @@ export function buildPlan(snapshot: Snapshot, profile: GatewayProfile, options: 
       warnings.push(`${entry.name} would be refused after the plan (${entry.verdict.code} ${entry.verdict.enhanced}); name it with --allow-direct-send if it is legitimate.`);
     }
   }
+  // The proof of the configuration after: every class of transaction, not only the corpus.
+  const proof = prove(state, { profile, assumptions, allowDirectSend: options.allowDirectSend.map((source) => source.ip) });
+  for (const finding of proof.findings) {
+    if (finding.kind === 'bypass') warnings.push(`After the plan, ${finding.classes} class(es) of transaction would still be accepted by EOP without passing the gateway: ${finding.cause}.`);
+    else if (finding.kind === 'broken-legitimate') warnings.push(`After the plan, ${finding.classes} class(es) from the gateway or a named source would be refused: ${finding.cause}.`);
+  }
   if (assumptions['restriction-satisfied-by'] === 'any-connector' && options.allowDirectSend.length > 0) {
     warnings.push(
       'The Direct Send connectors keep working beside the restricted gateway connector only if a match with another connector satisfies ' +
@@ -332,6 +345,7 @@ export function buildPlan(snapshot: Snapshot, profile: GatewayProfile, options: 
     phases,
     before: snapshot,
     after: state,
+    proof,
     warnings,
   };
 }

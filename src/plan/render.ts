@@ -319,8 +319,42 @@ function planMarkdown(plan: Plan): string {
     }
     lines.push('');
   }
+  lines.push(...proofSection(plan));
   lines.push(...sourcesSection(lines.join('\n')));
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The proof of expected-after.json: every class of transaction searched (no time is printed: the files stay
+ * byte-identical from run to run).
+ */
+function proofSection(plan: Plan): string[] {
+  const { proof } = plan;
+  const count = (n: number, one: string, many: string) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+  const lines = ['## Proof of the configuration after the plan', ''];
+  lines.push(
+    `\`eoplock prove\` on expected-after.json: **${count(proof.bypasses, 'bypass', 'bypasses')} in ${count(proof.classes, 'class', 'classes')}** ` +
+      `of transaction, ${count(proof.brokenLegitimate, 'class', 'classes')} from the gateway or a named source refused. ` +
+      'Each class is a set of transactions the configuration cannot tell apart; one representative of each is decided.',
+    '',
+  );
+  if (proof.findings.length > 0) {
+    lines.push('| finding | cause | classes | representative | reply |', '|---|---|---|---|---|');
+    for (const finding of proof.findings) {
+      const { transaction, verdict } = finding.representative;
+      const reply = verdict.action === 'reject' ? `${verdict.code} ${verdict.enhanced}` : `accept → ${verdict.disposition}`;
+      const representative = `${transaction.clientIp}${transaction.tls ? ', TLS' : ''}, MAIL FROM <${transaction.mailFrom}>, RCPT ${transaction.rcptTo.join(', ')}`;
+      const remedy = finding.remedy ? ` (narrowed by: ${finding.remedy})` : '';
+      lines.push(`| ${finding.kind} | ${markdownCell(`${finding.cause}${remedy}`)} | ${finding.classes} | ${markdownCell(representative)} | ${markdownCell(reply)} |`);
+    }
+    lines.push('');
+  }
+  if (proof.limits.length > 0) {
+    lines.push('Limits of the proof:', '');
+    for (const limit of proof.limits) lines.push(`- ${visible(limit)}`);
+    lines.push('');
+  }
+  return lines;
 }
 
 /** A corpus outcome in PLAN.md's words. */

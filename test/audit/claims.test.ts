@@ -34,7 +34,7 @@ function snapshotOf(overrides: { organization?: Record<string, unknown>; connect
 }
 
 function audit(overrides: Parameters<typeof snapshotOf>[0] = {}): AuditResult {
-  return runAudit(snapshotOf(overrides), PROFILE, { file: 'tenant.json' });
+  return runAudit(snapshotOf(overrides), PROFILE, { file: 'tenant.json', classSearch: true });
 }
 
 const finding = (result: AuditResult, id: string) => {
@@ -48,8 +48,8 @@ describe('EOPL-090 says what the emulator showed', () => {
     const result = audit();
     const proof = finding(result, 'EOPL-090');
     assert.equal(proof.status, 'fail');
-    assert.equal(proof.title, 'Proof: no attack from the bypass corpus is accepted by EOP without passing the gateway');
-    assert.match(proof.summary, /^\d+ of \d+ attacks accepted by EOP without passing the gateway$/);
+    assert.equal(proof.title, 'Proof: no class of transaction is accepted by EOP without passing the gateway');
+    assert.match(proof.summary, /^[\d,]+ class(es)? of [\d,]+ classes accepted by EOP without passing the gateway, by \d+ cause\(s\); \d+ of \d+ corpus attacks among them$/);
     for (const evidence of proof.evidence) assert.match(evidence.message, /accepted by EOP without passing the gateway; EOP's content filtering \(spam, phishing, malware — not emulated\) may still junk or quarantine it/);
     const everything = JSON.stringify(result);
     assert.doesNotMatch(everything, /reach(es|ed)? (a|the) (mailbox|inbox)/i);
@@ -65,11 +65,20 @@ describe('EOPL-090 says what the emulator showed', () => {
     }
   });
 
+  test('without --prove, EOPL-090/091 judge the corpus and say it is a sample', () => {
+    const open = runAudit(snapshotOf(), PROFILE, { file: 'tenant.json' });
+    assert.match(finding(open, 'EOPL-090').summary, /^\d+ of \d+ corpus attacks accepted by EOP without passing the gateway$/);
+    const locked = runAudit(snapshotOf({ organization: { RejectDirectSend: true }, connectors: [partnerConnector({ RestrictDomainsToIPAddresses: true })] }), PROFILE, { file: 'tenant.json' });
+    assert.equal(finding(locked, 'EOPL-090').status, 'pass');
+    assert.match(finding(locked, 'EOPL-090').summary, /^0 of \d+ corpus attacks accepted by EOP without passing the gateway \(a sample: "audit --prove" or "eoplock prove" searches every class of transaction\)$/);
+    assert.match(finding(locked, 'EOPL-091').summary, /\(the corpus; "audit --prove" searches every class\)$/);
+  });
+
   test('a tenant that refuses every attack passes with a sentence that claims no more', () => {
     const result = audit({ organization: { RejectDirectSend: true }, connectors: [partnerConnector({ RestrictDomainsToIPAddresses: true })] });
     const proof = finding(result, 'EOPL-090');
     assert.equal(proof.status, 'pass', proof.summary);
-    assert.match(proof.summary, /EOP refuses or contains all \d+ attacks/);
+    assert.match(proof.summary, /^0 bypasses in [\d,]+ classes: EOP refuses or contains every class of transaction not from the gateway, all \d+ corpus attacks included/);
   });
 });
 

@@ -9,7 +9,9 @@ import { decide } from '../../eop/decide.js';
 import type { Verdict } from '../../eop/types.js';
 import type { Plan } from '../../plan/plan.js';
 import type { PlanFiles } from '../../plan/render.js';
-import { gatewayConnector } from '../../profile/profile.js';
+import { gatewayConnector, type GatewayProfile } from '../../profile/profile.js';
+import { prove } from '../../prove/prove.js';
+import type { ProofResult } from '../../prove/types.js';
 import type { Snapshot } from '../../snapshot/parse.js';
 import type { ImpactResult } from '../../trace/impact.js';
 import type { MonitorResult } from '../../trace/monitor.js';
@@ -39,10 +41,18 @@ export interface PlanSection {
   warnings: string[];
 }
 
+/** The class search ("eoplock prove") on the snapshot and on the configuration the plan leaves behind. */
+export interface ProofSection {
+  now: ProofResult;
+  afterPlan: ProofResult | null;
+}
+
 export interface HtmlReportModel {
   audit: AuditResult;
   flow: MailFlowFacts;
   corpus: CorpusRow[];
+  /** Absent: the page has no proof section. */
+  proof?: ProofSection | null;
   plan: PlanSection | null;
   monitor: MonitorResult | null;
   impact: ImpactResult | null;
@@ -125,4 +135,9 @@ export function planSection(files: PlanFiles, source: string, plan?: Plan): Plan
     })),
     warnings: plan?.warnings ?? [],
   };
+}
+
+/** Every class of transaction searched for a bypass, now and (when the plan's end state is known) after the plan. */
+export function proofSection(snapshot: Snapshot, after: Snapshot | null, profile: GatewayProfile, assumptions: Assumptions): ProofSection {
+  return { now: prove(snapshot, { profile, assumptions }), afterPlan: after ? prove(after, { profile, assumptions }) : null };
 }

@@ -5,7 +5,9 @@
 import { SEVERITIES, type Finding, type Severity } from '../../audit/model.js';
 import { ATTACK_ACCEPTED } from '../../corpus/builtin.js';
 import { controlName, foundText } from '../controls.js';
-import type { CorpusRow, HtmlReportModel, MailFlowFacts } from './model.js';
+import type { ProofFinding, ProofResult } from '../../prove/types.js';
+import { onlyUnderText, proofHeadline, transactionLine } from '../prove.js';
+import type { CorpusRow, HtmlReportModel, MailFlowFacts, ProofSection } from './model.js';
 
 /** HTML-escapes text for element content and quoted attributes. */
 export const escapeHtml = (value: unknown): string =>
@@ -111,6 +113,29 @@ function verdictCell(cell: CorpusRow['now'] | null): string {
   return `<td><span class="${esc(cell.outcome)}">${esc(OUTCOME[cell.outcome] ?? cell.outcome)}</span><br><code>${esc(code)}</code><br><span class="muted">${esc(cell.reason)}</span></td>`;
 }
 
+const PROOF_KIND: Record<ProofFinding['kind'], string> = { bypass: 'Bypass', 'broken-legitimate': 'Broken legitimate path', 'shared-gateway-infrastructure': 'Shared gateway infrastructure' };
+
+/** One proof (now or after the plan): its headline, its findings with a representative each, and its limits. */
+function proofBlock(label: string, proof: ProofResult, id: string): string {
+  const bad = proof.bypasses > 0 || proof.brokenLegitimate > 0;
+  const rows = proof.findings
+    .map((finding) => {
+      const { verdict } = finding.representative;
+      const reply = verdict.action === 'reject' ? `${verdict.code} ${verdict.enhanced}` : `accept → ${verdict.disposition}`;
+      const notes = [finding.onlyUnder && finding.onlyUnder.length > 0 ? `only under ${onlyUnderText(finding.onlyUnder)}` : '', finding.remedy ? `narrowed by: ${finding.remedy}` : ''].filter(Boolean).join('; ');
+      return `<tr data-kind="${esc(finding.kind)}"><td>${esc(PROOF_KIND[finding.kind])}</td><td>${esc(finding.cause)}${notes ? `<br><span class="muted">${esc(notes)}</span>` : ''}</td><td>${finding.classes.toLocaleString('en-US')}</td><td><code>${esc(transactionLine(finding.representative.transaction))}</code></td><td><code>${esc(reply)}</code></td></tr>`;
+    })
+    .join('\n');
+  const limits = proof.limits.length > 0 ? `<details><summary>Limits of the proof</summary><ul>${proof.limits.map((limit) => `<li>${esc(limit)}</li>`).join('')}</ul></details>` : '';
+  return `<h3>${esc(label)}</h3><p class="verdict ${bad ? 'bad' : 'ok'}" id="${id}">${esc(proofHeadline(proof))}${proof.brokenLegitimate > 0 ? esc(`; ${proof.brokenLegitimate.toLocaleString('en-US')} class(es) from the gateway or an allowed source refused`) : ''}</p>
+${rows ? `<table><thead><tr><th>Finding</th><th>Cause</th><th>Classes</th><th>Representative</th><th>Reply</th></tr></thead><tbody>${rows}</tbody></table>` : ''}${limits}`;
+}
+
+function proofHtml(proof: ProofSection): string {
+  return `<section id="proof"><h2>Proof: every class of transaction</h2><p class="muted">The corpus above is a sample. Here every transaction the configuration can tell apart (each boundary of each address list it reads, each certificate name, domain, tested header value and authentication result) falls into a class, and one representative of each class is decided ("eoplock prove"). A bypass is a class accepted for delivery to a tenant mailbox that did not come from the gateway or an allowed Direct Send source.</p>
+${proofBlock('Now', proof.now, 'proof-now')}${proof.afterPlan ? proofBlock('After the plan', proof.afterPlan, 'proof-after') : ''}</section>`;
+}
+
 function findingHtml(finding: Finding): string {
   const evidence = finding.evidence
     .slice(0, 20)
@@ -160,6 +185,8 @@ export function renderHtmlReport(model: HtmlReportModel, chartJs: string): strin
   const rows = model.corpus.map((row) => `<tr data-kind="${row.kind}"><td>${row.kind === 'attack' ? 'Attack' : 'Legitimate'}</td><td><b>${esc(row.name)}</b><br><code class="muted">${esc(row.id)}</code></td>${verdictCell(row.now)}${verdictCell(row.afterPlan)}</tr>`).join('\n');
   sections.push(`<section id="corpus"><h2>Attack corpus: now and after the plan</h2><p class="muted">Each transaction sent straight to EOP in the emulator, against the snapshot and against the snapshot the lockdown plan leaves behind. "Accepted" is EOP's decision at the transport layer: its content filtering (spam, phishing, malware) is not emulated and may still junk or quarantine an accepted message — unless a transport rule set SCL -1, which leaves only malware and high-confidence phishing acted on.</p>
 <table><thead><tr><th>Kind</th><th>Transaction</th><th>Now</th><th>After the plan</th></tr></thead><tbody>${rows}</tbody></table></section>`);
+
+  if (model.proof) sections.push(proofHtml(model.proof));
 
   const findings = SEVERITIES.map((severity) => bySeverity(severity).map(findingHtml).join('\n')).join('\n');
   sections.push(`<section id="findings"><h2>Findings</h2>

@@ -1,0 +1,68 @@
+/**
+ * Benchmark: `eoplock prove` — classes decided per second and the total time of the search, on the three example
+ * tenants and on the bench tenant of bench/decide.ts (50 connectors, 300 rules; bench/bench-tenant.ts).
+ * Goals (issue 16 §4): each example under 1 s; the bench tenant under 60 s and under 500 MB resident memory.
+ *
+ *   npm run bench:prove
+ *   npm run bench:prove -- --runs 5      # more runs per example (the median is reported)
+ */
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { cpus } from 'node:os';
+import { DEFAULT_ASSUMPTIONS } from '../src/eop/assumptions.js';
+import { inferProfile } from '../src/profile/profile.js';
+import { prove } from '../src/prove/prove.js';
+import { loadSnapshotFile } from '../src/snapshot/load.js';
+import type { Snapshot } from '../src/snapshot/parse.js';
+import { benchTenant } from './bench-tenant.js';
+
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' } } });
+const runs = Math.max(1, Number(values.runs));
+
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+const rate = (classes: number, ms: number) => Math.round(classes / (ms / 1000)).toLocaleString('en-US');
+
+interface Measured {
+  classes: number;
+  ms: number;
+  bypasses: number;
+  findings: number;
+}
+
+function measure(snapshot: Snapshot, times: number): Measured {
+  const profile = inferProfile(snapshot);
+  const samples: Measured[] = [];
+  for (let run = 0; run < times; run++) {
+    const start = performance.now();
+    const result = prove(snapshot, { profile, assumptions: DEFAULT_ASSUMPTIONS });
+    samples.push({ classes: result.classes, ms: performance.now() - start, bypasses: result.bypasses, findings: result.findings.length });
+  }
+  samples.sort((a, b) => a.ms - b.ms);
+  return samples[Math.floor(samples.length / 2)] as Measured;
+}
+
+console.log(`node ${process.version}, ${cpus().length} CPU(s) (${cpus()[0]?.model ?? 'unknown'}), median of ${runs} run(s) per example`);
+let met = true;
+for (const name of ['contoso-exposed', 'contoso-partial', 'contoso-locked']) {
+  const { snapshot } = await loadSnapshotFile(`examples/${name}.json`);
+  const result = measure(snapshot, runs);
+  const ok = result.ms < 1000;
+  met &&= ok;
+  console.log(
+    `${name.padEnd(16)} ${result.classes.toLocaleString('en-US').padStart(11)} classes in ${result.ms.toFixed(0).padStart(6)} ms ` +
+      `(${rate(result.classes, result.ms)} classes/s), ${result.bypasses} bypass class(es) in ${result.findings} finding(s) — goal < 1 s: ${ok ? 'met' : 'MISSED'}`,
+  );
+}
+
+const { snapshot } = benchTenant();
+const before = process.memoryUsage().rss;
+const result = measure(snapshot, 1);
+const peak = process.resourceUsage().maxRSS * 1024;
+const ok = result.ms < 60_000 && peak < 500 * 1024 * 1024;
+met &&= ok;
+console.log(
+  `bench tenant     ${result.classes.toLocaleString('en-US').padStart(11)} classes in ${result.ms.toFixed(0).padStart(6)} ms ` +
+    `(${rate(result.classes, result.ms)} classes/s), ${result.bypasses} bypass class(es) in ${result.findings} finding(s); ` +
+    `peak RSS ${mb(peak)} (${mb(before)} before) — goal < 60 s and < 500 MB: ${ok ? 'met' : 'MISSED'}`,
+);
+process.exitCode = met ? 0 : 1;

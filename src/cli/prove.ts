@@ -1,0 +1,102 @@
+/**
+ * `eoplock prove <snapshot…>`: wiring only. Reads each snapshot, runs the class search (src/prove) against the
+ * gateway profile, optionally replays each finding's representative through the lab over SMTP, renders.
+ */
+import { parseAssumeFlags, resolveAssumptions } from '../eop/assumptions.js';
+import { compileIpList } from '../eop/ip.js';
+import { InputError } from '../errors.js';
+import { inferProfile, type GatewayProfile } from '../profile/profile.js';
+import type { ProofResult } from '../prove/types.js';
+import { renderProveJson, renderProveSarif, renderProveText, type ProveReport } from '../report/prove.js';
+import { loadSnapshotFile } from '../snapshot/load.js';
+import { visible } from '../util/display.js';
+import { emit, progressBar, showProgress, type Io } from './io.js';
+import { loadProfile } from './profile-options.js';
+import { version } from './version.js';
+
+export type ProveFormat = 'text' | 'json' | 'sarif';
+
+export interface ProveCommandOptions {
+  segIp: string[];
+  segCert?: string;
+  seg?: string;
+  /** Direct Send sources the admin allows: an address or CIDR, optionally `=NAME` as for "eoplock plan". */
+  allowDirectSend: string[];
+  assume: string[];
+  allAssumptions: boolean;
+  format: ProveFormat;
+  out?: string;
+  trace: boolean;
+  replay: boolean;
+  color: boolean;
+  /** Progress on stderr (a terminal). */
+  progress: boolean;
+}
+
+/** `192.0.2.25=Office scanners` or `192.0.2.0/28` → the address part, checked. */
+export function parseAllowedSources(values: readonly string[]): string[] {
+  return values.map((value, index) => {
+    const eq = value.indexOf('=');
+    const address = (eq < 0 ? value : value.slice(0, eq)).trim();
+    const { invalid } = compileIpList([address]);
+    if (!address || invalid.length > 0) {
+      throw new InputError(`expected an IPv4/IPv6 address or CIDR (optionally =NAME), got "${visible(value)}"${invalid[0] ? `: ${invalid[0].error}` : ''}`, { where: `--allow-direct-send[${index}]` });
+    }
+    return address;
+  });
+}
+
+/** The gateway in one line, for the report's header. */
+export function gatewayText(profile: GatewayProfile): string {
+  if (profile.origin.kind === 'none') return 'none found (no gateway connector, no MX at a gateway): every class counts as not from the gateway';
+  const parts = [profile.ips.length > 0 ? profile.ips.join(', ') : null, profile.certificateName ? `certificate ${profile.certificateName}` : null].filter(Boolean);
+  return `${profile.name ?? 'unnamed'} — ${parts.join('; ') || 'no address or certificate'} (${profile.origin.kind === 'inferred' ? 'inferred from' : 'given by'} ${profile.origin.from.join('; ')})`;
+}
+
+export async function proveCommand(io: Io, files: string[], options: ProveCommandOptions): Promise<number> {
+  const overrides = parseAssumeFlags(options.assume);
+  if (options.allAssumptions && options.assume.length > 0) {
+    throw new InputError('--assume and --all-assumptions exclude each other: --all-assumptions already searches every value', { where: '--assume' });
+  }
+  const assumptions = resolveAssumptions(overrides);
+  const allowDirectSend = parseAllowedSources(options.allowDirectSend);
+  const given = await loadProfile(options);
+  const { prove, proveAll } = await import('../prove/prove.js');
+
+  const reports: ProveReport[] = [];
+  for (const [index, file] of files.entries()) {
+    const { snapshot } = await loadSnapshotFile(file);
+    const profile = given ?? inferProfile(snapshot);
+    if (options.progress) showProgress(io, `\rprove ${visible(file)} (${index + 1}/${files.length})…`);
+    const proofOptions = { profile, assumptions, allowDirectSend, trace: options.trace };
+    const result: ProofResult = options.allAssumptions ? proveAll(snapshot, proofOptions) : prove(snapshot, proofOptions);
+    result.snapshot.file = file;
+    const report: ProveReport = { result, file, assumptionOverrides: overrides, allAssumptions: options.allAssumptions, gateway: gatewayText(profile) };
+    if (options.replay && result.findings.length > 0) {
+      if (options.progress) showProgress(io, `\rreplaying ${result.findings.length} representative(s) of ${visible(file)} over SMTP…`);
+      const { replayFindings } = await import('./prove-replay.js'); // SMTP client and server: only with --replay
+      report.replay = await replayFindings(snapshot, assumptions, result.findings);
+    } else if (options.replay) report.replay = [];
+    reports.push(report);
+  }
+  if (options.progress) showProgress(io, progressBar('prove', files.length, files.length));
+
+  let text: string;
+  switch (options.format) {
+    case 'json':
+      text = reports.length === 1 ? renderProveJson(reports[0] as ProveReport) : `${JSON.stringify({ proofs: reports.map((report) => JSON.parse(renderProveJson(report)) as unknown) }, null, 2)}\n`;
+      break;
+    case 'sarif':
+      text = renderProveSarif(reports, version());
+      break;
+    default: {
+      const color = options.color && !options.out;
+      text = reports.map((report) => renderProveText(report, { color, trace: options.trace })).join('\n');
+    }
+  }
+  await emit(io, text, options.out, { human: options.format === 'text' });
+  const failed = reports.some(
+    (report) => report.result.bypasses > 0 || report.result.brokenLegitimate > 0 || (report.replay ?? []).some((outcome) => outcome.status !== 'same'),
+  );
+  return failed ? 1 : 0;
+}
