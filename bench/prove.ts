@@ -5,6 +5,8 @@
  *
  *   npm run bench:prove
  *   npm run bench:prove -- --runs 5      # more runs per example (the median is reported)
+ *   npm run bench:prove -- --examples-only   # the three examples only (the bench tenant's search does not end in
+ *                                            # reasonable time yet: see bench/README.md)
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -16,7 +18,7 @@ import { loadSnapshotFile } from '../src/snapshot/load.js';
 import type { Snapshot } from '../src/snapshot/parse.js';
 import { benchTenant } from './bench-tenant.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, 'examples-only': { type: 'boolean', default: false } } });
 const runs = Math.max(1, Number(values.runs));
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
@@ -54,6 +56,10 @@ for (const name of ['contoso-exposed', 'contoso-partial', 'contoso-locked']) {
   );
 }
 
+if (values['examples-only']) {
+  console.log('bench tenant: skipped (--examples-only)');
+  process.exit(met ? 0 : 1);
+}
 const { snapshot } = benchTenant();
 const before = process.memoryUsage().rss;
 const result = measure(snapshot, 1);

@@ -346,6 +346,8 @@ function search(snapshot: Snapshot, options: ProofOptions, decider: Decider, mod
     headers: space.headers.length,
     authentication: space.authentication.length,
   };
+  /** Rules whose action refuses or holds mail: a cause names why one did not act. */
+  const blockingRules = new Set(snapshot.TransportRule.filter((rule) => blocking(rule as Record<string, unknown>)).map((rule) => rule.Name));
   // Classes from the gateway count toward the shared-infrastructure finding when the gateway's vendor shares them.
   const sharedVendor = vendorForGateway(options.profile)?.shared !== undefined;
 
@@ -354,8 +356,9 @@ function search(snapshot: Snapshot, options: ProofOptions, decider: Decider, mod
     if (verdict.incomplete) result.incomplete += count;
     const transaction = transactionOf(space, first);
     // The fast path leaves each rule's reasons empty; the cause names the condition or exception that kept a blocking
-    // rule from acting, so such a verdict is decided again with its reasons.
-    const reasoned = verdict.rules.some((entry) => entry.matched === false && entry.reasons.length === 0) ? decider.decide(transaction, { trace: true }) : verdict;
+    // rule from acting, so such a verdict (and only such a one) is decided again with its reasons.
+    const needsReasons = verdict.rules.some((entry) => entry.matched === false && entry.reasons.length === 0 && blockingRules.has(entry.name));
+    const reasoned = needsReasons ? decider.decide(transaction, { trace: true }) : verdict;
     const cause = causeOf(snapshot, options.assumptions, origin, transaction, reasoned);
     const key = `${kind}|${cause}`;
     const members = space.recipients[first.recipients]?.members ?? [];
