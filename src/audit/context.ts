@@ -2,6 +2,7 @@
  * What every check needs, computed once per audit: the gateway connector, the safety-net rule candidates, where the
  * MX points, and the proof corpus run through the emulator. Pure.
  */
+import type { Prove } from '../prove/types.js';
 import { builtinCorpus, corpusOutcome } from '../corpus/builtin.js';
 import { normaliseDomain } from '../eop/addresses.js';
 import type { Assumptions } from '../eop/assumptions.js';
@@ -44,8 +45,11 @@ export interface AuditContext {
   /** Rules shaped like a safety net: a blocking action with sender-IP exceptions. Best first. */
   safetyNets: Indexed<TransportRule>[];
   proof: ProofEntry[];
-  /** EOPL-090/091 search every class of transaction (`audit --prove`); else they judge the corpus. */
-  classSearch: boolean;
+  /**
+   * The class search (src/prove's `prove`), given by the caller for `audit --prove`: EOPL-090/091 then search every
+   * class of transaction; null: they judge the corpus. Injected, so that an audit without it loads none of its code.
+   */
+  classSearch: Prove | null;
 }
 
 export function pass(summary: string, evidence: Evidence[] = []): CheckOutcome {
@@ -134,7 +138,7 @@ export function buildContext(snapshot: Snapshot, profile: GatewayProfile, assump
     mxUnknown,
     safetyNets,
     proof,
-    classSearch: false,
+    classSearch: null,
   };
 }
 

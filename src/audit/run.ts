@@ -1,6 +1,7 @@
 /**
  * runAudit(snapshot, profile) → the audit result: every check of the catalogue, plus the proof. Pure.
  */
+import type { Prove } from '../prove/types.js';
 import { DEFAULT_ASSUMPTIONS, type Assumptions } from '../eop/assumptions.js';
 import { SOURCES } from '../eop/sources.js';
 import type { GatewayProfile } from '../profile/profile.js';
@@ -25,15 +26,16 @@ export interface AuditOptions {
   file: string;
   assumptions?: Assumptions;
   /**
-   * EOPL-090/091 search every class of transaction (src/prove) instead of the corpus alone. Off by default for now:
-   * the search takes seconds on a tenant, against about 0.25 s for the rest of an audit (`audit --prove`).
+   * EOPL-090/091 search every class of transaction with this function (src/prove's `prove`) instead of judging the
+   * corpus alone. Not given by default: the search takes seconds on a tenant, against about 0.25 s for the rest of an
+   * audit (`audit --prove` gives it).
    */
-  classSearch?: boolean;
+  classSearch?: Prove;
 }
 
 export function runAudit(snapshot: Snapshot, profile: GatewayProfile, options: AuditOptions): AuditResult {
   const context = buildContext(snapshot, profile, options.assumptions ?? DEFAULT_ASSUMPTIONS);
-  context.classSearch = options.classSearch === true;
+  context.classSearch = options.classSearch ?? null;
   const findings: Finding[] = CATALOGUE.map((meta) => {
     const implementation = CHECK_IMPLEMENTATIONS[meta.id];
     if (!implementation) throw new Error(`check ${meta.id} has no implementation`);

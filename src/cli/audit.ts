@@ -33,7 +33,7 @@ export interface AuditCommandOptions {
   /** Replace each snapshot's Dns section with live lookups (through `resolver` when given). */
   liveDns?: boolean;
   resolver?: string;
-  /** EOPL-090/091 search every class of transaction (src/prove) instead of judging the corpus. */
+  /** EOPL-090/091 search every class of transaction (src/prove, loaded only then) instead of judging the corpus. */
   classSearch?: boolean;
   verbose: boolean;
   color: boolean;
@@ -63,6 +63,7 @@ export async function auditCommand(io: Io, files: string[], options: AuditComman
   const given = await loadProfile(options);
   if (options.resolver !== undefined && !options.liveDns) throw new InputError('--resolver needs --live-dns', { where: '--resolver' });
   const dns = options.liveDns ? liveResolver(options.resolver) : null;
+  const classSearch = options.classSearch ? (await import('../prove/prove.js')).prove : null;
   // Missing DNS data (no Dns section, a domain without an entry, a lookup that failed) is said once per snapshot; the
   // checks that need it say "not evaluated" with the reason.
   const noteDnsGaps = (file: string, snapshot: Parameters<typeof dnsGapNote>[0]) => {
@@ -100,7 +101,7 @@ export async function auditCommand(io: Io, files: string[], options: AuditComman
       }
       if (dns) snapshot = await withLiveDns(snapshot, dns); // a failed lookup is recorded in the entry, not thrown
       noteDnsGaps(file, snapshot);
-      const result = runAudit(snapshot, given ?? inferProfile(snapshot), { file, assumptions, classSearch: options.classSearch === true });
+      const result = runAudit(snapshot, given ?? inferProfile(snapshot), { file, assumptions, ...(classSearch ? { classSearch } : {}) });
       if (options.format === 'sarif') {
         const locate = lineLocator(text);
         for (const finding of result.findings) for (const evidence of finding.evidence) evidence.line = locate(evidence.path);

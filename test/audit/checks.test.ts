@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CATALOGUE } from '../../src/audit/catalogue.js';
+import { prove } from '../../src/prove/prove.js';
 import { CHECK_IMPLEMENTATIONS, failsAt, runAudit } from '../../src/audit/run.js';
 import { SOURCES } from '../../src/eop/sources.js';
 import { givenProfile, inferProfile, type GatewayProfile } from '../../src/profile/profile.js';
@@ -80,7 +81,7 @@ const IP_CONNECTOR = { ...hardened().InboundConnector[0], Name: 'From SEG (IP)',
 
 /** The audit of a fixture; EOPL-090/091 search every class (audit --prove) when the check asked for is one of them. */
 function audit(raw: Raw, profile: GatewayProfile = PROFILE, classSearch = false) {
-  return runAudit(parseSnapshot(raw).snapshot, profile, { file: 'fixture.json', classSearch });
+  return runAudit(parseSnapshot(raw).snapshot, profile, { file: 'fixture.json', ...(classSearch ? { classSearch: prove } : {}) });
 }
 function statusOf(raw: Raw, id: string, profile?: GatewayProfile) {
   const finding = audit(raw, profile, id === 'EOPL-090' || id === 'EOPL-091').findings.find((entry) => entry.id === id);

@@ -13,6 +13,7 @@ import { describe, test } from 'node:test';
 import { CATALOGUE } from '../../src/audit/catalogue.js';
 import { propertyEvidence } from '../../src/audit/evidence.js';
 import { CONTROL_RELATIONS, type AuditResult } from '../../src/audit/model.js';
+import { prove } from '../../src/prove/prove.js';
 import { runAudit } from '../../src/audit/run.js';
 import { givenProfile } from '../../src/profile/profile.js';
 import { renderAuditJson, renderAuditJunit, renderAuditSarif } from '../../src/report/audit-formats.js';
@@ -34,7 +35,7 @@ function snapshotOf(overrides: { organization?: Record<string, unknown>; connect
 }
 
 function audit(overrides: Parameters<typeof snapshotOf>[0] = {}): AuditResult {
-  return runAudit(snapshotOf(overrides), PROFILE, { file: 'tenant.json', classSearch: true });
+  return runAudit(snapshotOf(overrides), PROFILE, { file: 'tenant.json', classSearch: prove });
 }
 
 const finding = (result: AuditResult, id: string) => {

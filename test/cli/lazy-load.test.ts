@@ -116,9 +116,15 @@ describe('commands load only what they use', () => {
     // tldts: EOPL-090/091 search every class (src/prove), DMARC's organisational domain among them (src/mail/dmarc.ts).
     assert.deepEqual(result.packages, ['commander', 'ipaddr.js', 'zod']);
     assert.ok(result.project.includes('src/cli/audit.ts'));
-    for (const file of ['src/cli/report.ts', 'src/report/audit-formats.ts', 'src/trace/read.ts', 'src/lab/certificates.ts', 'src/dns/authenticate.ts']) {
+    for (const file of ['src/cli/report.ts', 'src/report/audit-formats.ts', 'src/trace/read.ts', 'src/lab/certificates.ts', 'src/dns/authenticate.ts', 'src/prove/prove.ts', 'src/prove/classes.ts']) {
       assert.ok(!result.project.includes(file), `${file} loaded`);
     }
+  });
+
+  test('audit --prove loads the class search, and only then', async () => {
+    const result = await loads('audit', 'examples/contoso-locked.json', '--prove');
+    assert.match(result.stdout, /EOPL-090/);
+    assert.ok(result.project.includes('src/prove/prove.ts'), 'the search is loaded for --prove');
   });
 
   test('audit --format junit loads fast-xml-parser, and only then', async () => {

@@ -9,7 +9,6 @@ import type { Snapshot } from '../../snapshot/parse.js';
 import { EXCHANGE_ONLINE_MX } from '../../profile/vendors.js';
 import { fail, notApplicable, pass, type AuditContext } from '../context.js';
 import type { CheckOutcome, Evidence, ProofEntry } from '../model.js';
-import { prove } from '../../prove/prove.js';
 import type { ProofFinding, ProofResult } from '../../prove/types.js';
 
 type Check = (context: AuditContext) => CheckOutcome;
@@ -100,7 +99,8 @@ const proofs = new WeakMap<AuditContext, ProofResult>();
 function proofOf(context: AuditContext): ProofResult {
   let result = proofs.get(context);
   if (!result) {
-    result = prove(context.snapshot, { profile: context.profile, assumptions: context.assumptions, trace: true });
+    if (!context.classSearch) throw new Error('the class search was not given');
+    result = context.classSearch(context.snapshot, { profile: context.profile, assumptions: context.assumptions, trace: true });
     proofs.set(context, result);
   }
   return result;
