@@ -20,60 +20,16 @@ import { deepStrictEqual } from 'node:assert/strict';
 import { compile } from '../src/eop/compile.js';
 import { decide } from '../src/eop/decide.js';
 import type { Transaction, Verdict } from '../src/eop/types.js';
-import { parseSnapshot } from '../src/snapshot/parse.js';
+import { benchTenant } from './bench-tenant.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '2' }, rounds: { type: 'string', default: '3' } } });
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
 
-/** A deterministic pseudo-random sequence (mulberry32), so every run measures the same tenant. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rnd = random(20261127);
+// The tenant: bench/bench-tenant.ts (also used by bench/prove.ts); the transactions continue its random sequence.
+const { snapshot, connectors, domains, rules, rnd } = benchTenant();
 const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)] as T;
 const octet = () => Math.floor(rnd() * 256);
-
-const domains = Array.from({ length: 20 }, (_, i) => ({ DomainName: `brand${i}.example`, DomainType: i % 5 === 4 ? 'InternalRelay' : 'Authoritative' }));
-const connectors = Array.from({ length: 50 }, (_, i) => {
-  if (i === 0) return { Name: 'SEG (certificate)', ConnectorType: 'Partner', SenderDomains: ['smtp:*;1'], TlsSenderCertificateName: '*.seg.example.net', RestrictDomainsToCertificate: true, RequireTls: true };
-  if (i === 1) return { Name: 'Hybrid', ConnectorType: 'OnPremises', SenderDomains: ['smtp:*;1'], TlsSenderCertificateName: 'mail.brand0.example' };
-  return {
-    Name: `Partner ${i}`,
-    ConnectorType: 'Partner',
-    SenderDomains: [i % 3 === 0 ? 'smtp:*;1' : `smtp:partner${i}.example;1`],
-    SenderIPAddresses: Array.from({ length: 1 + (i % 4) }, (_, k) => (k % 2 ? `${10 + i}.${octet()}.${octet()}.0/24` : `${10 + i}.${octet()}.${octet()}.${octet()}`)),
-    RestrictDomainsToIPAddresses: i % 7 === 0,
-  };
-});
-const ruleKinds = [
-  (i: number) => ({ SenderIpRanges: [`${100 + (i % 50)}.0.0.0/16`, `${100 + (i % 50)}.1.0.1-${100 + (i % 50)}.1.0.200`], SetSCL: -1 }),
-  (i: number) => ({ SenderDomainIs: [`newsletter${i}.example`], Quarantine: true }),
-  (i: number) => ({ HeaderContainsMessageHeader: 'X-Campaign', HeaderContainsWords: [`campaign-${i}`], SetSCL: 6 }),
-  (i: number) => ({ HeaderMatchesMessageHeader: 'Subject', HeaderMatchesPatterns: [`^\\[ticket-${i}\\]`], SetSCL: 1 }),
-  (i: number) => ({ FromScope: 'NotInOrganization', RecipientDomainIs: [`brand${i % 20}.example`], ExceptIfSenderIpRanges: ['203.0.113.0/24'], ApplyHtmlDisclaimerText: 'External' }),
-  (i: number) => ({ From: [`vip${i}@brand0.example`], ExceptIfHeaderContainsMessageHeader: 'X-MS-Exchange-Organization-AuthAs', ExceptIfHeaderContainsWords: ['Internal'], Quarantine: true }),
-];
-const rules = Array.from({ length: 300 }, (_, i) => ({
-  Name: `Rule ${i}`,
-  Priority: i,
-  State: i % 11 === 0 ? 'Disabled' : 'Enabled',
-  Mode: i % 13 === 0 ? 'Audit' : 'Enforce',
-  ...(ruleKinds[i % ruleKinds.length] as (i: number) => Record<string, unknown>)(i),
-}));
-const { snapshot } = parseSnapshot({
-  Meta: { eoplockSnapshot: 1, tenant: 'Bench' },
-  OrganizationConfig: { RejectDirectSend: true },
-  AcceptedDomain: domains,
-  InboundConnector: connectors,
-  TransportRule: rules,
-});
 
 const connectorIps = connectors.flatMap((connector) => (connector as { SenderIPAddresses?: string[] }).SenderIPAddresses ?? []);
 const transactions: Transaction[] = Array.from({ length: 1000 }, (_, i) => {
