@@ -15,21 +15,12 @@ import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { random } from './bench-tenant.js'; // mulberry32: the same file on every run
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '5000000' } } });
 const rows = Number(values.rows);
 const file = join(tmpdir(), `eoplock-bench-trace-${rows}.csv`);
 
-/** mulberry32: the same file on every run. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function generate(): Promise<void> {
   if (await stat(file).then((info) => info.size > 0, () => false)) return;

@@ -37,7 +37,7 @@ const FAILURES: Record<string, string> = {
   EREFUSED: 'refused by the server (REFUSED)',
   ECONNREFUSED: 'connection refused: no DNS server listens there (ECONNREFUSED)',
   EFORMERR: 'the server could not read the query (FORMERR)',
-  ENOTIMP: 'not implemented by the server (NOTIMP)',
+  ENOTIMP: 'the server does not support the query (NOTIMP)',
   EBADRESP: 'an answer that could not be read (EBADRESP)',
   EBADNAME: 'not a name that can be looked up (EBADNAME)',
   EBADQUERY: 'the query could not be built (EBADQUERY)',

@@ -6,6 +6,7 @@ import { mxFact } from '../../dns/facts.js';
 import { acceptedClaim, ATTACK_ACCEPTED } from '../../corpus/builtin.js';
 import { normaliseDomain } from '../../eop/addresses.js';
 import type { Snapshot } from '../../snapshot/parse.js';
+import type { Verdict } from '../../eop/types.js';
 import { EXCHANGE_ONLINE_MX } from '../../profile/vendors.js';
 import { fail, notApplicable, pass, type AuditContext } from '../context.js';
 import type { CheckOutcome, Evidence, ProofEntry } from '../model.js';
@@ -135,16 +136,21 @@ function findingEvidence(finding: ProofFinding): Evidence {
     actual: verdict.action === 'reject' ? `${verdict.code} ${verdict.enhanced}` : `accept → ${verdict.disposition}`,
     message: `${finding.cause}: ${classCount(finding.classes)}${claim}${remedy}`,
     transaction,
-    verdict: {
-      action: verdict.action,
-      code: verdict.code,
-      enhanced: verdict.enhanced,
-      text: verdict.text,
-      disposition: verdict.disposition,
-      connector: verdict.connector,
-      trace: verdict.trace,
-      assumptions: verdict.assumptions,
-    },
+    verdict: evidenceVerdict(verdict),
+  };
+}
+
+/** The parts of a verdict that evidence carries (the reply, where it went, the trace and the assumptions). */
+function evidenceVerdict(verdict: Verdict): NonNullable<Evidence['verdict']> {
+  return {
+    action: verdict.action,
+    code: verdict.code,
+    enhanced: verdict.enhanced,
+    text: verdict.text,
+    disposition: verdict.disposition,
+    connector: verdict.connector,
+    trace: verdict.trace,
+    assumptions: verdict.assumptions,
   };
 }
 
@@ -155,16 +161,7 @@ function proofEvidence(entry: ProofEntry): Evidence {
     actual: verdict.action === 'reject' ? `${verdict.code} ${verdict.enhanced}` : `accept → ${verdict.disposition}`,
     message: `${entry.name}: ${entry.description}${entry.outcome === 'got-in' ? ` — ${acceptedClaim(verdict)}` : ''}`,
     transaction: entry.transaction,
-    verdict: {
-      action: verdict.action,
-      code: verdict.code,
-      enhanced: verdict.enhanced,
-      text: verdict.text,
-      disposition: verdict.disposition,
-      connector: verdict.connector,
-      trace: verdict.trace,
-      assumptions: verdict.assumptions,
-    },
+    verdict: evidenceVerdict(verdict),
   };
 }
 
