@@ -20,7 +20,8 @@ export type { AuthenticationInput, AuthenticationOutcome, SpfResult } from './eo
 export { parseHeaderBlock, readMessageHeaders } from './headers/parse.js';
 export { analyseHeaders, type HeaderAnalysis } from './headers/analyse.js';
 export { checkDomain, type DomainReport } from './dns/check.js';
-export { liveResolver, snapshotResolver, type DnsResolver } from './dns/resolver.js';
+export { snapshotResolver, type DnsResolver } from './dns/resolver.js';
+export { liveResolver } from './dns/live-resolver.js';
 export { builtinCorpus, corpusOutcome, type CorpusEntry, type CorpusOutcome } from './corpus/builtin.js';
 export { parseSnapshot, parseJsonText, type Snapshot, type ParsedSnapshot } from './snapshot/parse.js';
 export type { NormalisationNote } from './snapshot/quirks.js';

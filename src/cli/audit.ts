@@ -9,7 +9,6 @@ import { inferProfile } from '../profile/profile.js';
 import { renderAuditTable, renderAuditText } from '../report/audit-text.js';
 import { withLiveDns } from '../dns/dns-section.js';
 import { dnsGapNote } from '../dns/facts.js';
-import { liveResolver } from '../dns/resolver.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
 import { lineLocator } from '../snapshot/locate.js';
 import { parseJsonText, parseSnapshot } from '../snapshot/parse.js';
@@ -62,7 +61,7 @@ export async function auditCommand(io: Io, files: string[], options: AuditComman
   const assumptions = resolveAssumptions(parseAssumeFlags(options.assume));
   const given = await loadProfile(options);
   if (options.resolver !== undefined && !options.liveDns) throw new InputError('--resolver needs --live-dns', { where: '--resolver' });
-  const dns = options.liveDns ? liveResolver(options.resolver) : null;
+  const dns = options.liveDns ? (await import('../dns/live-resolver.js')).liveResolver(options.resolver) : null; // node:dns only here
   const classSearch = options.classSearch ? (await import('../prove/prove.js')).prove : null;
   // Missing DNS data (no Dns section, a domain without an entry, a lookup that failed) is said once per snapshot; the
   // checks that need it say "not evaluated" with the reason.

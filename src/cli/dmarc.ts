@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { analyseReports, type DmarcAnalysis } from '../dmarc/analyse.js';
 import { parseAggregateReport, ReportError, type AggregateReport } from '../dmarc/parse.js';
 import { Budget, DEFAULT_LIMITS, formatBytes, UnpackError, unpackFile, type UnpackLimits, type XmlDocument } from '../dmarc/unpack.js';
-import { liveResolver, parseServer } from '../dns/resolver.js';
+import { liveResolver, parseServer } from '../dns/live-resolver.js';
 import { InputError } from '../errors.js';
 import { parseByteSize } from '../util/size.js';
 import { inferProfile, type GatewayProfile } from '../profile/profile.js';

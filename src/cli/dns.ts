@@ -4,7 +4,8 @@
  */
 import { checkDomain, type DomainReport, type LookupOutcome } from '../dns/check.js';
 import { customDomains } from '../dns/facts.js';
-import { liveResolver, snapshotResolver } from '../dns/resolver.js';
+import { liveResolver } from '../dns/live-resolver.js';
+import { snapshotResolver } from '../dns/resolver.js';
 import { normaliseDomain } from '../eop/addresses.js';
 import { InputError } from '../errors.js';
 import { inferProfile } from '../profile/profile.js';

@@ -2,7 +2,7 @@
  * `eoplock lab <snapshot>`: the EOP lab and its gateway hop on loopback, until SIGINT or SIGTERM.
  */
 import { parseAssumeFlags, resolveAssumptions } from '../eop/assumptions.js';
-import { liveResolver } from '../dns/resolver.js';
+import { liveResolver } from '../dns/live-resolver.js';
 import { InputError } from '../errors.js';
 import { parseByteSize } from '../util/size.js';
 import { DEFAULT_STORE_QUOTA } from '../lab/eop-server.js';

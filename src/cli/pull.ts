@@ -4,7 +4,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { liveResolver } from '../dns/resolver.js';
+import { liveResolver } from '../dns/live-resolver.js';
 import { InputError } from '../errors.js';
 import { appOnlyTokens, deviceCodeTokens, readCertificate, type AuthEndpoints, type TokenSource } from '../pull/auth.js';
 import { CLOUDS, type Cloud } from '../pull/clouds.js';

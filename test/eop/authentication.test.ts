@@ -8,7 +8,7 @@ import { decideAuthenticated } from '../../src/dns/authenticate.js';
 import { evaluatedSource, enhancedFiltering, receivedFromIps } from '../../src/eop/authentication.js';
 import { decide } from '../../src/eop/decide.js';
 import type { Transaction } from '../../src/eop/types.js';
-import { liveResolver } from '../../src/dns/resolver.js';
+import { liveResolver } from '../../src/dns/live-resolver.js';
 import { analyseHeaders } from '../../src/headers/analyse.js';
 import { parseHeaderBlock } from '../../src/headers/parse.js';
 import { InputError } from '../../src/errors.js';
