@@ -11,13 +11,15 @@
  *   `--version` and `--help` still load no command, and MSAL, SMTP, mailauth, Chart.js… load only where used.
  * - Only small, pure packages on the common path are bundled (INLINE below); every other package stays external and
  *   is loaded from node_modules as before (several read their own files relative to themselves).
+ * - commander's top-level `require('node:child_process')` (for executable subcommands, which eoplock has none of)
+ *   becomes a load on first use.
  * - zod's `locales` (an index of every language's error messages) is replaced by English alone: eoplock writes its
  *   own messages and never selects a zod locale. `z.locales.en` stays; no other language is reachable.
  * - The bundle sits two levels below the package root, like dist/cli/, so paths the sources resolve from
  *   `import.meta.url` (`../../package.json`, `../../examples/`, `../../scripts/`) still point where they did.
  */
 import { build } from 'esbuild';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -37,6 +39,16 @@ const packages = {
     context.onResolve({ filter: /^[^./]/ }, (args) => {
       if (args.path.startsWith('node:') || !INLINE.has(packageOf(args.path))) return { path: args.path, external: true };
       return undefined;
+    });
+    // commander requires node:child_process at the top of lib/command.js for executable subcommands (`git-style`
+    // commands in separate files), which eoplock does not have. Loading it (and node:net, streams…) costs about 3 ms on
+    // every start, `--version` included: it is loaded on first use instead. The build fails if the line changes.
+    context.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, async (args) => {
+      const line = "const childProcess = require('node:child_process');";
+      const source = await readFile(args.path, 'utf8');
+      if (!source.includes(line)) throw new Error(`bundle-cli: ${args.path} no longer has the line ${line}`);
+      const lazy = "const childProcess = { spawn: (...rest) => require('node:child_process').spawn(...rest) };";
+      return { contents: source.replace(line, lazy), loader: 'js' };
     });
     context.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, (args) => ({
       contents: `export { default as en } from ${JSON.stringify(join(dirname(args.path), 'en.js'))};\n`,

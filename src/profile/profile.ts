@@ -2,7 +2,7 @@
  * The gateway profile: what the tenant *intends* — the Secure Email Gateway's addresses, certificate name and MX
  * hosts — given on the command line, in a file, or inferred from the snapshot. Pure.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { normaliseDomain } from '../eop/addresses.js';
 import { parseIpEntry } from '../eop/ip.js';
 import { InputError } from '../errors.js';

@@ -1,7 +1,6 @@
 /**
  * File IO for the CLI edge: reading text in the encodings PowerShell writes, and writing files atomically.
  */
-import { randomBytes } from 'node:crypto';
 import { lstat, open, readFile, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../errors.js';
@@ -40,9 +39,13 @@ export async function readTextFile(file: string): Promise<string> {
   return decodeText(bytes, file);
 }
 
-/** The name of a temporary sibling of `file`: hidden, unpredictable, and short enough for any file system. */
+/**
+ * The name of a temporary sibling of `file`: hidden, unpredictable (96 bits from the Web Crypto random source, which
+ * loads node:crypto only when a file is written, not on every command's start), and short enough for any file system.
+ */
 export function temporarySibling(file: string, suffix = 'tmp'): string {
-  return join(dirname(file), `.${basename(file).slice(0, 64)}.${randomBytes(12).toString('hex')}.${suffix}`);
+  const random = Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(12))).toString('hex');
+  return join(dirname(file), `.${basename(file).slice(0, 64)}.${random}.${suffix}`);
 }
 
 /** An {@link InputError} for a file that cannot be written, when the cause is the path or the file system. */

@@ -45,6 +45,11 @@ Module._load = function (request, parent, isMain) {
   } catch {}
   return exports;
 };
+// Node's own modules (no file: URL): listed when the process ends.
+process.on('exit', () => {
+  const builtins = process.moduleLoadList.filter((entry) => entry.startsWith('NativeModule ') && !entry.startsWith('NativeModule internal/'));
+  appendFileSync(process.env.EOPLOCK_TEST_LOADS, builtins.map((entry) => 'node:' + entry.slice('NativeModule '.length) + '\\n').join(''));
+});
 `,
   );
   return registered;
@@ -55,10 +60,10 @@ let counter = 0;
  * Runs `eoplock <argv>` in its own process — the sources through tsx, or with `installed` the command a user runs
  * (bin/eoplock.js, the bundle in dist/cli-bundle/) — and returns its output and the files it loaded.
  */
-async function loads(...argv: string[]): Promise<{ stdout: string; project: string[]; packages: string[]; files: string[] }> {
+async function loads(...argv: string[]): Promise<{ stdout: string; project: string[]; packages: string[]; files: string[]; builtins: string[] }> {
   return loadsVia('sources', argv);
 }
-async function loadsVia(via: 'sources' | 'installed', argv: string[]): Promise<{ stdout: string; project: string[]; packages: string[]; files: string[] }> {
+async function loadsVia(via: 'sources' | 'installed', argv: string[]): Promise<{ stdout: string; project: string[]; packages: string[]; files: string[]; builtins: string[] }> {
   const list = join(temp.path(), `loads-${counter++}.txt`);
   await writeFile(list, '');
   const script = `const { main } = await import(${JSON.stringify(pathToFileURL(join(root, 'src/cli/main.ts')).href)}); process.exitCode = await main(${JSON.stringify(argv)});`;
@@ -71,13 +76,16 @@ async function loadsVia(via: 'sources' | 'installed', argv: string[]): Promise<{
     if (error.code === 1) return { stdout: error.stdout };
     throw new Error(`eoplock ${argv.join(' ')}: exit ${error.code}\n${error.stderr}`);
   });
-  const files = [...new Set((await readFile(list, 'utf8')).split('\n').filter(Boolean))].map((url) => relative(root, fileURLToPath(url)));
+  const lines = [...new Set((await readFile(list, 'utf8')).split('\n').filter(Boolean))];
+  const builtins = lines.filter((line) => line.startsWith('node:')).sort();
+  const files = lines.filter((line) => line.startsWith('file:')).map((url) => relative(root, fileURLToPath(url)));
   const packages = new Set(files.map((file) => /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(file)?.[1]).filter((name): name is string => name !== undefined));
   return {
     stdout,
     files,
     project: files.filter((file) => file.startsWith('src/')).sort(),
     packages: dependencies.filter((name) => packages.has(name)).sort(),
+    builtins,
   };
 }
 
@@ -167,6 +175,17 @@ describe('the installed command (bin/eoplock.js) runs the bundle and keeps the l
     assert.ok(!result.files.some((file) => file.startsWith('node_modules/') || file.startsWith('dist/cli/')), result.files.join(', '));
     const versionFiles = (await loadsVia('installed', ['--version'])).files.length;
     assert.ok(result.files.length > versionFiles, 'the audit loads its own chunks on demand');
+    // Node's modules it has no use for: processes (commander's executable subcommands), DNS, crypto. (node:net is
+    // not among them: Node loads it for a standard output that is a pipe, as here.)
+    for (const name of ['node:child_process', 'node:dns', 'node:dns/promises', 'node:crypto']) {
+      assert.ok(!result.builtins.includes(name), `${name} loaded`);
+    }
+    assert.ok(result.builtins.includes('node:fs'), 'the list of Node\'s modules is read');
+  });
+
+  test('audit --live-dns loads node:dns (and only such a command does)', async () => {
+    const result = await loadsVia('installed', ['audit', 'examples/contoso-exposed.json', '--live-dns', '--resolver', '127.0.0.1:9']);
+    assert.ok(result.builtins.includes('node:dns/promises'), result.builtins.join(', '));
   });
 
   test('a validation error from the bundled zod reads as before (the snapshot names the field)', async () => {
