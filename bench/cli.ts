@@ -11,6 +11,10 @@
  *   npm run bench:cli                      # 15 runs of each, median; builds dist/ first when src/ is newer
  *   npm run bench:cli -- --runs 30 --list
  *   npm run bench:cli -- --bin /elsewhere/eoplock/bin/eoplock.js   # time another build (e.g. an older checkout)
+ *   npm run bench:cli -- --against /elsewhere/eoplock/bin/eoplock.js   # and another build in the same, interleaved run
+ *
+ * On a shared machine the spread between runs is larger than most changes: compare builds with --against (each
+ * round runs every command of both builds), not across separate runs.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
@@ -21,7 +25,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '15' }, list: { type: 'boolean', default: false }, bin: { type: 'string' } },
+  options: { runs: { type: 'string', default: '15' }, list: { type: 'boolean', default: false }, bin: { type: 'string' }, against: { type: 'string' } },
 });
 const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: expected a whole number of at least 1, got ${values.runs}`);
@@ -59,6 +63,12 @@ const cases: Case[] = [
   { name: 'eoplock audit examples/contoso-exposed.json', args: [bin, 'audit', 'examples/contoso-exposed.json'], codes: [0, 1] },
   { name: 'eoplock simulate examples/contoso-locked.json --corpus builtin', args: [bin, 'simulate', 'examples/contoso-locked.json', '--corpus', 'builtin'], codes: [0, 1] },
 ];
+// --against: the same commands through another build, in the same rounds (the goals stay those of the first build).
+const against = values.against ? resolve(values.against) : null;
+if (against) {
+  if (!existsSync(against)) throw new Error(`--against: no such file ${against}`);
+  for (const entry of cases.slice(1)) cases.push({ name: `${entry.name} [against]`, args: [against, ...entry.args.slice(1)], codes: entry.codes });
+}
 
 function run(args: readonly string[], env: NodeJS.ProcessEnv = process.env): { seconds: number; status: number | null; stderr: string } {
   const start = performance.now();
@@ -111,7 +121,7 @@ Module._load = function (request, parent, isMain) {
     return [...new Set(readFileSync(list, 'utf8').split('\n').filter((url) => url !== '' && !url.startsWith(hook)))].map((url) => relative(root, fileURLToPath(url)));
   };
 
-  console.log(`node ${process.version}, ${runs} runs of each command (interleaved), ${bin === join(root, 'bin', 'eoplock.js') ? 'bin/eoplock.js' : bin}`);
+  console.log(`node ${process.version}, ${runs} runs of each command (interleaved), ${bin === join(root, 'bin', 'eoplock.js') ? 'bin/eoplock.js' : bin}${against ? `; [against]: ${against}` : ''}`);
   const times = cases.map(() => [] as number[]);
   run(cases[1]?.args ?? []); // warm the file cache once
   for (let round = 0; round < runs; round++) {
