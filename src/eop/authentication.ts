@@ -59,8 +59,20 @@ export interface EnhancedFiltering {
   users: string[];
 }
 
+/** Enhanced Filtering per connector object, made once (snapshots are values once loaded; callers only read it). */
+const ENHANCED_FILTERING = new WeakMap<InboundConnector, EnhancedFiltering>();
+
 export function enhancedFiltering(connector: InboundConnector | undefined): EnhancedFiltering {
   if (!connector) return { on: false, skipLastIp: false, skipIps: [], users: [] };
+  let known = ENHANCED_FILTERING.get(connector);
+  if (known === undefined) {
+    known = enhancedFilteringOf(connector);
+    ENHANCED_FILTERING.set(connector, known);
+  }
+  return known;
+}
+
+function enhancedFilteringOf(connector: InboundConnector): EnhancedFiltering {
   const skipLastIp = connector.EFSkipLastIP === true;
   const skipIps = connector.EFSkipIPs;
   const users = connector.EFUsers.map((user) => user.toLowerCase());
@@ -129,10 +141,35 @@ export function dmarcRecordFor(
   snapshot: Snapshot,
   fromDomain: string,
   given: string | null | undefined,
-  zones: DnsZones = new Map(Object.entries(snapshot.Dns).map(([domain, data]) => [normaliseDomain(domain), data])),
+  zones?: DnsZones,
 ): { record: DmarcRecord | null; atOrganisationalDomain: boolean } {
   const parse = (raw: string | null | undefined) => (raw ? parsedDmarc(raw) : null);
   if (given !== undefined) return { record: parse(given), atOrganisationalDomain: false };
+  if (zones === undefined) {
+    return dmarcRecordInZones(new Map(Object.entries(snapshot.Dns).map(([domain, data]) => [normaliseDomain(domain), data])), fromDomain, parse);
+  }
+  // From the compiled zones: the same answer for every message from the domain, remembered per zones table (bounded).
+  let known = RECORDS_BY_ZONES.get(zones);
+  if (known === undefined) {
+    known = new Map();
+    RECORDS_BY_ZONES.set(zones, known);
+  }
+  let answer = known.get(fromDomain);
+  if (answer === undefined) {
+    answer = dmarcRecordInZones(zones, fromDomain, parse);
+    if (known.size >= 10_000) known.clear();
+    known.set(fromDomain, answer);
+  }
+  return answer;
+}
+
+const RECORDS_BY_ZONES = new WeakMap<DnsZones, Map<string, { record: DmarcRecord | null; atOrganisationalDomain: boolean }>>();
+
+function dmarcRecordInZones(
+  zones: DnsZones,
+  fromDomain: string,
+  parse: (raw: string | null | undefined) => DmarcRecord | null,
+): { record: DmarcRecord | null; atOrganisationalDomain: boolean } {
   const own = zones.get(fromDomain)?.DMARC[0];
   if (own) return { record: parse(own), atOrganisationalDomain: false };
   const organisational = organisationalDomain(fromDomain);
@@ -198,6 +235,18 @@ export interface AntiPhishSettings {
 
 /** An anti-phishing policy's settings; a property absent from the export has Microsoft's default (S27, S29). */
 export function antiPhishSettings(policy: Record<string, unknown>): AntiPhishSettings {
+  let known = SETTINGS.get(policy);
+  if (known === undefined) {
+    known = Object.freeze(settingsOf(policy));
+    SETTINGS.set(policy, known);
+  }
+  return known;
+}
+
+/** Settings per policy object, made once (snapshots are values once loaded; the settings are read only). */
+const SETTINGS = new WeakMap<Record<string, unknown>, AntiPhishSettings>();
+
+function settingsOf(policy: Record<string, unknown>): AntiPhishSettings {
   return {
     honorDmarc: policy.HonorDmarcPolicy !== false,
     spoofIntelligence: policy.EnableSpoofIntelligence !== false,

@@ -17,11 +17,11 @@
  */
 import type { Snapshot } from '../snapshot/parse.js';
 import type { AcceptedDomain, InboundConnector } from '../snapshot/schema.js';
-import { normaliseDomain } from './addresses.js';
+import { domainOf, normaliseDomain } from './addresses.js';
 import { resolveAssumptions, type Assumptions } from './assumptions.js';
-import { CompiledRules } from './compiled-rules.js';
+import { CompiledRules, Memo, type RecipientHits, type SenderHits } from './compiled-rules.js';
 import { compiledIpList, type IpList } from './ip.js';
-import { IntervalIndex, IpSet } from './ip-table.js';
+import { IntervalIndex, IpSet, parseClientAddress, type ClientAddress } from './ip-table.js';
 import { mxElsewhereTable, type DnsZones } from './authentication.js';
 import { policiesFor, type ApplyingPolicy } from './policy-scope.js';
 import { runStages } from './stages.js';
@@ -161,6 +161,54 @@ export interface CompiledFilter {
   allowList: IpList;
 }
 
+/** A client address and what the tables say of it: the same for every transaction from that address. */
+export interface ClientFacts {
+  address: ClientAddress;
+  /** The enabled connectors whose SenderIPAddresses hold the address (ascending), or null. */
+  byIp: readonly number[] | null;
+  /** The first connection filter whose IP Block List holds the address and whose IP Allow List does not, or -1. */
+  blockedBy: number;
+}
+
+/** A MAIL FROM as the stages read it, with what the tables say of its domain. */
+export interface SenderFacts extends SenderHits {
+  /** Trimmed, without the angle brackets. */
+  mailFrom: string;
+  /** The envelope sender in lower case (as the transport rules compare it), and domainOf() it. */
+  envelope: string;
+  envelopeDomain: string | null;
+  /** The envelope sender's domain is accepted and not an external relay (FromScope). */
+  envelopeInternal: boolean;
+  domain: string | null;
+  accepted: AcceptedMatch | null;
+  /** The restricting Partner connectors whose SenderDomains cover the domain, in order. */
+  restricting: readonly RestrictingInfo[];
+  /** Per connector position: 0 not yet asked, 1 its SenderDomains do not cover the domain, 2 they do. */
+  covered: Uint8Array;
+}
+
+/** The address in a header From value, its domain, and whether that is accepted and not an external relay. */
+export interface HeaderFrom extends SenderHits {
+  address: string | null;
+  domain: string | null;
+  internal: boolean;
+}
+
+/** A recipient address and its accepted domain. */
+export interface RecipientFacts extends RecipientHits {
+  domain: string;
+  accepted: AcceptedMatch | null;
+}
+
+/** A presented certificate's names, the connectors filed under them, and each connector's match (made when asked). */
+export interface CertificateFacts {
+  names: string[];
+  /** Connector positions filed under a name or a wildcard base above one (ascending, each once). */
+  positions: readonly number[];
+  /** Per connector position: matchCertificateName()'s answer once asked (undefined: not asked yet). */
+  matches: (string | null | undefined)[];
+}
+
 /** Everything a decision reads, built once. */
 export interface CompiledTables {
   snapshot: Snapshot;
@@ -177,8 +225,18 @@ export interface CompiledTables {
   antiPhishChain: (recipient: string) => ApplyingPolicy[];
   /** The restricting Partner connectors whose SenderDomains cover a sender domain, in order (remembered per domain). */
   restrictingFor: (senderDomain: string | null) => readonly RestrictingInfo[];
-  /** certificateNames() remembered per certificate (by subject when it has no SANs). */
-  certificateNameCache: { bySubject: Map<string, string[]>; withSan: Map<string, string[]> };
+  /** certificateNames() and what follows from the names, remembered per certificate (by subject when it has no SANs). */
+  certificateNameCache: { bySubject: Map<string, CertificateFacts>; withSan: Map<string, CertificateFacts> };
+  /** Per client address text: the address and its connector and filter lookups; null when it is not an address. */
+  clientFacts(text: string): ClientFacts | null;
+  /** Per MAIL FROM as given. */
+  senderFacts(mailFrom: string): SenderFacts;
+  /** Per recipient as given; null when it is not an address. */
+  recipientFacts(recipient: string): RecipientFacts | null;
+  /** Per address (lower case): an accepted domain that is not an external relay (FromScope). */
+  internalAddress(address: string): boolean;
+  /** Per header From value: the address in it (addressInHeader) and its domain. */
+  headerFromAddress: Memo<HeaderFrom>;
 }
 
 function addTo<Key>(map: Map<Key, number[]>, key: Key, position: number): void {
@@ -230,17 +288,32 @@ export function compileTables(snapshot: Snapshot, assumptions: Assumptions): Com
   const chains = new Map<string, ApplyingPolicy[]>();
   const connectors = compileConnectors(snapshot.InboundConnector);
   const restricting = new Map<string | null, RestrictingInfo[]>();
+  const accepted = new AcceptedIndex(snapshot.AcceptedDomain, assumptions['accepted-subdomains']);
+  const filters: CompiledFilter[] = snapshot.HostedConnectionFilterPolicy.map((policy) => {
+    const blockList = compiledIpList(policy.IPBlockList);
+    const allowList = compiledIpList(policy.IPAllowList);
+    return { name: policy.Name ?? 'connection filter policy', block: new IpSet(blockList.entries), allow: new IpSet(allowList.entries), blockList, allowList };
+  });
+  const restrictingFor = (senderDomain: string | null): readonly RestrictingInfo[] => {
+    let list = restricting.get(senderDomain);
+    if (!list) {
+      list = connectors.restricting.filter((info) => info.senderDomains.covers(senderDomain));
+      if (restricting.size > 50_000) restricting.clear();
+      restricting.set(senderDomain, list);
+    }
+    return list;
+  };
+  const clients = new Memo<ClientFacts>(50_000);
+  const senders = new Memo<SenderFacts>(50_000);
+  const recipients = new Memo<RecipientFacts>(50_000);
+  const internalAddresses = new Memo<boolean>(50_000);
   return {
     snapshot,
     assumptions,
     rejectDirectSend: snapshot.OrganizationConfig[0]?.RejectDirectSend === true,
     connectors,
-    accepted: new AcceptedIndex(snapshot.AcceptedDomain, assumptions['accepted-subdomains']),
-    filters: snapshot.HostedConnectionFilterPolicy.map((policy) => {
-      const blockList = compiledIpList(policy.IPBlockList);
-      const allowList = compiledIpList(policy.IPAllowList);
-      return { name: policy.Name ?? 'connection filter policy', block: new IpSet(blockList.entries), allow: new IpSet(allowList.entries), blockList, allowList };
-    }),
+    accepted,
+    filters,
     rules: new CompiledRules(snapshot.TransportRule, assumptions),
     zones: new Map(Object.entries(snapshot.Dns).map(([domain, data]) => [normaliseDomain(domain), data])),
     mxElsewhere: mxElsewhereTable(snapshot),
@@ -253,16 +326,54 @@ export function compileTables(snapshot: Snapshot, assumptions: Assumptions): Com
       }
       return chain;
     },
-    restrictingFor: (senderDomain) => {
-      let list = restricting.get(senderDomain);
-      if (!list) {
-        list = connectors.restricting.filter((info) => info.senderDomains.covers(senderDomain));
-        if (restricting.size > 50_000) restricting.clear();
-        restricting.set(senderDomain, list);
-      }
-      return list;
-    },
+    restrictingFor,
     certificateNameCache: { bySubject: new Map(), withSan: new Map() },
+    clientFacts: (text) => {
+      const known = clients.get(text);
+      if (known !== undefined) return known;
+      const address = parseClientAddress(text);
+      if (!address) return null;
+      let blockedBy = -1;
+      for (let index = 0; index < filters.length; index++) {
+        const filter = filters[index] as CompiledFilter;
+        if (filter.block.has(address) && !filter.allow.has(address)) {
+          blockedBy = index;
+          break;
+        }
+      }
+      return clients.set(text, { address, byIp: connectors.ip.lookup(address), blockedBy });
+    },
+    senderFacts: (given) => {
+      const known = senders.get(given);
+      if (known !== undefined) return known;
+      const trimmed = given.trim();
+      const mailFrom = trimmed.charCodeAt(0) === 60 ? trimmed.replace(/^<(.*)>$/, '$1') : trimmed;
+      const domain = domainOf(mailFrom);
+      const envelope = mailFrom.toLowerCase();
+      return senders.set(given, {
+        mailFrom,
+        envelope,
+        envelopeDomain: domainOf(envelope),
+        envelopeInternal: accepted.internal(domainOf(envelope)),
+        domain,
+        accepted: accepted.find(domain),
+        restricting: restrictingFor(domain),
+        covered: new Uint8Array(connectors.list.length),
+        ruleHits: [],
+      });
+    },
+    recipientFacts: (recipient) => {
+      const known = recipients.get(recipient);
+      if (known !== undefined) return known;
+      const domain = domainOf(recipient);
+      if (domain === null) return null;
+      return recipients.set(recipient, { domain, accepted: accepted.find(domain), ruleHits: undefined });
+    },
+    internalAddress: (address) => {
+      const known = internalAddresses.get(address);
+      return known !== undefined ? known : internalAddresses.set(address, accepted.internal(domainOf(address)));
+    },
+    headerFromAddress: new Memo(50_000),
   };
 }
 

@@ -10,7 +10,7 @@
  * exactly as the traced path does.
  */
 import type { TransportRule } from '../snapshot/schema.js';
-import { addressInHeader, domainOf, normaliseDomain } from './addresses.js';
+import { addressInHeader, normaliseDomain } from './addresses.js';
 import type { Assumptions } from './assumptions.js';
 import { compileIpList, type IpEntry } from './ip.js';
 import { IntervalIndex, IpSet, type ClientAddress } from './ip-table.js';
@@ -25,15 +25,22 @@ export interface RuleFacts {
   envelope: string;
   /** The header From address (lower case), or null. */
   headerFrom: string | null;
+  /** domainOf() the envelope sender and the header From, and whether each is internal (see {@link RuleFacts.internal}). */
+  envelopeDomain: string | null;
+  headerFromDomain: string | null;
+  envelopeInternal: boolean;
+  headerFromInternal: boolean;
+  /** Where the rules index keeps what it finds by the envelope sender and by the header From (see {@link SenderHits}). */
+  envelopeHits: SenderHits;
+  headerFromHits: SenderHits;
+  /** The same for each accepted recipient, parallel to `recipientDomains`. */
+  recipientHits: readonly RecipientHits[];
   authAs: AuthAs;
   /** The accepted recipients and their domains. */
   recipients: readonly string[];
   recipientDomains: readonly (string | null)[];
   /** Header values by header id (see {@link CompiledRules.headerIds}), after the header firewall; absent: none. */
-  headers: (string[] | undefined)[];
-  /** The same values lower-cased, and whether each is ASCII only. */
-  lower: (string[] | undefined)[];
-  ascii: (boolean[] | undefined)[];
+  headers: (HeaderValue[] | undefined)[];
   attachments: readonly TransactionAttachment[] | 'unknown' | undefined;
   /** Whether an address's domain is accepted and not an external relay (FromScope, SentToScope). */
   internal(address: string): boolean;
@@ -42,6 +49,60 @@ export interface RuleFacts {
 }
 
 type Test = (facts: RuleFacts, senders: SenderCache) => boolean;
+
+/**
+ * The rules a sender address finds through the index (by the address, and by its domain and the domains above it),
+ * per SenderAddressLocation kind: kept on the stages' per-address facts, so that the same address does not look the
+ * index up again. The stages make one per sender address of the compiled tables; the index fills it when first asked.
+ */
+export interface SenderHits {
+  ruleHits: (readonly number[] | undefined)[];
+}
+
+/** The rules a recipient finds through the index by its domain (and the domains above it), kept likewise. */
+export interface RecipientHits {
+  ruleHits: readonly number[] | undefined;
+}
+
+/**
+ * A bounded memo: answers remembered per value (an address, a domain, a header value), cleared when it grows past
+ * `limit` — the same values recur across the transactions of a proof or a bench, and a table never grows without bound.
+ */
+export class Memo<Value> {
+  private readonly answers = new Map<string, Value>();
+  constructor(private readonly limit: number) {}
+  get(key: string): Value | undefined {
+    return this.answers.get(key);
+  }
+  set(key: string, value: Value): Value {
+    if (this.answers.size >= this.limit) this.answers.clear();
+    this.answers.set(key, value);
+    return value;
+  }
+}
+
+/** One header value as the compiled rules read it, made once per value text (CompiledRules.headerValue). */
+export interface HeaderValue {
+  value: string;
+  lower: string;
+  /** ASCII only. */
+  ascii: boolean;
+  /** Per header id: the rules a word of this value finds under that header (made when first asked). */
+  hits: (readonly number[] | undefined)[];
+}
+
+/** A header name as the rules stage reads it, made once per name text (CompiledRules.headerName). */
+export interface HeaderName {
+  /** The name as given. */
+  text: string;
+  lower: string;
+  /** The header id the rules read it under, or -1. */
+  id: number;
+  /** An X-MS-Exchange-Organization-* header: removed from mail not authenticated as internal (S33). */
+  organization: boolean;
+  /** X-MS-Exchange-Organization-AuthAs: always replaced by EOP's own stamp. */
+  authAs: boolean;
+}
 
 /** SenderAddressLocation: Header (the default), Envelope, HeaderOrEnvelope (S18). */
 type LocationKind = 0 | 1 | 2;
@@ -52,33 +113,58 @@ const locationKind = (location: unknown): LocationKind => {
 
 /** The sender addresses per location kind, computed once per transaction (as senderAddresses() does). */
 export class SenderCache {
-  declare private readonly lists: (string[] | undefined)[];
-  declare private readonly domains: ((string | null)[] | undefined)[];
+  // One field per location kind (0 Header, 1 Envelope, 2 HeaderOrEnvelope), made when first read: one SenderCache is
+  // made per message, and most messages read one kind or none.
+  declare private addresses0: string[] | undefined;
+  declare private addresses1: string[] | undefined;
+  declare private addresses2: string[] | undefined;
+  declare private internal0: boolean[] | undefined;
+  declare private internal1: boolean[] | undefined;
+  declare private internal2: boolean[] | undefined;
   declare private readonly facts: RuleFacts;
   constructor(facts: RuleFacts) {
     this.facts = facts;
-    this.lists = [undefined, undefined, undefined];
-    this.domains = [undefined, undefined, undefined];
+    this.addresses0 = undefined;
+    this.addresses1 = undefined;
+    this.addresses2 = undefined;
+    this.internal0 = undefined;
+    this.internal1 = undefined;
+    this.internal2 = undefined;
   }
 
+  /** The header From takes part: kind 0 when there is one, kind 2 when it differs from the envelope sender. */
+  withHeader(kind: LocationKind): boolean {
+    const { envelope, headerFrom } = this.facts;
+    return kind === 0 ? headerFrom !== null : kind === 2 && headerFrom !== null && headerFrom !== envelope;
+  }
+
+  /** The sender addresses a condition of this kind looks at (senderAddresses() in rule-predicates.ts). */
   addresses(kind: LocationKind): string[] {
-    let list = this.lists[kind];
-    if (!list) {
-      const { envelope, headerFrom } = this.facts;
-      if (kind === 1) list = [envelope];
-      else if (kind === 2) list = headerFrom !== null && headerFrom !== envelope ? [headerFrom, envelope] : [envelope];
-      else list = [headerFrom ?? envelope];
-      this.lists[kind] = list;
-    }
+    const known = kind === 0 ? this.addresses0 : kind === 1 ? this.addresses1 : this.addresses2;
+    if (known) return known;
+    const { envelope, headerFrom } = this.facts;
+    const list = !this.withHeader(kind) ? [envelope] : kind === 0 ? [headerFrom as string] : [headerFrom as string, envelope];
+    if (kind === 0) this.addresses0 = list;
+    else if (kind === 1) this.addresses1 = list;
+    else this.addresses2 = list;
     return list;
   }
 
+  /** The domains of {@link addresses}, as domainOf() gives them (the stages made them once per address). */
   domainsOf(kind: LocationKind): (string | null)[] {
-    let list = this.domains[kind];
-    if (!list) {
-      list = this.addresses(kind).map(domainOf);
-      this.domains[kind] = list;
-    }
+    const { envelopeDomain, headerFromDomain } = this.facts;
+    return !this.withHeader(kind) ? [envelopeDomain] : kind === 0 ? [headerFromDomain] : [headerFromDomain, envelopeDomain];
+  }
+
+  /** Whether each of {@link addresses} is internal (RuleFacts.internal), as the stages found once per address. */
+  internal(kind: LocationKind): boolean[] {
+    const known = kind === 0 ? this.internal0 : kind === 1 ? this.internal1 : this.internal2;
+    if (known) return known;
+    const { envelopeInternal, headerFromInternal } = this.facts;
+    const list = !this.withHeader(kind) ? [envelopeInternal] : kind === 0 ? [headerFromInternal] : [headerFromInternal, envelopeInternal];
+    if (kind === 0) this.internal0 = list;
+    else if (kind === 1) this.internal1 = list;
+    else this.internal2 = list;
     return list;
   }
 }
@@ -93,7 +179,7 @@ function underAny(domain: string, entries: ReadonlySet<string>): boolean {
 }
 
 function pushAll(into: number[], list: readonly number[] | undefined | null): void {
-  if (list) for (const id of list) into.push(id);
+  if (list) for (let index = 0; index < list.length; index++) into.push(list[index] as number);
 }
 
 /** The ids filed under `domain` or under any suffix of it after a dot. */
@@ -101,6 +187,10 @@ function pushSuffixes(into: number[], index: ReadonlyMap<string, readonly number
   pushAll(into, index.get(domain));
   for (let dot = domain.indexOf('.'); dot >= 0; dot = domain.indexOf('.', dot + 1)) pushAll(into, index.get(domain.slice(dot + 1)));
 }
+
+const NO_IDS: readonly number[] = Object.freeze([]);
+const NO_EVALUATIONS = Object.freeze([]) as unknown as RuleEvaluation[];
+
 
 /** Sorts a short list of ids in place (insertion sort: the lists are a few entries long). */
 function sortSmall(list: number[]): void {
@@ -260,6 +350,11 @@ function interiorRuns(literal: string): string[] {
   return out;
 }
 
+function containsAll(text: string, literals: readonly string[]): boolean {
+  for (let index = 0; index < literals.length; index++) if (!text.includes(literals[index] as string)) return false;
+  return true;
+}
+
 /** One word of a HeaderContainsWords list. */
 interface WordTest {
   lower: string;
@@ -345,9 +440,9 @@ function compilePredicate(configured: ConfiguredPredicate, headers: HeaderIds): 
       const kind = locationKind(values[1]);
       const test: Test =
         scope === 'InOrganization'
-          ? (facts, senders) => facts.authAs === 'Internal' && senders.addresses(kind).some((address) => facts.internal(address))
+          ? (facts, senders) => facts.authAs === 'Internal' && senders.internal(kind).includes(true)
           : scope === 'NotInOrganization'
-            ? (facts, senders) => senders.addresses(kind).some((address) => !facts.internal(address))
+            ? (_facts, senders) => senders.internal(kind).includes(false)
             : () => false;
       return { parameter, test, guard: null, attachments: false };
     }
@@ -412,11 +507,10 @@ function compilePredicate(configured: ConfiguredPredicate, headers: HeaderIds): 
       const test: Test = (facts) => {
         const list = facts.headers[id];
         if (!list) return false;
-        const lower = facts.lower[id] as string[];
-        const ascii = facts.ascii[id] as boolean[];
         for (let index = 0; index < list.length; index++) {
+          const value = list[index] as HeaderValue;
           for (const word of words) {
-            if (word.simple && ascii[index] ? asciiWordIn(lower[index] as string, word.lower) : word.regex.test(list[index] as string)) return true;
+            if (word.simple && value.ascii ? asciiWordIn(value.lower, word.lower) : word.regex.test(value.value)) return true;
           }
         }
         return false;
@@ -439,11 +533,10 @@ function compilePredicate(configured: ConfiguredPredicate, headers: HeaderIds): 
       const test: Test = (facts) => {
         const list = facts.headers[id];
         if (!list) return false;
-        const lower = facts.lower[id] as string[];
         for (let index = 0; index < list.length; index++) {
-          const value = lower[index] as string;
+          const value = list[index] as HeaderValue;
           for (const pattern of patterns) {
-            if (pattern.literals.every((literal) => value.includes(literal)) && pattern.regex.test(list[index] as string)) return true;
+            if (containsAll(value.lower, pattern.literals) && pattern.regex.test(value.value)) return true;
           }
         }
         return false;
@@ -475,6 +568,7 @@ function compileRule(rule: TransportRule, order: number, headers: HeaderIds): Co
   const staticNulls: string[] = [];
   let generic: CompiledRule['generic'] = 'never';
   let guard: Guard | null = null;
+  let guardTest: Test | null = null;
   for (const [list, predicates] of [[conditions, configured.conditions], [exceptions, configured.exceptions]] as const) {
     for (const predicate of predicates) {
       const compiled = compilePredicate(predicate, headers);
@@ -485,9 +579,16 @@ function compileRule(rule: TransportRule, order: number, headers: HeaderIds): Co
       if (compiled.attachments && generic === 'never') generic = 'with-attachments';
       if (compiled.test === null) staticNulls.push(compiled.parameter);
       else list.push(compiled.test);
-      if (list === conditions && compiled.guard && (!guard || GUARD_RANK[compiled.guard.kind] < GUARD_RANK[guard.kind])) guard = compiled.guard;
+      if (list === conditions && compiled.guard && (!guard || GUARD_RANK[compiled.guard.kind] < GUARD_RANK[guard.kind])) {
+        guard = compiled.guard;
+        guardTest = compiled.test;
+      }
     }
   }
+  // A rule filed under an exact guard (a sender address or domain, a recipient domain, an address range) is only ever
+  // evaluated when the index found it by that very condition, which then holds: it is not tested again. A header
+  // guard only narrows (a word of the value), so its test stays.
+  if (generic === 'never' && guard !== null && guard.kind !== 'header') conditions.splice(conditions.indexOf(guardTest as Test), 1);
   const actions = describeActions(raw);
   const reject = ruleRejectReply(raw);
   return {
@@ -539,9 +640,14 @@ export interface FastRulesResult {
 
 const NONE_OUTCOME = { kind: 'none' } as const;
 
+const ORGANIZATION_PREFIX = 'x-ms-exchange-organization-';
+const AUTH_AS = 'x-ms-exchange-organization-authas';
+
 export class CompiledRules {
   readonly rules: CompiledRule[];
   readonly headerIds: ReadonlyMap<string, number>;
+  /** The id of X-MS-Exchange-Organization-AuthAs among the headers the rules read, or -1. */
+  readonly authAsId: number;
   /** Every rule not matched: the start of each verdict's list (copied), and (frozen) the list when no rule matched. */
   private readonly notMatched: RuleEvaluation[];
   private readonly noneMatched: RuleEvaluation[];
@@ -552,12 +658,19 @@ export class CompiledRules {
   private readonly ip: IntervalIndex;
   private readonly headerIndex: HeaderIndex[] = [];
   private readonly honourAuditStop: boolean;
+  private readonly values = new Memo<HeaderValue>(50_000);
+  /** Verdicts' rule lists made of the rules' own evaluations, by which rules changed (shared, read only). */
+  private readonly lists = new Map<number, RuleEvaluation[]>();
+  private readonly longLists = new Map<string, RuleEvaluation[]>();
+  private readonly names = new Memo<HeaderName>(10_000);
+  private readonly recentNames: (HeaderName | undefined)[] = new Array(64).fill(undefined);
 
   constructor(rules: readonly TransportRule[], assumptions: Assumptions) {
     const headers = new HeaderIds();
     const enabled = [...rules].sort((a, b) => a.Priority - b.Priority).filter((rule) => rule.State === 'Enabled');
     this.rules = enabled.map((rule, order) => compileRule(rule, order, headers));
     this.headerIds = headers.ids;
+    this.authAsId = headers.ids.get(AUTH_AS) ?? -1;
     this.notMatched = this.rules.map((rule) => rule.notMatched);
     this.noneMatched = Object.freeze(this.notMatched.slice()) as RuleEvaluation[];
     this.honourAuditStop = assumptions['audit-mode-stop'] === 'honoured';
@@ -608,13 +721,26 @@ export class CompiledRules {
   private candidates(facts: RuleFacts, senders: SenderCache): number[] {
     const hits: number[] = [];
     for (let kind = 0 as LocationKind; kind <= 2; kind++) {
-      const from = this.from[kind] as Map<string, number[]>;
-      const domains = this.senderDomain[kind] as Map<string, number[]>;
-      if (from.size > 0) for (const address of senders.addresses(kind)) pushAll(hits, from.get(address));
-      if (domains.size > 0) for (const domain of senders.domainsOf(kind)) if (domain !== null) pushSuffixes(hits, domains, domain);
+      if ((this.from[kind] as Map<string, number[]>).size === 0 && (this.senderDomain[kind] as Map<string, number[]>).size === 0) continue;
+      const withHeader = senders.withHeader(kind);
+      if (withHeader) pushAll(hits, this.senderHits(facts.headerFromHits, kind, facts.headerFrom as string, facts.headerFromDomain));
+      if (!withHeader || kind === 2) pushAll(hits, this.senderHits(facts.envelopeHits, kind, facts.envelope, facts.envelopeDomain));
     }
     if (this.recipientDomain.size > 0) {
-      for (const domain of facts.recipientDomains) if (domain !== null) pushSuffixes(hits, this.recipientDomain, domain);
+      const domains = facts.recipientDomains;
+      for (let index = 0; index < domains.length; index++) {
+        const domain = domains[index];
+        if (domain === null || domain === undefined) continue;
+        const holder = facts.recipientHits[index];
+        let found = holder?.ruleHits;
+        if (found === undefined) {
+          const ids: number[] = [];
+          pushSuffixes(ids, this.recipientDomain, domain);
+          found = ids.length > 0 ? ids : NO_IDS;
+          if (holder) holder.ruleHits = found;
+        }
+        pushAll(hits, found);
+      }
     }
     if (!this.ip.empty) pushAll(hits, this.ip.lookup(facts.address));
     for (let id = 0; id < this.headerIndex.length; id++) {
@@ -623,18 +749,60 @@ export class CompiledRules {
       if (!index || !values) continue;
       pushAll(hits, index.presence);
       if (index.words.size === 0 && index.patterns.size === 0) continue;
-      const ascii = facts.ascii[id] as boolean[];
-      for (let position = 0; position < values.length; position++) {
-        const runs = wordRuns(values[position] as string);
-        if (index.patterns.size > 0) for (const run of runs) pushAll(hits, index.patterns.get(run));
-        if (index.words.size > 0) {
-          if (ascii[position]) for (const run of runs) pushAll(hits, index.words.get(run));
-          else pushAll(hits, index.wordRules);
-        }
-      }
+      for (let position = 0; position < values.length; position++) pushAll(hits, this.valueHits(values[position] as HeaderValue, id, index));
     }
     sortSmall(hits);
     return hits;
+  }
+
+  /** The rules a sender address finds by itself and by its domain under one location kind (remembered on the holder). */
+  private senderHits(holder: SenderHits, kind: LocationKind, address: string, domain: string | null): readonly number[] {
+    let found = holder.ruleHits[kind];
+    if (found === undefined) {
+      const ids: number[] = [];
+      pushAll(ids, (this.from[kind] as Map<string, number[]>).get(address));
+      const domains = this.senderDomain[kind] as Map<string, number[]>;
+      if (domain !== null && domains.size > 0) pushSuffixes(ids, domains, domain);
+      found = holder.ruleHits[kind] = ids.length > 0 ? ids : NO_IDS;
+    }
+    return found;
+  }
+
+  /** The rules a header value finds by its words under one header (remembered on the value). */
+  private valueHits(value: HeaderValue, id: number, index: HeaderIndex): readonly number[] {
+    let found = value.hits[id];
+    if (found === undefined) {
+      const hits: number[] = [];
+      const runs = wordRuns(value.value);
+      if (index.patterns.size > 0) for (const run of runs) pushAll(hits, index.patterns.get(run));
+      if (index.words.size > 0) {
+        if (value.ascii) for (const run of runs) pushAll(hits, index.words.get(run));
+        else pushAll(hits, index.wordRules);
+      }
+      found = value.hits[id] = hits;
+    }
+    return found;
+  }
+
+  /** A header value's lower-case form and ASCII-ness, made once per value text. */
+  headerValue(text: string): HeaderValue {
+    return this.values.get(text) ?? this.values.set(text, { value: text, lower: text.toLowerCase(), ascii: isAsciiText(text), hits: [] });
+  }
+
+  /** A header name's lower-case form and header id, made once per name text. */
+  headerName(text: string): HeaderName {
+    // A message has a few header names, the same ones message after message: a small table by length and first
+    // letter answers most without hashing the name.
+    const slot = (text.length * 31 + text.charCodeAt(0)) & 63;
+    const recent = this.recentNames[slot];
+    if (recent !== undefined && recent.text === text) return recent;
+    let name = this.names.get(text);
+    if (name === undefined) {
+      const lower = text.toLowerCase();
+      name = this.names.set(text, { text, lower, id: this.headerIds.get(lower) ?? -1, organization: lower.startsWith(ORGANIZATION_PREFIX), authAs: lower === AUTH_AS });
+    }
+    this.recentNames[slot] = name;
+    return name;
   }
 
   /** Runs the rules for one transaction. */
@@ -648,7 +816,7 @@ export class CompiledRules {
     let outcome: FastRulesResult['outcome'] = NONE_OUTCOME;
     let scl: number | null = null;
     let auditModeStop = false;
-    const notEvaluated: RuleEvaluation[] = [];
+    let notEvaluated: RuleEvaluation[] = NO_EVALUATIONS;
     let h = 0;
     let a = 0;
     let previous = -1;
@@ -661,6 +829,7 @@ export class CompiledRules {
       if (result === rule.notMatched) continue;
       (changed ??= []).push({ order: next, evaluation: result });
       if (result.matched === null) {
+        if (notEvaluated === NO_EVALUATIONS) notEvaluated = [];
         notEvaluated.push(result);
         continue;
       }
@@ -688,9 +857,49 @@ export class CompiledRules {
     }
     // No rule matched and none stopped early: every such verdict shares the one read-only list.
     if (!changed && end === this.rules.length) return { evaluations: this.noneMatched, outcome, scl, notEvaluated, auditModeStop };
+    return { evaluations: this.evaluationList(end, changed), outcome, scl, notEvaluated, auditModeStop };
+  }
+
+  /**
+   * The verdict's rule list: every rule up to `end` not matched but the changed ones. When each changed rule carries
+   * one of its own evaluations (matched, or not evaluated), the list is the same for every message that changes the
+   * same rules the same way: made once and shared, read only (like the list when no rule matched).
+   */
+  private evaluationList(end: number, changed: { order: number; evaluation: RuleEvaluation }[] | null): RuleEvaluation[] {
+    // The key spells `end` and then each changed rule (its position, doubled, plus one when it matched, plus one) in
+    // base 2·(rules + 1): one number while it stays below 2^53, else the same digits as text.
+    const base = 2 * (this.rules.length + 1);
+    let key = end;
+    let text: string | null = null;
+    if (changed) {
+      for (let index = 0; index < changed.length; index++) {
+        const { order, evaluation } = changed[index] as { order: number; evaluation: RuleEvaluation };
+        const rule = this.rules[order] as CompiledRule;
+        const code = evaluation === rule.matched ? order * 2 + 2 : evaluation === rule.notEvaluated ? order * 2 + 1 : -1;
+        if (code < 0) return this.freshList(end, changed);
+        if (text !== null) text += `,${code}`;
+        else if (key < Number.MAX_SAFE_INTEGER / base - 1) key = key * base + code;
+        else text = `${key},${code}`;
+      }
+    }
+    const known = text === null ? this.lists.get(key) : this.longLists.get(text);
+    if (known !== undefined) return known;
+    const list = Object.freeze(this.freshList(end, changed)) as RuleEvaluation[];
+    if (text === null) {
+      if (this.lists.size >= 10_000) this.lists.clear();
+      this.lists.set(key, list);
+    } else {
+      if (this.longLists.size >= 10_000) this.longLists.clear();
+      this.longLists.set(text, list);
+    }
+    return list;
+  }
+
+  /** A new rule list: every rule up to `end` not matched, but the changed ones. */
+  private freshList(end: number, changed: { order: number; evaluation: RuleEvaluation }[] | null): RuleEvaluation[] {
     const evaluations = this.notMatched.slice(0, end);
     if (changed) for (const { order, evaluation } of changed) evaluations[order] = evaluation;
-    return { evaluations, outcome, scl, notEvaluated, auditModeStop };
+    return evaluations;
   }
 
   private evaluate(rule: CompiledRule, facts: RuleFacts, senders: SenderCache): RuleEvaluation {

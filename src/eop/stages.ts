@@ -19,10 +19,10 @@ import {
   evaluatedSource,
 } from './authentication.js';
 import { certificateNames, matchCertificateName } from './certificate.js';
-import type { AcceptedMatch, CompiledTables, RestrictingInfo } from './compile.js';
-import type { RuleFacts } from './compiled-rules.js';
+import type { AcceptedMatch, CertificateFacts, ClientFacts, CompiledTables, HeaderFrom, RecipientFacts, RestrictingInfo, SenderFacts } from './compile.js';
+import type { HeaderValue, RecipientHits, RuleFacts, SenderHits } from './compiled-rules.js';
 import { compiledIpList, findInList, parseIp, type IpAddress } from './ip.js';
-import { addressText, ipObject, parseClientAddress, type ClientAddress } from './ip-table.js';
+import { addressText, ipObject, type ClientAddress } from './ip-table.js';
 import { MAX_RECIPIENTS_PER_TRANSACTION, REPLIES, fillReply, type ReplyText } from './replies.js';
 import type { RuleContext } from './rule-predicates.js';
 import { evaluateTransportRules } from './rules.js';
@@ -50,6 +50,20 @@ const ASSUMPTION_BIT: Readonly<Record<string, number>> = Object.freeze(Object.fr
 /** Assumption ids in the order a verdict lists them (sorted). */
 const SORTED_IDS = ASSUMPTIONS.map((entry) => entry.id as string).sort();
 const SORTED_BITS = SORTED_IDS.map((id) => ASSUMPTION_BIT[id] as number);
+const bitOf = (id: AssumptionId): number => ASSUMPTION_BIT[id] as number;
+/** The bit of each assumption a stage records by name (a constant: `d.used |= USE_…` costs no lookup per decision). */
+const USE_ACCEPTED_SUBDOMAINS = bitOf('accepted-subdomains');
+const USE_ATTRIBUTION_REJECT_ORDER = bitOf('attribution-reject-order');
+const USE_ATTRIBUTION_REJECT_STAGE = bitOf('attribution-reject-stage');
+const USE_AUDIT_MODE_STOP = bitOf('audit-mode-stop');
+const USE_CERTIFICATE_WILDCARD = bitOf('certificate-wildcard');
+const USE_CONNECTOR_PRECEDENCE = bitOf('connector-precedence');
+const USE_DMARC_REJECT_STAGE = bitOf('dmarc-reject-stage');
+const USE_IP_BLOCK_LIST = bitOf('ip-block-list');
+const USE_PARTNER_AUTHAS = bitOf('partner-authas');
+const USE_REQUIRE_TLS_WITHOUT_TLS = bitOf('require-tls-without-tls');
+const USE_RESTRICTION_SATISFIED_BY = bitOf('restriction-satisfied-by');
+const USE_RULE_REJECT_STAGE = bitOf('rule-reject-stage');
 
 export function reply(action: 'accept' | 'reject', stage: Stage, text: ReplyText, values: Record<string, string> = {}): Reply {
   return { action, stage, code: text.code, enhanced: text.enhanced, text: fillReply(text.text, values) };
@@ -76,8 +90,18 @@ export interface Candidate {
   certificate: string | null;
 }
 
-const NO_NAMES: string[] = [];
+/** An empty list shared by decisions until they have entries (read only: a stage that adds makes its own). */
+const NO_NAMES = Object.freeze([]) as unknown as string[];
+const NO_REPLIES = Object.freeze([]) as unknown as Reply[];
+const NO_FIELDS = Object.freeze([]) as unknown as HeaderField[];
 const NO_ADDRESS: ClientAddress = { family: 'ipv4', v4: 0, v6: '', input: '', written: '' };
+const NO_CLIENT: ClientFacts = { address: NO_ADDRESS, byIp: null, blockedBy: -1 };
+const NO_SENDER: SenderFacts = { mailFrom: '', envelope: '', envelopeDomain: null, envelopeInternal: false, domain: null, accepted: null, restricting: [], covered: new Uint8Array(0), ruleHits: [] };
+const NO_RECIPIENTS = Object.freeze([]) as unknown as RecipientFacts[];
+const NO_RECIPIENT_HITS: readonly RecipientHits[] = Object.freeze([]);
+const NO_POSITIONS: readonly number[] = Object.freeze([]);
+/** No connector matched: shared by decisions until one does (read only). */
+const NO_CANDIDATES = Object.freeze([]) as unknown as Candidate[];
 
 /** One decision in progress: what the stages have found so far. */
 export class Decision {
@@ -88,6 +112,11 @@ export class Decision {
   declare readonly trace: TraceStep[] | null;
   declare used: number;
   declare address: ClientAddress;
+  /** The client address, MAIL FROM, recipients and certificate with what the tables say of them (connection()). */
+  declare client: ClientFacts;
+  declare sender: SenderFacts;
+  declare recipientFacts: RecipientFacts[];
+  declare certificate: CertificateFacts | null;
   declare private ip: IpAddress | null;
   declare mailFrom: string;
   declare senderDomain: string | null;
@@ -106,9 +135,15 @@ export class Decision {
   declare relayed: string[];
   declare acceptedRecipients: string[];
   declare acceptedDomains: string[];
+  /** The accepted recipients' facts, parallel to acceptedDomains. */
+  declare acceptedFacts: RecipientFacts[];
   /** DATA: the header fields as given, the header From address. */
   declare given: readonly HeaderField[];
   declare headerFrom: string | null;
+  declare headerFromDomain: string | null;
+  declare headerFromInternal: boolean;
+  /** The header From's address, domain and rule hits as remembered per value (null without one). */
+  declare headerFromFacts: HeaderFrom | null;
   declare scl: number | null;
   declare rules: Verdict['rules'];
   declare incompleteReasons: string[] | null;
@@ -122,25 +157,33 @@ export class Decision {
     this.trace = traced ? [] : null;
     this.used = 0;
     this.address = NO_ADDRESS;
+    this.client = NO_CLIENT;
+    this.sender = NO_SENDER;
+    this.recipientFacts = NO_RECIPIENTS;
+    this.certificate = null;
     this.ip = null;
     this.mailFrom = '';
     this.senderDomain = null;
     this.tls = false;
     this.certificateNames = NO_NAMES;
     this.recipientDomains = NO_NAMES;
-    this.candidates = [];
+    this.candidates = NO_CANDIDATES;
     this.chosen = null;
     this.connector = null;
     this.authAs = 'Anonymous';
     this.blockListReject = null;
     this.blockListDrop = false;
     this.senderAccepted = null;
-    this.replies = [];
-    this.relayed = [];
-    this.acceptedRecipients = [];
-    this.acceptedDomains = [];
-    this.given = [];
+    this.replies = NO_REPLIES;
+    this.relayed = NO_NAMES;
+    this.acceptedRecipients = NO_NAMES;
+    this.acceptedDomains = NO_NAMES;
+    this.acceptedFacts = NO_RECIPIENTS;
+    this.given = NO_FIELDS;
     this.headerFrom = null;
+    this.headerFromDomain = null;
+    this.headerFromInternal = false;
+    this.headerFromFacts = null;
     this.scl = null;
     this.rules = [];
     this.incompleteReasons = null;
@@ -174,8 +217,9 @@ export class Decision {
 /** Reads and checks the transaction: client address, MAIL FROM, recipients, TLS and the certificate's names. */
 export function connection(d: Decision): void {
   const transaction = d.transaction;
-  const address = parseClientAddress(String(transaction.clientIp ?? ''));
-  if (!address) throw new InputError(`"${String(transaction.clientIp)}" is not an IPv4 or IPv6 address`, { where: 'clientIp' });
+  const tables = d.tables;
+  const client = tables.clientFacts(String(transaction.clientIp ?? ''));
+  if (!client) throw new InputError(`"${String(transaction.clientIp)}" is not an IPv4 or IPv6 address`, { where: 'clientIp' });
   if (typeof transaction.mailFrom !== 'string') {
     throw new InputError('mailFrom is required ("" for the null sender)', { where: 'mailFrom' });
   }
@@ -184,37 +228,44 @@ export function connection(d: Decision): void {
     throw new InputError('at least one recipient is required', { where: 'rcptTo' });
   }
   const domains: string[] = new Array(rcptTo.length);
+  const recipients: RecipientFacts[] = new Array(rcptTo.length);
   for (let index = 0; index < rcptTo.length; index++) {
     const recipient = rcptTo[index];
-    const domain = typeof recipient === 'string' ? domainOf(recipient) : null;
-    if (domain === null) throw new InputError(`"${String(recipient)}" is not an email address`, { where: `rcptTo[${index}]` });
-    domains[index] = domain;
+    const facts = typeof recipient === 'string' ? tables.recipientFacts(recipient) : null;
+    if (facts === null) throw new InputError(`"${String(recipient)}" is not an email address`, { where: `rcptTo[${index}]` });
+    domains[index] = facts.domain;
+    recipients[index] = facts;
   }
-  d.address = address;
+  d.client = client;
+  d.address = client.address;
   d.recipientDomains = domains;
-  const trimmed = transaction.mailFrom.trim();
-  d.mailFrom = trimmed.charCodeAt(0) === 60 ? trimmed.replace(/^<(.*)>$/, '$1') : trimmed;
-  d.senderDomain = domainOf(d.mailFrom);
+  d.recipientFacts = recipients;
+  const sender = tables.senderFacts(transaction.mailFrom);
+  d.sender = sender;
+  d.mailFrom = sender.mailFrom;
+  d.senderDomain = sender.domain;
   d.tls = transaction.tls !== undefined && transaction.tls !== null;
   const certificate = transaction.tls?.certificate;
   if (certificate) {
     // Remembered per certificate: by its subject alone, or by subject and SANs (JSON, so no two certificates share a key).
     const withSan = certificate.san !== undefined && certificate.san.length > 0;
-    const cache = withSan ? d.tables.certificateNameCache.withSan : d.tables.certificateNameCache.bySubject;
+    const cache = withSan ? tables.certificateNameCache.withSan : tables.certificateNameCache.bySubject;
     const key = withSan ? JSON.stringify([certificate.subject, certificate.san]) : certificate.subject;
-    let names = cache.get(key);
-    if (!names) {
-      names = certificateNames(certificate);
+    let facts = cache.get(key);
+    if (!facts) {
+      const names = certificateNames(certificate);
+      facts = { names, positions: certificatePositions(tables, names), matches: [] };
       if (cache.size > 10_000) cache.clear();
-      cache.set(key, names);
+      cache.set(key, facts);
     }
-    d.certificateNames = names;
+    d.certificate = facts;
+    d.certificateNames = facts.names;
   }
   if (d.trace) {
     d.trace.push({
       step: 'connection',
       detail:
-        `${address.family === 'ipv6' ? 'IPv6' : 'IPv4'} client ${addressText(address)}` +
+        `${client.address.family === 'ipv6' ? 'IPv6' : 'IPv4'} client ${addressText(client.address)}` +
         `${transaction.helo ? ` (HELO ${transaction.helo})` : ''}, ` +
         (d.tls ? (certificate ? `TLS with certificate [${d.certificateNames.join(', ')}]` : 'TLS without a client certificate') : 'no TLS') +
         `, MAIL FROM <${d.mailFrom}>, ${rcptTo.length} recipient(s)`,
@@ -225,10 +276,11 @@ export function connection(d: Decision): void {
 
 // ── Connector match ─────────────────────────────────────────────────────────────────────────────────
 
-/** Connector positions filed under a certificate name, or under a wildcard base the name lies at or below. */
-function certificatePositions(d: Decision, into: number[]): void {
-  const table = d.tables.connectors.certificates;
-  for (const name of d.certificateNames) {
+/** Connector positions filed under a certificate name, or under a wildcard base the name lies at or below (ascending, each once). */
+function certificatePositions(tables: CompiledTables, names: readonly string[]): number[] {
+  const table = tables.connectors.certificates;
+  const into: number[] = [];
+  for (const name of names) {
     for (const position of table.exact.get(name) ?? []) into.push(position);
     if (name.startsWith('*.') || table.base.size === 0) continue;
     for (const position of table.base.get(name) ?? []) into.push(position);
@@ -237,6 +289,48 @@ function certificatePositions(d: Decision, into: number[]): void {
       for (const position of table.base.get(name.slice(dot + 1)) ?? []) into.push(position);
     }
   }
+  return [...new Set(into)].sort((a, b) => a - b);
+}
+
+/** The union of two ascending lists of positions, ascending, each once. */
+function union(a: readonly number[], b: readonly number[]): readonly number[] {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = i < a.length ? (a[i] as number) : Infinity;
+    const y = j < b.length ? (b[j] as number) : Infinity;
+    if (x <= y) {
+      out.push(x);
+      i++;
+      if (x === y) j++;
+    } else {
+      out.push(y);
+      j++;
+    }
+  }
+  return out;
+}
+
+/** Whether a connector's SenderDomains cover the MAIL FROM domain, remembered per sender and connector. */
+function covers(d: Decision, position: number, senderDomains: CompiledTables['connectors']['list'][number]['senderDomains']): boolean {
+  const sender = d.sender;
+  const known = sender.covered[position];
+  if (known !== undefined && known !== 0) return known === 2;
+  const answer = senderDomains.covers(d.senderDomain);
+  if (known !== undefined) sender.covered[position] = answer ? 2 : 1;
+  return answer;
+}
+
+/** matchCertificateName() for a connector and the presented certificate, remembered per certificate and connector. */
+function certificateMatch(d: Decision, position: number, configured: string): string | null {
+  const facts = d.certificate;
+  if (facts === null) return matchCertificateName(configured, d.certificateNames, d.tables.assumptions);
+  let answer = facts.matches[position];
+  if (answer === undefined) answer = facts.matches[position] = matchCertificateName(configured, facts.names, d.tables.assumptions);
+  return answer;
 }
 
 /** A candidate's rank under `connector-precedence` (lower wins; ties go to the connector listed first). */
@@ -257,28 +351,25 @@ export function connectorMatch(d: Decision): void {
   const assumptions = d.tables.assumptions;
   const trace = d.trace;
   const names = d.certificateNames;
-  if (connectors.wildcard && names.length > 0) d.use('certificate-wildcard');
-  const byIp = connectors.ip.lookup(d.address);
-  let positions: readonly number[] = byIp ?? [];
-  if ((d.tls && names.length > 0) || (trace && connectors.disabled.length > 0)) {
-    const all = [...positions];
-    if (d.tls) certificatePositions(d, all);
-    if (trace) all.push(...connectors.disabled);
-    positions = [...new Set(all)].sort((a, b) => a - b);
-  }
-  const candidates: Candidate[] = [];
-  for (const position of positions) {
+  if (connectors.wildcard && names.length > 0) d.used |= USE_CERTIFICATE_WILDCARD;
+  const byIp = d.client.byIp;
+  let positions: readonly number[] = byIp ?? NO_POSITIONS;
+  if (d.tls && d.certificate !== null) positions = union(positions, d.certificate.positions);
+  if (trace) positions = union(positions, connectors.disabled);
+  let candidates: Candidate[] = NO_CANDIDATES;
+  for (let at = 0; at < positions.length; at++) {
+    const position = positions[at] as number;
     const { connector, senderDomains } = connectors.list[position] as CompiledTables['connectors']['list'][number];
     if (!connector.Enabled) {
       trace?.push({ step: 'connector', detail: `"${connector.Name}" is disabled: ignored`, sources: ['S7', 'S8'] });
       continue;
     }
     const ip = byIp !== null && byIp.includes(position);
-    const certificate = d.tls && connector.TlsSenderCertificateName ? matchCertificateName(connector.TlsSenderCertificateName, names, assumptions) : null;
+    const certificate = d.tls && connector.TlsSenderCertificateName ? certificateMatch(d, position, connector.TlsSenderCertificateName) : null;
     if (!ip && !certificate) continue;
     const ipText = ip && trace ? (findInList(compiledIpList(connector.SenderIPAddresses), d.ipAddress())?.text ?? null) : null;
     if (connector.ConnectorType === 'Partner') {
-      if (!senderDomains.covers(d.senderDomain)) {
+      if (!covers(d, position, senderDomains)) {
         trace?.push({
           step: 'connector',
           detail: `"${connector.Name}" matched by ${ip ? `IP ${ipText}` : `certificate ${certificate}`} but its SenderDomains (${connector.SenderDomains.join(', ') || 'none'}) do not cover the sender domain ${d.senderDomain ?? '<> (null sender)'}`,
@@ -287,7 +378,7 @@ export function connectorMatch(d: Decision): void {
         continue;
       }
       if (connector.RequireTls && !d.tls) {
-        d.use('require-tls-without-tls');
+        d.used |= USE_REQUIRE_TLS_WITHOUT_TLS;
         if (assumptions['require-tls-without-tls'] === 'connector-not-matched') {
           trace?.push({
             step: 'connector',
@@ -299,6 +390,7 @@ export function connectorMatch(d: Decision): void {
         }
       }
     }
+    if (candidates === NO_CANDIDATES) candidates = [];
     candidates.push({ connector, index: position, byIp: ip, ipText, certificate });
   }
   d.candidates = candidates;
@@ -307,7 +399,7 @@ export function connectorMatch(d: Decision): void {
     trace?.push({ step: 'connector', detail: 'no inbound connector matches by sender IP or certificate: the message is anonymous', sources: ['S1', 'S2', '§1.4'] });
   } else {
     const mode = assumptions['connector-precedence'];
-    if (candidates.length > 1) d.use('connector-precedence');
+    if (candidates.length > 1) d.used |= USE_CONNECTOR_PRECEDENCE;
     let best = candidates[0] as Candidate;
     for (const candidate of candidates) if (precedence(candidate, mode) < precedence(best, mode)) best = candidate;
     const matchedBy: 'ip' | 'certificate' = mode === 'ip-first' ? (best.byIp ? 'ip' : 'certificate') : best.certificate ? 'certificate' : 'ip';
@@ -344,7 +436,7 @@ export function connectorMatch(d: Decision): void {
   if (type === 'OnPremises') d.authAs = 'Internal';
   else if (type === 'Partner') {
     d.authAs = assumptions['partner-authas'];
-    d.use('partner-authas');
+    d.used |= USE_PARTNER_AUTHAS;
   }
   trace?.push({
     step: 'auth-as',
@@ -358,8 +450,14 @@ export function connectorMatch(d: Decision): void {
 
 /** The IP Block List (S30): an address on it and not on the IP Allow List is refused or dropped (`ip-block-list`). */
 export function connectionFilter(d: Decision): void {
+  const filters = d.tables.filters;
+  if (filters.length === 0) return;
+  // Untraced, start at the filter that blocks (found once per address); traced, visit each for its trace.
+  const start = d.trace ? 0 : d.client.blockedBy;
+  if (start < 0) return;
   const assumptions = d.tables.assumptions;
-  for (const filter of d.tables.filters) {
+  for (let index = start; index < filters.length; index++) {
+    const filter = filters[index] as CompiledTables['filters'][number];
     if (!filter.block.has(d.address)) continue;
     if (filter.allow.has(d.address)) {
       if (d.trace) {
@@ -371,13 +469,13 @@ export function connectionFilter(d: Decision): void {
       }
       continue;
     }
-    d.use('ip-block-list');
+    d.used |= USE_IP_BLOCK_LIST;
     if (assumptions['ip-block-list'] === 'reject') {
       d.blockListReject = reply('reject', d.stage, REPLIES.customerBlockList, {
         ip: addressText(d.address),
         domain: domainOf(d.transaction.rcptTo[0] ?? '') ?? '',
       });
-      d.use('attribution-reject-stage');
+      d.used |= USE_ATTRIBUTION_REJECT_STAGE;
     } else d.blockListDrop = true;
     d.trace?.push({
       step: 'connection-filter',
@@ -398,14 +496,14 @@ export function connectionFilter(d: Decision): void {
  * another is relayed through an OnPremises connector when the certificate or MAIL FROM domain is accepted (S13), or
  * refused with 5.7.64.
  */
-export function attribution(d: Decision, recipient: string, recipientDomain: string): Reply | null {
+export function attribution(d: Decision, recipient: string, recipientDomain: string, recipientAccepted: AcceptedMatch | null = d.tables.accepted.find(recipientDomain)): Reply | null {
   const accepted = d.tables.accepted;
-  const recipientAccepted = accepted.find(recipientDomain);
-  if (recipientAccepted?.viaSubdomain) d.use('accepted-subdomains');
+  if (recipientAccepted?.viaSubdomain) d.used |= USE_ACCEPTED_SUBDOMAINS;
   if (!recipientAccepted) {
     const onPremises = d.chosen?.connector.ConnectorType === 'OnPremises';
     const certAccepted = onPremises && d.certificateNames.some((name) => accepted.find(name) !== null);
     if (onPremises && (certAccepted || d.senderAccepted)) {
+      if (d.relayed === NO_NAMES) d.relayed = [];
       d.relayed.push(recipient);
       d.trace?.push({
         step: 'attribution',
@@ -414,7 +512,7 @@ export function attribution(d: Decision, recipient: string, recipientDomain: str
       });
       return RECIPIENT_OK;
     }
-    d.use('attribution-reject-stage');
+    d.used |= USE_ATTRIBUTION_REJECT_STAGE;
     d.trace?.push({
       step: 'attribution',
       detail:
@@ -453,7 +551,8 @@ export function rejectDirectSend(d: Decision): Reply | null {
 
 /** True when the message satisfies a restricting connector by the method it restricts to. */
 function satisfies(info: RestrictingInfo, candidates: readonly Candidate[]): boolean {
-  for (const candidate of candidates) {
+  for (let index = 0; index < candidates.length; index++) {
+    const candidate = candidates[index] as Candidate;
     if (candidate.index !== info.position) continue;
     const connector = info.connector;
     return (connector.RestrictDomainsToIPAddresses && candidate.byIp) || (connector.RestrictDomainsToCertificate && candidate.certificate !== null);
@@ -478,7 +577,9 @@ export function partnerRestriction(d: Decision, recipientDomain: string): Reply 
   if (restricting.length === 0) return null;
   let applies = false;
   let own: RestrictingInfo | null = null;
-  for (const info of d.tables.restrictingFor(d.senderDomain)) {
+  const covering = d.sender !== NO_SENDER ? d.sender.restricting : d.tables.restrictingFor(d.senderDomain);
+  for (let index = 0; index < covering.length; index++) {
+    const info = covering[index] as RestrictingInfo;
     if (info.associated !== null && !info.associated.has(recipientDomain)) continue;
     applies = true;
     if (satisfies(info, d.candidates)) {
@@ -487,7 +588,7 @@ export function partnerRestriction(d: Decision, recipientDomain: string): Reply 
     }
   }
   if (!applies) return null;
-  d.use('restriction-satisfied-by');
+  d.used |= USE_RESTRICTION_SATISFIED_BY;
   const satisfied = own !== null || (d.tables.assumptions['restriction-satisfied-by'] === 'any-connector' && d.chosen !== null);
   if (d.trace) {
     const applicable = restricting.filter((info) => info.senderDomains.covers(d.senderDomain) && (info.associated === null || info.associated.has(recipientDomain)));
@@ -509,8 +610,9 @@ export function partnerRestriction(d: Decision, recipientDomain: string): Reply 
 /** Each recipient's reply: the recipient limit, the block list, then attribution, RejectDirectSend and the restriction. */
 export function recipientReplies(d: Decision): void {
   const rcptTo = d.transaction.rcptTo;
-  d.senderAccepted = d.tables.accepted.find(d.senderDomain);
-  if (d.senderAccepted?.viaSubdomain) d.use('accepted-subdomains');
+  d.senderAccepted = d.sender !== NO_SENDER ? d.sender.accepted : d.tables.accepted.find(d.senderDomain);
+  if (d.senderAccepted?.viaSubdomain) d.used |= USE_ACCEPTED_SUBDOMAINS;
+  const facts = d.recipientFacts;
   const replies: Reply[] = new Array(rcptTo.length);
   for (let index = 0; index < rcptTo.length; index++) {
     const recipient = rcptTo[index] as string;
@@ -519,26 +621,33 @@ export function recipientReplies(d: Decision): void {
     if (index >= MAX_RECIPIENTS_PER_TRANSACTION) answer = TOO_MANY;
     else if (d.blockListReject) answer = d.blockListReject;
     else {
-      const attributed = attribution(d, recipient, domain);
+      const attributed = attribution(d, recipient, domain, (facts[index] as RecipientFacts).accepted);
       if (attributed) answer = attributed;
       else {
         const directSend = rejectDirectSend(d);
         const restricted = partnerRestriction(d, domain);
         if (directSend && restricted) {
-          d.use('attribution-reject-order');
+          d.used |= USE_ATTRIBUTION_REJECT_ORDER;
           answer = d.tables.assumptions['attribution-reject-order'] === 'direct-send-first' ? directSend : restricted;
           d.trace?.push({ step: 'attribution', detail: `both 5.7.68 and 5.7.51 apply; replying ${answer.enhanced}`, sources: ['§12'], assumptions: ['attribution-reject-order'] });
-          d.use('attribution-reject-stage');
+          d.used |= USE_ATTRIBUTION_REJECT_STAGE;
         } else if (directSend || restricted) {
-          d.use('attribution-reject-stage');
+          d.used |= USE_ATTRIBUTION_REJECT_STAGE;
           answer = (directSend ?? restricted) as Reply;
         } else answer = RECIPIENT_OK;
       }
     }
     replies[index] = answer;
     if (answer.action === 'accept') {
+      if (d.acceptedRecipients === NO_NAMES) {
+        d.acceptedRecipients = [];
+        d.acceptedDomains = [];
+        d.acceptedFacts = [];
+      }
       d.acceptedRecipients.push(recipient);
       d.acceptedDomains.push(domain);
+      const recipientFacts = facts[index];
+      if (recipientFacts !== undefined) d.acceptedFacts.push(recipientFacts);
     }
   }
   d.replies = replies;
@@ -552,18 +661,23 @@ export function data(d: Decision): Reply | null {
   const given = Array.isArray(headers) ? (headers as HeaderField[]) : headerFields(headers);
   d.given = given;
   let fromHeader: HeaderField | undefined;
-  for (const field of given) {
-    if (field.name.toLowerCase() === 'from') {
+  for (let index = 0; index < given.length; index++) {
+    const field = given[index] as HeaderField;
+    if (field.name.length === 4 && field.name.toLowerCase() === 'from') {
       fromHeader = field;
       break;
     }
   }
-  const headerFrom = fromHeader ? addressInHeader(fromHeader.value) : null;
+  const from = fromHeader ? headerFromAddress(d, fromHeader.value) : null;
+  const headerFrom = from ? from.address : null;
   if (headers !== undefined && given.length > 0 && (!fromHeader || !headerFrom)) {
     d.trace?.push({ step: 'data', detail: 'the message has no valid From header: 550 5.7.512', sources: ['S49', '§9'] });
     return NO_FROM;
   }
   d.headerFrom = headerFrom;
+  d.headerFromDomain = from ? from.domain : null;
+  d.headerFromInternal = from ? from.internal : false;
+  d.headerFromFacts = from;
   if (d.trace && d.authAs !== 'Internal') {
     const stripped = given.filter((field) => field.name.toLowerCase().startsWith(ORGANIZATION_PREFIX));
     if (stripped.length > 0) {
@@ -575,6 +689,17 @@ export function data(d: Decision): Reply | null {
     }
   }
   return null;
+}
+
+/** addressInHeader() and domainOf() it, remembered per header value. */
+function headerFromAddress(d: Decision, value: string): HeaderFrom {
+  const made = (address: string | null): HeaderFrom => {
+    const domain = address !== null ? domainOf(address) : null;
+    return { address, domain, internal: d.tables.accepted.internal(domain), ruleHits: [] };
+  };
+  if (typeof value !== 'string') return made(addressInHeader(value));
+  const memo = d.tables.headerFromAddress;
+  return memo.get(value) ?? memo.set(value, made(addressInHeader(value)));
 }
 
 /** The headers after the header firewall (S33): organisation headers from outside removed, AuthAs stamped. */
@@ -605,22 +730,22 @@ function ruleContext(d: Decision): RuleContext {
   };
 }
 
-function isAscii(text: string): boolean {
-  for (let index = 0; index < text.length; index++) if (text.charCodeAt(index) > 127) return false;
-  return true;
-}
-
 /** What the compiled rules read of this message (compiled-rules.ts), built without closures: it runs per message. */
 class MessageFacts implements RuleFacts {
   declare readonly address: ClientAddress;
   declare readonly envelope: string;
   declare readonly headerFrom: string | null;
+  declare readonly envelopeDomain: string | null;
+  declare readonly headerFromDomain: string | null;
+  declare readonly envelopeInternal: boolean;
+  declare readonly headerFromInternal: boolean;
+  declare readonly envelopeHits: SenderHits;
+  declare readonly headerFromHits: SenderHits;
+  declare readonly recipientHits: readonly RecipientHits[];
   declare readonly authAs: AuthAs;
   declare readonly recipients: readonly string[];
   declare readonly recipientDomains: readonly (string | null)[];
-  declare readonly headers: (string[] | undefined)[];
-  declare readonly lower: (string[] | undefined)[];
-  declare readonly ascii: (boolean[] | undefined)[];
+  declare readonly headers: (HeaderValue[] | undefined)[];
   declare readonly attachments: Transaction['attachments'];
   declare private readonly d: Decision;
   declare private full: RuleContext | null;
@@ -629,36 +754,39 @@ class MessageFacts implements RuleFacts {
     this.d = d;
     this.full = null;
     this.address = d.address;
-    this.envelope = d.mailFrom.toLowerCase();
+    const sender = d.sender.mailFrom === d.mailFrom ? d.sender : null;
+    this.envelope = sender ? sender.envelope : d.mailFrom.toLowerCase();
+    this.envelopeDomain = sender ? sender.envelopeDomain : domainOf(this.envelope);
+    this.envelopeInternal = sender ? sender.envelopeInternal : d.tables.accepted.internal(this.envelopeDomain);
     this.headerFrom = d.headerFrom;
+    this.headerFromDomain = d.headerFrom === null ? null : (d.headerFromDomain ?? domainOf(d.headerFrom));
+    this.headerFromInternal = d.headerFrom === null ? false : d.headerFromDomain !== null ? d.headerFromInternal : d.tables.accepted.internal(this.headerFromDomain);
+    // What the rules index finds by these values is kept on their per-value facts; a decision whose fields were set
+    // by hand (a test) gets holders of its own.
+    this.envelopeHits = sender ?? { ruleHits: [] };
+    this.headerFromHits = d.headerFromFacts !== null && d.headerFromFacts.address === d.headerFrom ? d.headerFromFacts : { ruleHits: [] };
+    this.recipientHits = d.acceptedFacts.length === d.acceptedDomains.length ? d.acceptedFacts : NO_RECIPIENT_HITS;
     this.authAs = d.authAs;
     this.recipients = d.acceptedRecipients;
     this.recipientDomains = d.acceptedDomains;
     this.attachments = d.transaction.attachments;
     this.headers = [];
-    this.lower = [];
-    this.ascii = [];
-    const ids = d.tables.rules.headerIds;
-    if (ids.size === 0) return;
+    const rules = d.tables.rules;
+    if (rules.headerIds.size === 0) return;
     const internal = d.authAs === 'Internal';
-    for (const field of d.given) {
-      const name = field.name.toLowerCase();
-      if (name === AUTH_AS || (!internal && name.startsWith(ORGANIZATION_PREFIX))) continue;
-      const id = ids.get(name);
-      if (id !== undefined) this.add(id, String(field.value));
+    const given = d.given;
+    for (let index = 0; index < given.length; index++) {
+      const field = given[index] as HeaderField;
+      const name = rules.headerName(field.name);
+      if (name.id < 0 || name.authAs || (!internal && name.organization)) continue;
+      (this.headers[name.id] ??= []).push(rules.headerValue(String(field.value)));
     }
-    const stamp = ids.get(AUTH_AS);
-    if (stamp !== undefined) this.add(stamp, d.authAs);
-  }
-
-  private add(id: number, value: string): void {
-    (this.headers[id] ??= []).push(value);
-    (this.lower[id] ??= []).push(value.toLowerCase());
-    (this.ascii[id] ??= []).push(isAscii(value));
+    const stamp = rules.authAsId;
+    if (stamp >= 0) (this.headers[stamp] ??= []).push(rules.headerValue(d.authAs));
   }
 
   internal(address: string): boolean {
-    return this.d.tables.accepted.internal(domainOf(address));
+    return this.d.tables.internalAddress(address);
   }
 
   context(): RuleContext {
@@ -691,16 +819,17 @@ export function transportRules(d: Decision): Ending | null {
     outcome = result.outcome;
   } else {
     const result = d.tables.rules.run(new MessageFacts(d));
-    if (result.auditModeStop) d.use('audit-mode-stop');
+    if (result.auditModeStop) d.used |= USE_AUDIT_MODE_STOP;
     d.rules = result.evaluations;
     d.scl = result.scl;
-    for (const evaluation of result.notEvaluated) {
+    for (let index = 0; index < result.notEvaluated.length; index++) {
+      const evaluation = result.notEvaluated[index] as Verdict['rules'][number];
       d.markIncomplete(`transport rule "${evaluation.name}" uses a predicate eoplock does not evaluate (${evaluation.notEvaluated.join(', ')}): its actions are not applied`);
     }
     outcome = result.outcome;
   }
   if (outcome.kind === 'reject') {
-    d.use('rule-reject-stage');
+    d.used |= USE_RULE_REJECT_STAGE;
     const inSession = assumptions['rule-reject-stage'] === 'end-of-data';
     d.trace?.push({
       step: 'rule-reject',
@@ -894,7 +1023,7 @@ export function authentication(d: Decision): Ending | null {
   if (decision.action === 'spoof-intelligence') {
     d.markIncomplete(`spoof intelligence's implicit (compauth) verdict is not emulated: it may apply AuthenticationFailAction (${antiPhishSettings(primary.applying.policy).spoofAction}) instead of delivering`);
   } else if (decision.action === 'Reject') {
-    d.use('dmarc-reject-stage');
+    d.used |= USE_DMARC_REJECT_STAGE;
     const inSession = assumptions['dmarc-reject-stage'] === 'end-of-data';
     return { reply: reply('reject', 'data', REPLIES.dmarcRejected, { domain: fromDomain ?? '' }), disposition: inSession ? 'none' : 'ndr' };
   } else {
@@ -924,11 +1053,19 @@ export function disposition(d: Decision): Ending {
 
 // ── The verdict ─────────────────────────────────────────────────────────────────────────────────────
 
+/** The sorted ids per set of used assumptions (indexed by the bit set): few sets occur; each verdict gets its own copy. */
+const IDS_BY_USED: (readonly string[] | undefined)[] = new Array(2 ** Math.min(SORTED_IDS.length, 16));
+
 function assumptionIds(used: number): string[] {
-  const ids: string[] = [];
-  if (used === 0) return ids;
-  for (let index = 0; index < SORTED_IDS.length; index++) if (used & (SORTED_BITS[index] as number)) ids.push(SORTED_IDS[index] as string);
-  return ids;
+  if (used === 0) return [];
+  let known = IDS_BY_USED[used];
+  if (known === undefined) {
+    const ids: string[] = [];
+    for (let index = 0; index < SORTED_IDS.length; index++) if (used & (SORTED_BITS[index] as number)) ids.push(SORTED_IDS[index] as string);
+    if (used < IDS_BY_USED.length) IDS_BY_USED[used] = ids;
+    known = ids;
+  }
+  return known.slice();
 }
 
 export function verdictOf(d: Decision, top: Reply, disposition: Verdict['disposition']): Verdict {
@@ -982,7 +1119,9 @@ export function runStages(tables: CompiledTables, transaction: Transaction, trac
   connectionFilter(d);
   recipientReplies(d);
   if (d.acceptedRecipients.length === 0) {
-    const first = d.replies.find((entry) => entry.action === 'reject') as Reply;
+    const replies = d.replies;
+    let first = replies[0] as Reply;
+    for (let index = 0; first.action !== 'reject'; index++) first = replies[index + 1] as Reply;
     return verdictOf(d, first, 'none');
   }
   const refused = data(d);
