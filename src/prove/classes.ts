@@ -31,6 +31,7 @@ import type { Transaction } from '../eop/types.js';
 import type { GatewayProfile } from '../profile/profile.js';
 import type { Snapshot } from '../snapshot/parse.js';
 import type { InboundConnector } from '../snapshot/schema.js';
+import { gatewayStamps } from '../corpus/builtin.js';
 import type { ClassSpace, Origin, Region } from './types.js';
 
 export interface ClassSpaceOptions {
@@ -86,6 +87,11 @@ export interface DerivedClassSpace extends ClassSpace {
   dmarcRecords: ReadonlyMap<string, string>;
   /** What the space leaves out, in words. */
   limits: string[];
+  /**
+   * The headers region the gateway's own mail carries: the headers it stamps when a safety net excepts mail by one
+   * (`X-Gateway-Scanned: yes`, gatewayStamps() of the corpus), else 0 (no headers beyond From).
+   */
+  gatewayHeaders: number;
 }
 
 /** Documentation addresses (RFC 5737, RFC 3849) preferred as representatives, as the corpus uses them. */
@@ -581,6 +587,18 @@ export function deriveClassSpace(snapshot: Snapshot, options: ClassSpaceOptions)
   const headerFrom = senderRegions(snapshot, accepted, 'no From header', null);
   const recipients = recipientRegions(snapshot, accepted, options);
   const headers = headerRegions(snapshot, limits);
+  // The gateway's mail carries the headers it stamps (one region with all of them; added when no region has it).
+  const stamps = gatewayStamps(snapshot);
+  let gatewayHeaders = 0;
+  if (stamps.length > 0) {
+    const value = Object.fromEntries(stamps.map((field) => [field.name, field.value]));
+    const key = JSON.stringify(value);
+    gatewayHeaders = headers.findIndex((region) => JSON.stringify(region.value) === key);
+    if (gatewayHeaders < 0) {
+      gatewayHeaders = headers.length;
+      headers.push({ value, label: `the headers the gateway stamps (${stamps.map((field) => `${field.name}: ${field.value}`).join(', ')})` });
+    }
+  }
   const authentication = authenticationRegions();
   const recipientClasses = recipients.reduce((sum, region) => sum + region.members.length, 0);
   const size = clientIp.length * tls.length * mailFrom.length * headerFrom.length * recipientClasses * headers.length * authentication.length;
@@ -595,5 +613,6 @@ export function deriveClassSpace(snapshot: Snapshot, options: ClassSpaceOptions)
     size,
     dmarcRecords: new Map([[FOREIGN_DMARC_DOMAIN, FOREIGN_DMARC_RECORD]]),
     limits,
+    gatewayHeaders,
   };
 }

@@ -27,13 +27,14 @@ import { ASSUMPTIONS, type Assumptions, type AssumptionId } from '../eop/assumpt
 import type { AuthenticationInput } from '../eop/authentication.js';
 import { certificateNames, matchCertificateName } from '../eop/certificate.js';
 import { compiledIpList, findInList, parseIp } from '../eop/ip.js';
-import { isSet } from '../eop/rule-predicates.js';
+import { configuredPredicates, isSet } from '../eop/rule-predicates.js';
 import { ruleRejectReply } from '../eop/rules.js';
 import type { HeaderField, Transaction, Verdict } from '../eop/types.js';
 import { vendorForGateway } from '../profile/vendors.js';
 import type { Snapshot } from '../snapshot/parse.js';
 import { deriveClassSpace, domainRegion, isGatewayShaped, originOfTransaction, type DerivedClassSpace } from './classes.js';
 import { makeDecider, type Decider } from './decider.js';
+import { predicateOf, RuleExplainer, type RuleReason } from './explain.js';
 import type { ClassSpace, Origin, ProofFinding, ProofOptions, ProofResult, Prove, ProvenClass } from './types.js';
 
 type Dimension = keyof Omit<ClassSpace, 'size'>;
@@ -115,30 +116,44 @@ export function transactionOf(space: DerivedClassSpace, index: ClassIndex): Tran
   };
 }
 
-/** The class's transaction, with reads of its headers and authentication noted in `read`. */
+/**
+ * The class's transaction, with reads of its headers and authentication noted in `read`; those two are built only
+ * when read (most envelopes are refused before DATA). They are own enumerable getters, so a copy of the transaction
+ * (`{ ...transaction }`) reads them too.
+ */
 function watchedTransaction(space: DerivedClassSpace, index: ClassIndex, read: { data: boolean; authentication: boolean }): Transaction {
-  const plain = transactionOf(space, index);
-  const { headers, authentication, ...envelope } = plain;
-  const watched = envelope as Transaction;
-  Object.defineProperty(watched, 'headers', {
-    enumerable: true,
-    get() {
-      read.data = true;
-      return headers;
+  const tls = space.tls[index.tls]?.value;
+  const at = { ...index };
+  const watched = {
+    clientIp: space.clientIp[index.clientIp]?.value as string,
+    helo: 'client.example',
+    ...(tls !== undefined ? { tls } : {}),
+    mailFrom: space.mailFrom[index.mailFrom]?.value ?? '',
+    rcptTo: [...(space.recipients[index.recipients]?.value ?? [])],
+  } as Transaction;
+  let headers: HeaderField[] | undefined;
+  let authentication: { value: AuthenticationInput | undefined } | undefined;
+  Object.defineProperties(watched, {
+    headers: {
+      enumerable: true,
+      get() {
+        read.data = true;
+        return (headers ??= headersOf(space, at));
+      },
     },
-  });
-  Object.defineProperty(watched, 'authentication', {
-    enumerable: true,
-    get() {
-      read.authentication = true;
-      return authentication;
+    authentication: {
+      enumerable: true,
+      get() {
+        read.authentication = true;
+        return (authentication ??= { value: authenticationOf(space, at) }).value;
+      },
     },
-  });
-  Object.defineProperty(watched, 'attachments', {
-    enumerable: true,
-    get() {
-      read.data = true;
-      return undefined;
+    attachments: {
+      enumerable: true,
+      get() {
+        read.data = true;
+        return undefined;
+      },
     },
   });
   return watched;
@@ -177,38 +192,87 @@ function originOf(space: DerivedClassSpace, index: ClassIndex): Origin {
  * allowed Direct Send source (a sender in an accepted domain); with a From header, no extra headers, authentication
  * absent or passing, to accepted domains only.
  */
+/** What legitimateShape reads of the regions, computed once per class space (it is asked for most classes). */
+interface ShapeTables {
+  /** Per recipients region: every recipient is in an accepted domain. */
+  recipientsAccepted: boolean[];
+  /** Some enabled gateway-shaped connector requires TLS. */
+  gatewayRequiresTls: boolean;
+  /** Per MAIL FROM region: its domain is accepted; per header From region: the same. */
+  senderAccepted: boolean[];
+  fromAccepted: boolean[];
+  /** Per connector position: which MAIL FROM and header From regions its SenderDomains cover (built when first asked). */
+  covers: Map<number, { sender: boolean[]; from: boolean[] }>;
+}
+
+const shapeTablesOf = new WeakMap<DerivedClassSpace, ShapeTables>();
+
+function shapeTables(snapshot: Snapshot, options: ProofOptions, space: DerivedClassSpace): ShapeTables {
+  let tables = shapeTablesOf.get(space);
+  if (!tables) {
+    const accepted = (domain: string | null) => domain !== null && findAcceptedDomain(domain, snapshot.AcceptedDomain, options.assumptions) !== null;
+    tables = {
+      recipientsAccepted: space.recipients.map((region) => region.value.every((recipient) => accepted(domainOfAddress(recipient)))),
+      gatewayRequiresTls: snapshot.InboundConnector.some((connector) => connector.Enabled && isGatewayShaped(connector) && connector.RequireTls),
+      senderAccepted: space.mailFrom.map((region) => accepted(domainOfAddress(region.value ?? ''))),
+      fromAccepted: space.headerFrom.map((region) => accepted(domainOfAddress(region.value ?? ''))),
+      covers: new Map(),
+    };
+    shapeTablesOf.set(space, tables);
+  }
+  return tables;
+}
+
+function coversOf(snapshot: Snapshot, space: DerivedClassSpace, tables: ShapeTables, position: number): { sender: boolean[]; from: boolean[] } {
+  let covers = tables.covers.get(position);
+  if (!covers) {
+    const patterns = snapshot.InboundConnector[position]?.SenderDomains ?? [];
+    const covered = (address: string | null) => {
+      const domain = domainOfAddress(address ?? '');
+      return patterns.some((pattern) => senderDomainPatternCovers(pattern, domain));
+    };
+    covers = { sender: space.mailFrom.map((region) => covered(region.value)), from: space.headerFrom.map((region) => covered(region.value)) };
+    tables.covers.set(position, covers);
+  }
+  return covers;
+}
+
+/**
+ * Whether a class is the shape of mail its legitimate source sends: the gateway (its addresses and its certificate,
+ * as far as the profile names them), a connector's sender (a sender domain it covers, TLS when it requires it) or an
+ * allowed Direct Send source (a sender in an accepted domain); with a From header, no extra headers (the gateway: the
+ * headers it stamps), authentication absent or passing, to accepted domains only. It reads the regions only (through
+ * tables built once per space).
+ */
 function legitimateShape(snapshot: Snapshot, options: ProofOptions, space: DerivedClassSpace, index: ClassIndex, origin: Origin, scope: { envelopeOnly?: boolean } = {}): boolean {
   // envelopeOnly: whether some header From, headers and authentication could complete the envelope to the shape.
   const envelopeOnly = scope.envelopeOnly === true;
   if (!envelopeOnly) {
-    if (space.headerFrom[index.headerFrom]?.value == null || index.headers !== 0) return false;
+    // The gateway's mail carries the headers it stamps (space.gatewayHeaders); any other legitimate source's, none.
+    if (space.headerFrom[index.headerFrom]?.value == null || index.headers !== (origin === 'gateway' ? space.gatewayHeaders : 0)) return false;
     const authentication = space.authentication[index.authentication];
     if (authentication?.value && !authentication.dkimFromDomain) return false;
   }
-  const recipients = space.recipients[index.recipients]?.value ?? [];
-  if (!recipients.every((recipient) => findAcceptedDomain(domainOfAddress(recipient), snapshot.AcceptedDomain, options.assumptions) !== null)) return false;
+  const tables = shapeTables(snapshot, options, space);
+  if (!tables.recipientsAccepted[index.recipients]) return false;
   const ip = space.clientIp[index.clientIp];
   const tls = space.tls[index.tls];
   if (!ip || !tls || ip.blocked) return false;
   if (origin === 'gateway') {
-    const requiresTls = snapshot.InboundConnector.some((connector) => connector.Enabled && isGatewayShaped(connector) && connector.RequireTls);
     return (
       (options.profile.ips.length === 0 || ip.origin === 'gateway') &&
       (options.profile.certificateName === null || tls.origin === 'gateway') &&
-      !(requiresTls && tls.value === undefined)
+      !(tables.gatewayRequiresTls && tls.value === undefined)
     );
   }
   if (origin !== 'allowed-source') return false;
-  const senderDomain = domainOfAddress(space.mailFrom[index.mailFrom]?.value ?? '');
-  const fromDomain = domainOfAddress(space.headerFrom[index.headerFrom]?.value ?? '');
-  const accepted = (domain: string | null) => domain !== null && findAcceptedDomain(domain, snapshot.AcceptedDomain, options.assumptions) !== null;
-  if (ip.allowDirectSend && accepted(senderDomain) && (envelopeOnly || accepted(fromDomain))) return true;
+  if (ip.allowDirectSend && tables.senderAccepted[index.mailFrom] && (envelopeOnly || tables.fromAccepted[index.headerFrom])) return true;
   const fits = (position: number, byIp: boolean) => {
     const connector = snapshot.InboundConnector[position];
     if (!connector) return false;
     if (connector.ConnectorType === 'Partner') {
-      const covers = (domain: string | null) => connector.SenderDomains.some((pattern) => senderDomainPatternCovers(pattern, domain));
-      if (!covers(senderDomain) || (!envelopeOnly && !covers(fromDomain))) return false;
+      const covers = coversOf(snapshot, space, tables, position);
+      if (!covers.sender[index.mailFrom] || (!envelopeOnly && !covers.from[index.headerFrom])) return false;
     }
     return !(byIp && connector.RequireTls && tls.value === undefined);
   };
@@ -228,16 +292,52 @@ function blocking(rule: Record<string, unknown>): boolean {
   return ruleRejectReply(rule) !== null || rule.DeleteMessage === true || rule.Quarantine === true;
 }
 
-/** The predicate a rule reason names: `header X-Foo`, `SenderIpRanges`, `FromScope`… */
-function predicateOf(reason: string): string {
-  const text = reason.replace(/^[✓✗?] (condition|exception) /, '');
-  return /^(header \S+|[A-Za-z]+)/.exec(text)?.[1] ?? text.slice(0, 40);
+
+/** A snapshot's connectors and rules by name (the first of a name, as `find` would), built once per snapshot. */
+interface RuleFacts {
+  rule: Record<string, unknown>;
+  /** Its action refuses or holds mail (reject, delete, quarantine). */
+  blocks: boolean;
+  /** Every condition it has is one of NET_CONDITIONS (or it has none): it is meant to catch mail by where it comes from. */
+  netLike: boolean;
+  hasExceptions: boolean;
+}
+
+/**
+ * The conditions of a rule meant to catch mail by its origin or destination rather than by its sender or content: a
+ * safety net (`FromScope NotInOrganization`, `SenderIpRanges 0.0.0.0-255.255.255.255`, scoped to recipient domains).
+ * When such a rule's condition does not match, that is part of why mail got through (an IPv4-only range, a domain
+ * left out); when a rule aimed at a sender or content (an attachment type, a newsletter domain) does not match other
+ * mail, that is what it is for, and a cause does not list it.
+ */
+const NET_CONDITIONS = new Set(['FromScope', 'SenderIpRanges', 'RecipientDomainIs', 'SentToScope']);
+
+const byNameIndex = new WeakMap<Snapshot, { connectors: Map<string, Snapshot['InboundConnector'][number]>; rules: Map<string, RuleFacts> }>();
+function byName(snapshot: Snapshot) {
+  let index = byNameIndex.get(snapshot);
+  if (!index) {
+    index = { connectors: new Map(), rules: new Map() };
+    for (const connector of snapshot.InboundConnector) if (!index.connectors.has(connector.Name)) index.connectors.set(connector.Name, connector);
+    for (const rule of snapshot.TransportRule) {
+      const entry = rule as Record<string, unknown>;
+      if (index.rules.has(rule.Name)) continue;
+      const { conditions, exceptions } = configuredPredicates(entry);
+      index.rules.set(rule.Name, {
+        rule: entry,
+        blocks: blocking(entry),
+        netLike: conditions.every((predicate) => NET_CONDITIONS.has(predicate.parameter)),
+        hasExceptions: exceptions.length > 0,
+      });
+    }
+    byNameIndex.set(snapshot, index);
+  }
+  return index;
 }
 
 function connectorPart(snapshot: Snapshot, assumptions: Assumptions, verdict: Verdict, transaction: Transaction): string {
   const match = verdict.connector;
   if (!match) return 'no connector matched';
-  const connector = snapshot.InboundConnector.find((entry) => entry.Name === match.name);
+  const connector = byName(snapshot).connectors.get(match.name);
   let how: string = match.matchedBy;
   if (connector && match.matchedBy === 'ip') {
     const address = parseIp(transaction.clientIp);
@@ -255,24 +355,43 @@ function connectorPart(snapshot: Snapshot, assumptions: Assumptions, verdict: Ve
   return `${match.type} connector "${match.name}" matched by ${how}`;
 }
 
-function rulesPart(snapshot: Snapshot, verdict: Verdict): string[] {
+/**
+ * Whether a rule's evaluation that did not match needs its reasons for the cause: a blocking rule meant as a net
+ * (its failed condition is part of the cause), or one with exceptions (an exception that matched is).
+ */
+function explains(facts: RuleFacts | undefined): boolean {
+  return facts !== undefined && facts.blocks && (facts.netLike || facts.hasExceptions);
+}
+
+/** Why a rule did not match, from a traced verdict's reasons: its first condition that does not match, else its exception that matches. */
+function reasonFromTrace(evaluation: Verdict['rules'][number]): RuleReason {
+  const failed = evaluation.reasons.find((reason) => reason.startsWith('✗ condition'));
+  if (failed) return { kind: 'condition', predicate: predicateOf(failed) };
+  const exception = evaluation.reasons.find((reason) => reason.startsWith('✓ exception'));
+  return { kind: 'exception', predicate: exception ? predicateOf(exception) : '?' };
+}
+
+/**
+ * The rules' part of a cause. `reasonOf` says why a rule that did not match did not (by default, from the verdict's
+ * reasons, which a traced verdict has).
+ */
+function rulesPart(snapshot: Snapshot, verdict: Verdict, reasonOf: (evaluation: Verdict['rules'][number]) => RuleReason | undefined = reasonFromTrace): string[] {
   const parts: string[] = [];
+  const rules = byName(snapshot).rules;
   for (const evaluation of verdict.rules) {
-    const rule = snapshot.TransportRule.find((entry) => entry.Name === evaluation.name) as Record<string, unknown> | undefined;
-    const blocks = rule ? blocking(rule) : false;
+    const known = rules.get(evaluation.name);
+    const rule = known?.rule;
+    const blocks = known?.blocks ?? false;
     if (evaluation.matched === null) parts.push(`rule "${evaluation.name}" not evaluated`);
     else if (evaluation.matched) {
       const acts = blocks || (rule !== undefined && (isSet(rule.SetSCL) || rule.StopRuleProcessing === true));
       if (evaluation.mode === 'Enforce' && acts) parts.push(`rule "${evaluation.name}": ${evaluation.actionTaken}`);
       else if (blocks) parts.push(`rule "${evaluation.name}" matched in ${evaluation.mode} mode (no action)`);
-    } else if (blocks) {
-      const failed = evaluation.reasons.find((reason) => reason.startsWith('✗ condition'));
-      const exception = evaluation.reasons.find((reason) => reason.startsWith('✓ exception'));
-      parts.push(
-        failed
-          ? `rule "${evaluation.name}" not applied: its condition ${predicateOf(failed)} does not match`
-          : `rule "${evaluation.name}" not applied: its exception ${exception ? predicateOf(exception) : '?'} matches`,
-      );
+    } else if (explains(known)) {
+      const reason = reasonOf(evaluation);
+      // A condition that failed explains only for a net; an exception that matched always does.
+      if (reason?.kind === 'condition' && known?.netLike) parts.push(`rule "${evaluation.name}" not applied: its condition ${reason.predicate} does not match`);
+      else if (reason?.kind === 'exception') parts.push(`rule "${evaluation.name}" not applied: its exception ${reason.predicate} matches`);
     }
   }
   return parts;
@@ -305,13 +424,13 @@ const DISPOSITION_WORDS: Record<Verdict['disposition'], string> = {
  * follows from it and assumption partner-authas, so it is left out: a cause keeps its key across assumptions), the rules that acted or could have acted, the authentication result and the outcome. The recipient domains it
  * concerns are gathered per finding (recipientsPart).
  */
-export function causeOf(snapshot: Snapshot, assumptions: Assumptions, origin: Origin, transaction: Transaction, verdict: Verdict): string {
+export function causeOf(snapshot: Snapshot, assumptions: Assumptions, origin: Origin, transaction: Transaction, verdict: Verdict, ruleParts?: readonly string[]): string {
   const from = origin === 'gateway' ? 'from the gateway' : origin === 'allowed-source' ? 'from an allowed source' : 'not from the gateway';
   const outcome = verdict.action === 'reject' ? `${DISPOSITION_WORDS[verdict.disposition]} (${verdict.code} ${verdict.enhanced})` : DISPOSITION_WORDS[verdict.disposition];
   const parts = [
     from,
     connectorPart(snapshot, assumptions, verdict, transaction),
-    ...rulesPart(snapshot, verdict),
+    ...(ruleParts ?? rulesPart(snapshot, verdict)),
     authenticationPart(verdict),
     outcome,
   ];
@@ -336,6 +455,11 @@ function kindOf(snapshot: Snapshot, options: ProofOptions, space: DerivedClassSp
  */
 export interface SearchMode {
   prune: boolean;
+  /**
+   * Where a cause's rule reasons come from: 'shadow' (the default; explain.ts, the fast path of a shadow policy) or
+   * 'trace' (a traced decision, as the tests' reference).
+   */
+  explain?: 'shadow' | 'trace';
 }
 
 function search(snapshot: Snapshot, options: ProofOptions, decider: Decider, mode: SearchMode = { prune: true }): SearchResult {
@@ -346,20 +470,41 @@ function search(snapshot: Snapshot, options: ProofOptions, decider: Decider, mod
     headers: space.headers.length,
     authentication: space.authentication.length,
   };
-  /** Rules whose action refuses or holds mail: a cause names why one did not act. */
-  const blockingRules = new Set(snapshot.TransportRule.filter((rule) => blocking(rule as Record<string, unknown>)).map((rule) => rule.Name));
+  /** Rules whose reasons a cause names when they do not act (see explains()). */
+  const ruleFacts = byName(snapshot).rules;
+  const explained = new Set([...ruleFacts].filter(([, facts]) => explains(facts)).map(([name]) => name));
   // Classes from the gateway count toward the shared-infrastructure finding when the gateway's vendor shares them.
   const sharedVendor = vendorForGateway(options.profile)?.shared !== undefined;
 
+  /**
+   * The rules' evaluations with their reasons, per class without its authentication region. The transport rules run
+   * before the authentication stage and no rule reads the authentication input (only the authentication stage does),
+   * so classes that differ only there have the same evaluations, reasons included: one traced decision serves them.
+   */
+  const reasonedParts = new Map<string, string[]>();
+  let explainer: RuleExplainer | undefined;
   /** Adds classes that share one verdict; `first` is the first of them in the search order. */
   const recordGroup = (kind: ProofFinding['kind'], first: ClassIndex, verdict: Verdict, origin: Origin, count: number) => {
     if (verdict.incomplete) result.incomplete += count;
     const transaction = transactionOf(space, first);
     // The fast path leaves each rule's reasons empty; the cause names the condition or exception that kept a blocking
-    // rule from acting, so such a verdict (and only such a one) is decided again with its reasons.
-    const needsReasons = verdict.rules.some((entry) => entry.matched === false && entry.reasons.length === 0 && blockingRules.has(entry.name));
-    const reasoned = needsReasons ? decider.decide(transaction, { trace: true }) : verdict;
-    const cause = causeOf(snapshot, options.assumptions, origin, transaction, reasoned);
+    // rule from acting, so such a verdict (and only such a one) gets its rules' reasons from a traced decision.
+    const needsReasons = verdict.rules.some((entry) => entry.matched === false && entry.reasons.length === 0 && explained.has(entry.name));
+    let parts: string[] | undefined;
+    if (needsReasons) {
+      const key = `${first.clientIp} ${first.tls} ${first.mailFrom} ${first.recipients} ${first.headerFrom} ${first.headers}`;
+      parts = reasonedParts.get(key);
+      if (!parts) {
+        // From the shadow policy's fast path (explain.ts); when it cannot tell, from a traced decision.
+        const names = verdict.rules.filter((entry) => entry.matched === false && explained.has(entry.name)).map((entry) => entry.name);
+        if (mode.explain !== 'trace') explainer ??= new RuleExplainer(snapshot, options.assumptions, explained);
+        const reasons = explainer ? explainer.reasons(transaction, names) : null;
+        parts = reasons ? rulesPart(snapshot, verdict, (evaluation) => reasons.get(evaluation.name)) : rulesPart(snapshot, decider.decide(transaction, { trace: true }));
+        if (reasonedParts.size > 100_000) reasonedParts.clear();
+        reasonedParts.set(key, parts);
+      }
+    }
+    const cause = causeOf(snapshot, options.assumptions, origin, transaction, verdict, parts);
     const key = `${kind}|${cause}`;
     const members = space.recipients[first.recipients]?.members ?? [];
     const recipients = members.map((member) => recipientsPart(snapshot, verdict, { ...transaction, rcptTo: [...member.value] }));

@@ -151,6 +151,17 @@ describe('tenants seeded with the holes the corpus misses', async () => {
     assertProofCoversCorpus(snapshot, options, proof);
   });
 
+  test('a net that excepts the gateway by the header it stamps: the gateway\'s mail carries it, so no legitimate path breaks', async () => {
+    const { snapshot, options } = await load(`${FIXTURES}/hole-header-exception.json`);
+    // The same rule without its address exception: only the stamped header lets the gateway's mail through.
+    const rules = snapshot.TransportRule.map((rule) => ({ ...rule, ExceptIfSenderIpRanges: [] }));
+    const headerOnly = { ...snapshot, TransportRule: rules } as Snapshot;
+    const proof = prove(headerOnly, options);
+    assert.equal(proof.brokenLegitimate, 0, proof.findings.map((finding) => finding.cause).join('\n'));
+    // The hole stays: anyone can write the header.
+    assert.ok(proof.findings.some((finding) => finding.kind === 'bypass' && /its exception header X-Gateway-Scanned matches/.test(finding.cause)));
+  });
+
   test('a certificate wildcard one label wider than the gateway\'s', async () => {
     const { snapshot, options, proof } = await seeded('hole-wide-wildcard.json');
     const finding = proof.findings.find((entry) => entry.kind === 'bypass' && /matched by certificate .* \*\.example\.net/.test(entry.cause));
