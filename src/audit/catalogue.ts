@@ -137,6 +137,21 @@ export const CATALOGUE: readonly CheckMeta[] = [
     controls: [],
   },
   {
+    id: 'EOPL-038',
+    title: 'No connector trusts a certificate name other parties can obtain',
+    severity: 'high',
+    why:
+      'A connector that identifies its sender by TlsSenderCertificateName accepts whoever presents a certificate the name ' +
+      'matches, and a wildcard matches every name below it. A name a gateway vendor presents for all its customers, or a ' +
+      'wildcard over a public cloud zone where every customer names its own hosts (such as *.cloudapp.azure.com), is ' +
+      'presented by other parties too: their mail passes the connector\'s restriction as if it came from this tenant\'s ' +
+      'gateway. Microsoft warns against connectors that identify senders by what other tenants share. The evidence says who ' +
+      'else can present the name, and the source.',
+    fix: "Set-InboundConnector -Identity '<connector>' -TlsSenderCertificateName '<a name only your gateway presents>'   # or a tenant-specific certificate or addresses, where the vendor offers them",
+    sources: ['S7', 'S12', 'S9'],
+    controls: [],
+  },
+  {
     id: 'EOPL-012',
     title: 'No Partner connector identifies senders by domain only',
     severity: 'low',
@@ -153,11 +168,17 @@ export const CATALOGUE: readonly CheckMeta[] = [
     severity: 'medium',
     why:
       'A rule that quarantines or rejects mail not arriving from the gateway (or from on-premises, AuthAs Internal) is the second ' +
-      'layer Microsoft recommends: it still acts if the connector is loosened by mistake.',
+      'layer Microsoft recommends: it still acts if the connector is loosened by mistake. A rule counts when it applies to all ' +
+      'mail (or selects it only by sender address, sender scope or recipient) and excepts the gateway by its addresses ' +
+      '(ExceptIfSenderIpRanges), by EOP\'s X-MS-Exchange-Organization-AuthAs stamp, or by a header the gateway stamps; ' +
+      'EOPL-035 to EOPL-037 judge those exceptions and the rule\'s scope.',
     fix:
-      "New-TransportRule -Name 'Quarantine mail not from the gateway' -Priority 0 -Quarantine $true -StopRuleProcessing $true " +
+      'Microsoft\'s form (fact base §4.3) quarantines, and so does eoplock\'s plan by default:\n' +
+      "  New-TransportRule -Name 'Quarantine mail not from the gateway' -Priority 0 -Quarantine $true -StopRuleProcessing $true " +
       "-ExceptIfSenderIpRanges <gateway IPs> -ExceptIfHeaderContainsMessageHeader 'X-MS-Exchange-Organization-AuthAs' " +
-      "-ExceptIfHeaderContainsWords 'Internal'",
+      "-ExceptIfHeaderContainsWords 'Internal'\n" +
+      'To reject instead (eoplock plan --safety-net reject), replace -Quarantine $true with ' +
+      "-RejectMessageEnhancedStatusCode '5.7.1' -RejectMessageReasonText '<why, and whom to contact>'.",
     sources: ['S3', 'S18'],
     controls: [],
   },
@@ -183,7 +204,11 @@ export const CATALOGUE: readonly CheckMeta[] = [
     id: 'EOPL-016',
     title: 'The safety-net rule excepts every gateway address',
     severity: 'high',
-    why: 'Gateway addresses missing from ExceptIfSenderIpRanges have their legitimate mail quarantined or rejected by the rule.',
+    why:
+      'Gateway addresses missing from ExceptIfSenderIpRanges have their legitimate mail quarantined or rejected by the rule. ' +
+      'Addresses outside the rule\'s own SenderIpRanges condition are never blocked by it and need no exception (EOPL-037 ' +
+      'says which senders the condition leaves out); a rule that lets the gateway through by a header it stamps passes here ' +
+      'and is judged by EOPL-035.',
     fix: "Set-TransportRule -Identity '<safety-net rule>' -ExceptIfSenderIpRanges <every gateway address>",
     sources: ['S18', 'S3'],
     controls: [],
@@ -198,6 +223,50 @@ export const CATALOGUE: readonly CheckMeta[] = [
       'through. Microsoft\'s version applies to all messages and excepts the gateway IPs and AuthAs Internal.',
     fix: "Set-TransportRule -Identity '<safety-net rule>' -FromScope $null   # apply to all messages; keep the IP and AuthAs exceptions",
     sources: ['S18', 'S21', 'S3'],
+    controls: [],
+  },
+  {
+    id: 'EOPL-035',
+    title: 'The safety-net rule has no exception an outside sender can meet',
+    severity: 'high',
+    why:
+      'EOP keeps the headers a sender writes. Its header firewall removes only the X-MS-Exchange-Organization-* headers from ' +
+      'mail not authenticated as internal, and it stamps X-MS-Exchange-Organization-AuthAs itself (Anonymous on mail sent ' +
+      'straight to it). An exception on any other header — a gateway\'s "X-Gateway-Scanned: yes" — is met by every attacker ' +
+      'who adds that header, so the safety net lets exactly the mail it exists for through; so does an AuthAs exception ' +
+      'that accepts Anonymous. The evidence gives the header and the value an attacker would add.',
+    fix:
+      'Except the gateway by its addresses, never by a header it stamps, and on-premises by EOP\'s AuthAs stamp; the ' +
+      'header exception the finding names is replaced:\n' +
+      "  Set-TransportRule -Identity '<safety-net rule>' -ExceptIfSenderIpRanges <gateway IPs> " +
+      "-ExceptIfHeaderContainsMessageHeader 'X-MS-Exchange-Organization-AuthAs' -ExceptIfHeaderContainsWords 'Internal'\n" +
+      "  # and, when the gateway's header was in ExceptIfHeaderMatchesMessageHeader: -ExceptIfHeaderMatchesMessageHeader $null -ExceptIfHeaderMatchesPatterns $null",
+    sources: ['S33', 'S3', 'S18'],
+    controls: [],
+  },
+  {
+    id: 'EOPL-036',
+    title: 'The safety-net rule excepts no addresses beyond the gateway\'s',
+    severity: 'medium',
+    why:
+      'Every address in ExceptIfSenderIpRanges skips the safety net. A range wider than the gateway (a /24 around a /28, a ' +
+      'cloud provider\'s shared pool) lets every other host in it send straight to EOP past the rule. Addresses of the ' +
+      'tenant\'s own connectors (scanners, hybrid servers) are known senders and are not counted; the evidence lists the ' +
+      'rest, as CIDR blocks.',
+    fix: "Set-TransportRule -Identity '<safety-net rule>' -ExceptIfSenderIpRanges <the gateway's addresses and the known senders' only>",
+    sources: ['S18', 'S3'],
+    controls: [],
+  },
+  {
+    id: 'EOPL-037',
+    title: 'The safety-net rule applies to every sender, IPv6 included',
+    severity: 'medium',
+    why:
+      'A SenderIpRanges condition limits the rule to the listed senders. A rule scoped to IPv4 (0.0.0.0/0, ' +
+      '0.0.0.0-255.255.255.255) never applies to mail that reaches EOP over IPv6, so IPv6 senders are not covered at all — ' +
+      'whatever its exceptions list. Microsoft\'s rule applies to all messages.',
+    fix: "Set-TransportRule -Identity '<safety-net rule>' -SenderIpRanges $null   # apply to all messages; keep the exceptions",
+    sources: ['S18', 'S3'],
     controls: [],
   },
   {

@@ -3,13 +3,13 @@
  * MX points, and the proof corpus run through the emulator. Pure.
  */
 import type { Prove } from '../prove/types.js';
-import { builtinCorpus, corpusOutcome } from '../corpus/builtin.js';
+import { blockingAction, builtinCorpus, corpusOutcome, headerExceptionMet, headerExceptions, type HeaderException } from '../corpus/builtin.js';
 import { normaliseDomain } from '../eop/addresses.js';
 import type { Assumptions } from '../eop/assumptions.js';
 import { matchCertificateName } from '../eop/certificate.js';
 import { decide } from '../eop/decide.js';
-import { compileIpList, ipv4Interval, mergeIntervals, type IpEntry } from '../eop/ip.js';
-import { isSet } from '../eop/rule-predicates.js';
+import { bytesToBigInt, compileIpList, formatIpv4Interval, ipv4Interval, mergeIntervals, subtractIntervals, type IpEntry } from '../eop/ip.js';
+import { configuredPredicates, isSet } from '../eop/rule-predicates.js';
 import { domainDnsFacts, mxFact, type DomainDnsFacts } from '../dns/facts.js';
 import { gatewayConnector, hasGateway, type GatewayProfile } from '../profile/profile.js';
 import type { Snapshot } from '../snapshot/parse.js';
@@ -42,8 +42,15 @@ export interface AuditContext {
   mxAtExchange: boolean | null;
   /** Why where the MX points is unknown (no domain is known to point away, and some domain's MX is unknown); else null. */
   mxUnknown: string | null;
-  /** Rules shaped like a safety net: a blocking action with sender-IP exceptions. Best first. */
+  /**
+   * Rules shaped like a safety net: a blocking action that applies to all mail (or to mail selected only by sender
+   * address, sender scope or recipient), with an exception that can let the gateway through — by sender address
+   * (ExceptIfSenderIpRanges), by EOP's AuthAs stamp (Microsoft's form, §4.3), or by a header the gateway stamps. Best
+   * first.
+   */
   safetyNets: Indexed<TransportRule>[];
+  /** How each safety net lets mail through, by the rule's position in TransportRule. */
+  safetyNetExceptions: ReadonlyMap<number, NetException[]>;
   proof: ProofEntry[];
   /**
    * The class search (src/prove's `prove`), given by the caller for `audit --prove`: EOPL-090/091 then search every
@@ -71,13 +78,88 @@ function overlaps(a: readonly [number, number][], b: readonly [number, number][]
   return a.some(([low, high]) => b.some(([l, h]) => low <= h && l <= high));
 }
 
-/** A rule's blocking action, if any: reject, delete, quarantine or redirect. */
-export function blockingAction(rule: Record<string, unknown>): string | null {
-  if (isSet(rule.RejectMessageReasonText) || isSet(rule.RejectMessageEnhancedStatusCode)) return 'reject';
-  if (rule.DeleteMessage === true) return 'delete';
-  if (rule.Quarantine === true) return 'quarantine';
-  if (isSet(rule.RedirectMessageTo)) return 'redirect';
-  return null;
+export { blockingAction };
+
+/**
+ * One way a safety net lets mail through. `sender-ip`: the last hop is in ExceptIfSenderIpRanges. `authas`: EOP's own
+ * AuthAs stamp (the sender cannot set it). `organization-header`: another X-MS-Exchange-Organization-* header, which
+ * EOP removes from all mail not authenticated as internal. `sender-header`: any other header — the sender writes it.
+ */
+export type NetException = SenderIpException | HeaderNetException;
+export interface SenderIpException {
+  kind: 'sender-ip';
+  property: 'ExceptIfSenderIpRanges';
+  entries: string[];
+}
+export interface HeaderNetException extends HeaderException {
+  kind: 'authas' | 'organization-header' | 'sender-header';
+}
+
+/** The AuthAs values EOP stamps (§1.4, S33). */
+export const AUTH_AS_VALUES = ['Anonymous', 'External', 'Partner', 'Internal'] as const;
+
+/** The exceptions of a rule that can let the gateway (or on-premises) through, in the order the rule lists them. */
+export function netExceptions(rule: TransportRule): NetException[] {
+  const raw = rule as Record<string, unknown>;
+  const found: NetException[] = [];
+  if (isSet(raw.ExceptIfSenderIpRanges)) {
+    found.push({ kind: 'sender-ip', property: 'ExceptIfSenderIpRanges', entries: Array.isArray(raw.ExceptIfSenderIpRanges) ? raw.ExceptIfSenderIpRanges.map(String) : [String(raw.ExceptIfSenderIpRanges)] });
+  }
+  for (const exception of headerExceptions(rule)) {
+    const kind = exception.writer === 'eop-stamp' ? 'authas' : exception.writer === 'internal-only' ? 'organization-header' : 'sender-header';
+    found.push({ kind, ...exception });
+  }
+  return found;
+}
+
+/** The AuthAs values a header exception on X-MS-Exchange-Organization-AuthAs lets through. */
+export function authAsValuesLetThrough(exception: HeaderException): string[] {
+  return AUTH_AS_VALUES.filter((value) => headerExceptionMet(exception, value));
+}
+
+/**
+ * Conditions a safety net may have: they choose mail by where it comes from or whom it is for, never by content. A
+ * rule with any other condition (an attachment, a subject) blocks some content, not mail that bypassed the gateway.
+ */
+const NET_CONDITIONS = new Set(['SenderIpRanges', 'FromScope', 'SentToScope', 'RecipientDomainIs']);
+
+function isSafetyNet(rule: TransportRule, exceptions: readonly NetException[]): boolean {
+  if (blockingAction(rule as Record<string, unknown>) === null || exceptions.length === 0) return false;
+  return configuredPredicates(rule as Record<string, unknown>).conditions.every(({ parameter }) => NET_CONDITIONS.has(parameter));
+}
+
+/** An IPv4 interval as the CIDR blocks that make it up (`203.0.113.16-203.0.113.255` → /28, /27, /26, /25). */
+export function ipv4Blocks([low, high]: readonly [number, number]): string[] {
+  const blocks: string[] = [];
+  let start = low;
+  while (start <= high) {
+    let size = 1;
+    while (start % (size * 2) === 0 && start + size * 2 - 1 <= high) size *= 2;
+    blocks.push(formatIpv4Interval([start, start + size - 1]));
+    start += size;
+  }
+  return blocks;
+}
+
+/** The parts of the merged `cover` that lie inside `interval`. */
+export function intersectIntervals(interval: readonly [number, number], cover: readonly (readonly [number, number])[]): [number, number][] {
+  return cover.flatMap(([low, high]): [number, number][] => {
+    const from = Math.max(low, interval[0]);
+    const to = Math.min(high, interval[1]);
+    return from <= to ? [[from, to]] : [];
+  });
+}
+
+/** True when every address of the IPv6 entry lies in one of the IPv6 `entries`. */
+export function ipv6Covered(entry: IpEntry, entries: readonly IpEntry[]): boolean {
+  const low = bytesToBigInt(entry.low);
+  const high = bytesToBigInt(entry.high);
+  return entries.some((candidate) => candidate.family === 'ipv6' && bytesToBigInt(candidate.low) <= low && high <= bytesToBigInt(candidate.high));
+}
+
+/** IPv4 intervals of `entries` that lie outside the merged `known` cover. */
+export function ipv4Outside(entries: readonly IpEntry[], known: readonly (readonly [number, number])[]): [number, number][] {
+  return mergeIntervals(ipv4Cover(entries).flatMap((interval) => subtractIntervals(interval, known)));
 }
 
 export function buildContext(snapshot: Snapshot, profile: GatewayProfile, assumptions: Assumptions): AuditContext {
@@ -107,8 +189,13 @@ export function buildContext(snapshot: Snapshot, profile: GatewayProfile, assump
   const dns = domainDnsFacts(snapshot);
   const { mxAtExchange, mxUnknown } = mxSummary(dns);
 
+  const safetyNetExceptions = new Map<number, NetException[]>();
+  snapshot.TransportRule.forEach((rule, index) => {
+    const exceptions = netExceptions(rule);
+    if (isSafetyNet(rule, exceptions)) safetyNetExceptions.set(index, exceptions);
+  });
   const safetyNets = snapshot.TransportRule.map((item, index) => ({ item, index }))
-    .filter(({ item }) => blockingAction(item as Record<string, unknown>) !== null && isSet((item as Record<string, unknown>).ExceptIfSenderIpRanges))
+    .filter(({ index }) => safetyNetExceptions.has(index))
     .sort((a, b) => netRank(b.item) - netRank(a.item) || a.item.Priority - b.item.Priority);
 
   const corpus = builtinCorpus(snapshot, profile);
@@ -137,6 +224,7 @@ export function buildContext(snapshot: Snapshot, profile: GatewayProfile, assump
     mxAtExchange,
     mxUnknown,
     safetyNets,
+    safetyNetExceptions,
     proof,
     classSearch: null,
   };

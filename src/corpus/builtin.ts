@@ -7,9 +7,11 @@
  * the corpus never claims a message reached a mailbox or an inbox (see acceptedClaim).
  */
 import type { Snapshot } from '../snapshot/parse.js';
-import type { InboundConnector } from '../snapshot/schema.js';
+import type { InboundConnector, TransportRule } from '../snapshot/schema.js';
+import { DEFAULT_ASSUMPTIONS } from '../eop/assumptions.js';
 import { bytesToBigInt, compileIpList, parseIp, type IpAddress, type IpEntry, type IpList } from '../eop/ip.js';
-import type { Transaction, Verdict } from '../eop/types.js';
+import { asList, evaluatePredicates, isSet } from '../eop/rule-predicates.js';
+import type { HeaderField, Transaction, Verdict } from '../eop/types.js';
 import { inferProfile } from '../profile/profile.js';
 
 export type CorpusKind = 'attack' | 'legitimate';
@@ -106,7 +108,16 @@ export interface CorpusGateway {
  * reaching EOP directly is the normal path, judged by content filtering (not emulated), so only the Direct Send
  * spoof of an accepted domain — which configuration (RejectDirectSend) stops — stays in the corpus.
  */
-const GATEWAY_ONLY_ATTACKS = new Set(['foreign-p1-internal-from', 'foreign-domain-bypass', 'ghost-sender', 'null-sender', 'ipv6-direct', 'tls-wrong-certificate', 'forged-authas-header']);
+const GATEWAY_ONLY_ATTACKS = new Set([
+  'foreign-p1-internal-from',
+  'foreign-domain-bypass',
+  'ghost-sender',
+  'null-sender',
+  'ipv6-direct',
+  'tls-wrong-certificate',
+  'forged-authas-header',
+  'forged-gateway-header',
+]);
 
 /**
  * Generates the corpus. `gateway` defaults to the one inferred from the snapshot (its `SenderDomains *` Partner
@@ -247,6 +258,25 @@ export function builtinCorpus(snapshot: Snapshot, gateway: CorpusGateway = infer
     },
   ];
 
+  // A blocking rule that lets mail through on a header the gateway stamps (X-Gateway-Scanned: yes) lets through anyone
+  // who writes that header: only the X-MS-Exchange-Organization-* headers are EOP's own (S33).
+  const stamps = gatewayStamps(snapshot);
+  if (stamps.length > 0) {
+    entries.push({
+      id: 'forged-gateway-header',
+      kind: 'attack',
+      name: `Forged gateway header ${stamps.map((field) => `${field.name}: ${field.value}`).join(', ')}`,
+      description: 'The attacker adds the header the gateway stamps, which a transport rule exempts, and sends straight to EOP.',
+      transaction: {
+        clientIp: attackerIp,
+        helo: 'mail.attacker.example',
+        mailFrom: 'bounce@mailer.attacker.example',
+        rcptTo: [user],
+        headers: [...headers(`CEO <${ceo}>`, 'Invoice approval'), ...stamps],
+      },
+    });
+  }
+
   const gatewayPresent = gateway.ips.length > 0 || gateway.certificateName !== null || (gateway.mxHosts?.length ?? 0) > 0;
   if (!gatewayPresent) {
     for (let index = entries.length - 1; index >= 0; index--) {
@@ -306,19 +336,20 @@ export function builtinCorpus(snapshot: Snapshot, gateway: CorpusGateway = infer
   const sender = 'customer@partner.example';
   const certificate = gateway.certificateName ? certificateFor(gateway.certificateName) : undefined;
   const gatewayEntries = compileIpList(gateway.ips).entries.slice(0, 8);
+  const stampNote = stamps.length > 0 ? `, stamping ${stamps.map((field) => `${field.name}: ${field.value}`).join(', ')}` : '';
   for (const entry of gatewayEntries) {
     entries.push({
       id: `legit-gateway-${slug(entry.text)}`,
       kind: 'legitimate',
       name: `Internet mail via the gateway (${entry.text})`,
-      description: `The gateway relays outside mail from ${hostOf(entry)}${certificate ? ` presenting ${certificate.san[0]}` : ' over TLS'}.`,
+      description: `The gateway relays outside mail from ${hostOf(entry)}${certificate ? ` presenting ${certificate.san[0]}` : ' over TLS'}${stampNote}.`,
       transaction: {
         clientIp: hostOf(entry),
         helo: certificate?.san[0] ?? 'gateway.example',
         tls: certificate ? { certificate } : {},
         mailFrom: sender,
         rcptTo: [user],
-        headers: headers(`Customer <${sender}>`, 'Order 4711'),
+        headers: [...headers(`Customer <${sender}>`, 'Order 4711'), ...stamps],
       },
     });
   }
@@ -327,14 +358,14 @@ export function builtinCorpus(snapshot: Snapshot, gateway: CorpusGateway = infer
       id: 'legit-gateway-certificate',
       kind: 'legitimate',
       name: `Internet mail via the gateway (certificate ${certificate.san[0]})`,
-      description: `The gateway presents ${certificate.san[0]}; its addresses are not known, so a documentation address stands in.`,
+      description: `The gateway presents ${certificate.san[0]}${stampNote}; its addresses are not known, so a documentation address stands in.`,
       transaction: {
         clientIp: '203.0.113.200',
         helo: certificate.san[0] ?? 'gateway.example',
         tls: { certificate },
         mailFrom: sender,
         rcptTo: [user],
-        headers: headers(`Customer <${sender}>`, 'Order 4712'),
+        headers: [...headers(`Customer <${sender}>`, 'Order 4712'), ...stamps],
       },
     });
   }
@@ -370,6 +401,147 @@ export function builtinCorpus(snapshot: Snapshot, gateway: CorpusGateway = infer
     }
   }
   return entries;
+}
+
+// ─────────────────────────────────────────────────────────────────────────────────────────────────
+// Transport rules that exempt mail by a header
+// ─────────────────────────────────────────────────────────────────────────────────────────────────
+
+/** A rule's blocking action, if any: reject, delete, quarantine or redirect. */
+export function blockingAction(rule: Record<string, unknown>): string | null {
+  if (isSet(rule.RejectMessageReasonText) || isSet(rule.RejectMessageEnhancedStatusCode)) return 'reject';
+  if (rule.DeleteMessage === true) return 'delete';
+  if (rule.Quarantine === true) return 'quarantine';
+  if (isSet(rule.RedirectMessageTo)) return 'redirect';
+  return null;
+}
+
+/** The header EOP stamps on every message with how the sender authenticated (Anonymous, Internal, External, Partner; §1.4, S33). */
+export const AUTH_AS_HEADER = 'X-MS-Exchange-Organization-AuthAs';
+const ORGANIZATION_PREFIX = 'x-ms-exchange-organization-';
+
+/**
+ * Who can write a header that EOP's transport rules read. EOP stamps AuthAs itself, replacing any value the sender
+ * gave, and its header firewall removes every other X-MS-Exchange-Organization-* header from mail not authenticated as
+ * internal (S33, §1.4): only on-premises mail can carry them. Every other header is whatever the sender wrote.
+ */
+export type HeaderWriter = 'eop-stamp' | 'internal-only' | 'sender';
+
+export function headerWriter(name: string): HeaderWriter {
+  const lower = name.trim().toLowerCase();
+  if (lower === AUTH_AS_HEADER.toLowerCase()) return 'eop-stamp';
+  return lower.startsWith(ORGANIZATION_PREFIX) ? 'internal-only' : 'sender';
+}
+
+/** One header exception of a transport rule: the header, the words or patterns it tests, and a value that meets them. */
+export interface HeaderException {
+  /** `ExceptIfHeaderContainsMessageHeader` or `ExceptIfHeaderMatchesMessageHeader`. */
+  property: string;
+  /** The property that holds the words or patterns. */
+  testsProperty: string;
+  header: string;
+  tests: string[];
+  writer: HeaderWriter;
+  /** A header value the exception accepts, as the emulator judges it; null when none was found for the patterns. */
+  satisfiedBy: string | null;
+}
+
+const HEADER_EXCEPTIONS = [
+  ['ExceptIfHeaderContainsMessageHeader', 'ExceptIfHeaderContainsWords', 'words'],
+  ['ExceptIfHeaderMatchesMessageHeader', 'ExceptIfHeaderMatchesPatterns', 'patterns'],
+] as const;
+
+/** The header exceptions a rule configures (S18: the header and its words or patterns always go together). */
+export function headerExceptions(rule: TransportRule | Record<string, unknown>): HeaderException[] {
+  const raw = rule as Record<string, unknown>;
+  const found: HeaderException[] = [];
+  for (const [property, testsProperty, kind] of HEADER_EXCEPTIONS) {
+    const header = raw[property];
+    const tests = asList(raw[testsProperty]).filter((test) => test.trim() !== '');
+    if (!isSet(header) || tests.length === 0) continue;
+    const name = String(header).trim();
+    const exception = { property, testsProperty, header: name, tests, writer: headerWriter(name) };
+    const candidates = kind === 'words' ? tests.map((word) => word.trim()) : tests.map(valueForPattern);
+    const satisfiedBy = candidates.find((value): value is string => value !== null && headerExceptionMet(exception, value)) ?? null;
+    found.push({ ...exception, satisfiedBy });
+  }
+  return found;
+}
+
+const PROBE_ADDRESS = parseIp('192.0.2.1') as IpAddress;
+
+/** Whether a header exception lets through a message whose header carries `value`, judged by the emulator's own predicate. */
+export function headerExceptionMet(exception: Pick<HeaderException, 'property' | 'testsProperty' | 'header' | 'tests'>, value: string): boolean {
+  const rule = { [exception.property]: exception.header, [exception.testsProperty]: exception.tests };
+  const [outcome] = evaluatePredicates(rule, 'ExceptIf', {
+    clientIp: PROBE_ADDRESS,
+    clientIpText: '192.0.2.1',
+    mailFrom: '',
+    headerFrom: null,
+    recipients: [],
+    headers: [{ name: exception.header, value }],
+    authAs: 'Anonymous',
+    acceptedDomains: [],
+    assumptions: DEFAULT_ASSUMPTIONS,
+  });
+  return outcome?.matched === true;
+}
+
+/**
+ * A value a .NET-style pattern matches, built from its first alternative (`\d` → 1, `\w` → a, `.` → a, a character
+ * class → its first character, each quantified item once); null when the pattern does not accept the value built.
+ */
+function valueForPattern(pattern: string): string | null {
+  let value = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i] as string;
+    if (c === '|') break;
+    if ('^$()+*?'.includes(c)) continue;
+    if (c === '{') {
+      const close = pattern.indexOf('}', i);
+      i = close < 0 ? i : close;
+      continue;
+    }
+    if (c === '\\') {
+      const next = pattern[++i] ?? '';
+      value += next === 'd' ? '1' : next === 'w' ? 'a' : next === 's' ? ' ' : next === 'b' || next === 'B' ? '' : next;
+      continue;
+    }
+    if (c === '[') {
+      const close = pattern.indexOf(']', i + 1);
+      const body = close < 0 ? '' : pattern.slice(i + 1, close);
+      value += body.startsWith('^') ? '#' : body.startsWith('\\d') ? '1' : (body.replace(/^\\/, '')[0] ?? 'a');
+      i = close < 0 ? pattern.length : close;
+      continue;
+    }
+    value += c === '.' ? 'a' : c;
+  }
+  try {
+    return new RegExp(pattern, 'i').test(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Headers the message itself carries: its author writes them; they are no stamp a gateway adds. */
+const MESSAGE_HEADERS = new Set(['from', 'to', 'cc', 'subject', 'sender', 'reply-to']);
+
+/**
+ * The headers the gateway stamps, as the tenant's rules show them: for each enabled blocking rule that exempts mail
+ * by a header a sender writes, that header with a value the exception accepts. A tenant only builds such a rule for a
+ * header its gateway adds, so the gateway's legitimate mail carries it (and so can an attacker's).
+ */
+export function gatewayStamps(snapshot: Snapshot): HeaderField[] {
+  const stamps: HeaderField[] = [];
+  for (const rule of snapshot.TransportRule) {
+    if (rule.State !== 'Enabled' || blockingAction(rule as Record<string, unknown>) === null) continue;
+    for (const exception of headerExceptions(rule)) {
+      if (exception.writer !== 'sender' || exception.satisfiedBy === null || MESSAGE_HEADERS.has(exception.header.toLowerCase())) continue;
+      if (stamps.some((field) => field.name.toLowerCase() === exception.header.toLowerCase())) continue;
+      stamps.push({ name: exception.header, value: exception.satisfiedBy });
+    }
+  }
+  return stamps;
 }
 
 function slug(text: string): string {

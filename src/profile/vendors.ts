@@ -156,3 +156,77 @@ export function vendorForSpfInclude(domain: string): GatewayVendor | undefined {
   const name = domain.toLowerCase().replace(/\.$/, '');
   return GATEWAY_VENDORS.find((vendor) => vendor.spfIncludes.some((pattern) => pattern.test(name)));
 }
+
+/**
+ * Public cloud zones in which every customer picks its own host name: a wildcard connector certificate name that spans
+ * such a zone trusts any customer of the cloud who obtains a certificate for a name of their own in it (domain
+ * validation proves control of the host, nothing more). `customerLabels`: how many labels a customer's own name adds
+ * to `zone` (`<label>.<region>.cloudapp.azure.com` adds 2), so a wildcard at or above that depth is shared.
+ */
+export interface SharedHostingZone {
+  name: string;
+  zone: string;
+  customerLabels: number;
+  source: string;
+  recorded: string;
+  confidence: 'vendor-documented' | 'community' | 'unverified';
+}
+
+export const SHARED_HOSTING_ZONES: readonly SharedHostingZone[] = [
+  {
+    name: 'Microsoft Azure public IP DNS names',
+    zone: 'cloudapp.azure.com',
+    customerLabels: 2,
+    source:
+      'Microsoft Learn, "Create a fully qualified domain name for a VM in the Azure portal" (learn.microsoft.com/azure/virtual-machines/create-fqdn) ' +
+      'and the Azure network API\'s PublicIPAddressDnsSettings.domainNameLabel: any customer names a public IP with a label of its choice, ' +
+      'and its FQDN is that label in the regional zone <region>.cloudapp.azure.com',
+    recorded: '2026-12',
+    confidence: 'vendor-documented',
+  },
+];
+
+/** Why a connector's certificate name is one other parties can present, or null when it is not known to be. */
+export interface SharedCertificateName {
+  /** Who else can present a certificate the name matches, in words. */
+  who: string;
+  /** What narrows the trust to this tenant's own sender. */
+  narrows: string;
+  source: string;
+  confidence: 'vendor-documented' | 'community' | 'unverified';
+}
+
+const labelsOf = (name: string) => name.split('.').filter((label) => label !== '');
+
+/**
+ * Whether a TlsSenderCertificateName (as a connector holds it) matches certificates other parties can obtain: a
+ * gateway vendor's name shared by all its customers, a wildcard over a public cloud zone where every customer names its
+ * own hosts, or a wildcard directly under a top-level domain.
+ */
+export function sharedCertificateName(certificateName: string): SharedCertificateName | null {
+  const name = certificateName.trim().toLowerCase().replace(/\.$/, '');
+  const vendor = GATEWAY_VENDORS.find((entry) => entry.shared?.certificateNames.some((pattern) => pattern.test(name)));
+  if (vendor?.shared) {
+    return { who: `every customer of ${vendor.name} (the vendor presents it for all of them)`, narrows: vendor.shared.narrows, source: vendor.shared.source, confidence: vendor.shared.confidence };
+  }
+  if (!name.startsWith('*.')) return null;
+  const base = labelsOf(name.slice(2));
+  if (base.length === 1) {
+    return { who: `anyone who registers a domain under .${base[0]}`, narrows: 'name the gateway\'s own host or domain', source: 'the wildcard spans a whole top-level domain', confidence: 'vendor-documented' };
+  }
+  for (const zone of SHARED_HOSTING_ZONES) {
+    const zoneLabels = labelsOf(zone.zone);
+    const baseName = base.join('.');
+    const spansZone = zone.zone === baseName || zone.zone.endsWith(`.${baseName}`);
+    const insideShallow = baseName.endsWith(`.${zone.zone}`) && base.length - zoneLabels.length < zone.customerLabels;
+    if (spansZone || insideShallow) {
+      return {
+        who: `any customer of ${zone.name} (${zone.zone}), who names hosts there and can obtain a certificate for them`,
+        narrows: 'name the gateway\'s own host (a name in a domain the tenant or the gateway operator owns)',
+        source: zone.source,
+        confidence: zone.confidence,
+      };
+    }
+  }
+  return null;
+}

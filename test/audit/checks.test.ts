@@ -119,6 +119,15 @@ const CASES: Record<string, { pass?: (raw: Raw) => void; fail: (raw: Raw) => voi
   },
   'EOPL-016': { fail: (r) => void (r.TransportRule[0].ExceptIfSenderIpRanges = ['203.0.113.10', '203.0.113.11', '192.0.2.25']) },
   'EOPL-017': { fail: (r) => void (r.TransportRule[0].FromScope = 'NotInOrganization') },
+  'EOPL-035': {
+    fail: (r) => {
+      r.TransportRule[0].ExceptIfHeaderContainsMessageHeader = 'X-Gateway-Scanned';
+      r.TransportRule[0].ExceptIfHeaderContainsWords = ['yes'];
+    },
+  },
+  'EOPL-036': { fail: (r) => void (r.TransportRule[0].ExceptIfSenderIpRanges = ['203.0.113.10', '203.0.113.11', '198.51.100.0/24', '192.0.2.25']) },
+  'EOPL-037': { fail: (r) => void (r.TransportRule[0].SenderIpRanges = ['0.0.0.0-255.255.255.255']) },
+  'EOPL-038': { fail: (r) => void (r.InboundConnector[0].TlsSenderCertificateName = '*.westeurope.cloudapp.azure.com') },
   'EOPL-018': { fail: (r) => void r.TransportRule.push({ Name: 'Bypass', Priority: 5, SenderDomainIs: ['news.example'], SetSCL: -1 }) },
   'EOPL-019': { fail: (r) => void (r.HostedContentFilterPolicy[0].AllowedSenderDomains = ['partner.example']) },
   'EOPL-020': { fail: (r) => void (r.HostedConnectionFilterPolicy.IPAllowList = ['198.51.100.9']) },

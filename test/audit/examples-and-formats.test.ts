@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { XMLParser } from 'fast-xml-parser';
+import { CATALOGUE } from '../../src/audit/catalogue.js';
 import { cli, tempFolder } from '../helpers/cli.js';
 
 const run = promisify(execFile);
@@ -128,7 +129,7 @@ describe('JUnit', () => {
     };
     const suites = parsed.testsuites.testsuite;
     assert.equal(suites.length, 2);
-    assert.equal(suites[0]?.testcase.length, 36);
+    assert.equal(suites[0]?.testcase.length, CATALOGUE.length);
     const rds = suites[0]?.testcase.find((entry) => entry['@_name'].startsWith('EOPL-001'));
     assert.equal(rds?.failure?.['@_type'], 'high');
     assert.match(rds?.failure?.['#text'] ?? '', /OrganizationConfig\[0\]\.RejectDirectSend/);

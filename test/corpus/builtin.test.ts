@@ -3,7 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { acceptedClaim, ATTACK_ACCEPTED, builtinCorpus, corpusOutcome } from '../../src/corpus/builtin.js';
+import { acceptedClaim, ATTACK_ACCEPTED, builtinCorpus, corpusOutcome, gatewayStamps, headerExceptions, headerWriter } from '../../src/corpus/builtin.js';
 import { decide } from '../../src/eop/decide.js';
 import { parseIp } from '../../src/eop/ip.js';
 import { loadSnapshotFile } from '../../src/snapshot/load.js';
@@ -109,4 +109,34 @@ test('without a gateway, only the Direct Send spoof is an attack (outside mail s
   const t = tenant();
   const attacks = builtinCorpus(t).filter((e) => e.kind === 'attack').map((e) => e.id);
   assert.deepEqual(attacks, ['direct-send-spoof']);
+});
+
+describe('headers a transport rule exempts', () => {
+  const withNet = (net: Record<string, unknown>) =>
+    tenant({ connectors: [partnerConnector()], rules: [{ Name: 'Net', Priority: 0, State: 'Enabled', Mode: 'Enforce', Quarantine: true, ...net }] });
+
+  test('a header the sender writes is one the gateway stamps: its paths carry it, and an attack forges it', () => {
+    const t = withNet({ ExceptIfHeaderMatchesMessageHeader: 'X-SEG-Scanned', ExceptIfHeaderMatchesPatterns: ['^(true|yes)$'] });
+    assert.deepEqual(gatewayStamps(t), [{ name: 'X-SEG-Scanned', value: 'true' }]);
+    const corpus = builtinCorpus(t);
+    for (const entry of corpus.filter((e) => e.id.startsWith('legit-gateway-') || e.id === 'forged-gateway-header')) {
+      assert.ok(JSON.stringify(entry.transaction.headers).includes('"X-SEG-Scanned","value":"true"'), entry.id);
+    }
+    assert.ok(corpus.some((e) => e.id === 'forged-gateway-header'));
+  });
+
+  test('EOP\'s own headers are not stamped by the gateway: AuthAs and other X-MS-Exchange-Organization-* headers', () => {
+    assert.equal(headerWriter('X-MS-Exchange-Organization-AuthAs'), 'eop-stamp');
+    assert.equal(headerWriter('x-ms-exchange-organization-scl'), 'internal-only');
+    assert.equal(headerWriter('X-MS-Exchange-CrossPremises-AuthAs'), 'sender');
+    const t = withNet({ ExceptIfHeaderContainsMessageHeader: 'X-MS-Exchange-Organization-AuthAs', ExceptIfHeaderContainsWords: ['Internal'] });
+    assert.deepEqual(gatewayStamps(t), []);
+    assert.ok(!builtinCorpus(t).some((e) => e.id === 'forged-gateway-header'));
+  });
+
+  test('a pattern no value is found for stamps nothing; a rule that blocks nothing stamps nothing', () => {
+    assert.deepEqual(headerExceptions({ ExceptIfHeaderMatchesMessageHeader: 'X-A', ExceptIfHeaderMatchesPatterns: ['(?=x)y'] }).map((e) => e.satisfiedBy), [null]);
+    const notBlocking = tenant({ connectors: [partnerConnector()], rules: [{ Name: 'Tag', Priority: 0, ExceptIfHeaderContainsMessageHeader: 'X-A', ExceptIfHeaderContainsWords: ['b'], SetSCL: 5 }] });
+    assert.deepEqual(gatewayStamps(notBlocking), []);
+  });
 });

@@ -3,6 +3,7 @@
  */
 import { normaliseDomain } from '../../eop/addresses.js';
 import { compileIpList, formatIpv4Interval, ipv4Interval, subtractIntervals } from '../../eop/ip.js';
+import { sharedCertificateName } from '../../profile/vendors.js';
 import type { InboundConnector } from '../../snapshot/schema.js';
 import { fail, ipv4Cover, notApplicable, pass, type AuditContext, type Indexed } from '../context.js';
 import { isAbsentFromExport, propertyEvidence } from '../evidence.js';
@@ -194,6 +195,26 @@ export const CONNECTOR_CHECKS: Record<string, Check> = {
             { path: at(index, 'TlsSenderCertificateName'), actual: configured, expected: wanted, message: 'does not match the gateway\'s certificate name' },
           ]);
     }),
+
+  'EOPL-038': ({ snapshot }) => {
+    const evidence: Evidence[] = [];
+    snapshot.InboundConnector.forEach((connector, index) => {
+      if (!connector.Enabled || !connector.TlsSenderCertificateName) return;
+      const shared = sharedCertificateName(connector.TlsSenderCertificateName);
+      if (!shared) return;
+      evidence.push({
+        path: at(index, 'TlsSenderCertificateName'),
+        actual: connector.TlsSenderCertificateName,
+        expected: 'a name only this tenant\'s sender presents',
+        message:
+          `"${connector.Name}" trusts ${connector.TlsSenderCertificateName}, which ${shared.who} can present: their mail passes ` +
+          `the connector as this tenant's own. To narrow it: ${shared.narrows}. Source (${shared.confidence}): ${shared.source}`,
+      });
+    });
+    return evidence.length > 0
+      ? fail(`${evidence.length} connector(s) trust a certificate name other parties can present`, evidence)
+      : pass('no enabled connector trusts a certificate name known to be shared with other parties');
+  },
 
   'EOPL-034': (context) =>
     withGateway(context, ({ item, index }) => {

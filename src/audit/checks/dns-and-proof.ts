@@ -255,11 +255,13 @@ export const DNS_AND_PROOF_CHECKS: Record<string, Check> = {
   'EOPL-091': (context) => {
     if (!context.classSearch) return corpusBrokenOutcome(context);
     const result = proofOf(context);
+    // The class search sends the gateway's classes with the headers it stamps (src/prove/classes.ts gatewayHeaders).
     const broken = result.findings.filter((finding) => finding.kind === 'broken-legitimate');
+    const brokenClasses = broken.reduce((sum, finding) => sum + finding.classes, 0);
     const paths = context.proof.filter((entry) => entry.kind === 'legitimate');
     const brokenPaths = paths.filter((entry) => entry.outcome === 'broken');
     if (broken.length > 0) {
-      return fail(`${classCount(result.brokenLegitimate)} from the gateway or an allowed source are refused or kept from the mailbox, by ${broken.length} cause(s)`, broken.map(findingEvidence));
+      return fail(`${classCount(brokenClasses)} from the gateway or an allowed source are refused or kept from the mailbox, by ${broken.length} cause(s)`, broken.map(findingEvidence));
     }
     if (brokenPaths.length > 0) return fail(`${brokenPaths.length} of ${paths.length} legitimate paths are refused or quarantined`, brokenPaths.map(proofEvidence));
     if (!context.hasGateway && paths.length === 0) return notApplicable('the snapshot implies no legitimate path (no connectors, no gateway, no SPF sources)');
