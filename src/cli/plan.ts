@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { ATTACK_ACCEPTED } from '../corpus/builtin.js';
 import { parseAssumeFlags, resolveAssumptions } from '../eop/assumptions.js';
 import { InputError } from '../errors.js';
-import { buildPlan, DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME, type DirectSendSource, type Plan } from '../plan/plan.js';
+import { buildPlan, DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME, isSpfCandidate, withTrace, type DirectSendSource, type Plan, type SafetyNetAction } from '../plan/plan.js';
+import { ImpactAnalysis } from '../trace/impact.js';
+import { readTrace } from '../trace/read.js';
 import { renderPlan, type PlanFiles } from '../plan/render.js';
 import { inferProfile } from '../profile/profile.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
@@ -24,11 +26,17 @@ export interface PlanCommandOptions {
   seg?: string;
   out: string;
   allowDirectSend: string[];
-  safetyNet: 'reject' | 'quarantine';
+  safetyNet: SafetyNetAction;
   ruleName: string;
   connectorName: string;
   assume: string[];
   force: boolean;
+  /** Leave SCL -1 rules and the connection filter's allow list as they are (the risk is stated in PLAN.md). */
+  keepBypasses?: boolean;
+  /** Message trace files (as `eoplock impact` reads them): every source in them is checked against the plan. */
+  trace?: string[];
+  /** Write a plan that breaks known senders (exit 0); without it such a plan is refused with exit 1. */
+  acceptBroken?: boolean;
 }
 
 const EXPORTER = fileURLToPath(new URL('../../scripts/Export-EoplockSnapshot.ps1', import.meta.url));
@@ -106,34 +114,65 @@ async function usualFolderMode(parent: string): Promise<number> {
   }
 }
 
-export async function makePlan(snapshotFile: string, options: Omit<PlanCommandOptions, 'out' | 'force'>): Promise<{ plan: Plan; files: PlanFiles }> {
+export async function makePlan(
+  snapshotFile: string,
+  options: Omit<PlanCommandOptions, 'out' | 'force' | 'acceptBroken'>,
+  io?: Pick<Io, 'stderr'>,
+): Promise<{ plan: Plan; files: PlanFiles }> {
   const assumptions = resolveAssumptions(parseAssumeFlags(options.assume));
   const given = await loadProfile(options);
   const { snapshot } = await loadSnapshotFile(snapshotFile);
-  const plan = buildPlan(snapshot, given ?? inferProfile(snapshot), {
+  const profile = given ?? inferProfile(snapshot);
+  let plan = buildPlan(snapshot, profile, {
     allowDirectSend: parseDirectSend(options.allowDirectSend),
     safetyNet: options.safetyNet,
     ruleName: options.ruleName || DEFAULT_RULE_NAME,
     connectorName: options.connectorName || DEFAULT_CONNECTOR_NAME,
+    keepBypasses: options.keepBypasses === true,
     assumptions,
   });
+  const traces = options.trace ?? [];
+  if (traces.length > 0) {
+    // The same analysis as `eoplock impact --plan`: each traced message decided now and on the planned configuration.
+    const analysis = new ImpactAnalysis(snapshot, plan.after, profile, assumptions);
+    for (const file of traces) {
+      const summary = await readTrace(file, { onRecord: (record) => analysis.add(record) });
+      if (summary.malformed > 0) io?.stderr(`eoplock: warning: ${visible(file)}: ${summary.malformed} malformed row(s) skipped\n`);
+    }
+    plan = withTrace(plan, analysis.finish().groups, traces.length);
+  }
   return { plan, files: renderPlan(plan, await readFile(EXPORTER, 'utf8')) };
 }
 
 export async function planCommand(io: Io, snapshotFile: string, options: PlanCommandOptions): Promise<number> {
-  const { plan, files } = await makePlan(snapshotFile, options);
+  const { plan, files } = await makePlan(snapshotFile, options, io);
+  const last = plan.phases.at(-1)?.expected ?? [];
+  const attacks = last.filter((entry) => entry.kind === 'attack');
+  const known = last.filter((entry) => entry.kind === 'legitimate' && !isSpfCandidate(entry.id));
+  const prediction =
+    `After the plan the emulator predicts: ${attacks.filter((e) => e.outcome === 'got-in').length} of ${attacks.length} attacks ${ATTACK_ACCEPTED}, ` +
+    `${known.filter((e) => e.outcome === 'broken').length} of ${known.length} known legitimate paths break; ` +
+    `the proof finds ${plan.proof.brokenLegitimate} class(es) from the gateway or a named source refused.`;
+  // A candidate the plan breaks is already listed with its argument among the broken senders.
+  const candidateLines = plan.candidates.filter((candidate) => !plan.broken.some((entry) => entry.source === candidate.source)).map(
+    (candidate) => `  ? ${visible(candidate.source)}: ${visible(candidate.evidence)}; after the plan ${visible(candidate.after)}${candidate.argument ? `; if legitimate add ${visible(candidate.argument)}` : ''}`,
+  );
+  if (plan.broken.length > 0 && !options.acceptBroken) {
+    const lines = [`Plan for ${visible(plan.tenant ?? snapshotFile)} NOT written: it breaks ${plan.broken.length} known sender(s).`, prediction];
+    for (const entry of plan.broken) lines.push(`  ✗ ${visible(entry.name)}: ${visible(entry.why)}${entry.argument ? `; keep it with ${visible(entry.argument)}` : ''}`);
+    if (candidateLines.length > 0) lines.push('Possible Direct Send sources:', ...candidateLines);
+    lines.push('Name each legitimate sender with --allow-direct-send, or add --accept-broken to write the plan anyway (PLAN.md then lists what breaks).');
+    io.stdout(`${lines.join('\n')}\n`);
+    return 1;
+  }
   await writeFolder(options.out, files, options.force);
   const changes = plan.phases.reduce((sum, phase) => sum + phase.ops.length, 0);
   const lines = [`Plan for ${visible(plan.tenant ?? snapshotFile)} written to ${visible(options.out)} (${Object.keys(files).length} files, ${changes} change(s)).`];
   for (const phase of plan.phases) lines.push(`  ${phase.id}: ${phase.ops.length === 0 ? 'nothing to change' : `${phase.ops.length} change(s)`}`);
-  const last = plan.phases.at(-1)?.expected ?? [];
-  const attacks = last.filter((entry) => entry.kind === 'attack');
-  const legit = last.filter((entry) => entry.kind === 'legitimate');
-  lines.push(
-    `After the plan the emulator predicts: ${attacks.filter((e) => e.outcome === 'got-in').length} of ${attacks.length} attacks ${ATTACK_ACCEPTED}, ` +
-      `${legit.filter((e) => e.outcome === 'broken').length} of ${legit.length} legitimate paths break.`,
-  );
+  lines.push(prediction);
+  for (const entry of plan.broken) lines.push(`  ✗ ${visible(entry.name)}: ${visible(entry.why)} (accepted with --accept-broken)`);
   for (const warning of plan.warnings) lines.push(`  ! ${visible(warning)}`);
+  if (candidateLines.length > 0) lines.push('Possible Direct Send sources:', ...candidateLines);
   lines.push(`Read ${visible(join(options.out, 'PLAN.md'))}, run 00-backup.ps1, then each phase with -WhatIf first.`);
   io.stdout(`${lines.join('\n')}\n`);
   return 0;

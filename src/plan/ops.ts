@@ -17,7 +17,8 @@ export type Op =
   | { cmdlet: 'Set-TransportRule'; identity: string; parameters: OpParameters }
   | { cmdlet: 'Enable-TransportRule'; identity: string }
   | { cmdlet: 'Disable-TransportRule'; identity: string }
-  | { cmdlet: 'Remove-TransportRule'; identity: string };
+  | { cmdlet: 'Remove-TransportRule'; identity: string }
+  | { cmdlet: 'Set-HostedConnectionFilterPolicy'; identity: string; parameters: OpParameters };
 
 /** A cmdlet parameter that is stored under another property name (New-TransportRule -Enabled → State). */
 export function propertyOf(cmdlet: Op['cmdlet'], parameter: string): string {
@@ -36,6 +37,7 @@ export const LIST_PARAMETERS: ReadonlySet<string> = new Set([
   'ExceptIfHeaderContainsWords',
   'SenderIpRanges',
   'HeaderContainsWords',
+  'IPAllowList',
 ]);
 
 /** The stored form of a parameter value (Enabled $true → State 'Enabled'; $null for a list → []). */
@@ -68,6 +70,11 @@ function setProperties(target: Record<string, unknown>, op: Op & { parameters: O
     if (parameter === 'Priority') continue;
     target[propertyOf(op.cmdlet, parameter)] = storedValue(op.cmdlet, parameter, value);
   }
+}
+
+/** A connection filter policy's name: the export may leave it out for the one policy there is, "Default". */
+export function connectionFilterName(policy: { Name?: string | null | undefined }): string {
+  return policy.Name ?? 'Default';
 }
 
 /** The snapshot after the operations. The input is not changed. Throws when an operation names something absent. */
@@ -141,6 +148,12 @@ export function applyOps(snapshot: Snapshot, ops: readonly Op[]): Snapshot {
         const rule = next.TransportRule[byName(next.TransportRule, op.identity)];
         if (!rule) throw new Error(`no transport rule "${op.identity}"`);
         rule.State = op.cmdlet === 'Enable-TransportRule' ? 'Enabled' : 'Disabled';
+        break;
+      }
+      case 'Set-HostedConnectionFilterPolicy': {
+        const policy = next.HostedConnectionFilterPolicy.find((item) => connectionFilterName(item).toLowerCase() === op.identity.toLowerCase());
+        if (!policy) throw new Error(`no connection filter policy "${op.identity}"`);
+        setProperties(policy as Record<string, unknown>, op);
         break;
       }
       case 'Remove-TransportRule': {

@@ -4,7 +4,7 @@
  */
 import { InputError, formatPath } from '../errors.js';
 import type { Snapshot } from '../snapshot/parse.js';
-import { applyOps, propertyOf, type Op, type OpParameters } from './ops.js';
+import { applyOps, connectionFilterName, propertyOf, type Op, type OpParameters } from './ops.js';
 import type { PsValue } from './powershell.js';
 
 /**
@@ -74,6 +74,13 @@ export function inverse(before: Snapshot, op: Op): Op | null {
       if (!found) throw new Error(`no transport rule "${op.identity}"`);
       const at = ['TransportRule', found.index];
       return { cmdlet: 'Set-TransportRule', identity: found.item.Name, parameters: previous(found.item as Record<string, unknown>, at, op.cmdlet, op.parameters) };
+    }
+    case 'Set-HostedConnectionFilterPolicy': {
+      const index = before.HostedConnectionFilterPolicy.findIndex((item) => connectionFilterName(item).toLowerCase() === op.identity.toLowerCase());
+      const policy = before.HostedConnectionFilterPolicy[index];
+      if (!policy) throw new Error(`no connection filter policy "${op.identity}"`);
+      const at = ['HostedConnectionFilterPolicy', index];
+      return { cmdlet: op.cmdlet, identity: connectionFilterName(policy), parameters: previous(policy as Record<string, unknown>, at, op.cmdlet, op.parameters) };
     }
     case 'Enable-TransportRule':
     case 'Disable-TransportRule': {

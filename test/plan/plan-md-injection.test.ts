@@ -75,10 +75,11 @@ describe('PLAN.md with hostile names', () => {
     assert.ok(assertTables(markdown) >= 8, 'the expectation tables are there');
     // The names are there, escaped where they were put.
     assert.ok(markdown.includes('# Lockdown plan for Contoso\\r\\n# forged tenant\\e[2J'));
-    assert.ok(markdown.includes('**Set-InboundConnector From SEG\\r\\n# forged heading | x |\\e]0;pwned\\x07\\u2028**'));
+    assert.ok(markdown.includes('| inbound connector "From SEG\\r\\n# forged heading \\| x \\|\\e]0;pwned\\x07\\u2028" | RestrictDomainsToIPAddresses | false | true |'));
+    assert.ok(markdown.includes('| transport rule "Block outside\\r\\n# forged rule \\| x \\| y \\|\\0\\u202e" | State | Enabled | Disabled |'), 'the replaced safety net, in a table row');
     assert.ok(markdown.includes('| Direct Send from Scanner\\r\\n# forged source \\| z \\|\\e[8m (192.0.2.25) |'));
     assert.ok(markdown.includes('via From SEG\\r\\n# forged heading \\| x \\|\\e]0;pwned\\x07\\u2028 |'));
-    assert.ok(markdown.includes('- Note: The existing rule "Block outside\\r\\n# forged rule | x | y |\\0\\u202e" uses FromScope NotInOrganization'));
+    assert.ok(markdown.includes('- Note: The existing rule "Block outside\\r\\n# forged rule | x | y |\\0\\u202e" is a second safety net (FromScope NotInOrganization'));
 
     const after = JSON.parse(await readFile(join(out, 'expected-after.json'), 'utf8')) as { InboundConnector: { Name: string }[]; TransportRule: { Name: string }[]; Meta: { tenant: string } };
     assert.ok(after.InboundConnector.some((connector) => connector.Name === FORGED_CONNECTOR));
@@ -88,7 +89,7 @@ describe('PLAN.md with hostile names', () => {
     // The PowerShell keeps the exact value inside its single-quoted literal; a comment naming it stays one line.
     const connectors = await readFile(join(out, '02-connectors.ps1'), 'utf8');
     assert.ok(connectors.includes(`$identity = '${FORGED_CONNECTOR}'`));
-    assert.match(connectors, /^# 2\. Set-InboundConnector From SEG # forged heading \| x \|/m);
+    assert.match(connectors, /^# 2\. Set-InboundConnector 'From SEG # forged heading \| x \|/m);
   });
 
   test('fuzz: any names leave PLAN.md with no raw control character, the same line count and whole tables', { timeout: 60_000 }, () => {

@@ -81,6 +81,9 @@ test('restorable old values are restored exactly: text, lists of text, true/fals
       RejectMessageReasonText: null,
       StopRuleProcessing: false,
     }),
+    // The rule quarantines: the plan asks for reject, so Quarantine changes and its rollback restores $true.
+    '--safety-net',
+    'reject',
   );
   assert.equal(result.code, 0, result.stderr);
   const rollback = await readFile(join(out, 'rollback', '01-safety-net-audit.ps1'), 'utf8');
