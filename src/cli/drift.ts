@@ -1,11 +1,11 @@
 /**
- * `eoplock drift <snapshot>` and `eoplock diff <before> <after>`: wiring only.
+ * `eoplock drift <snapshot> [--baseline <snapshot>]`: wiring, and the invariants as text.
  */
 import { styleText } from 'node:util';
 import { runAudit } from '../audit/run.js';
-import { diffSnapshots, type Change } from '../diff/diff.js';
-import { driftFromAudit, type DriftResult } from '../drift/drift.js';
+import { driftFromAudit, type DriftItem, type DriftResult } from '../drift/drift.js';
 import { parseAssumeFlags, resolveAssumptions } from '../eop/assumptions.js';
+import type { GatewayProfile } from '../profile/profile.js';
 import { inferProfile } from '../profile/profile.js';
 import { profileLines } from '../report/audit-text.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
@@ -18,66 +18,68 @@ export interface DriftOptions extends ProfileOptions {
   out?: string;
   assume: string[];
   color: boolean;
+  /** An earlier snapshot: failures of invariants that held in it are reported as changes. */
+  baseline?: string;
 }
 
 export async function driftCommand(io: Io, file: string, options: DriftOptions): Promise<number> {
   const assumptions = resolveAssumptions(parseAssumeFlags(options.assume));
   const given = await loadProfile(options);
-  const { snapshot } = await loadSnapshotFile(file);
-  const audit = runAudit(snapshot, given ?? inferProfile(snapshot), { file, assumptions });
-  const drift = driftFromAudit(audit);
+  const [{ snapshot }, earlier] = await Promise.all([loadSnapshotFile(file), options.baseline ? loadSnapshotFile(options.baseline) : undefined]);
+  // Both snapshots are judged against one gateway: the one given, else the one the baseline shows (so a connector
+  // deleted since the baseline is a regression, not "no gateway found").
+  const profile = given ?? (earlier ? fromBaseline(inferProfile(earlier.snapshot), earlier.file) : inferProfile(snapshot));
+  const audit = runAudit(snapshot, profile, { file, assumptions });
+  const drift = earlier
+    ? driftFromAudit(audit, { audit: runAudit(earlier.snapshot, profile, { file: earlier.file, assumptions }), snapshot: earlier.snapshot, current: snapshot })
+    : driftFromAudit(audit);
   const text = options.format === 'json' ? `${JSON.stringify({ ...drift, profile: audit.profile }, null, 2)}\n` : renderDrift(drift, profileLines(audit), options.color && !options.out);
   await emit(io, text, options.out, { human: options.format !== 'json' });
-  return !drift.lockdownFound || drift.regressions.length > 0 ? 1 : 0;
+  return !drift.lockdownFound || drift.failing.length > 0 ? 1 : 0;
 }
 
-/** Drift as text; values from the snapshot go through `visible()`. */
-function renderDrift(drift: DriftResult, profile: string[], color: boolean): string {
+/** A profile inferred from the baseline says so where it names what it was inferred from. */
+function fromBaseline(profile: GatewayProfile, file: string): GatewayProfile {
+  return { ...profile, origin: { ...profile.origin, from: profile.origin.from.map((source) => `the baseline ${file}: ${source}`) } };
+}
+
+const showValue = (value: unknown) => visible(JSON.stringify(value ?? null) ?? 'null');
+
+/** Drift as text; values from the snapshot go through `visible()`. Every failing invariant shows all its evidence. */
+export function renderDrift(drift: DriftResult, profile: string[], color: boolean): string {
   const paint = (style: Parameters<typeof styleText>[0], text: string) => (color ? styleText(style, text, { validateStream: false }) : text);
-  const lines = [paint('bold', `eoplock drift — ${visible(drift.tenant ?? 'tenant')} (${visible(drift.file)})`), ...profile];
+  const title = `eoplock drift — ${visible(drift.tenant ?? 'tenant')} (${visible(drift.file)}${drift.baseline ? `, baseline ${visible(drift.baseline.file)}` : ''})`;
+  const lines = [paint('bold', title), ...profile];
   if (!drift.lockdownFound) {
     lines.push(paint('red', 'No gateway lockdown found to check. Give the intended gateway with --seg-ip, --seg-cert or --seg, so that a removed connector is a regression.'));
     return `${lines.join('\n')}\n`;
   }
-  if (drift.regressions.length === 0) lines.push(paint('green', `The lockdown holds: ${drift.holding.length} invariant(s) checked, none regressed.`));
-  else lines.push(paint('red', `${drift.regressions.length} regression(s):`));
-  for (const finding of drift.regressions) {
-    lines.push(`${paint('red', '✗')} ${finding.id} ${finding.regression}`, `    ${visible(finding.summary)}`);
-    for (const evidence of finding.evidence.slice(0, 5)) lines.push(paint('dim', `    • ${visible(evidence.path)}: ${visible(evidence.message)}`));
-    lines.push(`    Fix: ${finding.remediation.split('\n').map(visible).join('\n         ')}`);
-  }
-  if (drift.notApplicable.length > 0) lines.push(paint('dim', `Not applicable: ${drift.notApplicable.join(', ')}`));
-  return `${lines.join('\n')}\n`;
-}
-
-export async function diffCommand(io: Io, beforeFile: string, afterFile: string, options: { format: 'text' | 'json'; out?: string }): Promise<number> {
-  const [before, after] = await Promise.all([loadSnapshotFile(beforeFile), loadSnapshotFile(afterFile)]);
-  const changes = diffSnapshots(before.snapshot, after.snapshot);
-  const text = options.format === 'json' ? `${JSON.stringify({ before: beforeFile, after: afterFile, changes }, null, 2)}\n` : renderDiff(changes, beforeFile, afterFile);
-  await emit(io, text, options.out, { human: options.format !== 'json' });
-  return changes.length > 0 ? 1 : 0;
-}
-
-function show(value: unknown): string {
-  const text = visible(JSON.stringify(value) ?? 'null');
-  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
-}
-
-/** Differences as text; names, properties and values from the snapshots go through `visible()`. */
-function renderDiff(changes: readonly Change[], beforeFile: string, afterFile: string): string {
-  if (changes.length === 0) return `No configuration differences between ${visible(beforeFile)} and ${visible(afterFile)}.\n`;
-  const lines = [`${changes.length} difference(s) from ${visible(beforeFile)} to ${visible(afterFile)}:`];
-  let last = '';
-  for (const change of changes) {
-    const heading = `${change.section} "${visible(change.object)}"`;
-    if (change.kind !== 'changed') {
-      lines.push(`${change.kind === 'added' ? '+' : '-'} ${heading} ${change.kind}`);
-      last = '';
-      continue;
+  const checked = drift.failing.length + drift.holding.length;
+  if (drift.failing.length === 0) lines.push(paint('green', `The lockdown holds: ${checked} invariant(s) checked, all hold.`));
+  else if (!drift.baseline) lines.push(paint('red', `${drift.failing.length} of ${checked} invariant(s) do not hold:`));
+  const item = (finding: DriftItem) => {
+    lines.push(`${paint('red', '✗')} ${finding.id} ${finding.statement}`, `    ${visible(finding.summary)}`);
+    const baseline = new Map(finding.baselineValues?.map((value) => [value.path, value]));
+    for (const evidence of finding.evidence) {
+      lines.push(paint('dim', `    • ${visible(evidence.path)}: ${visible(evidence.message)}`));
+      const value = baseline.get(evidence.path);
+      if (value) lines.push(value.objectInBaseline ? `      in the baseline: ${showValue(value.before)}` : `      in the baseline: no ${visible(value.section)} "${visible(value.object)}"`);
     }
-    if (heading !== last) lines.push(`~ ${heading}`);
-    last = heading;
-    lines.push(`    ${visible(change.property ?? '')}: ${show(change.before)} → ${show(change.after)}`);
-  }
+    lines.push(`    Fix: ${finding.remediation.split('\n').map(visible).join('\n         ')}`);
+  };
+  if (drift.baseline) {
+    const groups: [DriftItem['baselineStatus'], string][] = [
+      ['pass', 'regression(s) since the baseline'],
+      ['fail', 'invariant(s) that did not hold in the baseline either'],
+      ['not-applicable', 'invariant(s) that did not apply in the baseline and do not hold now'],
+    ];
+    for (const [status, heading] of groups) {
+      const group = drift.failing.filter((finding) => finding.baselineStatus === status);
+      if (group.length > 0) lines.push(paint('red', `${group.length} ${heading}:`));
+      group.forEach(item);
+    }
+    if (drift.fixed.length > 0) lines.push(paint('green', `Hold now, did not in the baseline: ${drift.fixed.join(', ')}`));
+  } else drift.failing.forEach(item);
+  if (drift.notApplicable.length > 0) lines.push(paint('dim', `Not applicable: ${drift.notApplicable.join(', ')}`));
   return `${lines.join('\n')}\n`;
 }

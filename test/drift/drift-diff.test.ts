@@ -1,5 +1,5 @@
 /**
- * Drift (the lockdown invariants as regressions) and diff (property-level changes between snapshots).
+ * Drift (the lockdown invariants, failing ones stated) and diff (property-level changes between snapshots).
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -24,7 +24,7 @@ describe('drift', () => {
 
   test('the locked example holds', () => {
     const result = drift(locked);
-    assert.deepEqual(result.regressions, []);
+    assert.deepEqual(result.failing, []);
     assert.ok(result.holding.length >= 14);
   });
 
@@ -45,7 +45,7 @@ describe('drift', () => {
   for (const [name, ops, id] of regressions) {
     test(`${name} is the regression ${id}`, () => {
       const result = drift(applyOps(locked, ops));
-      assert.ok(result.regressions.some((finding) => finding.id === id), result.regressions.map((f) => f.id).join(', '));
+      assert.ok(result.failing.some((finding) => finding.id === id), result.failing.map((f) => f.id).join(', '));
     });
   }
 
@@ -53,14 +53,14 @@ describe('drift', () => {
     const changed = structuredClone(locked);
     changed.AcceptedDomain.push({ ...changed.AcceptedDomain[0]!, DomainName: 'contoso.de', Default: false });
     changed.Dns['contoso.de'] = { MX: ['0 contoso-de.mail.protection.outlook.com'], TXT: ['v=spf1 -all'], DMARC: ['v=DMARC1; p=reject;'], DKIM: {} };
-    assert.ok(drift(changed).regressions.some((finding) => finding.id === 'EOPL-033'));
+    assert.ok(drift(changed).failing.some((finding) => finding.id === 'EOPL-033'));
   });
 
-  test('CLI: exit 0 when it holds, 1 on regression, 1 when no lockdown is found', async () => {
+  test('CLI: exit 0 when it holds, 1 when an invariant fails, 1 when no lockdown is found', async () => {
     assert.equal((await cli('drift', 'examples/contoso-locked.json')).code, 0);
     const partial = await cli('drift', 'examples/contoso-partial.json');
     assert.equal(partial.code, 1);
-    assert.match(partial.stdout, /EOPL-005 the gateway connector no longer restricts/);
+    assert.match(partial.stdout, /EOPL-005 the gateway connector does not restrict/);
     const bare = await temp.file(
       'bare.json',
       JSON.stringify({ Meta: { eoplockSnapshot: 1, tenant: 'Bare' }, OrganizationConfig: {}, AcceptedDomain: [{ DomainName: 'fabrikam.example', DomainType: 'Authoritative' }] }),
@@ -71,7 +71,7 @@ describe('drift', () => {
   });
 
   test('inferred profile on the locked example holds too', () => {
-    assert.deepEqual(driftFromAudit(runAudit(locked, inferProfile(locked), { file: 'x' })).regressions, []);
+    assert.deepEqual(driftFromAudit(runAudit(locked, inferProfile(locked), { file: 'x' })).failing, []);
   });
 });
 
@@ -86,7 +86,7 @@ describe('diff', () => {
     const changes = diffSnapshots(locked, after);
     assert.deepEqual(changes, [
       { section: 'OrganizationConfig', object: 'OrganizationConfig', kind: 'changed', property: 'RejectDirectSend', before: true, after: false },
-      { section: 'InboundConnector', object: 'New one', kind: 'added' },
+      { section: 'InboundConnector', object: 'New one', kind: 'added', properties: after.InboundConnector.find((c) => c.Name === 'New one') },
       { section: 'TransportRule', object: 'External sender banner', kind: 'changed', property: 'Mode', before: 'Enforce', after: 'Audit' },
     ]);
     assert.deepEqual(diffSnapshots(locked, structuredClone(locked)), []);
