@@ -1,6 +1,7 @@
 /**
  * Reading mail-flow data files as a stream of records, in constant memory: gzip, UTF-8/UTF-16 with or without BOM,
- * Windows PowerShell 5.1's `#TYPE` line, CSV (comma, semicolon, tab or bar; read by csv-parse), JSON arrays, API
+ * Windows PowerShell 5.1's `#TYPE` line, CSV (comma, semicolon, tab or bar; read by CsvRecordScanner, and by csv-parse
+ * from a row of another shape on; a large file in parts on every processor, parts.ts), JSON arrays, API
  * responses and JSON Lines, and the Defender XDR Streaming API's records (one per line as a storage account holds them,
  * or `{ "records": [...] }` messages as an Event Hub delivers them, one per line or one per file). Memory is bounded
  * by the longest record, itself bounded by MAX_RECORD (tokenize.ts), whatever the file holds: runs of blank lines, one
@@ -20,9 +21,10 @@ import { createGunzip } from 'node:zlib';
 import { CsvError, Parser } from 'csv-parse';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { InputError } from '../errors.js';
+import type { ImpactAnalysis } from './impact.js';
 import { own } from '../util/strings.js';
 import { columnGetter, detectFormat, isStreamingRecord, MalformedRow, objectGetter, STREAMING_CATEGORY, toRecord, type Getter, type Row, type TraceFormat, type TraceRecord } from './records.js';
-import { countLines, JsonDocumentScanner, MAX_RECORD, skipBlank, tooLong, WRAPPER_KEYS } from './tokenize.js';
+import { countLines, CsvRecordScanner, JsonDocumentScanner, MAX_RECORD, skipBlank, tooLong, WRAPPER_KEYS } from './tokenize.js';
 
 export interface Malformed {
   file: string;
@@ -174,13 +176,28 @@ async function* textChunks(file: string, onBytes?: (bytes: number) => void): Asy
 export interface ReadOptions {
   onRecord: (record: TraceRecord) => void;
   onBytes?: (bytes: number) => void;
+  /**
+   * The impact analysis that `onRecord` adds every record to, when it does nothing else: a large CSV file is then read
+   * in parts by worker threads, each evaluating its rows, and their results are merged into this analysis (in the order
+   * of the file, as reading it in one piece would give); `onRecord` is not called for those records.
+   */
+  impact?: ImpactAnalysis;
+  /** Files larger than this (bytes) are read in parts when `impact` is given (default {@link SPLIT_ABOVE}). */
+  splitAbove?: number;
+  /** How many parts (default: the processors available). */
+  parts?: number;
 }
+
+/** Below this size a file is read in one piece: starting the workers would cost more than they save. */
+export const SPLIT_ABOVE = 32 << 20;
 
 /** Where a record goes: the caller, or the malformed count. Knows the format once the header row or first object told it. */
 class Sink {
   format: TraceFormat | null = null;
   /** Rows seen (usable or not), to tell an empty file from one whose rows are all malformed. */
   rows = 0;
+  /** The text ended inside a quoted field (a byte range that ends there was cut inside a row). */
+  quoteOpenAtEnd = false;
   readonly summary: ReadSummary;
 
   constructor(
@@ -276,6 +293,11 @@ interface Reader {
  * an unknown header, no rows) is an {@link InputError}; a recognised header with no rows is an empty trace.
  */
 export async function readTrace(file: string, options: ReadOptions): Promise<ReadSummary> {
+  if (options.impact) {
+    const { readInParts } = await import('./parts.js');
+    const summary = await readInParts(file, options.impact, options);
+    if (summary) return summary;
+  }
   return readTraceText(file, textChunks(file, options.onBytes), options.onRecord);
 }
 
@@ -457,18 +479,42 @@ function lineFeeds(values: readonly string[]): number {
 }
 
 /**
- * The rows under the header, read by csv-parse as a stream: every row is handed over as it is read and none is kept.
- * Blank and whitespace-only lines are skipped; a row whose field count is not the header's is malformed, and so is an
- * unclosed quote at the end of the file; a row longer than {@link MAX_RECORD} is bad input, at the line it starts on.
+ * The rows under the header, read as a stream: every row is handed over as it is read and none is kept. The
+ * {@link CsvRecordScanner} reads rows of the common shape (every row PowerShell writes); from the first record it does
+ * not read, csv-parse reads the rest with its relaxed rules. Blank and whitespace-only lines are skipped; a row whose
+ * field count is not the header's is malformed, and so is an unclosed quote at the end of the file; a row longer than
+ * {@link MAX_RECORD} is bad input, at the line it starts on.
  */
 async function readRows(sink: Sink, delimiter: string, header: string[], firstLine: number, text: AsyncIterable<string>): Promise<void> {
   const getter = columnGetter(header);
   const fields = header.length;
   const most = fields + EXTRA_FIELDS;
   let index = 0;
+  const take = (values: string[]): void => {
+    // A line of blanks is no row.
+    if (values.length === 1 && (values[0] as string).trim() === '') return;
+    index++;
+    sink.rows++;
+    if (values.length === fields) sink.accept(getter(values), index);
+    else sink.malformed(index, `${values.length === most ? `${most} or more` : values.length} fields where the header has ${fields}`);
+  };
+  const scanner = new CsvRecordScanner(delimiter, most, take, firstLine);
+  const chunks = text[Symbol.asyncIterator]();
+  let rest: string | null = null;
+  try {
+    for (;;) {
+      const next = await chunks.next();
+      rest = next.done ? scanner.end() : scanner.feed(next.value);
+      if (next.done || rest !== null) break;
+    }
+  } catch (error) {
+    await chunks.return?.();
+    throw error;
+  }
+  if (rest === null) return;
   // Where the next row starts, but for the blank lines csv-parse skips after the last one: by line feeds (as editors
   // count them), and by csv-parse's count (which also counts a CR), to tell whether a row spans lines.
-  let next = firstLine;
+  let next = scanner.line;
   let nextCsvLine = 1;
   let blankLines = 0;
   const parser = new Parser({
@@ -485,23 +531,19 @@ async function readRows(sink: Sink, delimiter: string, header: string[], firstLi
       next += info.empty_lines - blankLines + 1 + lineFeeds(values);
       nextCsvLine = info.lines + 1;
       blankLines = info.empty_lines;
-      // A line of blanks is no row.
-      if (values.length === 1 && (values[0] as string).trim() === '') return null;
-      index++;
-      sink.rows++;
-      if (values.length === fields) sink.accept(getter(values), index);
-      else sink.malformed(index, `${values.length === most ? `${most} or more` : values.length} fields where the header has ${fields}`);
+      take(values);
       return null;
     },
   });
   try {
-    await pipeline(Readable.from(text), parser, new Writable({ objectMode: true, write: (_record, _encoding, done) => done() }));
+    await pipeline(Readable.from(prepend(rest, chunks)), parser, new Writable({ objectMode: true, write: (_record, _encoding, done) => done() }));
   } catch (error) {
     if (!(error instanceof CsvError)) throw error;
     const skipped = typeof error.empty_lines === 'number' ? error.empty_lines - blankLines : 0;
     const line = next + skipped;
     if (error.code === 'CSV_QUOTE_NOT_CLOSED') {
       // The last row: the rows before it are read.
+      sink.quoteOpenAtEnd = true;
       sink.rows++;
       return sink.malformed(index + 1, 'a quoted field is not closed');
     }
@@ -650,4 +692,98 @@ function wrappedRows(row: Row): { key: string; rows: unknown[] } | null {
     return isStreamingRecord(row) || detectFormat(Object.keys(row)) ? null : { key, rows: row[key] as unknown[] };
   }
   return null;
+}
+
+/**
+ * Where the rows of a CSV file start and how they are read, for reading it in byte ranges: found for plain UTF-8 files
+ * (with or without a BOM) only; null for any other (gzip, UTF-16, JSON, no known header), which is read in one piece.
+ */
+export interface CsvLayout {
+  /** The byte where the first row after the header starts, and its line. */
+  dataStart: number;
+  line: number;
+  delimiter: string;
+  header: string[];
+  format: TraceFormat;
+}
+
+/** The header of a plain UTF-8 CSV file, within its first {@link MAX_RECORD} bytes and more; null when it is no such file. */
+export async function csvLayout(file: string): Promise<CsvLayout | null> {
+  let bytes: Buffer;
+  try {
+    bytes = await firstBytes(file, MAX_RECORD + SNIFF);
+  } catch {
+    return null;
+  }
+  if (bytes.subarray(0, 2).equals(GZIP)) return null;
+  let skip: number;
+  try {
+    const chosen = chooseDecoder(bytes, file);
+    if (chosen.decoder.encoding !== 'utf-8') return null;
+    skip = chosen.skip;
+  } catch {
+    return null;
+  }
+  // Whole lines only: no character cut in two.
+  const end = bytes.lastIndexOf(10);
+  if (end < skip) return null;
+  const body = bytes.subarray(skip, end + 1);
+  const text = body.toString('utf8');
+  if (text.includes('\0') || nonText(text.slice(0, CHECK)) > Math.max(Math.min(text.length, CHECK), 64) / 10) return null;
+  const at = { line: 1 };
+  const start = skipBlank(text, 0, at);
+  if (start >= text.length || text[start] === '[' || text[start] === '{') return null;
+  let found: Found | null;
+  try {
+    found = new HeaderRow(file, at.line).feed(text.slice(start));
+  } catch {
+    return null;
+  }
+  if (!found) return null;
+  const consumed = text.slice(0, text.length - found.rest.length);
+  const dataStart = skip + Buffer.byteLength(consumed);
+  // Bytes that are not valid UTF-8 decode to more bytes than they were: such a file is read in one piece.
+  if (!body.subarray(0, dataStart - skip).equals(Buffer.from(consumed))) return null;
+  const sink = new Sink(file, () => undefined);
+  try {
+    const { delimiter, values } = csvHeader(sink, found.row, found.line);
+    return { dataStart, line: found.next, delimiter, header: values, format: sink.format as TraceFormat };
+  } catch {
+    return null;
+  }
+}
+
+/** What reading one byte range of a CSV file gave: its summary (rows numbered from 1 in the range) and its rows. */
+export interface RangeSummary {
+  summary: ReadSummary;
+  rows: number;
+  /** The range ended inside a quoted field: it was not cut where a row ends. */
+  quoteOpenAtEnd: boolean;
+}
+
+/**
+ * Reads the rows of the bytes from `start` to `end` of a file laid out as `layout` says (a range that starts where a
+ * row does), as {@link readTrace} reads them: rows are numbered from 1 in the range; an error stops the reading.
+ */
+export async function readCsvRange(file: string, layout: CsvLayout, start: number, end: number, onRecord: (record: TraceRecord) => void): Promise<RangeSummary> {
+  const sink = new Sink(file, onRecord);
+  sink.setFormat(layout.format);
+  await readRows(sink, layout.delimiter, layout.header, layout.line, rangeText(file, start, end));
+  return { summary: sink.summary, rows: sink.rows, quoteOpenAtEnd: sink.quoteOpenAtEnd };
+}
+
+/** The text of a byte range of a UTF-8 file, as chunks (the range starts and ends between characters). */
+async function* rangeText(file: string, start: number, end: number): AsyncGenerator<string> {
+  if (end <= start) return;
+  const decoder = new TextDecoder('utf-8');
+  try {
+    for await (const chunk of createReadStream(file, { start, end: end - 1 })) {
+      const text = decoder.decode(chunk as Buffer, { stream: true });
+      if (text) yield text;
+    }
+    const rest = decoder.decode();
+    if (rest) yield rest;
+  } catch (error) {
+    throw unreadable(file, error);
+  }
 }

@@ -1,6 +1,6 @@
 /**
- * Mail-flow text to records, one at a time, where no library reads it as a stream: the JSON document scanner (CSV is
- * read by csv-parse, in read.ts), and the record bound all readers share. The scanner takes the text in chunks of any
+ * Mail-flow text to records, one at a time: the JSON document scanner, the CSV scanner for rows of the common shape
+ * (csv-parse, in read.ts, reads the rest), and the record bound all readers share. The scanner takes the text in chunks of any
  * size, is linear in it, and holds at most one record: a record (a CSV record, a JSON Lines line, an element of a JSON
  * array) longer than {@link MAX_RECORD} characters is bad input, never buffered. Runs of blank lines between records
  * cost nothing. Pure: text in, records out.
@@ -290,5 +290,175 @@ export class JsonDocumentScanner {
 
   private fault(message: string): InputError {
     return new InputError(`not valid JSON: ${message}`, { file: this.file, where: `line ${this.line}` });
+  }
+}
+
+/**
+ * The longest record the CSV scanner reads itself, in characters. Longer ones (rare: a message-trace row is well under
+ * 10 KB) go to csv-parse with the rest of the text, which applies {@link MAX_RECORD} exactly as it counts it.
+ */
+export const CSV_FAST_RECORD = 1 << 16;
+
+/** A record the scanner leaves to csv-parse, or one not complete in the text so far. */
+const NEEDS_MORE = -1;
+const HANDED_OVER = -2;
+
+/**
+ * CSV records of the common shape, read fast: fields either unquoted (no quote in them) or quoted from their first
+ * character to a closing quote followed by the delimiter or a line break (`""` for a quote, line breaks inside), records
+ * ended by LF or CR LF (a lone CR is text), empty lines skipped. This is every row PowerShell's Export-Csv and
+ * Export-Csv -UseCulture write, and what the Defender portal exports.
+ *
+ * Anything else (a quote inside an unquoted field, text after a closing quote, a quote never closed, a record longer
+ * than {@link CSV_FAST_RECORD}, at least `mostFields` fields) is not guessed at: {@link feed} returns the text from the
+ * start of that record on, and the caller hands it and the rest of the input to csv-parse, whose relaxed rules decide.
+ * Until then both read the same records, so where the hand-over happens does not change what is read.
+ */
+export class CsvRecordScanner {
+  /** The line the next record starts on (1-based, by line feeds). */
+  line: number;
+  /** The text of a record not yet complete (shorter than {@link CSV_FAST_RECORD}). */
+  private pending = '';
+  private readonly delimiter: number;
+
+  constructor(
+    delimiter: string,
+    private readonly mostFields: number,
+    private readonly onRecord: (values: string[], line: number) => void,
+    firstLine: number,
+  ) {
+    this.delimiter = delimiter.charCodeAt(0);
+    this.line = firstLine;
+  }
+
+  /** Reads the complete records of the text; null, or the text from a record the scanner does not read on. */
+  feed(text: string): string | null {
+    return this.scan(this.pending ? this.pending + text : text, false);
+  }
+
+  /** The end of the input: the last record needs no line break; null, or the text left to csv-parse. */
+  end(): string | null {
+    const rest = this.pending;
+    this.pending = '';
+    return rest ? this.scan(rest, true) : null;
+  }
+
+  private scan(text: string, last: boolean): string | null {
+    const n = text.length;
+    let i = 0;
+    while (i < n) {
+      const next = this.record(text, i, last);
+      if (next === NEEDS_MORE) {
+        this.pending = text.slice(i);
+        if (this.pending.length > CSV_FAST_RECORD) return this.handOver();
+        return null;
+      }
+      if (next === HANDED_OVER) {
+        this.pending = text.slice(i);
+        return this.handOver();
+      }
+      i = next;
+    }
+    this.pending = '';
+    return null;
+  }
+
+  private handOver(): string {
+    const rest = this.pending;
+    this.pending = '';
+    return rest;
+  }
+
+  /** One record from `start` (or an empty line): the index after it, {@link NEEDS_MORE} or {@link HANDED_OVER}. */
+  private record(text: string, start: number, last: boolean): number {
+    const n = text.length;
+    const delimiter = this.delimiter;
+    const first = text.charCodeAt(start);
+    // Empty lines are no records (csv-parse's skip_empty_lines).
+    if (first === LF) {
+      this.line++;
+      return start + 1;
+    }
+    if (first === CR) {
+      if (start + 1 >= n) return last ? HANDED_OVER : NEEDS_MORE;
+      if (text.charCodeAt(start + 1) === LF) {
+        this.line++;
+        return start + 2;
+      }
+    }
+    // A new array for each record: the caller may keep it.
+    const values: string[] = [];
+    let lines = 0;
+    let i = start;
+    for (;;) {
+      if (i - start > CSV_FAST_RECORD || values.length >= this.mostFields) return HANDED_OVER;
+      let value: string;
+      if (i < n && text.charCodeAt(i) === QUOTE) {
+        // A quoted field: to the quote not followed by another.
+        value = '';
+        let from = i + 1;
+        for (;;) {
+          const quote = text.indexOf('"', from);
+          if (quote < 0) return last ? HANDED_OVER : NEEDS_MORE;
+          if (quote + 1 >= n) {
+            if (!last) return NEEDS_MORE;
+            value += text.slice(from, quote);
+            i = quote + 1;
+            break;
+          }
+          if (text.charCodeAt(quote + 1) === QUOTE) {
+            value += text.slice(from, quote + 1);
+            from = quote + 2;
+            continue;
+          }
+          value += text.slice(from, quote);
+          i = quote + 1;
+          break;
+        }
+        if (value.includes('\n')) lines += countLines(value);
+        values.push(value);
+        if (i >= n) break;
+        const c = text.charCodeAt(i);
+        if (c === delimiter) {
+          i++;
+          continue;
+        }
+        if (c === LF) {
+          i++;
+          break;
+        }
+        if (c === CR) {
+          if (i + 1 >= n) return last ? HANDED_OVER : NEEDS_MORE;
+          if (text.charCodeAt(i + 1) === LF) {
+            i += 2;
+            break;
+          }
+        }
+        return HANDED_OVER;
+      }
+      // An unquoted field: to the delimiter or the line feed.
+      let k = i;
+      let c = 0;
+      for (; k < n; k++) {
+        c = text.charCodeAt(k);
+        if (c === delimiter || c === LF) break;
+        if (c === QUOTE) return HANDED_OVER;
+      }
+      if (k >= n) {
+        if (!last) return NEEDS_MORE;
+        values.push(text.slice(i, k));
+        i = k;
+        break;
+      }
+      // The CR of a CR LF ends the record; a lone CR is text.
+      values.push(text.slice(i, c === LF && k > i && text.charCodeAt(k - 1) === CR ? k - 1 : k));
+      i = k + 1;
+      if (c === LF) break;
+    }
+    if (values.length >= this.mostFields || i - start > CSV_FAST_RECORD) return HANDED_OVER;
+    const line = this.line;
+    this.line += lines + 1;
+    this.onRecord(values, line);
+    return i;
   }
 }

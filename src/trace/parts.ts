@@ -1,0 +1,252 @@
+/**
+ * Reading a large CSV file on every processor: the rows after the header are cut into byte ranges at line feeds, each
+ * range is read and evaluated with its own ImpactAnalysis (the first on the calling thread, the others by worker
+ * threads, read-worker.ts), and the results are merged in the order of the file, so that the result is the one
+ * reading the file in one piece gives.
+ *
+ * A cut must fall where a row ends, and a line feed may be inside a quoted field: the range before each cut proves it,
+ * since it is read from a row's start (the first from the header's end) and must end outside quotes. When one does
+ * not, or a worker fails (a record too long, text that is no CSV), the file is read again in one piece, which reports
+ * what it finds with the right line. Only plain UTF-8 files are cut; gzip, UTF-16 and JSON are read as streams.
+ */
+import { existsSync } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { domainOf } from '../eop/addresses.js';
+import { own } from '../util/strings.js';
+import { ImpactAnalysis, type BreakingMessage, type ImpactCounts } from './impact.js';
+import { csvLayout, readCsvRange, SPLIT_ABOVE, type CsvLayout, type Malformed, type ReadOptions, type ReadSummary } from './read.js';
+
+const MAX_EXAMPLES = 50;
+const MAX_SAMPLES = 3;
+/** How far past a planned cut a line feed between two quoted fields is looked for. */
+const CUT_WINDOW = 1 << 20;
+
+/** A group's share of one part of the file: what the ImpactAnalysis group needs to take it in, in the file's order. */
+export interface PartGroup {
+  clientIp: string;
+  senderDomain: string;
+  reason: string;
+  messages: number;
+  firstSeen: string | null;
+  lastSeen: string | null;
+  /** The first distinct subjects (as many as a group keeps). */
+  subjects: string[];
+  /** Distinct recipients (lower-cased, as indexes into {@link BreakingPart.addresses}) in the order first seen, and how often each came. */
+  recipients: number[];
+  occurrences: number[];
+}
+
+/** The breaking messages of one part, by group, in the order the groups were first seen. */
+export interface BreakingPart {
+  groups: PartGroup[];
+  addresses: string[];
+}
+
+/**
+ * Collects breaking messages as ImpactAnalysis.addBreaking would, keeping what merging needs: sums, first and last
+ * times, the first subjects, and every distinct recipient with its count (a group's recipient count depends on which
+ * recipients came first in the whole file, so a part cannot count it alone).
+ */
+export class BreakingCollector {
+  private readonly groups = new Map<string, PartGroup & { seen: Map<number, number> }>();
+  private readonly addresses: string[] = [];
+  private readonly ids = new Map<string, number>();
+
+  add(record: BreakingMessage, reason: string): void {
+    const senderDomain = domainOf(record.mailFrom) ?? '<>';
+    const key = `${record.clientIp}|${senderDomain}|${reason}`;
+    let group = this.groups.get(key);
+    if (!group) {
+      group = { clientIp: own(record.clientIp), senderDomain: own(senderDomain), reason, messages: 0, firstSeen: null, lastSeen: null, subjects: [], recipients: [], occurrences: [], seen: new Map() };
+      this.groups.set(own(key), group);
+    }
+    group.messages += record.count ?? 1;
+    // Kept strings are copied (own): a slice would keep the whole chunk of text it was cut from alive.
+    if (record.time && (!group.firstSeen || record.time < group.firstSeen)) group.firstSeen = own(record.time);
+    const last = record.lastTime ?? record.time;
+    if (last && (!group.lastSeen || last > group.lastSeen)) group.lastSeen = own(last);
+    if (record.subject && group.subjects.length < MAX_SAMPLES && !group.subjects.includes(record.subject)) group.subjects.push(own(record.subject));
+    for (const address of record.recipients) {
+      const lower = address.toLowerCase();
+      let id = this.ids.get(lower);
+      if (id === undefined) {
+        id = this.addresses.length;
+        this.addresses.push(own(lower));
+        this.ids.set(this.addresses[id] as string, id);
+      }
+      const at = group.seen.get(id);
+      if (at === undefined) {
+        group.seen.set(id, group.recipients.length);
+        group.recipients.push(id);
+        group.occurrences.push(1);
+      } else group.occurrences[at] = (group.occurrences[at] as number) + 1;
+    }
+  }
+
+  result(): BreakingPart {
+    return { groups: [...this.groups.values()].map(({ seen: _seen, ...group }) => group), addresses: this.addresses };
+  }
+}
+
+/**
+ * Takes one part's breaking messages into the analysis, after those of the parts before it. Exact: a subject or
+ * recipient is kept when it would have been, reading the rows one by one; a recipient not kept counts at each message
+ * once the group keeps as many as it can, and once before (ImpactAnalysis.addRecipient).
+ */
+export function mergeBreaking(analysis: ImpactAnalysis, part: BreakingPart): void {
+  for (const share of part.groups) {
+    const group = analysis.group(share.clientIp, share.senderDomain, share.reason);
+    group.messages += share.messages;
+    if (share.firstSeen && (!group.firstSeen || share.firstSeen < group.firstSeen)) group.firstSeen = share.firstSeen;
+    if (share.lastSeen && (!group.lastSeen || share.lastSeen > group.lastSeen)) group.lastSeen = share.lastSeen;
+    for (const subject of share.subjects) if (group.subjects.length < MAX_SAMPLES && !group.subjects.includes(subject)) group.subjects.push(subject);
+    share.recipients.forEach((id, k) => {
+      const address = part.addresses[id] as string;
+      // Its first message: counted and kept, or counted only when the group keeps no more.
+      analysis.addRecipient(group, address);
+      // Its other messages count only when it was not kept.
+      if (!group.recipients.includes(address)) group.recipientCount += (share.occurrences[k] as number) - 1;
+    });
+  }
+}
+
+/** What a worker is given. */
+export interface PartTask {
+  file: string;
+  layout: CsvLayout;
+  start: number;
+  end: number;
+  now: ImpactAnalysis['now'];
+  after: ImpactAnalysis['after'];
+  gateway: ImpactAnalysis['gateway'];
+  assumptions: ImpactAnalysis['assumptions'];
+}
+
+/** What a worker answers. */
+export type PartResult =
+  | { ok: true; summary: ReadSummary; rows: number; quoteOpenAtEnd: boolean; counts: ImpactCounts; breaking: BreakingPart }
+  | { ok: false; message: string };
+
+/** Reads and evaluates one part with an analysis of its own (in a worker, or the first part on the calling thread). */
+export async function readPart(task: PartTask): Promise<PartResult> {
+  const analysis = new ImpactAnalysis(task.now, task.after, task.gateway, task.assumptions);
+  const breaking = new BreakingCollector();
+  try {
+    const read = await readCsvRange(task.file, task.layout, task.start, task.end, (record) => {
+      const reason = analysis.evaluate(record);
+      // A record that breaks has a source IP (evaluate skips the others).
+      if (reason) breaking.add(record as BreakingMessage, reason);
+    });
+    return { ok: true, ...read, counts: analysis.counts(), breaking: breaking.result() };
+  } catch (error) {
+    return { ok: false, message: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** The worker's module beside this one (src/ under tsx, dist/ when built; the CLI bundle finds dist/trace/). */
+function workerModule(): URL | null {
+  const here = import.meta.url;
+  const url = new URL(`../trace/read-worker.${here.endsWith('.ts') ? 'ts' : 'js'}`, here);
+  return existsSync(fileURLToPath(url)) ? url : null;
+}
+
+/** Where the ranges start: after line feeds near equal shares of the rows' bytes, best between two quoted fields. */
+async function cuts(file: string, from: number, size: number, parts: number): Promise<number[]> {
+  const handle = await open(file, 'r');
+  const starts = [from];
+  try {
+    const window = Buffer.alloc(CUT_WINDOW);
+    for (let k = 1; k < parts; k++) {
+      const planned = from + Math.floor(((size - from) * k) / parts);
+      if (planned <= (starts.at(-1) as number)) continue;
+      const { bytesRead } = await handle.read(window, 0, CUT_WINDOW, planned);
+      const bytes = window.subarray(0, bytesRead);
+      let cut = -1;
+      for (let at = bytes.indexOf(10); at >= 0 && at + 1 < bytes.length; at = bytes.indexOf(10, at + 1)) {
+        if (cut < 0) cut = at;
+        // A closing quote, the line break, then one opening quote before a value: `…"\r\n"2026…` (a line break in a
+        // quoted field between doubled quotes, `""\n""`, does not look so; the part before the cut checks it anyway).
+        const before = bytes[at - 1] === 13 ? bytes[at - 2] : bytes[at - 1];
+        if (before === 34 && bytes[at + 1] === 34 && bytes[at + 2] !== 34 && bytes[at + 2] !== undefined) {
+          cut = at;
+          break;
+        }
+      }
+      if (cut >= 0 && planned + cut + 1 < size) starts.push(planned + cut + 1);
+    }
+  } finally {
+    await handle.close();
+  }
+  return starts;
+}
+
+function runPart(module: URL, task: PartTask): Promise<PartResult> {
+  return new Promise((resolve) => {
+    // A smaller young generation than V8's default for a worker: rows are short-lived, and peak memory is the sum of
+    // every worker's heap.
+    // The TypeScript sources (tests, under tsx) need tsx's loader registered in the worker too; the built module needs
+    // none of the process's options.
+    const source = module.pathname.endsWith('.ts')
+      ? `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(module.href)}); })`
+      : module;
+    const worker = new Worker(source, { eval: typeof source === 'string', workerData: task, execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 16 } });
+    let answered = false;
+    worker.once('message', (result: PartResult) => {
+      answered = true;
+      resolve(result);
+    });
+    worker.once('error', (error) => resolve({ ok: false, message: error.message }));
+    worker.once('exit', (code) => {
+      if (!answered) resolve({ ok: false, message: `the worker stopped (${code})` });
+    });
+  });
+}
+
+/**
+ * Reads a large CSV file in parts into `analysis`; null when it is read in one piece instead (small, not plain UTF-8
+ * CSV, a single processor, or a part that found something only the reading in one piece reports rightly).
+ */
+export async function readInParts(file: string, analysis: ImpactAnalysis, options: ReadOptions): Promise<ReadSummary | null> {
+  const size = await stat(file).then((info) => (info.isFile() ? info.size : 0), () => 0);
+  if (size <= (options.splitAbove ?? SPLIT_ABOVE)) return null;
+  const parts = options.parts ?? availableParallelism();
+  const module = workerModule();
+  if (parts < 2 || !module) return null;
+  const layout = await csvLayout(file);
+  if (!layout) return null;
+  const starts = await cuts(file, layout.dataStart, size, parts);
+  if (starts.length < 2) return null;
+  const { now, after, gateway, assumptions } = analysis;
+  options.onBytes?.(layout.dataStart);
+  const results = await Promise.all(
+    starts.map(async (start, k) => {
+      const end = starts[k + 1] ?? size;
+      const task: PartTask = { file, layout, start, end, now, after, gateway, assumptions };
+      // The calling thread reads the first part itself: one worker fewer to start and to hold in memory.
+      const result = k === 0 ? await readPart(task) : await runPart(module, task);
+      options.onBytes?.(end - start);
+      return result;
+    }),
+  );
+  const done: Extract<PartResult, { ok: true }>[] = [];
+  for (const [k, result] of results.entries()) {
+    if (!result.ok || (result.quoteOpenAtEnd && k < results.length - 1)) return null;
+    done.push(result);
+  }
+  const summary: ReadSummary = { file, format: layout.format, records: 0, malformed: 0, examples: [] };
+  let rowsBefore = 0;
+  for (const result of done) {
+    summary.records += result.summary.records;
+    summary.malformed += result.summary.malformed;
+    for (const example of result.summary.examples) {
+      if (summary.examples.length < MAX_EXAMPLES) summary.examples.push({ ...example, row: example.row + rowsBefore } satisfies Malformed);
+    }
+    rowsBefore += result.rows;
+    analysis.addCounts(result.counts);
+    mergeBreaking(analysis, result.breaking);
+  }
+  return summary;
+}
