@@ -5,6 +5,7 @@
  */
 import { compileIpList, formatIpv4Interval, ipv4Interval, mergeIntervals } from '../eop/ip.js';
 import { psString, psValue } from '../plan/powershell.js';
+import { SUMMARY_COLUMNS } from './summary.js';
 
 export interface QueryInput {
   gatewayIps: readonly string[];
@@ -12,12 +13,40 @@ export interface QueryInput {
   days: number;
 }
 
+/** What a query is for: finding mail around the gateway, or the impact summary that `eoplock impact` reads. */
+export type QueryPurpose = 'bypass' | 'impact';
+export const QUERY_PURPOSES: readonly QueryPurpose[] = ['bypass', 'impact'];
+
 export interface Query {
   id: string;
   title: string;
   kind: 'kql' | 'powershell';
+  purpose: QueryPurpose;
   text: string;
 }
+
+/**
+ * The EmailEvents columns the queries use, with their documented types (Microsoft Learn, "EmailEvents table in the
+ * advanced hunting schema", learn.microsoft.com/defender-xdr/advanced-hunting-emailevents-table): Timestamp
+ * (datetime), SenderMailFromAddress, SenderFromAddress, SenderMailFromDomain, SenderFromDomain, SenderIPv4,
+ * SenderIPv6, RecipientEmailAddress, Subject, EmailDirection, DeliveryAction, Connectors, AuthenticationDetails
+ * (string). The tests bind every KQL query against that table with Microsoft's Kusto parser.
+ */
+export const EMAIL_EVENTS_COLUMNS_USED = [
+  'Timestamp',
+  'SenderMailFromAddress',
+  'SenderFromAddress',
+  'SenderMailFromDomain',
+  'SenderFromDomain',
+  'SenderIPv4',
+  'SenderIPv6',
+  'RecipientEmailAddress',
+  'Subject',
+  'EmailDirection',
+  'DeliveryAction',
+  'Connectors',
+  'AuthenticationDetails',
+] as const;
 
 /** A KQL string literal: double-quoted, with backslash, quote and control characters escaped. */
 export function kqlString(value: string): string {
@@ -51,6 +80,7 @@ export function buildQueries(input: QueryInput): Query[] {
       id: 'kql-no-connector',
       title: 'Inbound mail that arrived with no connector (Microsoft\'s own signature, S3)',
       kind: 'kql',
+      purpose: 'bypass',
       text: [
         'EmailEvents',
         `| where Timestamp > ago(${days}d)`,
@@ -63,6 +93,7 @@ export function buildQueries(input: QueryInput): Query[] {
       id: 'kql-not-from-gateway',
       title: 'Inbound mail whose last hop is not the gateway',
       kind: 'kql',
+      purpose: 'bypass',
       text: [
         'EmailEvents',
         `| where Timestamp > ago(${days}d)`,
@@ -77,6 +108,7 @@ export function buildQueries(input: QueryInput): Query[] {
       id: 'kql-spoofed-internal',
       title: 'Your own domains as sender on mail that did not come through the gateway',
       kind: 'kql',
+      purpose: 'bypass',
       text: [
         `let accepted = ${domains};`,
         'EmailEvents',
@@ -92,6 +124,7 @@ export function buildQueries(input: QueryInput): Query[] {
       id: 'ps-historical-no-connector',
       title: 'Historical search: received mail with no connector (Start-HistoricalSearch, up to 90 days, CSV by mail)',
       kind: 'powershell',
+      purpose: 'bypass',
       text: [
         '# Read-only. The report arrives as a CSV (up to 100,000 rows) at -NotifyAddress when the search completes.',
         '$end = (Get-Date).ToUniversalTime()',
@@ -106,6 +139,7 @@ export function buildQueries(input: QueryInput): Query[] {
       id: 'ps-message-trace-v2',
       title: 'Get-MessageTraceV2 loop within its limits (10-day windows, 5,000 rows, 100 requests per 5 minutes)',
       kind: 'powershell',
+      purpose: 'bypass',
       text: [
         '# Read-only. Collects inbound message trace for the last days, then keeps mail whose FromIP is not the gateway.',
         'Set-StrictMode -Version Latest',
@@ -166,6 +200,136 @@ export function buildQueries(input: QueryInput): Query[] {
         "Write-Host \"$($rows.Count) message(s) to your domains not from the gateway: not-from-gateway.csv (eoplock impact/monitor read it)\"",
       ].join('\n'),
     },
+    impactSummaryKql(days),
+    impactSummaryPowerShell(days),
   ];
   return queries;
+}
+
+/**
+ * The impact summary in Defender Advanced Hunting / Sentinel: inbound EmailEvents counted per decision key (what the
+ * emulator's verdict depends on: source address, envelope and header sender domains, recipient domain, connector), a
+ * sample of each address and the subject, first and last seen. Thousands of rows however large the tenant; `eoplock
+ * impact` reads the export (CSV or JSON) with each row weighted by its count. Grouping is case-sensitive, as the raw
+ * rows are decided.
+ */
+function impactSummaryKql(days: number): Query {
+  return {
+    id: 'kql-impact-summary',
+    title: 'Impact summary: inbound mail per decision key, for "eoplock impact" (export the result as CSV or JSON)',
+    kind: 'kql',
+    purpose: 'impact',
+    text: [
+      'EmailEvents',
+      `| where Timestamp > ago(${days}d)`,
+      "| where EmailDirection == 'Inbound'",
+      '// EmailEvents columns as Microsoft documents them: learn.microsoft.com/defender-xdr/advanced-hunting-emailevents-table',
+      "| extend RecipientDomain = extract(@'@([^@]*)$', 1, RecipientEmailAddress)",
+      '| summarize Messages = count(), FirstSeen = min(Timestamp), LastSeen = max(Timestamp), SampleSubject = take_any(Subject),',
+      '    SampleMailFrom = take_any(SenderMailFromAddress), SampleFrom = take_any(SenderFromAddress), SampleRecipient = take_any(RecipientEmailAddress)',
+      '    by SenderIPv4, SenderIPv6, SenderMailFromDomain, SenderFromDomain, RecipientDomain, Connectors, EmailDirection',
+      `| project ${SUMMARY_COLUMNS.join(', ')}`,
+      '| order by Messages desc',
+    ].join('\n'),
+  };
+}
+
+/** The PowerShell summary's columns: message trace names no connector and no direction. */
+const POWERSHELL_SUMMARY_COLUMNS = SUMMARY_COLUMNS.filter((column) => column !== 'Connectors' && column !== 'EmailDirection');
+
+/**
+ * The impact summary from Get-MessageTraceV2, aggregated as the pages arrive (memory: one entry per decision key).
+ * Paging as Microsoft documents it (learn.microsoft.com/powershell/module/exchange/get-messagetracev2): 10 days of
+ * data per query, at most 5,000 results (-ResultSize), no paging parameter — the next query continues with
+ * -StartingRecipientAddress and -EndDate set to the last row's RecipientAddress and Received — and at most 100
+ * queries in any 5 minutes. Its output times are UTC.
+ */
+function impactSummaryPowerShell(days: number): Query {
+  const output = psString('impact-summary.csv');
+  return {
+    id: 'ps-impact-summary',
+    title: 'Impact summary from Get-MessageTraceV2 (paged, counted per decision key as it streams), for "eoplock impact"',
+    kind: 'powershell',
+    purpose: 'impact',
+    text: [
+      '# Read-only. Writes impact-summary.csv: one row per source IP, sender domain and recipient domain, with counts.',
+      '# Get-MessageTraceV2 (learn.microsoft.com/powershell/module/exchange/get-messagetracev2): 10 days of data per query,',
+      '# at most 5,000 results, no paging: the next query continues with -StartingRecipientAddress and -EndDate from the',
+      "# last row's RecipientAddress and Received; at most 100 queries in any 5 minutes.",
+      'Set-StrictMode -Version Latest',
+      "$ErrorActionPreference = 'Stop'",
+      `$days = ${days}`,
+      '# The columns "eoplock impact" reads (message trace names no connector and no direction).',
+      `$columns = ${psValue(POWERSHELL_SUMMARY_COLUMNS)}`,
+      '# Ordinal (case-sensitive) keys, as the raw rows are told apart.',
+      '$summary = [System.Collections.Generic.Dictionary[string, object]]::new([System.StringComparer]::Ordinal)',
+      '$requests = [System.Collections.Generic.Queue[datetime]]::new()',
+      'function Wait-EoplockThrottle {',
+      '    # At most 100 requests in any 5 minutes.',
+      '    while ($requests.Count -ge 100 -and ((Get-Date) - $requests.Peek()).TotalMinutes -lt 5) { Start-Sleep -Seconds 5 }',
+      '    while ($requests.Count -ge 100) { [void]$requests.Dequeue() }',
+      '    $requests.Enqueue((Get-Date))',
+      '}',
+      'function Get-EoplockDomain([string]$address) {',
+      "    $at = $address.LastIndexOf('@')",
+      "    if ($at -lt 0) { return '' }",
+      '    return $address.Substring($at + 1)',
+      '}',
+      'function Add-EoplockRow($row) {',
+      '    $ip = [string]$row.FromIP',
+      '    $sender = [string]$row.SenderAddress',
+      '    $recipient = [string]$row.RecipientAddress',
+      '    $senderDomain = Get-EoplockDomain $sender',
+      '    $recipientDomain = Get-EoplockDomain $recipient',
+      '    # Output times are UTC (the cmdlet\'s documentation), whatever the DateTime says of its kind.',
+      "    $received = [datetime]::SpecifyKind([datetime]$row.Received, 'Utc').ToString('o')",
+      '    $key = ($ip, $senderDomain, $recipientDomain) -join "`n"',
+      '    $entry = $null',
+      '    if (-not $summary.TryGetValue($key, [ref]$entry)) {',
+      "        $v6 = $ip.Contains(':')",
+      '        $entry = [pscustomobject][ordered]@{',
+      "            SenderIPv4 = $(if ($v6) { '' } else { $ip })",
+      "            SenderIPv6 = $(if ($v6) { $ip } else { '' })",
+      '            SenderMailFromDomain = $senderDomain',
+      "            SenderFromDomain = ''",
+      '            RecipientDomain = $recipientDomain',
+      '            Messages = [long]0',
+      '            FirstSeen = $received',
+      '            LastSeen = $received',
+      '            SampleSubject = [string]$row.Subject',
+      '            SampleMailFrom = $sender',
+      "            SampleFrom = ''",
+      '            SampleRecipient = $recipient',
+      '        }',
+      '        $summary[$key] = $entry',
+      '    }',
+      '    $entry.Messages++',
+      '    # Round-trip (o) UTC times compare in time order as text.',
+      '    if ([string]::CompareOrdinal($received, $entry.FirstSeen) -lt 0) { $entry.FirstSeen = $received }',
+      '    if ([string]::CompareOrdinal($received, $entry.LastSeen) -gt 0) { $entry.LastSeen = $received }',
+      '}',
+      '$end = (Get-Date).ToUniversalTime()',
+      'for ($windowEnd = $end; $windowEnd -gt $end.AddDays(-$days); $windowEnd = $windowEnd.AddDays(-10)) {',
+      '    $windowStart = $windowEnd.AddDays(-10)',
+      '    if ($windowStart -lt $end.AddDays(-$days)) { $windowStart = $end.AddDays(-$days) }',
+      '    $cursorEnd = $windowEnd',
+      '    $startingRecipient = $null',
+      '    do {',
+      '        Wait-EoplockThrottle',
+      "        $parameters = @{ StartDate = $windowStart; EndDate = $cursorEnd; ResultSize = 5000 }",
+      "        if ($startingRecipient) { $parameters['StartingRecipientAddress'] = $startingRecipient }",
+      '        $page = @(Get-MessageTraceV2 @parameters)',
+      '        foreach ($row in $page) { Add-EoplockRow $row }',
+      '        if ($page.Count -eq 5000) {',
+      '            # No paging in V2: continue from the last row (StartingRecipientAddress + EndDate).',
+      '            $last = $page[-1]',
+      '            $cursorEnd = $last.Received',
+      '            $startingRecipient = $last.RecipientAddress',
+      '        }',
+      '    } while ($page.Count -eq 5000)',
+      '}',
+      `$summary.Values | Select-Object -Property $columns | Export-Csv -NoTypeInformation -Encoding utf8 -Path ${output}`,
+      `Write-Host "$($summary.Count) row(s) for $(($summary.Values | Measure-Object -Property Messages -Sum).Sum) message(s): impact-summary.csv (eoplock impact reads it)"`,
+    ].join('\n'),
+  };
 }

@@ -7,8 +7,9 @@
  */
 import { parseIp } from '../eop/ip.js';
 import { own } from '../util/strings.js';
+import { isSummaryHeader, summaryRecord, SummaryRowError } from './summary.js';
 
-export type TraceFormat = 'message-trace' | 'historical-search' | 'email-events' | 'email-events-streaming' | 'lab';
+export type TraceFormat = 'message-trace' | 'historical-search' | 'email-events' | 'email-events-streaming' | 'lab' | 'impact-summary';
 
 export interface TraceRecord {
   file: string;
@@ -30,6 +31,10 @@ export interface TraceRecord {
   direction: 'inbound' | 'outbound' | 'intra-org' | null;
   /** The inbound connector: a name, `""` for none, null when the data does not say. */
   connector: string | null;
+  /** How many messages the record stands for (an impact summary's row, summary.ts); absent: one. */
+  count?: number;
+  /** The last time of those messages (an impact summary's row); `time` is the first. */
+  lastTime?: string | null;
 }
 
 export type Row = Record<string, unknown>;
@@ -54,6 +59,7 @@ export function detectFormat(columns: readonly string[]): TraceFormat | null {
   const names = new Set(columns.map(key));
   const has = (...candidates: string[]) => candidates.some((candidate) => names.has(key(candidate)));
   if (has('clientIp') && has('mailFrom') && has('rcptTo') && has('verdict')) return 'lab';
+  if (isSummaryHeader(has)) return 'impact-summary';
   if (has('RecipientEmailAddress') && has('SenderMailFromAddress', 'SenderFromAddress') && has('SenderIPv4', 'SenderIPv6')) return 'email-events';
   if (has('sender_address') && has('origin_timestamp_utc', 'origin_timestamp', 'date_time_utc') && has('original_client_ip', 'client_ip')) return 'historical-search';
   if (has('Received') && has('SenderAddress') && has('RecipientAddress') && has('FromIP')) return 'message-trace';
@@ -215,6 +221,14 @@ export function toRecord(field: Getter, format: TraceFormat, file: string, index
         direction: direction(field('EmailDirection')),
         connector: field('Connectors') ?? null,
       };
+      break;
+    case 'impact-summary':
+      try {
+        record = summaryRecord(field, parseTime, file, index);
+      } catch (error) {
+        if (error instanceof SummaryRowError) throw new MalformedRow(error.message);
+        throw error;
+      }
       break;
     case 'lab': {
       const verdict = (raw?.verdict && typeof raw.verdict === 'object' ? raw.verdict : {}) as Record<string, unknown>;
