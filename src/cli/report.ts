@@ -13,11 +13,11 @@ import { InputError } from '../errors.js';
 import { defaultPlan, type Plan } from '../plan/plan.js';
 import { renderPlan, type PlanFiles } from '../plan/render.js';
 import { hasGateway, type GatewayProfile } from '../profile/profile.js';
-import { corpusRows, mailFlowFacts, planSection, proofSection, type PlanSection } from '../report/html/model.js';
+import { corpusRows, findingFixes, mailFlowFacts, planSection, proofSection, topActions, type PlanSection } from '../report/html/model.js';
 import { renderHtmlReport } from '../report/html/render.js';
 import type { Snapshot } from '../snapshot/parse.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
-import { ImpactAnalysis } from '../trace/impact.js';
+import { ImpactAnalysis, type ImpactResult } from '../trace/impact.js';
 import { BypassMonitor, type MonitorResult } from '../trace/monitor.js';
 import { readTrace } from '../trace/read.js';
 import { visible } from '../util/display.js';
@@ -61,7 +61,7 @@ export interface HtmlReportOptions {
 }
 
 /** Everything the report needs, read and computed; returns the HTML text. */
-export async function htmlReport(snapshot: Snapshot, file: string, profile: GatewayProfile, options: HtmlReportOptions): Promise<{ html: string; audit: AuditResult; monitor: MonitorResult | null }> {
+export async function htmlReport(snapshot: Snapshot, file: string, profile: GatewayProfile, options: HtmlReportOptions): Promise<{ html: string; audit: AuditResult; monitor: MonitorResult | null; impact: ImpactResult | null }> {
   const { assumptions } = options;
   const audit = runAudit(snapshot, profile, { file, assumptions });
   let after: Snapshot | null = null;
@@ -79,7 +79,7 @@ export async function htmlReport(snapshot: Snapshot, file: string, profile: Gate
     }
     if (built) {
       after = built.after;
-      plan = planSection(renderPlan(built, ''), 'Built for this report with the defaults (no Direct Send sources named, safety net rejects); "eoplock plan" writes it with your options, and "--plan DIR" shows that one.', built);
+      plan = planSection(renderPlan(built, ''), 'Built for this report with the defaults (no Direct Send sources named, the safety net quarantines); "eoplock plan" writes it with your options, and "--plan DIR" shows that one.', built);
     }
   }
   let monitor: MonitorResult | null = null;
@@ -99,13 +99,17 @@ export async function htmlReport(snapshot: Snapshot, file: string, profile: Gate
     monitor = monitorRun.finish();
     impact = impactRun?.finish() ?? null;
   }
+  const flow = mailFlowFacts(snapshot, audit);
+  const fixes = findingFixes(snapshot, audit, flow);
   const html = renderHtmlReport(
     {
       audit,
-      flow: mailFlowFacts(snapshot, audit),
+      flow,
       corpus: corpusRows(audit, after, assumptions),
       proof: proofSection(snapshot, after, profile, assumptions),
       plan,
+      fixes,
+      actions: topActions(audit, fixes),
       monitor,
       impact,
       generatedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -113,7 +117,7 @@ export async function htmlReport(snapshot: Snapshot, file: string, profile: Gate
     },
     await chartJsSource(),
   );
-  return { html, audit, monitor };
+  return { html, audit, monitor, impact };
 }
 
 export interface ReportCommandOptions extends ProfileOptions {

@@ -15,6 +15,8 @@ import type { ProofResult } from '../../prove/types.js';
 import type { Snapshot } from '../../snapshot/parse.js';
 import type { ImpactResult } from '../../trace/impact.js';
 import type { MonitorResult } from '../../trace/monitor.js';
+import { SEVERITIES, type Finding, type Severity } from '../../audit/model.js';
+import { filledFix, type FilledFix } from './fix.js';
 
 export interface MailFlowFacts {
   rejectDirectSend: boolean;
@@ -27,18 +29,47 @@ export interface MailFlowFacts {
   attacks: number;
 }
 
+export interface CorpusCell {
+  outcome: CorpusOutcome;
+  verdict: Pick<Verdict, 'action' | 'code' | 'enhanced' | 'text' | 'disposition'>;
+  /** The trace step that explains the verdict best. */
+  reason: string;
+  /** Every step of the emulator's decision, shown on demand. */
+  trace: { step: string; detail: string; sources: string[] }[];
+}
+
 export interface CorpusRow {
   id: string;
   kind: 'attack' | 'legitimate';
   name: string;
-  now: { outcome: CorpusOutcome; verdict: Pick<Verdict, 'action' | 'code' | 'enhanced' | 'text' | 'disposition'>; reason: string };
-  afterPlan: { outcome: CorpusOutcome; verdict: Pick<Verdict, 'action' | 'code' | 'enhanced' | 'text' | 'disposition'>; reason: string } | null;
+  now: CorpusCell;
+  afterPlan: CorpusCell | null;
+}
+
+export interface PlanPhaseSection {
+  id: string;
+  title: string;
+  script: string;
+  rollback: string | null;
+  verify: string | null;
+  /** PLAN.md's "What changes" table for the phase: object, property, before, after. */
+  changes: string[][];
 }
 
 export interface PlanSection {
   source: string;
-  phases: { id: string; title: string; script: string; rollback: string | null; verify: string | null }[];
+  phases: PlanPhaseSection[];
   warnings: string[];
+}
+
+/** One of the first things to do: a failed finding and its command for this tenant. */
+export interface TopAction {
+  findingId: string;
+  title: string;
+  /** What the check found, in one line. */
+  summary: string;
+  severity: Severity;
+  fix: FilledFix;
 }
 
 /** The class search ("eoplock prove") on the snapshot and on the configuration the plan leaves behind. */
@@ -54,6 +85,10 @@ export interface HtmlReportModel {
   /** Absent: the page has no proof section. */
   proof?: ProofSection | null;
   plan: PlanSection | null;
+  /** Each failed finding's fix with this tenant's values (by finding id). */
+  fixes: Record<string, FilledFix>;
+  /** The first things to do: up to three failed findings, most severe first. */
+  actions: TopAction[];
   monitor: MonitorResult | null;
   impact: ImpactResult | null;
   generatedAt: string;
@@ -73,8 +108,13 @@ function reasonOf(verdict: Verdict): string {
   return decisive?.detail ?? '';
 }
 
-function pick(verdict: Verdict): CorpusRow['now']['verdict'] {
-  return { action: verdict.action, code: verdict.code, enhanced: verdict.enhanced, text: verdict.text, disposition: verdict.disposition };
+function cell(outcome: CorpusOutcome, verdict: Verdict): CorpusCell {
+  return {
+    outcome,
+    verdict: { action: verdict.action, code: verdict.code, enhanced: verdict.enhanced, text: verdict.text, disposition: verdict.disposition },
+    reason: reasonOf(verdict),
+    trace: verdict.trace.map((step) => ({ step: step.step, detail: step.detail, sources: step.sources })),
+  };
 }
 
 export function mailFlowFacts(snapshot: Snapshot, audit: AuditResult): MailFlowFacts {
@@ -115,8 +155,8 @@ export function corpusRows(audit: AuditResult, after: Snapshot | null, assumptio
       id: entry.id,
       kind: entry.kind,
       name: entry.name,
-      now: { outcome: entry.outcome, verdict: pick(entry.verdict), reason: reasonOf(entry.verdict) },
-      afterPlan: verdictAfter ? { outcome: corpusOutcome(entry, verdictAfter), verdict: pick(verdictAfter), reason: reasonOf(verdictAfter) } : null,
+      now: cell(entry.outcome, entry.verdict),
+      afterPlan: verdictAfter ? cell(corpusOutcome(entry, verdictAfter), verdictAfter) : null,
     };
   });
 }
@@ -132,6 +172,7 @@ export function planSection(files: PlanFiles, source: string, plan?: Plan): Plan
       script: files[`${id}.ps1`] ?? '',
       rollback: files[`rollback/${id}.ps1`] ?? null,
       verify: files[`verify/${id}.ps1`] ?? null,
+      changes: planChanges(files['PLAN.md'] ?? '').get(id) ?? [],
     })),
     warnings: plan?.warnings ?? [],
   };
@@ -140,4 +181,62 @@ export function planSection(files: PlanFiles, source: string, plan?: Plan): Plan
 /** Every class of transaction searched for a bypass, now and (when the plan's end state is known) after the plan. */
 export function proofSection(snapshot: Snapshot, after: Snapshot | null, profile: GatewayProfile, assumptions: Assumptions): ProofSection {
   return { now: prove(snapshot, { profile, assumptions }), afterPlan: after ? prove(after, { profile, assumptions }) : null };
+}
+
+/** A Markdown table row's cells, with the escapes PLAN.md writes (`\\|`, `\\*`…) undone. */
+function markdownCells(line: string): string[] {
+  const cells = line.trim().replace(/^\|/, '').replace(/\|$/, '').split(/(?<!\\)\|/);
+  return cells.map((value) => value.trim().replace(/\\([\\`*_{}[\]()#+\-.!|<>])/g, '$1'));
+}
+
+/** PLAN.md's "What changes" table of each phase (`## 01-…: title`, then `### What changes`), by phase id. */
+export function planChanges(markdown: string): Map<string, string[][]> {
+  const tables = new Map<string, string[][]>();
+  let phase: string | null = null;
+  let inChanges = false;
+  for (const line of markdown.split('\n')) {
+    const heading = /^## (\d\d-[a-z0-9-]+):/.exec(line);
+    if (heading) {
+      phase = heading[1] as string;
+      inChanges = false;
+      continue;
+    }
+    if (line.startsWith('## ')) phase = null;
+    if (line.startsWith('### ')) inChanges = line.trim() === '### What changes';
+    if (!phase || !inChanges) continue;
+    if (!line.startsWith('|')) {
+      // The table ends at its first line that is not a row; what follows (the expected outcomes) is another table.
+      if (tables.has(phase)) inChanges = false;
+      continue;
+    }
+    const cells = markdownCells(line);
+    if (cells[0] === 'object' || cells.every((value) => /^-+$/.test(value))) continue;
+    tables.set(phase, [...(tables.get(phase) ?? []), cells]);
+  }
+  return tables;
+}
+
+/**
+ * Failed findings whose fix is a change to make: the class-search summary (evidence only from the proof) is the sum of
+ * the others, not a step of its own.
+ */
+const isConfigurationFinding = (finding: Finding): boolean => finding.status === 'fail' && !finding.evidence.every((item) => item.path.startsWith('proof'));
+
+/** Each failed finding's fix, filled with the tenant's values. */
+export function findingFixes(snapshot: Snapshot, audit: AuditResult, flow: MailFlowFacts): Record<string, FilledFix> {
+  const fixes: Record<string, FilledFix> = {};
+  for (const finding of audit.findings) {
+    if (finding.status === 'fail') fixes[finding.id] = filledFix(finding, snapshot, audit.profile, flow.gatewayConnector?.name ?? null, flow.safetyNetRule, audit.file);
+  }
+  return fixes;
+}
+
+/** The first three things to do: failed configuration findings, high severity first, in the catalogue's order. */
+export function topActions(audit: AuditResult, fixes: Record<string, FilledFix>, count = 3): TopAction[] {
+  return SEVERITIES.flatMap((severity) => audit.findings.filter((finding) => finding.severity === severity && isConfigurationFinding(finding)))
+    .slice(0, count)
+    .flatMap((finding) => {
+      const fix = fixes[finding.id];
+      return fix ? [{ findingId: finding.id, title: finding.title, summary: finding.summary, severity: finding.severity, fix }] : [];
+    });
 }
