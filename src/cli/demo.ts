@@ -6,7 +6,7 @@ import { styleText } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { runAudit } from '../audit/run.js';
-import { SEVERITIES } from '../audit/model.js';
+import { SEVERITIES, type AuditResult } from '../audit/model.js';
 import { ATTACK_ACCEPTED, builtinCorpus } from '../corpus/builtin.js';
 import { inferProfile } from '../profile/profile.js';
 import { buildPlan, DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME, defaultPlan } from '../plan/plan.js';
@@ -27,6 +27,31 @@ import { readTrace } from '../trace/read.js';
 import type { Io } from './io.js';
 
 export const DEFAULT_EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
+
+/**
+ * The widest a name column gets: every corpus attack's name fits whole, and a row with the longest outcome and verdict
+ * stays within about 125 columns. Names that come from a snapshot (connector names, GUIDs in them) are cut past it.
+ */
+export const NAME_COLUMN_MAX = 54;
+/** Ends a value cut to fit its column: visibly, so that a cut name is never read as the whole one. */
+export const CUT_MARKER = '…';
+
+/**
+ * A column for `values`: as wide as the longest (so that the next column lines up), at most `max`; a longer value is
+ * cut and ends in {@link CUT_MARKER}. Values are display text (already through `visible()`), one code unit a column.
+ */
+export function column(values: readonly string[], max: number): (value: string) => string {
+  const width = Math.min(max, Math.max(0, ...values.map((value) => value.length)));
+  return (value) => cut(value, width).padEnd(width);
+}
+
+/** `value`, or its start and {@link CUT_MARKER} when it is longer than `max`. */
+export function cut(value: string, max: number): string {
+  return value.length > max ? `${value.slice(0, Math.max(0, max - CUT_MARKER.length))}${CUT_MARKER}` : value;
+}
+
+/** The widest a proof cause is shown: its first steps; "eoplock prove --trace" shows it whole. */
+const CAUSE_MAX = 96;
 
 const STAGES = [
   {
@@ -81,14 +106,40 @@ async function labSession(folder: string, paint: (style: Parameters<typeof style
     rows.push(['2. Foreign sender', 'straight to EOP', '550 5.7.51 at RCPT', show(test2)]);
     const test3 = await probe({ ...base, port: lab.gateway?.port ?? 0, from: 'customer@partner.example', send: true });
     rows.push(['3. Legitimate mail', 'through the gateway hop', '250 at DATA (delivered)', show(test3)]);
-    const width = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column]?.length ?? 0)));
+    const cells = [0, 1, 2].map((index) => column(rows.map((row) => row[index] ?? ''), NAME_COLUMN_MAX));
     return rows.map((row) => {
       const ok = row[3].startsWith(row[2].split(' (')[0] ?? '');
-      return `  ${ok ? paint('green', '✓') : paint('red', '✗')} ${row[0].padEnd(width[0] ?? 0)}  ${row[1].padEnd(width[1] ?? 0)}  expected ${row[2].padEnd(width[2] ?? 0)}  got ${row[3]}`;
+      const [name, path, expected] = cells.map((cell, index) => cell(row[index] ?? ''));
+      return `  ${ok ? paint('green', '✓') : paint('red', '✗')} ${name}  ${path}  expected ${expected}  got ${row[3]}`;
     });
   } finally {
     await lab.close(0);
   }
+}
+
+/** The bundled DMARC example in a few lines: what was read, per domain, and the findings. */
+async function dmarcStep(folder: string, paint: (style: Parameters<typeof styleText>[0], text: string) => string): Promise<string[]> {
+  // The report reader (fast-xml-parser, the archive readers) loads for this section only.
+  const [{ readReports, skippedLines }, { analyseReports }] = await Promise.all([import('./dmarc.js'), import('../dmarc/analyse.js')]);
+  const read = await readReports([folder]);
+  const analysis = analyseReports(read.reports, { profile: null });
+  const lines = [
+    `  ${analysis.reports} report(s), ${analysis.records} record(s), ${analysis.messages} message(s) from ${analysis.sources.length} source(s)` +
+      `${analysis.period ? `, ${analysis.period.begin.slice(0, 10)} … ${analysis.period.end.slice(0, 10)}` : ''}:`,
+  ];
+  const domainCell = column(analysis.domains.map((domain) => visible(domain.domain)), NAME_COLUMN_MAX);
+  for (const domain of analysis.domains) {
+    const failing = domain.byClass.failing;
+    lines.push(
+      `    ${domainCell(visible(domain.domain))}  p=${visible(domain.policy)}  ${domain.messages} message(s): ${domain.byClass.authenticated} authenticated, ` +
+        `${paint(failing > 0 ? 'red' : 'green', `${failing} failing DMARC`)}`,
+    );
+  }
+  for (const finding of analysis.findings) lines.push(`    ${finding.severity === 'low' ? '·' : paint('red', '✗')} ${finding.id} [${finding.severity}] ${visible(finding.title)}`);
+  for (const line of skippedLines(read)) lines.push(paint('dim', `    ${line}`));
+  lines.push('  With --snapshot or --seg-ip the gateway\'s addresses are told apart, and mail failing DMARC from anywhere else is a');
+  lines.push('  finding (exit 1); --resolve recognises Microsoft 365\'s own senders.');
+  return lines;
 }
 
 export async function demoCommand(io: Io, options: { examples?: string; trace: boolean; report?: string | false }): Promise<number> {
@@ -113,15 +164,16 @@ export async function demoCommand(io: Io, options: { examples?: string; trace: b
     const result = runCorpus({ snapshot, file, assumptions, assumptionOverrides: {} }, builtinCorpus(snapshot));
     summaries.push({ title: stage.title, result });
     out.push(paint('bold', stage.title));
-    // Columns as wide as this stage's longest name and outcome, so that the verdicts line up.
-    const nameWidth = Math.max(...result.results.map((entry) => visible(entry.name).length));
-    const labelWidth = Math.max(...result.results.map((entry) => (entry.outcome ? outcomeLabel(entry.outcome) : '').length));
+    // Columns as wide as this stage's longest name and outcome, so that the verdicts line up; a name past the
+    // maximum width is cut with a marker (the connector names in it come from the snapshot and can be long).
+    const nameCell = column(result.results.map((entry) => visible(entry.name)), NAME_COLUMN_MAX);
+    const labelCell = column(result.results.map((entry) => (entry.outcome ? outcomeLabel(entry.outcome) : '')), NAME_COLUMN_MAX);
     for (const entry of result.results) {
       const bad = entry.outcome === 'got-in' || entry.outcome === 'broken';
       const label = entry.outcome ? outcomeLabel(entry.outcome) : '';
       const mark = bad ? paint('red', '✗') : paint('green', '✓');
       const kind = entry.kind === 'attack' ? 'attack' : 'legit ';
-      out.push(`  ${mark} ${kind}  ${visible(entry.name).padEnd(nameWidth)} ${paint(bad ? 'red' : 'green', label.padEnd(labelWidth))} ${paint('dim', verdictLine(entry.verdict))}`);
+      out.push(`  ${mark} ${kind}  ${nameCell(visible(entry.name))} ${paint(bad ? 'red' : 'green', labelCell(label))} ${paint('dim', verdictLine(entry.verdict))}`);
       if (options.trace) {
         for (const step of entry.verdict.trace) out.push(paint('dim', `        [${step.step}] ${visible(step.detail)} (${step.sources.join(' ')})`));
       }
@@ -140,27 +192,36 @@ export async function demoCommand(io: Io, options: { examples?: string; trace: b
       `  → eoplock prove: ${paint(proof.bypasses > 0 || proof.brokenLegitimate > 0 ? 'red' : 'green', proofHeadline(proof))}` +
         `${proof.brokenLegitimate > 0 ? `, ${proof.brokenLegitimate} legitimate class(es) refused` : ''}${causes.length > 0 ? `, by ${causes.length} cause(s):` : ''}`,
     );
-    for (const finding of causes.slice(0, 3)) out.push(`      ${paint('red', '✗')} ${visible(finding.cause)} — ${finding.classes.toLocaleString('en-US')} class(es)`);
+    // A cause lists every step of the decision; the demo shows its start, and "eoplock prove --trace" the whole.
+    for (const finding of causes.slice(0, 3)) out.push(`      ${paint('red', '✗')} ${cut(visible(finding.cause), CAUSE_MAX)} — ${finding.classes.toLocaleString('en-US')} class(es)`);
     if (causes.length > 3) out.push(paint('dim', `      … and ${causes.length - 3} more: eoplock prove examples/${stage.file} --trace`));
     out.push('');
   }
-  out.push(paint('bold', '4. The audit: what to fix, with proof'));
-  out.push('  "eoplock audit" runs 36 checks on each snapshot and uses the corpus above as proof. The gateway is inferred from the');
-  out.push('  snapshot (its SenderDomains * Partner connector and the MX records).');
+  const audits: { stage: (typeof STAGES)[number]; audit: AuditResult }[] = [];
   for (const stage of [STAGES[0], STAGES[2]]) {
     if (!stage) continue;
     const file = join(folder, stage.file);
     const { snapshot } = await loadSnapshotFile(file);
-    const audit = runAudit(snapshot, inferProfile(snapshot), { file, assumptions });
+    audits.push({ stage, audit: runAudit(snapshot, inferProfile(snapshot), { file, assumptions }) });
+  }
+  out.push(paint('bold', '4. The audit: what to fix, with proof'));
+  out.push(`  "eoplock audit" runs ${audits[0]?.audit.findings.length ?? 0} checks on each snapshot and uses the corpus above as proof. The gateway is inferred from the`);
+  out.push('  snapshot (its SenderDomains * Partner connector and the MX records).');
+  for (const { stage, audit } of audits) {
     const s = audit.summary;
     out.push('');
     out.push(
       `  ${stage.file}: ${paint(s.failed > 0 ? 'red' : 'green', `${s.failed} failed`)} ` +
         `(${SEVERITIES.map((severity) => `${s.failedBySeverity[severity]} ${severity}`).join(', ')}), ${s.passed} passed, ${s.notApplicable} not applicable`,
     );
-    for (const finding of audit.findings.filter((entry) => entry.status === 'fail' && entry.severity !== 'low')) {
+    const failed = audit.findings.filter((entry) => entry.status === 'fail');
+    const shown = failed.filter((entry) => entry.severity !== 'low');
+    for (const finding of shown) {
       out.push(`    ${paint('red', '✗')} ${finding.id} [${finding.severity}] ${finding.title}`);
       out.push(paint('dim', `        ${visible(finding.summary)}`));
+    }
+    if (shown.length < failed.length) {
+      out.push(`    ${shown.length} of ${failed.length} failed findings shown (the ${failed.length - shown.length} low ones: eoplock audit examples/${stage.file})`);
     }
     if (s.failed === 0) out.push(`    ${paint('green', '✓')} every check passes: exit code 0`);
   }
@@ -168,26 +229,29 @@ export async function demoCommand(io: Io, options: { examples?: string; trace: b
   out.push('  Full reports: eoplock audit examples/contoso-exposed.json [--format json|sarif|junit]');
   out.push('');
 
-  out.push(paint('bold', '5. The plan: the exposed tenant, locked down in four phases'));
-  out.push('  "eoplock plan examples/contoso-exposed.json --out plan --allow-direct-send \'192.0.2.25=Office scanners\'" writes idempotent');
-  out.push('  PowerShell for each phase, an exact rollback and a read-only verification for each, and PLAN.md. What it changes:');
   {
     const file = join(folder, 'contoso-exposed.json');
     const { snapshot } = await loadSnapshotFile(file);
     const plan = buildPlan(snapshot, inferProfile(snapshot), {
       allowDirectSend: [{ ip: '192.0.2.25', name: 'Office scanners (192.0.2.25)' }],
-      safetyNet: 'reject',
+      safetyNet: 'quarantine',
       ruleName: DEFAULT_RULE_NAME,
       connectorName: DEFAULT_CONNECTOR_NAME,
       assumptions,
     });
+    out.push(paint('bold', `5. The plan: the exposed tenant, locked down in ${plan.phases.length} phases`));
+    out.push('  "eoplock plan examples/contoso-exposed.json --out plan --allow-direct-send \'192.0.2.25=Office scanners\'" writes idempotent');
+    out.push('  PowerShell for each phase, an exact rollback and a read-only verification for each, and PLAN.md. What it changes:');
     for (const phase of plan.phases) {
       const attacks = phase.expected.filter((entry) => entry.kind === 'attack');
       const legit = phase.expected.filter((entry) => entry.kind === 'legitimate');
       const inside = attacks.filter((entry) => entry.outcome === 'got-in').length;
       const broken = legit.filter((entry) => entry.outcome === 'broken').length;
       out.push(`  ${phase.id}: ${phase.title}`);
-      for (const op of phase.ops) out.push(paint('dim', `      ${op.cmdlet} ${visible('name' in op ? op.name : 'identity' in op ? op.identity : '')} ${'parameters' in op ? Object.keys(op.parameters).join(', ') : ''}`));
+      for (const op of phase.ops) {
+        const parts = [op.cmdlet, visible('name' in op ? op.name : 'identity' in op ? op.identity : ''), 'parameters' in op ? Object.keys(op.parameters).join(', ') : ''];
+        out.push(paint('dim', `      ${parts.filter((part) => part !== '').join(' ')}`));
+      }
       out.push(
         `      then: ${paint(inside > 0 ? 'red' : 'green', `${inside} of ${attacks.length} attacks ${ATTACK_ACCEPTED}`)}, ` +
           `${paint(broken > 0 ? 'red' : 'green', `${broken} of ${legit.length} legitimate paths break`)}`,
@@ -208,8 +272,11 @@ export async function demoCommand(io: Io, options: { examples?: string; trace: b
     const summary = await readTrace(trace, { onRecord: (record) => analysis.add(record) });
     const result = analysis.finish();
     out.push(`  ${summary.records} messages read (${summary.malformed} malformed row skipped); ${result.acceptedNow} accepted today, ${result.breaking} refused after the change:`);
+    const ipCell = column(result.groups.map((group) => visible(group.clientIp)), 39);
+    const domainCell = column(result.groups.map((group) => visible(group.senderDomain)), NAME_COLUMN_MAX);
+    const countWidth = Math.max(...result.groups.map((group) => String(group.messages).length));
     for (const group of result.groups) {
-      out.push(`    ${paint('red', '✗')} ${visible(group.clientIp).padEnd(17)} as ${visible(group.senderDomain).padEnd(18)} ${String(group.messages).padStart(2)} message(s) → ${visible(group.reason)}   e.g. ${visible(JSON.stringify(group.subjects[0] ?? ''))}`);
+      out.push(`    ${paint('red', '✗')} ${ipCell(visible(group.clientIp))}  as ${domainCell(visible(group.senderDomain))}  ${String(group.messages).padStart(countWidth)} message(s) → ${visible(group.reason)}   e.g. ${visible(JSON.stringify(group.subjects[0] ?? ''))}`);
     }
     out.push('  The scanner and the invoicing service send as contoso.com: name them with --allow-direct-send and they keep working;');
     out.push('  the CRM service should send through the gateway; the last one is the spoof the lockdown is for.');
@@ -218,7 +285,8 @@ export async function demoCommand(io: Io, options: { examples?: string; trace: b
 
   out.push(paint('bold', '7. The lab: the guide\'s three tests over real SMTP'));
   out.push('  "eoplock lab examples/contoso-locked.json --gateway-listen …" runs an SMTP server on loopback whose every reply comes from');
-  out.push('  the emulator, with a gateway hop in front; "eoplock probe" talks to it (MAIL FROM and RCPT TO only, no DATA).');
+  out.push('  the emulator, with a gateway hop in front; "eoplock probe" talks to it: MAIL FROM and RCPT TO for the two attacks,');
+  out.push('  and for the legitimate mail a labelled test message as "eoplock probe --send" sends it (DATA).');
   out.push(...(await labSession(folder, paint)));
   out.push('');
 
@@ -236,6 +304,12 @@ export async function demoCommand(io: Io, options: { examples?: string; trace: b
   }
   out.push('');
 
+  out.push(paint('bold', '9. DMARC reports: who sends as your domains'));
+  out.push('  "eoplock dmarc examples/dmarc/" reads aggregate reports (XML, .gz, .zip, and the e-mails that carry them; folders are');
+  out.push('  walked). The bundled one is a real report e-mail, Amazon SES\'s for ericdaugherty.com (examples/dmarc/SOURCE.md):');
+  out.push(...(await dmarcStep(join(folder, 'dmarc'), paint)));
+  out.push('');
+
   if (options.report !== false) {
     const target = options.report ?? 'eoplock-report.html';
     const file = join(folder, 'contoso-exposed.json');
@@ -243,16 +317,17 @@ export async function demoCommand(io: Io, options: { examples?: string; trace: b
     const { htmlReport } = await import('./report.js');
     const { html } = await htmlReport(snapshot, file, inferProfile(snapshot), { traces: [join(folder, 'traces', 'contoso-message-trace.csv')], assumptions });
     await writeFileAtomic(target, html);
-    out.push(paint('bold', '9. The report'));
+    out.push(paint('bold', '10. The report'));
     out.push(`  Wrote ${visible(resolve(target))} (${Math.round(Buffer.byteLength(html) / 1024)} KB): the exposed tenant as one self-contained HTML page`);
     out.push('  (mail-flow picture, corpus now and after the plan, findings, charts from the message trace). Open it in a browser.');
     out.push('');
   }
 
   out.push(paint('bold', 'Summary'));
+  const stageCell = column(summaries.map(({ title }) => title.split(':')[0] ?? ''), NAME_COLUMN_MAX);
   for (const [index, { title, result }] of summaries.entries()) {
     const bypasses = proofs[index]?.bypasses ?? 0;
-    out.push(`  ${title.split(':')[0]?.padEnd(12)} attacks in: ${String(result.summary.attacksIn).padStart(2)}   legitimate broken: ${result.summary.legitimateBroken}   bypass classes: ${bypasses.toLocaleString('en-US')}`);
+    out.push(`  ${stageCell(title.split(':')[0] ?? '')}  attacks in: ${String(result.summary.attacksIn).padStart(2)}   legitimate broken: ${result.summary.legitimateBroken}   bypass classes: ${bypasses.toLocaleString('en-US')}`);
   }
   out.push('');
   out.push('Next: export your own tenant with scripts/Export-EoplockSnapshot.ps1 and run');

@@ -46,8 +46,14 @@ function dmarcLimits(options: Pick<DmarcCommandOptions, 'maxBytes' | 'maxEntries
   };
 }
 
-async function walk(paths: readonly string[]): Promise<string[]> {
-  const files: string[] = [];
+/** A file to read, and the folder argument it was found in (null: the file was an argument itself). */
+interface FoundFile {
+  file: string;
+  folder: string | null;
+}
+
+async function walk(paths: readonly string[]): Promise<FoundFile[]> {
+  const files: FoundFile[] = [];
   for (const path of paths) {
     let info;
     try {
@@ -63,16 +69,20 @@ async function walk(paths: readonly string[]): Promise<string[]> {
         throw new InputError(`cannot read the folder: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file: path });
       }
       for (const entry of entries) {
-        if (entry.isFile() && !entry.name.startsWith('.') && !/\.(md|txt)$/i.test(entry.name)) files.push(join(entry.parentPath, entry.name));
+        if (entry.isFile() && !entry.name.startsWith('.') && !/\.(md|txt)$/i.test(entry.name)) files.push({ file: join(entry.parentPath, entry.name), folder: path });
       }
-    } else files.push(path);
+    } else files.push({ file: path, folder: null });
   }
-  return files.sort();
+  return files.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 }
 
 export interface ReadReports {
   reports: AggregateReport[];
   skipped: { source: string; reason: string }[];
+  /** For each entry of `skipped`, the folder argument it was found in; null for a file given as an argument. */
+  skippedIn: (string | null)[];
+  /** Each folder argument and how many files were found in it. */
+  folders: { folder: string; files: number }[];
   notes: string[];
 }
 
@@ -103,8 +113,13 @@ async function readBounded(file: string, limit: number): Promise<Buffer> {
  * parsed and reduced to its report before the next is unpacked. What cannot be read is skipped with the reason.
  */
 export async function readReports(paths: readonly string[], limits: UnpackLimits = DEFAULT_LIMITS): Promise<ReadReports> {
-  const out: ReadReports = { reports: [], skipped: [], notes: [] };
+  const out: ReadReports = { reports: [], skipped: [], skippedIn: [], folders: [], notes: [] };
   const budget = new Budget(limits);
+  let folder: string | null = null;
+  const skip = (source: string, reason: string) => {
+    out.skipped.push({ source, reason });
+    out.skippedIn.push(folder);
+  };
   const sink = {
     document: (document: XmlDocument) => {
       try {
@@ -113,12 +128,17 @@ export async function readReports(paths: readonly string[], limits: UnpackLimits
         for (const note of [...document.notes, ...report.notes]) out.notes.push(`${document.source}: ${note}`);
       } catch (error) {
         if (!(error instanceof ReportError)) throw error;
-        out.skipped.push({ source: document.source, reason: error.message });
+        skip(document.source, error.message);
       }
     },
-    skip: (source: string, reason: string) => void out.skipped.push({ source, reason }),
+    skip,
   };
-  for (const file of await walk(paths)) {
+  const found = await walk(paths);
+  for (const path of new Set(found.map((entry) => entry.folder))) {
+    if (path !== null) out.folders.push({ folder: path, files: found.filter((entry) => entry.folder === path).length });
+  }
+  for (const { file, folder: foundIn } of found) {
+    folder = foundIn;
     let data: Buffer;
     try {
       budget.checkTime(file);
@@ -162,7 +182,7 @@ export async function dmarcCommand(io: Io, paths: string[], options: DmarcComman
   const snapshot = options.snapshot ? (await loadSnapshotFile(options.snapshot)).snapshot : null;
   const profile: GatewayProfile | null = (await loadProfile(options)) ?? (snapshot ? inferProfile(snapshot) : null);
   const read = await readReports(paths, limits);
-  for (const skipped of read.skipped) io.stderr(`eoplock: skipped ${visible(skipped.source)}: ${visible(skipped.reason)}\n`);
+  for (const line of skippedLines(read)) io.stderr(`eoplock: ${line}\n`);
   if (read.reports.length === 0) throw new InputError(`no readable aggregate report among ${paths.map(visible).join(', ')}`, { where: 'arguments' });
   const ips = [...new Set(read.reports.flatMap((report) => report.records.map((record) => record.sourceIp)))];
   const looked = options.resolve ? await lookUpSources(ips, options.resolver) : undefined;
@@ -175,6 +195,53 @@ export async function dmarcCommand(io: Io, paths: string[], options: DmarcComman
         : renderDmarc(analysis, read, profile);
   await emit(io, text, options.out, { human: options.format === 'text' });
   return analysis.findings.some((finding) => finding.severity === 'high') ? 1 : 0;
+}
+
+/** Most reasons shown in a folder's summary line; the rest are counted. */
+const REASONS_SHOWN = 3;
+
+/**
+ * What was skipped, for stderr: a file given by name gets its own line; a folder gets one line, however many files in
+ * it are not reports (a mailbox export holds many other messages), with the commonest reasons. A reason that a run
+ * limit gave (--max-bytes, --max-entries, --max-seconds) comes first: it means reports may have gone unread.
+ */
+export function skippedLines(read: Pick<ReadReports, 'skipped' | 'skippedIn' | 'folders'>): string[] {
+  const lines: string[] = [];
+  const byFolder = new Map<string, string[]>();
+  read.skipped.forEach((entry, index) => {
+    const folder = read.skippedIn[index] ?? null;
+    if (folder === null) lines.push(`skipped ${visible(entry.source)}: ${visible(entry.reason)}`);
+    else {
+      const reasons = byFolder.get(folder);
+      if (reasons) reasons.push(entry.reason);
+      else byFolder.set(folder, [entry.reason]);
+    }
+  });
+  for (const { folder, files } of read.folders) {
+    const reasons = byFolder.get(folder);
+    if (!reasons) continue;
+    const counts = new Map<string, number>();
+    for (const reason of reasons) {
+      const kind = reasonKind(reason);
+      counts.set(kind, (counts.get(kind) ?? 0) + 1);
+    }
+    const ranked = [...counts.entries()].sort((a, b) => Number(isLimit(b[0])) - Number(isLimit(a[0])) || b[1] - a[1] || a[0].localeCompare(b[0]));
+    const shown = ranked.slice(0, REASONS_SHOWN).map(([reason, count]) => `${count} × ${visible(reason)}`);
+    const others = ranked.length - REASONS_SHOWN;
+    lines.push(
+      `skipped ${reasons.length} file(s) or archive member(s) in ${visible(folder)} (${files} file(s) found): ${shown.join('; ')}` +
+        `${others > 0 ? `; ${others} other reason(s)` : ''} — --format json lists each with its reason`,
+    );
+  }
+  return lines;
+}
+
+const isLimit = (reason: string) => /\(--max-[a-z]+\)/.test(reason);
+
+/** A reason without the detail that makes each one different (a parser's message, a size), so that alike ones count together. */
+function reasonKind(reason: string): string {
+  if (isLimit(reason)) return reason.replace(/; the rest of the file is not read$/, '');
+  return reason.replace(/ \(.*\)$/, '').replace(/^(not well-formed XML): .*$/, '$1');
 }
 
 const CLASS_LABEL = { gateway: 'gateway', microsoft365: 'Microsoft 365', authenticated: 'authenticated', failing: 'FAILING' } as const;

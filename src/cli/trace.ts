@@ -3,7 +3,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { normaliseDomain } from '../eop/addresses.js';
+import { compileIpList } from '../eop/ip.js';
 import { parseAssumeFlags, resolveAssumptions } from '../eop/assumptions.js';
 import { InputError } from '../errors.js';
 import { defaultPlan } from '../plan/plan.js';
@@ -11,8 +11,7 @@ import { hasGateway, inferProfile, type GatewayProfile } from '../profile/profil
 import { loadSnapshotFile } from '../snapshot/load.js';
 import type { Snapshot } from '../snapshot/parse.js';
 import { ImpactAnalysis, type ImpactResult } from '../trace/impact.js';
-import { BypassMonitor, type MonitorResult } from '../trace/monitor.js';
-import { buildQueries } from '../trace/queries.js';
+import { BypassMonitor, type AllowedSource, type MonitorResult } from '../trace/monitor.js';
 import { readTrace, type ReadSummary } from '../trace/read.js';
 import type { TraceRecord } from '../trace/records.js';
 import { citedSourceIds, sourceFooter } from '../eop/sources.js';
@@ -28,7 +27,8 @@ interface CommonOptions extends ProfileOptions {
 }
 
 /** Reads every file into `onRecord`, with a progress line on a terminal; malformed rows go to stderr. */
-async function readAll(io: Io, files: readonly string[], onRecord: (record: TraceRecord) => void, progress: boolean): Promise<ReadSummary[]> {
+/** Reads every file; with `impact` (and `onRecord` only adding to it), a large CSV is read in parts by worker threads. */
+async function readAll(io: Io, files: readonly string[], onRecord: (record: TraceRecord) => void, progress: boolean, impact?: ImpactAnalysis): Promise<ReadSummary[]> {
   const sizes = await Promise.all(files.map((file) => stat(file).then((info) => info.size, () => 0)));
   const total = sizes.reduce((sum, size) => sum + size, 0);
   let done = 0;
@@ -37,6 +37,7 @@ async function readAll(io: Io, files: readonly string[], onRecord: (record: Trac
   for (const file of files) {
     const summary = await readTrace(file, {
       onRecord,
+      ...(impact ? { impact } : {}),
       ...(progress
         ? {
             onBytes: (bytes: number) => {
@@ -79,9 +80,9 @@ export async function impactCommand(io: Io, snapshotFile: string, files: string[
   const profile = (await loadProfile(options)) ?? inferProfile(snapshot);
   if (options.format === 'html') {
     const { htmlReport } = await import('./report.js'); // the HTML report's code only for --format html
-    const { html } = await htmlReport(snapshot, snapshotFile, profile, { traces: files, assumptions, ...(options.plan ? { plan: options.plan } : {}) });
+    const { html, impact } = await htmlReport(snapshot, snapshotFile, profile, { traces: files, assumptions, ...(options.plan ? { plan: options.plan } : {}) });
     await emit(io, html, options.out);
-    return 0;
+    return impact && impact.groups.length > 0 ? 1 : 0; // as for text and JSON: exit 1 when a source would break
   }
   let after: Snapshot;
   let afterFrom: string;
@@ -93,11 +94,12 @@ export async function impactCommand(io: Io, snapshotFile: string, files: string[
     afterFrom = 'the lockdown plan for the gateway profile (no Direct Send sources named yet)';
   }
   const analysis = new ImpactAnalysis(snapshot, after, profile, assumptions);
-  const summaries = await readAll(io, files, (record) => analysis.add(record), options.progress);
+  const summaries = await readAll(io, files, (record) => analysis.add(record), options.progress, analysis);
   const result = analysis.finish();
   const text = options.format === 'json' ? `${JSON.stringify({ snapshot: snapshotFile, after: afterFrom, inputs: summaries, ...result }, null, 2)}\n` : renderImpact(result, summaries, afterFrom);
   await emit(io, text, options.out, { human: options.format === 'text' });
-  return 0;
+  // As monitor and audit do: a script or pipeline that runs impact before the change stops when a source would break.
+  return result.groups.length > 0 ? 1 : 0;
 }
 
 function renderImpact(result: ImpactResult, summaries: readonly ReadSummary[], afterFrom: string): string {
@@ -123,9 +125,25 @@ function renderImpact(result: ImpactResult, summaries: readonly ReadSummary[], a
 
 export interface MonitorOptions extends CommonOptions {
   snapshot?: string;
+  /** `--allow-direct-send`: `192.0.2.25=Office scanners` or an address or CIDR alone, as for "eoplock plan". */
+  allowDirectSend?: string[];
+}
+
+/** `192.0.2.25=Office scanners` → the source, its address checked; a source without a name is named by its address. */
+export function parseAllowedSources(values: readonly string[]): AllowedSource[] {
+  return values.map((value, index) => {
+    const eq = value.indexOf('=');
+    const ip = (eq < 0 ? value : value.slice(0, eq)).trim();
+    const { invalid } = compileIpList([ip]);
+    if (!ip || invalid.length > 0) {
+      throw new InputError(`expected an IPv4/IPv6 address or CIDR (optionally =NAME), got "${visible(value)}"${invalid[0] ? `: ${invalid[0].error}` : ''}`, { where: `--allow-direct-send[${index}]` });
+    }
+    return { ip, name: (eq < 0 ? '' : value.slice(eq + 1)).trim() || ip };
+  });
 }
 
 export async function monitorCommand(io: Io, files: string[], options: MonitorOptions): Promise<number> {
+  const allowDirectSend = parseAllowedSources(options.allowDirectSend ?? []);
   const snapshot = options.snapshot ? (await loadSnapshotFile(options.snapshot)).snapshot : null;
   const profile: GatewayProfile | null = (await loadProfile(options)) ?? (snapshot ? inferProfile(snapshot) : null);
   if (!profile) throw new InputError('give the gateway (--seg-ip, --seg-cert or --seg) or --snapshot to infer it from', { where: 'gateway profile' });
@@ -141,23 +159,26 @@ export async function monitorCommand(io: Io, files: string[], options: MonitorOp
   }
   if (options.format === 'html') {
     if (!snapshot || !options.snapshot) throw new InputError('--format html needs --snapshot (the page reports on a tenant)', { where: '--format' });
+    // The page counts bypasses as the report does, from the snapshot alone: a named source would be silently ignored.
+    if (allowDirectSend.length > 0) throw new InputError('--allow-direct-send is for text and JSON; the HTML page judges from the snapshot alone', { where: '--allow-direct-send' });
     const { htmlReport } = await import('./report.js');
     const { html, monitor } = await htmlReport(snapshot, options.snapshot, profile, { traces: files, assumptions: resolveAssumptions() });
     await emit(io, html, options.out);
     return (monitor?.bypassed ?? 0) > 0 ? 1 : 0;
   }
-  const monitor = new BypassMonitor(profile, snapshot);
+  const monitor = new BypassMonitor(profile, snapshot, { allowDirectSend });
   const summaries = await readAll(io, files, (record) => monitor.add(record), options.progress);
   const result = monitor.finish();
-  const text = options.format === 'json' ? `${JSON.stringify({ inputs: summaries, ...result }, null, 2)}\n` : renderMonitor(result, summaries);
+  const text = options.format === 'json' ? `${JSON.stringify({ inputs: summaries, ...result }, null, 2)}\n` : renderMonitor(result, summaries, allowDirectSend);
   await emit(io, text, options.out, { human: options.format === 'text' });
   return result.bypassed > 0 ? 1 : 0;
 }
 
-function renderMonitor(result: MonitorResult, summaries: readonly ReadSummary[]): string {
+function renderMonitor(result: MonitorResult, summaries: readonly ReadSummary[], allowed: readonly AllowedSource[]): string {
   const lines = ['eoplock monitor — accepted inbound mail that did not come through the gateway', 'Data:', ...inputLines(summaries)];
   const undetermined = result.undetermined > 0 ? `, ${result.undetermined} undetermined (neither address nor connector field tells gateway mail apart)` : '';
-  lines.push(`${result.inbound} inbound message(s): ${result.viaGateway} through the gateway, ${result.viaOtherConnector} through another connector, ${result.bypassed} around the gateway${undetermined}.`);
+  const named = allowed.length > 0 ? `, ${result.allowedDirectSend} from the Direct Send sources named (${allowed.map((source) => visible(source.name)).join(', ')})` : '';
+  lines.push(`${result.inbound} inbound message(s): ${result.viaGateway} through the gateway, ${result.viaOtherConnector} through another connector${named}, ${result.bypassed} around the gateway${undetermined}.`);
   if (result.bypassed > 0) {
     lines.push('', 'Per day:', ...result.perDay.map((entry) => `  ${visible(entry.day)}  ${entry.messages}`));
     lines.push('', 'Top sources:', ...result.topSources.map((source) => `  ${visible(source.clientIp).padEnd(39)} ${String(source.messages).padStart(7)}  as ${source.senderDomains.map(visible).join(', ')}`));
@@ -171,33 +192,4 @@ function renderMonitor(result: MonitorResult, summaries: readonly ReadSummary[])
 function withSourceFooter(lines: string[]): string {
   const cited = citedSourceIds(lines.join('\n'));
   return `${[...lines, ...(cited.length > 0 ? ['', ...sourceFooter(cited).map(visible)] : [])].join('\n')}\n`;
-}
-
-export interface QueriesOptions extends ProfileOptions {
-  snapshot?: string;
-  kind?: 'kql' | 'powershell';
-  days: number;
-  out?: string;
-}
-
-export async function queriesCommand(io: Io, options: QueriesOptions): Promise<number> {
-  if (!Number.isInteger(options.days) || options.days < 1 || options.days > 90) throw new InputError('expected a whole number of days from 1 to 90', { where: '--days' });
-  const snapshot = options.snapshot ? (await loadSnapshotFile(options.snapshot)).snapshot : null;
-  const profile = (await loadProfile(options)) ?? (snapshot ? inferProfile(snapshot) : null);
-  if (!profile || profile.ips.length === 0) throw new InputError('the queries need the gateway\'s addresses: give --seg-ip (or a snapshot whose gateway connector lists them)', { where: 'gateway profile' });
-  const acceptedDomains = snapshot ? [...new Set(snapshot.AcceptedDomain.map((domain) => normaliseDomain(domain.DomainName)))].sort() : [];
-  const queries = buildQueries({ gatewayIps: profile.ips, acceptedDomains, days: options.days }).filter(
-    (query) => (!options.kind || query.kind === options.kind) && (acceptedDomains.length > 0 || query.id !== 'kql-spoofed-internal'),
-  );
-  const text = queries
-    .map((query) => {
-      const comment = query.kind === 'kql' ? '//' : '#';
-      const cited = citedSourceIds(query.title);
-      // Each query is pasted on its own: its comment carries the address of every source its title cites.
-      const sources = cited.length > 0 ? sourceFooter(cited, 'Source:').map((line) => `${comment} ${line.trim()}\n`).join('') : '';
-      return `${comment} ${query.title}\n${sources}${query.text}\n`;
-    })
-    .join('\n');
-  await emit(io, text, options.out, { human: true });
-  return 0;
 }

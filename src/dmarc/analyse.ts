@@ -23,8 +23,18 @@ export interface SourceSummary {
   headerFrom: string[];
   reporters: string[];
   reverseNames: string[];
-  /** Authenticated as another domain (SPF or DKIM pass, not aligned): a service sending for you without alignment. */
-  unalignedPass: string[];
+  /**
+   * On mail that failed DMARC, the domain SPF or DKIM passed for and the header From domain it was sent as, where the
+   * two differ: a service sending for you without alignment. One entry per pair.
+   */
+  unalignedPass: UnalignedPass[];
+}
+
+export interface UnalignedPass {
+  /** The domain SPF (MAIL FROM) or DKIM (d=) passed for. */
+  authenticatedAs: string;
+  /** The header From domain of the same records. */
+  headerFrom: string;
 }
 
 export interface DomainSummary {
@@ -83,7 +93,7 @@ export function deduplicate(reports: readonly AggregateReport[]): { unique: Aggr
 
 export function analyseReports(all: readonly AggregateReport[], options: AnalyseOptions): DmarcAnalysis {
   const { unique, duplicates } = deduplicate(all);
-  const sources = new Map<string, SourceSummary & { headerSet: Set<string>; reporterSet: Set<string>; unalignedSet: Set<string>; passedAny: boolean }>();
+  const sources = new Map<string, SourceSummary & { headerSet: Set<string>; reporterSet: Set<string>; unalignedSet: Map<string, UnalignedPass>; passedAny: boolean }>();
   const domains = new Map<string, DomainSummary & { days: Map<string, { failing: number; total: number }> }>();
   let records = 0;
   let messages = 0;
@@ -105,7 +115,7 @@ export function analyseReports(all: readonly AggregateReport[], options: Analyse
       }
       let source = sources.get(record.sourceIp);
       if (!source) {
-        source = { sourceIp: record.sourceIp, class: 'failing', messages: 0, failing: 0, headerFrom: [], reporters: [], reverseNames: options.reverseNames?.get(record.sourceIp) ?? [], unalignedPass: [], headerSet: new Set(), reporterSet: new Set(), unalignedSet: new Set(), passedAny: false };
+        source = { sourceIp: record.sourceIp, class: 'failing', messages: 0, failing: 0, headerFrom: [], reporters: [], reverseNames: options.reverseNames?.get(record.sourceIp) ?? [], unalignedPass: [], headerSet: new Set(), reporterSet: new Set(), unalignedSet: new Map(), passedAny: false };
         sources.set(record.sourceIp, source);
       }
       const kind = classify(record.sourceIp, passed, options);
@@ -121,7 +131,15 @@ export function analyseReports(all: readonly AggregateReport[], options: Analyse
       source.headerSet.add(domainName);
       source.reporterSet.add(report.orgName);
       if (!passed) {
-        for (const result of [...record.spfResults, ...record.dkimResults]) if (result.result === 'pass' && result.domain) source.unalignedSet.add(result.domain);
+        // Each passing domain is paired with this record's header From: a source that sends as several domains must
+        // not have one record's authenticated domain set beside another record's From. A pass for the From domain
+        // itself is no other domain (the reporter judged alignment otherwise), so it is not listed.
+        const from = domainName.toLowerCase();
+        for (const result of [...record.spfResults, ...record.dkimResults]) {
+          const domain = result.domain.toLowerCase();
+          if (result.result !== 'pass' || !domain || domain === from) continue;
+          source.unalignedSet.set(`${domain}\u0000${from}`, { authenticatedAs: domain, headerFrom: from });
+        }
       }
     }
   }
@@ -131,7 +149,7 @@ export function analyseReports(all: readonly AggregateReport[], options: Analyse
     class: classify(source.sourceIp, passedAny, options),
     headerFrom: [...headerSet].sort(),
     reporters: [...reporterSet].sort(),
-    unalignedPass: [...unalignedSet].sort(),
+    unalignedPass: [...unalignedSet.values()].sort((a, b) => a.authenticatedAs.localeCompare(b.authenticatedAs) || a.headerFrom.localeCompare(b.headerFrom)),
   }));
   sourceList.sort((a, b) => b.failing - a.failing || b.messages - a.messages || a.sourceIp.localeCompare(b.sourceIp));
   const domainList: DomainSummary[] = [...domains.values()]
@@ -161,11 +179,19 @@ function findings(domains: readonly DomainSummary[], sources: readonly SourceSum
   }
   const unaligned = sources.filter((source) => source.unalignedPass.length > 0 && source.class !== 'gateway');
   if (unaligned.length > 0) {
-    out.push({ id: 'DMARC-003', severity: 'medium', title: `${unaligned.length} source(s) authenticate as another domain but not as yours: a stricter policy would refuse them`, detail: unaligned.slice(0, 5).map((source) => `${source.sourceIp} passes as ${source.unalignedPass.join(', ')} while sending as ${source.headerFrom.join(', ')}`).join('; ') });
+    out.push({ id: 'DMARC-003', severity: 'medium', title: `${unaligned.length} source(s) authenticate as another domain but not as yours: a stricter policy would refuse them`, detail: unaligned
+        .slice(0, 5)
+        .map((source) => `${source.sourceIp} ${source.unalignedPass.map((pair) => `passes as ${pair.authenticatedAs} while sending as ${pair.headerFrom}`).join(', ')}`)
+        .join('; '),
+    });
   }
   const reporters = [...new Set(sources.filter((source) => source.class === 'failing' || source.class === 'authenticated').flatMap((source) => source.reporters))].sort();
   if (options.profile && options.profile.ips.length > 0 && reporters.length > 0) {
-    out.push({ id: 'DMARC-004', severity: 'low', title: `${reporters.length} reporter(s) saw mail as your domains that the gateway never relayed`, detail: `${reporters.join(', ')}. Outbound mail that does not leave through the gateway is either a legitimate service (list it) or a spoof.` });
+    // A report without an org_name has an empty reporter name: said in words after the named ones, never as an empty item.
+    const named = reporters.filter((name) => name.trim() !== '');
+    const unnamed = reporters.length - named.length;
+    const list = [...named, ...(unnamed > 0 ? ['a reporter that gives no name'] : [])].join(', ');
+    out.push({ id: 'DMARC-004', severity: 'low', title: `${reporters.length} reporter(s) saw mail as your domains that the gateway never relayed`, detail: `${list}. Outbound mail that does not leave through the gateway is either a legitimate service (list it) or a spoof.` });
   }
   if (!options.reverseNames) out.push({ id: 'DMARC-090', severity: 'low', title: 'Microsoft 365 senders were not recognised (no --resolve)', detail: 'Without reverse DNS, mail sent by Microsoft 365 counts as "authenticated" or "failing" by its results; run with --resolve to look up the sources\' reverse names.' });
   return out;

@@ -4,13 +4,13 @@
  * goes through `visible()`: it stays on its line and cannot drive the terminal.
  */
 import { styleText } from 'node:util';
-import type { AuditResult, Finding, Severity } from '../audit/model.js';
+import type { AuditResult, Evidence, Finding, Severity } from '../audit/model.js';
 import { SEVERITIES } from '../audit/model.js';
 import { ATTACK_ACCEPTED } from '../corpus/builtin.js';
 import { citedSourceIds, sortSourceIds, sourceFooter } from '../eop/sources.js';
+import { hasGateway } from '../profile/profile.js';
 import { visible } from '../util/display.js';
 import { controlLabel, controlName, foundText } from './controls.js';
-import { verdictLine } from './simulate.js';
 
 type Style = Parameters<typeof styleText>[0];
 
@@ -55,6 +55,10 @@ export function renderAuditText(result: AuditResult, options: AuditTextOptions):
     `Proof: ${paint(s.attacksIn > 0 ? 'red' : 'green', `${s.attacksIn} of ${s.attacksTotal} attacks ${ATTACK_ACCEPTED}`)}; ` +
       `${paint(s.legitimateBroken > 0 ? 'red' : 'green', `${s.legitimateBroken} of ${s.legitimateTotal} legitimate paths break`)}`,
   );
+  for (const group of checksAwaitingProfile(result)) {
+    const ids = group.ids.join(', ');
+    lines.push(paint('yellow', `Not run: ${ids} — ${group.missing}; ${group.flag} runs ${group.ids.length === 1 ? 'it' : 'them'}`));
+  }
   const failed = result.findings.filter((finding) => finding.status === 'fail');
   for (const severity of SEVERITIES) {
     const group = failed.filter((finding) => finding.severity === severity);
@@ -78,6 +82,38 @@ export function renderAuditText(result: AuditResult, options: AuditTextOptions):
   return `${lines.join('\n')}\n`;
 }
 
+export interface ChecksAwaitingProfile {
+  /** The flag that gives what the checks lack. */
+  flag: '--seg-ip' | '--seg-cert';
+  /** What the gateway profile lacks, in words. */
+  missing: string;
+  ids: string[];
+}
+
+/**
+ * The checks that did not run because the gateway profile lacks something a flag gives, grouped by that flag. A check
+ * that does not apply says why in its summary; these are the reasons that a missing gateway, missing or inferred
+ * addresses, or a missing certificate name give (src/audit/checks). With no gateway at all, --seg-ip is the one flag:
+ * it makes a gateway known and gives the addresses the address checks compare.
+ */
+export function checksAwaitingProfile(result: AuditResult): ChecksAwaitingProfile[] {
+  const skipped = result.findings.filter((finding) => finding.status === 'not-applicable');
+  const groups: ChecksAwaitingProfile[] = [];
+  if (!hasGateway(result.profile)) {
+    const ids = skipped.filter((finding) => /\bgateway\b/i.test(finding.summary)).map((finding) => finding.id);
+    if (ids.length > 0) groups.push({ flag: '--seg-ip', missing: 'no gateway is known (if one receives your mail, give its sending addresses)', ids });
+    return groups;
+  }
+  const addresses = skipped.filter((finding) => /lists no addresses|give --seg-ip/.test(finding.summary)).map((finding) => finding.id);
+  if (addresses.length > 0) {
+    const inferred = result.profile.ips.length > 0 && result.profile.origin.kind === 'inferred';
+    groups.push({ flag: '--seg-ip', missing: inferred ? "the gateway's addresses were inferred from the connector they are checked against" : 'the gateway profile lists no addresses', ids: addresses });
+  }
+  const certificate = skipped.filter((finding) => /names no certificate/.test(finding.summary)).map((finding) => finding.id);
+  if (certificate.length > 0) groups.push({ flag: '--seg-cert', missing: 'the gateway profile names no certificate', ids: certificate });
+  return groups;
+}
+
 /** The sources a failed finding cites: its references, and ids its texts name (the proof's S32, the guide). */
 function citedIds(finding: Finding): string[] {
   const texts = [finding.why, finding.summary, ...finding.evidence.map((evidence) => evidence.message)].join('\n');
@@ -90,7 +126,7 @@ function failureLines(finding: Finding, paint: (style: Style, text: string) => s
     if (evidence.verdict && evidence.transaction) {
       const tx = evidence.transaction;
       lines.push(`    • ${visible(evidence.message)}`);
-      lines.push(paint('dim', `      ${visible(tx.clientIp)} MAIL FROM:<${visible(tx.mailFrom)}> RCPT TO:<${visible(tx.rcptTo.join('>,<'))}> → ${verdictLine(evidence.verdict as Parameters<typeof verdictLine>[0])}`));
+      lines.push(paint('dim', `      ${visible(tx.clientIp)} MAIL FROM:<${visible(tx.mailFrom)}> RCPT TO:<${visible(tx.rcptTo.join('>,<'))}> → ${evidenceVerdictLine(evidence.verdict)}`));
       continue;
     }
     const found = foundText(evidence, show);
@@ -111,6 +147,17 @@ function failureLines(finding: Finding, paint: (style: Style, text: string) => s
   const cited = citedIds(finding);
   if (cited.length > 0) lines.push(paint('dim', `    Sources: ${sortSourceIds(cited).join(', ')} (below)`));
   return lines;
+}
+
+/**
+ * One line for the verdict evidence carries. Evidence keeps the reply and the disposition but not the SMTP stage, so a
+ * rejection is shown with its codes alone rather than with a stage the evidence does not hold.
+ */
+function evidenceVerdictLine(verdict: NonNullable<Evidence['verdict']>): string {
+  if (verdict.action !== 'reject') return `accept → ${verdict.disposition}`;
+  const stage = 'stage' in verdict && typeof verdict.stage === 'string' ? verdict.stage : null;
+  const when = verdict.disposition === 'ndr' ? ' as an NDR after DATA' : stage ? ` at ${stage.toUpperCase()}` : '';
+  return `reject ${verdict.code} ${visible(verdict.enhanced)}${when}`;
 }
 
 /** Several tenants: one summary row each. */

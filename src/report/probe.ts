@@ -34,9 +34,31 @@ function outcomeText(run: ProbeRun): string {
   return `${outcome.action} at ${outcome.stage.toUpperCase()}: ${outcome.code}${outcome.enhanced ? ` ${outcome.enhanced}` : ''} ${outcome.text}`.trim();
 }
 
-/** Whether a run got as far as DATA (only with --send: the envelope-only probe never sends it). */
-function sentData(run: ProbeRun): boolean {
-  return run.result.steps.some((step) => step.stage === 'data');
+/** The reply at DATA, when a run got that far (only with --send: the envelope-only probe never sends it). */
+function dataReply(run: ProbeRun): { code: number } | undefined {
+  return run.result.steps.find((step) => step.stage === 'data');
+}
+
+/**
+ * The closing line: what --send delivered. A test message is delivered when the server answered 2xx at the end of DATA;
+ * "No message was delivered" is said only when none was, with the reason (no --send, nothing got to DATA, or every
+ * message was refused there).
+ */
+function deliveryLine(report: ProbeReport): string {
+  const atData = report.runs.filter((run) => dataReply(run) !== undefined);
+  const accepted = atData.filter((run) => {
+    const code = dataReply(run)?.code ?? 0;
+    return code >= 200 && code < 300;
+  });
+  const refused = atData.length - accepted.length;
+  if (accepted.length > 0) {
+    const tests = accepted.length === 1 ? 'one test message was' : `${accepted.length} test messages were`;
+    const recipients = [...new Set(accepted.flatMap((run) => run.to))].map(visible).join(', ');
+    return `--send: ${tests} accepted at DATA (subject "eoplock verification probe (test message)", to ${recipients})${refused > 0 ? `, ${refused} refused at DATA` : ''}.`;
+  }
+  if (refused > 0) return `No message was delivered: --send was given, and ${refused === 1 ? 'the test' : `all ${refused} tests`} that reached DATA ${refused === 1 ? 'was' : 'were'} refused there.`;
+  if (report.send) return 'No message was delivered: --send was given, but no test was accepted up to DATA.';
+  return 'No message was delivered: the probe stops after RCPT TO unless --send is given.';
 }
 
 /** Text for people: every value from the input, the snapshot or the server is passed through `visible()`. */
@@ -51,14 +73,7 @@ export function renderProbeText(report: ProbeReport): string {
   }
   const judged = report.runs.filter((run) => run.passed !== null);
   if (judged.length > 0) lines.push(`${judged.filter((run) => run.passed).length} passed, ${judged.filter((run) => !run.passed).length} failed`);
-  const withData = report.runs.filter(sentData).length;
-  if (withData > 0) {
-    lines.push(`--send: ${withData === 1 ? 'one test' : `${withData} tests`} went on to DATA with a labelled test message; check the reply above to see whether it was delivered.`);
-  } else if (report.send) {
-    lines.push('No message was delivered: --send was given, but no test was accepted up to DATA.');
-  } else {
-    lines.push('No message was delivered: the probe stops after RCPT TO unless --send is given.');
-  }
+  lines.push(deliveryLine(report));
   return `${lines.join('\n')}\n`;
 }
 

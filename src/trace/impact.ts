@@ -43,6 +43,15 @@ export interface ImpactResult {
   limits: string[];
 }
 
+/** The counters of an analysis, to add those of analyses of other parts of the same data (in worker threads). */
+export interface ImpactCounts extends Omit<ImpactResult, 'groups' | 'limits'> {
+  certificateAssumed: number;
+  summaryRows: number;
+}
+
+/** What a breaking message's group keeps of it. */
+export type BreakingMessage = Pick<TraceRecord, 'mailFrom' | 'time' | 'subject' | 'recipients' | 'count' | 'lastTime'> & { clientIp: string };
+
 const MAX_SAMPLES = 3;
 const MAX_RECIPIENTS = 5;
 
@@ -62,7 +71,8 @@ function refusal(verdict: Verdict): string | null {
 function suggestion(clientIp: string, domain: string): string | null {
   const address = parseIp(clientIp);
   if (address?.kind() !== 'ipv4') return null;
-  const name = /^[a-z0-9][a-z0-9.-]{0,252}$/.test(domain) ? `Direct Send from ${domain}` : 'Direct Send source';
+  // The address in the name keeps names apart when several sources send as one domain (as the plan's suggestions do).
+  const name = /^[a-z0-9][a-z0-9.-]{0,252}$/.test(domain) ? `Direct Send from ${domain} (${address.toString()})` : `Direct Send source ${address.toString()}`;
   return `--allow-direct-send '${address.toString()}=${name}'`;
 }
 
@@ -79,16 +89,18 @@ export class ImpactAnalysis {
     breaking: 0,
   };
   private certificateAssumed = 0;
+  /** Records that stood for many messages (impact summary rows): each decided once, with its sample addresses. */
+  private summaryRows = 0;
   /** Whether any transport rule looks at the sender's whole address or its headers (then it is part of the cache key). */
   private readonly addressMatters: boolean;
   /** Every string the configuration mentions (lower-cased): a sender domain not among them is decided like any other. */
   private readonly mentioned: Set<string>;
 
   constructor(
-    private readonly now: Snapshot,
-    private readonly after: Snapshot,
-    private readonly gateway: GatewayProfile,
-    private readonly assumptions: Assumptions,
+    readonly now: Snapshot,
+    readonly after: Snapshot,
+    readonly gateway: GatewayProfile,
+    readonly assumptions: Assumptions,
   ) {
     const addressRule = /^(ExceptIf)?(From|FromAddressContainsWords|FromAddressMatchesPatterns|SenderInRecipientList|HeaderContainsMessageHeader|HeaderMatchesMessageHeader)$/;
     const set = (value: unknown) => value !== null && value !== undefined && value !== false && !(Array.isArray(value) && value.length === 0);
@@ -152,22 +164,35 @@ export class ImpactAnalysis {
   }
 
   add(record: TraceRecord): void {
-    this.result.records++;
+    const reason = this.evaluate(record);
+    // A record that breaks has a source IP (evaluate skips the others).
+    if (reason) this.addBreaking(record as BreakingMessage, reason);
+  }
+
+  /**
+   * Counts one record and decides it now and after the change: how it breaks, or null. Independent of the order of
+   * the records: a part of the data can be evaluated by another analysis and its counts added with {@link addCounts}.
+   */
+  evaluate(record: TraceRecord): string | null {
+    // Every count is of messages: a summary row counts as the messages it stands for.
+    const messages = record.count ?? 1;
+    if (record.count !== undefined) this.summaryRows++;
+    this.result.records += messages;
     if (record.direction === 'outbound' || record.direction === 'intra-org') {
-      this.result.skipped.outbound++;
-      return;
+      this.result.skipped.outbound += messages;
+      return null;
     }
     if (!record.clientIp) {
-      this.result.skipped.noSourceIp++;
-      return;
+      this.result.skipped.noSourceIp += messages;
+      return null;
     }
     const recipient = record.recipients.find((address) => this.forTenant(address));
     if (!recipient) {
-      this.result.skipped.notForTenant++;
-      return;
+      this.result.skipped.notForTenant += messages;
+      return null;
     }
     const certificate = this.certificateFor(record);
-    if (certificate) this.certificateAssumed++;
+    if (certificate) this.certificateAssumed += messages;
     // TLS is not in mail-flow data either: every message is taken to have used STARTTLS, as nearly all senders do,
     // so that RequireTls connectors do not turn every recorded message into a false alarm.
     const clientIp = record.clientIp;
@@ -190,21 +215,48 @@ export class ImpactAnalysis {
       if (this.cache.size > 200_000) this.cache.clear();
       this.cache.set(own(cacheKey), outcomes);
     }
-    this.result.evaluated++;
+    this.result.evaluated += messages;
     const [before, reason] = outcomes;
     if (before) {
-      this.result.refusedNow++;
-      return;
+      this.result.refusedNow += messages;
+      return null;
     }
-    this.result.acceptedNow++;
-    if (!reason) return;
-    this.result.breaking++;
-    const senderDomain = domainOf(record.mailFrom) ?? '<>';
-    const key = `${record.clientIp}|${senderDomain}|${reason}`;
+    this.result.acceptedNow += messages;
+    if (!reason) return null;
+    this.result.breaking += messages;
+    return reason;
+  }
+
+  /** A message that breaks (as {@link evaluate} said), into its group: groups keep the first subjects and recipients read. */
+  addBreaking(record: BreakingMessage, reason: string): void {
+    const group = this.group(record.clientIp, domainOf(record.mailFrom) ?? '<>', reason);
+    group.messages += record.count ?? 1;
+    if (record.time) {
+      if (!group.firstSeen || record.time < group.firstSeen) group.firstSeen = own(record.time);
+    }
+    const last = record.lastTime ?? record.time;
+    if (last) {
+      if (!group.lastSeen || last > group.lastSeen) group.lastSeen = own(last);
+    }
+    if (record.subject && group.subjects.length < MAX_SAMPLES && !group.subjects.includes(record.subject)) group.subjects.push(own(record.subject));
+    for (const address of record.recipients) this.addRecipient(group, address.toLowerCase());
+  }
+
+  /** A recipient of a breaking message, lower-cased, counted into its group. */
+  addRecipient(group: ImpactGroup, address: string): void {
+    if (!group.recipients.includes(address)) {
+      group.recipientCount++;
+      if (group.recipients.length < MAX_RECIPIENTS) group.recipients.push(own(address));
+    }
+  }
+
+  /** The group of a source, sender domain and reason, made on first use (ties in the report keep this order). */
+  group(sourceIp: string, senderDomain: string, reason: string): ImpactGroup {
+    const key = `${sourceIp}|${senderDomain}|${reason}`;
     let group = this.groups.get(key);
     if (!group) {
-      const directSend = findAcceptedDomain(domainOf(record.mailFrom), this.now.AcceptedDomain, this.assumptions) !== null;
-      const clientIp = own(record.clientIp);
+      const directSend = findAcceptedDomain(senderDomain === '<>' ? null : senderDomain, this.now.AcceptedDomain, this.assumptions) !== null;
+      const clientIp = own(sourceIp);
       const domain = own(senderDomain);
       group = {
         clientIp,
@@ -221,18 +273,28 @@ export class ImpactAnalysis {
       };
       this.groups.set(own(key), group);
     }
-    group.messages++;
-    if (record.time) {
-      if (!group.firstSeen || record.time < group.firstSeen) group.firstSeen = own(record.time);
-      if (!group.lastSeen || record.time > group.lastSeen) group.lastSeen = own(record.time);
-    }
-    if (record.subject && group.subjects.length < MAX_SAMPLES && !group.subjects.includes(record.subject)) group.subjects.push(own(record.subject));
-    for (const address of record.recipients) {
-      if (!group.recipients.includes(address.toLowerCase())) {
-        group.recipientCount++;
-        if (group.recipients.length < MAX_RECIPIENTS) group.recipients.push(own(address.toLowerCase()));
-      }
-    }
+    return group;
+  }
+
+  /** The counts so far, for {@link addCounts} of another analysis. */
+  counts(): ImpactCounts {
+    const { records, evaluated, skipped, acceptedNow, refusedNow, breaking } = this.result;
+    return { records, evaluated, skipped: { ...skipped }, acceptedNow, refusedNow, breaking, certificateAssumed: this.certificateAssumed, summaryRows: this.summaryRows };
+  }
+
+  /** Adds the counts of an analysis of another part of the same data (its breaking messages go through {@link group}). */
+  addCounts(counts: ImpactCounts): void {
+    const result = this.result;
+    result.records += counts.records;
+    result.evaluated += counts.evaluated;
+    result.skipped.outbound += counts.skipped.outbound;
+    result.skipped.noSourceIp += counts.skipped.noSourceIp;
+    result.skipped.notForTenant += counts.skipped.notForTenant;
+    result.acceptedNow += counts.acceptedNow;
+    result.refusedNow += counts.refusedNow;
+    result.breaking += counts.breaking;
+    this.certificateAssumed += counts.certificateAssumed;
+    this.summaryRows += counts.summaryRows;
   }
 
   finish(): ImpactResult {
@@ -247,6 +309,13 @@ export class ImpactAnalysis {
       'Message trace (Get-MessageTraceV2) does not say the direction: mail with a source IP to your domains is taken as inbound, so mailbox submissions from client IPs may appear as Direct Send.',
       'Only the first recipient in your domains decides each message; the others are counted.',
     ];
+    if (this.summaryRows > 0) {
+      limits.push(
+        `${this.summaryRows} summary row(s) (eoplock queries --for impact) were each decided once for all their messages, with the row's sample addresses: ` +
+          'recipients and subjects shown are samples' +
+          (this.addressMatters ? ', and transport rules here look at whole sender addresses, which the summary (by domain) does not keep.' : '.'),
+      );
+    }
     return { ...this.result, groups, limits };
   }
 }

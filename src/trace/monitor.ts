@@ -6,6 +6,10 @@
  * is compared with the gateway's, or its connector field with the snapshot's gateway connector. Without either (no
  * gateway address known and no connector field, or no gateway connector to name) it is undetermined, never an alarm;
  * with no gateway at all nothing is judged.
+ *
+ * A source the admin names as a legitimate Direct Send source (`--allow-direct-send`, as for "eoplock plan") is counted
+ * on its own, not as a bypass. Your own addresses on bypassing mail are called spoofs only when no connector and no
+ * named source vouches for the address the mail came from.
  */
 import { domainOf, findAcceptedDomain } from '../eop/addresses.js';
 import { DEFAULT_ASSUMPTIONS } from '../eop/assumptions.js';
@@ -13,6 +17,7 @@ import { compiledIpList, findInList, parseIp, type IpList } from '../eop/ip.js';
 import { hasGateway, type GatewayProfile } from '../profile/profile.js';
 import type { Snapshot } from '../snapshot/parse.js';
 import { SOURCES } from '../eop/sources.js';
+import { InputError } from '../errors.js';
 import type { TraceRecord } from './records.js';
 import { own } from '../util/strings.js';
 
@@ -27,6 +32,8 @@ export interface MonitorResult {
   inbound: number;
   viaGateway: number;
   viaOtherConnector: number;
+  /** Inbound messages from a source named with --allow-direct-send: around the gateway by design, not bypasses. */
+  allowedDirectSend: number;
   bypassed: number;
   /**
    * Inbound messages that neither came from a gateway address nor through a connector, where the data cannot tell
@@ -39,18 +46,33 @@ export interface MonitorResult {
   /** Messages per day (UTC date) that bypassed the gateway. */
   perDay: { day: string; messages: number }[];
   topSources: CountedSource[];
-  /** Internal senders (accepted domains) seen on bypassing mail: the spoofs. */
+  /**
+   * Internal senders (accepted domains) seen on bypassing mail: the spoofs. Mail from an address that an enabled
+   * connector lists is not counted here (the connector names the source as yours), nor is a named Direct Send source's.
+   */
   topSpoofedSenders: { address: string; messages: number }[];
   notes: string[];
 }
 
 const TOP = 10;
 
+/** A legitimate Direct Send source: an address or CIDR, and the name the admin gave it. */
+export interface AllowedSource {
+  ip: string;
+  name: string;
+}
+
+export interface MonitorOptions {
+  /** Sources that send by Direct Send on purpose (`--allow-direct-send`): their mail is not a bypass. */
+  allowDirectSend?: readonly AllowedSource[];
+}
+
 export class BypassMonitor {
   private readonly gatewayList: IpList;
   private readonly connectorLists: { name: string; list: IpList }[];
   private readonly gatewayConnectors: Set<string>;
-  private readonly counts = { records: 0, inbound: 0, viaGateway: 0, viaOtherConnector: 0, bypassed: 0, undetermined: 0 };
+  private readonly allowedList: IpList;
+  private readonly counts = { records: 0, inbound: 0, viaGateway: 0, viaOtherConnector: 0, allowedDirectSend: 0, bypassed: 0, undetermined: 0 };
   private readonly gatewayKnown: boolean;
   private readonly days = new Map<string, number>();
   private readonly sources = new Map<string, { messages: number; domains: Set<string> }>();
@@ -59,8 +81,10 @@ export class BypassMonitor {
   constructor(
     private readonly gateway: GatewayProfile,
     private readonly snapshot: Snapshot | null,
+    options: MonitorOptions = {},
   ) {
     this.gatewayKnown = hasGateway(gateway);
+    this.allowedList = compiledIpList((options.allowDirectSend ?? []).map((source) => source.ip));
     this.gatewayList = compiledIpList(gateway.ips);
     this.connectorLists = (snapshot?.InboundConnector ?? []).filter((c) => c.Enabled).map((c) => ({ name: c.Name.toLowerCase(), list: compiledIpList(c.SenderIPAddresses) }));
     this.gatewayConnectors = new Set(
@@ -78,6 +102,10 @@ export class BypassMonitor {
   }
 
   add(record: TraceRecord): void {
+    // A summary row stands for many messages over days: per-day counts and bypass sources need the messages themselves.
+    if (record.count !== undefined) {
+      throw new InputError('an impact summary (eoplock queries --for impact) is read by "eoplock impact"; monitor needs message trace or EmailEvents rows', { file: record.file });
+    }
     this.counts.records++;
     if (record.direction === 'outbound' || record.direction === 'intra-org') return;
     if (!record.clientIp && record.connector === null) return;
@@ -94,6 +122,10 @@ export class BypassMonitor {
     const otherConnector = connector !== null ? connector !== '' : address !== null && this.connectorLists.some(({ list }) => findInList(list, address) !== null);
     if (otherConnector) {
       this.counts.viaOtherConnector++;
+      return;
+    }
+    if (address !== null && findInList(this.allowedList, address) !== null) {
+      this.counts.allowedDirectSend++;
       return;
     }
     // Gateway mail is told by its address, or by the name of the gateway's connector in the record's connector field.
@@ -114,7 +146,11 @@ export class BypassMonitor {
     }
     source.messages++;
     if (source.domains.size < 5) source.domains.add(own(domainOf(record.mailFrom) ?? '<>'));
-    for (const sender of new Set([record.mailFrom, record.headerFrom ?? ''].filter((value) => value.includes('@')))) {
+    // A source an enabled connector lists is one of yours (the record says no connector took it, so it still went
+    // around the gateway): your own address on its mail is expected, not a spoof.
+    const namedByConnector = address !== null && this.connectorLists.some(({ list }) => findInList(list, address) !== null);
+    const senders = namedByConnector ? [] : new Set([record.mailFrom, record.headerFrom ?? ''].filter((value) => value.includes('@')));
+    for (const sender of senders) {
       const address = sender.toLowerCase();
       if (!this.internal(sender, record.recipients)) continue;
       const count = this.spoofed.get(address);

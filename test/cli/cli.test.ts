@@ -178,14 +178,14 @@ describe('other commands', () => {
     const report = join(temp.path(), 'demo-report.html');
     const result = await cli('demo', '--report', report);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /9\. The report\n  Wrote \/.*demo-report\.html \(\d+ KB\)/);
+    assert.match(result.stdout, /10\. The report\n  Wrote \/.*demo-report\.html \(\d+ KB\)/);
     assert.match(await readFile(report, 'utf8'), /^<!doctype html>[\s\S]*Exposed: 8 of 8 attacks accepted by EOP without passing the gateway/);
     assert.match(result.stdout, /1\. Exposed[\s\S]*8 of 8 attacks accepted by EOP without passing the gateway[\s\S]*3\. Locked[\s\S]*0 of 8 attacks accepted by EOP without passing the gateway, 0 of 5 legitimate paths break/);
     assert.match(result.stdout, /4\. The audit[\s\S]*contoso-exposed\.json: 12 failed \(4 high, 5 medium, 3 low\)[\s\S]*EOPL-001 \[high\] RejectDirectSend is on[\s\S]*contoso-locked\.json: 0 failed/);
     assert.match(result.stdout, /7\. The lab[\s\S]*✓ 1\. Direct Send[^\n]*got 550 5\.7\.68 at RCPT[\s\S]*✓ 2\. Foreign sender[^\n]*got 550 5\.7\.51 at RCPT[\s\S]*✓ 3\. Legitimate mail[^\n]*got 250 at DATA/);
     assert.match(result.stdout, /6\. Impact[\s\S]*55 accepted today, 13 refused after the change[\s\S]*192\.0\.2\.25 +as contoso\.com +7 message\(s\) → 550 5\.7\.68/);
     assert.match(result.stdout, /8\. Header analysis[\s\S]*EOP saw 198\.18\.7\.7 → straight to EOP, the gateway was bypassed[\s\S]*✗ The Received chain shows the gateway as the last hop before EOP/);
-    assert.match(result.stdout, /5\. The plan[\s\S]*01-safety-net-audit[\s\S]*then: 8 of 8 attacks accepted by EOP without passing the gateway[\s\S]*04-safety-net-enforce[\s\S]*then: 0 of 8 attacks accepted by EOP without passing the gateway, 0 of \d+ legitimate paths break/);
+    assert.match(result.stdout, /5\. The plan[\s\S]*01-safety-net-audit[\s\S]*then: 8 of 8 attacks accepted by EOP without passing the gateway[\s\S]*\d\d-safety-net-enforce[\s\S]*then: 0 of 8 attacks accepted by EOP without passing the gateway, 0 of \d+ legitimate paths break/);
   });
 
   test('eoplock assumptions lists every assumption with its default', async () => {

@@ -128,11 +128,13 @@ describe('classification', () => {
 });
 
 describe('eoplock dmarc', () => {
-  test('walks folders, reports skipped files on stderr, exits 1 on failing non-gateway mail', async () => {
+  test('walks folders, sums up skipped files on stderr, exits 1 on failing non-gateway mail', async () => {
     const result = await cli('dmarc', CORPUS, '--seg-ip', '199.230.200.36');
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /skipped .*invalid_utf_8\.xml: not valid UTF-8/);
-    assert.match(result.stderr, /skipped .*empty\.xml: the file is empty/);
+    assert.match(result.stderr, /skipped 4 file\(s\) or archive member\(s\) in test\/fixtures\/dmarc-aggregate \(\d+ file\(s\) found\): .*1 × not valid UTF-8/);
+    // A file named as an argument still gets its own line with its reason.
+    const named = await cli('dmarc', `${CORPUS}/empty.xml`, `${CORPUS}/aggregate/rfc9990-sample.xml`);
+    assert.match(named.stderr, /^eoplock: skipped .*empty\.xml: the file is empty$/m);
     assert.match(result.stdout, /17 report\(s\), 2304 record\(s\), 2433 message\(s\)/);
     assert.match(result.stdout, /199\.230\.200\.36 +gateway/);
     const json = JSON.parse((await cli('dmarc', `${CORPUS}/aggregate/rfc9990-sample.xml`, '--format', 'json')).stdout) as { messages: number; skipped: unknown[] };

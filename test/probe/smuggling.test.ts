@@ -128,7 +128,7 @@ describe('the text report', () => {
       assert.equal(sent.code, 0, sent.stderr);
       assert.equal(server.messages.length, 1);
       assert.doesNotMatch(sent.stdout, /No message was delivered/);
-      assert.match(sent.stdout, /--send: one test went on to DATA/);
+      assert.match(sent.stdout, /--send: one test message was accepted at DATA/);
     } finally {
       await server.close();
     }

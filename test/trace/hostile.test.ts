@@ -208,8 +208,8 @@ describe('values from the data are shown escaped in text output', () => {
     const file = await temp.file('quote.csv', `${HEADER}\n2026-11-24T09:00:00Z,"x@contoso.com'; touch pwned; '",alice@contoso.com,192.0.2.44,hi\n2026-11-24T09:00:00Z,scanner@contoso.com,alice@contoso.com,192.0.2.25,Scan\n`);
     const json = JSON.parse((await cli('impact', EXPOSED, file, '--format', 'json')).stdout) as { groups: { clientIp: string; suggestion: string | null }[] };
     const suggestions = Object.fromEntries(json.groups.map((group) => [group.clientIp, group.suggestion]));
-    assert.equal(suggestions['192.0.2.25'], "--allow-direct-send '192.0.2.25=Direct Send from contoso.com'");
-    assert.equal(suggestions['192.0.2.44'], "--allow-direct-send '192.0.2.44=Direct Send source'");
+    assert.equal(suggestions['192.0.2.25'], "--allow-direct-send '192.0.2.25=Direct Send from contoso.com (192.0.2.25)'");
+    assert.equal(suggestions['192.0.2.44'], "--allow-direct-send '192.0.2.44=Direct Send source 192.0.2.44'");
   });
 });
 

@@ -110,7 +110,7 @@ describe('impact', () => {
         ['2001:db8:bad::25', 'contoso.com', '550 5.7.68', 1, true],
       ],
     );
-    assert.equal(result.groups.find((g) => g.clientIp === '192.0.2.25')?.suggestion, "--allow-direct-send '192.0.2.25=Direct Send from contoso.com'");
+    assert.equal(result.groups.find((g) => g.clientIp === '192.0.2.25')?.suggestion, "--allow-direct-send '192.0.2.25=Direct Send from contoso.com (192.0.2.25)'");
     assert.equal(result.groups.find((g) => g.clientIp === '2001:db8:bad::25')?.suggestion, null, 'no IPv6 connector can be suggested');
     assert.ok(result.skipped.noSourceIp >= 2 && result.skipped.outbound >= 2);
   });
@@ -134,7 +134,7 @@ describe('impact', () => {
 
   test('CLI: text and JSON; a malformed row is a warning with file and row, not a failure', async () => {
     const text = await cli('impact', 'examples/contoso-exposed.json', 'examples/traces/contoso-message-trace.csv');
-    assert.equal(text.code, 0);
+    assert.equal(text.code, 1); // exit 1: sources would break
     assert.match(text.stdout, /Would break \(4 source\(s\)\)/);
     assert.match(text.stderr, /contoso-message-trace\.csv: row 58: "not-an-ip" is not an IP address \(skipped\)/);
     const json = JSON.parse((await cli('impact', 'examples/contoso-exposed.json', 'examples/traces/contoso-message-trace.csv', '--format', 'json')).stdout) as { breaking: number; inputs: { malformed: number }[] };
