@@ -38,7 +38,7 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .addHelpText(
       'after',
       `
-Exit codes: 0 success, 1 findings (expectation not met, attack or bypass class accepted by EOP without the gateway, legitimate path breaks), 2 bad input.
+Exit codes: 0 success, 1 findings (expectation not met, attack or bypass class accepted by EOP without the gateway, legitimate path breaks, a source in impact's data would break), 2 bad input.
 
 Examples:
   $ eoplock demo
@@ -211,7 +211,12 @@ representative the emulator's reply), 1 otherwise, 2 on bad input.`,
   )
     .requiredOption('-o, --out <dir>', 'folder to write the plan into (replaced as a whole with --force)')
     .option('--allow-direct-send <IP=NAME>', 'a legitimate Direct Send source that gets its own IP connector (repeatable)', collect, [])
-    .addOption(new Option('--safety-net <action>', 'what the safety-net rule does to mail not from the gateway').choices(['reject', 'quarantine']).default('reject'))
+    .addOption(
+      new Option('--safety-net <action>', 'what the safety-net rule does to mail not from the gateway (quarantine: as Microsoft\'s own rule)').choices(['quarantine', 'reject']).default('quarantine'),
+    )
+    .option('--trace <files...>', 'message trace exports (as "eoplock impact" reads them): every source sending as your domains is checked')
+    .option('--keep-bypasses', 'leave SCL -1 rules and the connection filter\'s allow list as they are (the risk is stated)', false)
+    .option('--accept-broken', 'write the plan even though it breaks a known sender (otherwise: exit 1, nothing written)', false)
     .option('--rule-name <name>', 'name of the safety-net transport rule', DEFAULT_RULE_NAME)
     .option('--connector-name <name>', 'name of the gateway connector, when one has to be created', DEFAULT_CONNECTOR_NAME)
     .option('-a, --assume <ID=VALUE>', 'switch an emulator assumption for the predictions (repeatable)', collect, [])
@@ -220,14 +225,24 @@ representative the emulator's reply), 1 otherwise, 2 on bad input.`,
       'after',
       `
 Phases (each with a script, a rollback script and a read-only verify script):
-  01  safety-net rule in Audit mode: all messages, except the gateway, the named sources and AuthAs Internal
-  02  Direct Send connectors for the named sources, then the gateway connector restricted (certificate or /24-/32 IPs)
-  03  RejectDirectSend on
-  04  safety-net rule to Enforce
+  01  safety-net rule in Audit mode: all messages, except the gateway, the named sources, every connector
+      matched by IP and AuthAs Internal
+  02  Direct Send connectors for the named sources, then the gateway connector restricted (certificate or
+      /24-/32 IPs; its address list is rewritten only when it must be, and PLAN.md says why)
+  03  Enhanced Filtering for the gateway connector
+  04  spam-filter bypasses off: SCL -1 rules disabled, the connection filter's allow list emptied
+      (--keep-bypasses leaves them, with the risk stated)
+  05  RejectDirectSend on
+  06  safety-net rule to Enforce; any other safety-net rule (e.g. FromScope NotInOrganization) disabled
+
+A plan that breaks a known sender (a connector, the gateway, a named source, a source in --trace) is not
+written: the command lists which and why, with the --allow-direct-send argument that keeps each, and exits 1,
+unless --accept-broken is given. SPF sources are listed as candidates with their argument.
 
 Examples:
   $ eoplock plan examples/contoso-exposed.json --out plan --allow-direct-send '192.0.2.25=Office scanners'
-  $ eoplock plan tenant.json --seg-ip 203.0.113.10 --seg-cert '*.seg.example.net' --safety-net quarantine --out plan`,
+  $ eoplock plan examples/contoso-exposed.json --out plan --trace examples/traces/contoso-message-trace.csv
+  $ eoplock plan tenant.json --seg-ip 203.0.113.10 --seg-cert '*.seg.example.net' --safety-net reject --out plan`,
     )
     .action(async (snapshot: string, options: Record<string, unknown>) => {
       setExit(
@@ -240,6 +255,9 @@ Examples:
           connectorName: options.connectorName as string,
           assume: options.assume as string[],
           force: options.force === true,
+          keepBypasses: options.keepBypasses === true,
+          acceptBroken: options.acceptBroken === true,
+          ...(Array.isArray(options.trace) ? { trace: options.trace as string[] } : {}),
         }),
       );
     });
@@ -247,9 +265,10 @@ Examples:
   addProfileOptions(
     program
       .command('drift')
-      .description('check the lockdown invariants on a snapshot, for scheduled runs: exit 1 on any regression')
+      .description('check the lockdown invariants on a snapshot, for scheduled runs: exit 1 when one does not hold')
       .argument('<snapshot>', 'tenant snapshot JSON'),
   )
+    .option('-b, --baseline <snapshot>', 'an earlier snapshot: report what changed since it (without one, drift states only how the tenant is)')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('-o, --out <file>', 'write the report to a file (atomically) instead of stdout')
     .option('-a, --assume <ID=VALUE>', 'switch an emulator assumption (repeatable)', collect, [])
@@ -260,11 +279,20 @@ Examples:
 Invariants: RejectDirectSend on; the gateway connector present, Partner, SenderDomains *, restricted, requiring TLS,
 covering every gateway address and accepted domain, with the gateway's certificate name; the safety-net rule present,
 enabled, enforced, first, excepting the gateway; every domain's MX at the gateway; no corpus attack accepted by EOP without the gateway.
-Give the intended gateway (--seg-ip/--seg-cert/--seg) in scheduled runs, so a deleted connector is a regression.
-Exit code 0 when the lockdown holds, 1 on a regression (or when no lockdown is found), 2 on bad input.
+Every invariant that does not hold is listed with all of its evidence.
 
-Example:
-  $ eoplock drift tenant.json --seg gateway.yaml`,
+One snapshot shows how the tenant is, not what happened to it: without --baseline a failure is stated as the
+current state ("RejectDirectSend is off"). With --baseline, both snapshots are checked against the same gateway and
+a failure of an invariant that held in the baseline is named as a change ("RejectDirectSend was turned off"), with
+the baseline's value of each property in the evidence; failures the baseline had too are listed apart.
+The gateway is the one given (--seg-ip/--seg-cert/--seg), else the one the baseline shows, else the one the snapshot
+shows; give it in scheduled runs, so a deleted connector is a failure and not "no lockdown found".
+Exit code 0 when every invariant holds, 1 when one does not (or no lockdown is found), 2 on bad input.
+
+Examples:
+  $ eoplock drift tenant.json --seg gateway.yaml
+  $ eoplock drift today.json --baseline last-week.json --seg gateway.yaml
+  $ eoplock drift today.json --baseline last-week.json --format json --out drift.json`,
     )
     .action(async (snapshot: string, options: Record<string, unknown>) => {
       setExit(
@@ -272,6 +300,7 @@ Example:
           ...profileOptionsFrom(options),
           format: options.format as 'text' | 'json',
           ...(typeof options.out === 'string' ? { out: options.out } : {}),
+          ...(typeof options.baseline === 'string' ? { baseline: options.baseline } : {}),
           assume: options.assume as string[],
           color: options.color !== false && io.color,
         }),
@@ -285,8 +314,29 @@ Example:
     .argument('<after>', 'the later snapshot')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('-o, --out <file>', 'write the report to a file (atomically) instead of stdout')
-    .action(async (before: string, after: string, options: { format: 'text' | 'json'; out?: string }) => {
-      setExit(await (await import('./drift.js')).diffCommand(io, before, after, { format: options.format, ...(options.out ? { out: options.out } : {}) }));
+    .option('--no-color', 'no colour in text output')
+    .addHelpText(
+      'after',
+      `
+Objects are matched by name in each section (domain for Dns). Values are compared after undoing export encodings:
+enum numbers (Windows PowerShell 5.1) equal their names, a date equals the same moment written with more or fewer
+fractional digits, and lists compare as collections (order is ignored). Properties that change on every export
+(WhenChanged, RunspaceId, ...) are left out. Added and removed objects are shown with their properties; long
+strings (TXT records, rule texts) are shown whole, with removed words as [-old-] and added words as {+new+}.
+Exit code 0 when the snapshots are the same, 1 when they differ, 2 on bad input.
+
+Examples:
+  $ eoplock diff before.json after.json
+  $ eoplock diff before.json after.json --format json --out changes.json`,
+    )
+    .action(async (before: string, after: string, options: { format: 'text' | 'json'; out?: string; color?: boolean }) => {
+      setExit(
+        await (await import('./diff.js')).diffCommand(io, before, after, {
+          format: options.format,
+          ...(options.out ? { out: options.out } : {}),
+          color: options.color !== false && io.color,
+        }),
+      );
     });
 
   addProfileOptions(
@@ -407,7 +457,7 @@ Examples:
   addProfileOptions(
     program
       .command('impact')
-      .description('who breaks: replay message trace, historical search, EmailEvents or lab logs against the planned configuration')
+      .description('who breaks: replay message trace, historical search, EmailEvents, an impact summary or lab logs against the planned configuration')
       .argument('<snapshot>', 'tenant snapshot JSON (the current configuration)')
       .argument('<files...>', 'mail-flow data: CSV, JSON or JSON Lines, optionally gzipped'),
   )
@@ -420,10 +470,16 @@ Examples:
       `
 Without --plan, the configuration after is the lockdown plan for the gateway profile with no Direct Send sources
 named, so every Direct Send source in the data shows up, with the --allow-direct-send flag that keeps it working.
+Exit code 0 when nothing in the data would break, 1 when a source would (its mail is accepted today and refused
+after the change), 2 on bad input; --format html writes the page and exits 0.
+
+An impact summary ("eoplock queries --for impact": the KQL result exported from Advanced hunting or Sentinel as CSV
+or JSON, or the PowerShell script's impact-summary.csv) is read like any trace, each row counted as its Messages.
 
 Example:
   $ eoplock impact tenant.json trace-*.csv.gz --seg-ip 203.0.113.10 --seg-cert '*.seg.example.net'
-  $ eoplock impact examples/contoso-exposed.json examples/traces/contoso-message-trace.csv`,
+  $ eoplock impact examples/contoso-exposed.json examples/traces/contoso-message-trace.csv
+  $ eoplock impact tenant.json impact-summary.csv          # from eoplock queries --for impact`,
     )
     .action(async (snapshot: string, files: string[], options: Record<string, unknown>) => {
       setExit(
@@ -445,6 +501,7 @@ Example:
       .argument('<files...>', 'mail-flow data: CSV, JSON or JSON Lines, optionally gzipped'),
   )
     .option('--snapshot <file>', 'tenant snapshot: accepted domains, connectors, and the gateway when no profile flag is given')
+    .option('--allow-direct-send <IP[=NAME]>', 'a legitimate Direct Send source (address or CIDR): its mail is not a bypass, its sender not a spoof (repeatable)', collect, [])
     .addOption(new Option('-f, --format <format>', 'output format (html needs --snapshot: the full report page)').choices(['text', 'json', 'html']).default('text'))
     .option('-o, --out <file>', 'write the report to a file (atomically) instead of stdout')
     .action(async (files: string[], options: Record<string, unknown>) => {
@@ -452,6 +509,7 @@ Example:
         await (await import('./trace.js')).monitorCommand(io, files, {
           ...profileOptionsFrom(options),
           ...(typeof options.snapshot === 'string' ? { snapshot: options.snapshot } : {}),
+          allowDirectSend: options.allowDirectSend as string[],
           format: options.format as 'text' | 'json' | 'html',
           ...(typeof options.out === 'string' ? { out: options.out } : {}),
           assume: [],
@@ -463,18 +521,36 @@ Example:
   addProfileOptions(
     program
       .command('queries')
-      .description("print KQL (Defender, Sentinel) and PowerShell that find gateway bypasses in Microsoft's own engines")
+      .description("print KQL (Defender, Sentinel) and PowerShell that find gateway bypasses, or summarise mail for impact, in Microsoft's own engines")
       .argument('[snapshot]', 'tenant snapshot (for the accepted domains and the gateway)'),
   )
     .addOption(new Option('--kind <kind>', 'only one language').choices(['kql', 'powershell']))
+    .addOption(
+      new Option('--for <purpose>', 'bypass: find mail around the gateway; impact: a per-sender summary that "eoplock impact" reads').choices(['bypass', 'impact']).default('bypass'),
+    )
     .option('--days <n>', 'how far back (1–90)', (value) => Number(value), 7)
     .option('-o, --out <file>', 'write the queries to a file (atomically) instead of stdout')
+    .addHelpText(
+      'after',
+      `
+--for impact counts inbound mail per decision key (source IP, envelope and header sender domains, recipient domain,
+connector) where the data live: the KQL runs in Defender Advanced Hunting or Sentinel over EmailEvents, the
+PowerShell pages Get-MessageTraceV2 and counts as it goes. Either result (thousands of rows however large the tenant)
+is read by "eoplock impact" with each row weighted by its message count. It needs no gateway address.
+
+Examples:
+  $ eoplock queries tenant.json --kind kql                                # bypass detections
+  $ eoplock queries --for impact --kind kql --days 30 -o impact.kql       # paste into Advanced hunting, export CSV
+  $ eoplock queries --for impact --kind powershell -o impact-summary.ps1  # writes impact-summary.csv
+  $ eoplock impact tenant.json impact-summary.csv`,
+    )
     .action(async (snapshot: string | undefined, options: Record<string, unknown>) => {
       setExit(
-        await (await import('./trace.js')).queriesCommand(io, {
+        await (await import('./queries.js')).queriesCommand(io, {
           ...profileOptionsFrom(options),
           ...(snapshot ? { snapshot } : {}),
           ...(typeof options.kind === 'string' ? { kind: options.kind as 'kql' | 'powershell' } : {}),
+          for: options.for as 'bypass' | 'impact',
           days: options.days as number,
           ...(typeof options.out === 'string' ? { out: options.out } : {}),
         }),
