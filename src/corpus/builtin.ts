@@ -461,7 +461,7 @@ export function headerExceptions(rule: TransportRule | Record<string, unknown>):
     if (!isSet(header) || tests.length === 0) continue;
     const name = String(header).trim();
     const exception = { property, testsProperty, header: name, tests, writer: headerWriter(name) };
-    const candidates = kind === 'words' ? tests.map((word) => word.trim()) : tests.map(valueForPattern);
+    const candidates = kind === 'words' ? tests.map((word) => word.trim()) : tests.map(satisfyingValue);
     const satisfiedBy = candidates.find((value): value is string => value !== null && headerExceptionMet(exception, value)) ?? null;
     found.push({ ...exception, satisfiedBy });
   }
@@ -490,8 +490,9 @@ export function headerExceptionMet(exception: Pick<HeaderException, 'property' |
 /**
  * A value a .NET-style pattern matches, built from its first alternative (`\d` → 1, `\w` → a, `.` → a, a character
  * class → its first character, each quantified item once); null when the pattern does not accept the value built.
+ * (The class search's header regions use it too.)
  */
-function valueForPattern(pattern: string): string | null {
+export function satisfyingValue(pattern: string): string | null {
   let value = '';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i] as string;

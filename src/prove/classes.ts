@@ -31,7 +31,7 @@ import type { Transaction } from '../eop/types.js';
 import type { GatewayProfile } from '../profile/profile.js';
 import type { Snapshot } from '../snapshot/parse.js';
 import type { InboundConnector } from '../snapshot/schema.js';
-import { gatewayStamps } from '../corpus/builtin.js';
+import { gatewayStamps, satisfyingValue } from '../corpus/builtin.js';
 import type { ClassSpace, Origin, Region } from './types.js';
 
 export interface ClassSpaceOptions {
@@ -487,43 +487,6 @@ function recipientSignature(snapshot: Snapshot, assumptions: Assumptions): (doma
 // ─────────────────────────────────────────────────────────────────────────────────────────────────
 // Headers
 // ─────────────────────────────────────────────────────────────────────────────────────────────────
-
-/**
- * A value a .NET-style pattern matches, built from the pattern's first alternative (`\d` → 1, `\w` → a, `.` → a, a
- * character class → its first character, quantifiers taken once) and checked against the pattern; null when that
- * value does not match.
- */
-export function satisfyingValue(pattern: string): string | null {
-  let value = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i] as string;
-    if (c === '|') break;
-    if (c === '^' || c === '$' || c === '(' || c === ')' || c === '+' || c === '*' || c === '?') continue;
-    if (c === '{') {
-      const close = pattern.indexOf('}', i);
-      i = close < 0 ? i : close;
-      continue;
-    }
-    if (c === '\\') {
-      const next = pattern[++i] ?? '';
-      value += next === 'd' ? '1' : next === 'w' ? 'a' : next === 's' ? ' ' : next === 'b' || next === 'B' ? '' : next;
-      continue;
-    }
-    if (c === '[') {
-      const close = pattern.indexOf(']', i + 1);
-      const body = close < 0 ? '' : pattern.slice(i + 1, close);
-      value += body.startsWith('^') ? '#' : body.startsWith('\\d') ? '1' : (body.replace(/^\\/, '')[0] ?? 'a');
-      i = close < 0 ? pattern.length : close;
-      continue;
-    }
-    value += c === '.' ? 'a' : c;
-  }
-  try {
-    return new RegExp(pattern, 'i').test(value) ? value : null;
-  } catch {
-    return null;
-  }
-}
 
 function headerRegions(snapshot: Snapshot, limits: string[]): Region<Record<string, string>>[] {
   const regions: Region<Record<string, string>>[] = [
