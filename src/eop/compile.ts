@@ -25,7 +25,7 @@ import { IntervalIndex, IpSet, parseClientAddress, type ClientAddress } from './
 import { mxElsewhereTable, type DnsZones } from './authentication.js';
 import { policiesFor, type ApplyingPolicy } from './policy-scope.js';
 import { runStages } from './stages.js';
-import type { Transaction, Verdict } from './types.js';
+import type { HeaderField, Transaction, Verdict } from './types.js';
 
 export interface CompiledDecideOptions {
   /** Build the trace (and each rule's reasons). Default false: the fast path. */
@@ -237,6 +237,17 @@ export interface CompiledTables {
   internalAddress(address: string): boolean;
   /** Per header From value: the address in it (addressInHeader) and its domain. */
   headerFromAddress: Memo<HeaderFrom>;
+  /**
+   * The authentication stage's outcome and Authentication-Results header, per authentication input object (a
+   * transaction's, which is not changed once given) and the values the evaluation reads besides it (stages.ts).
+   */
+  authenticationMemo: WeakMap<object, Memo<AuthenticationMemoEntry>>;
+}
+
+/** One remembered authentication evaluation (frozen: verdicts share it). */
+export interface AuthenticationMemoEntry {
+  outcome: NonNullable<Verdict['authentication']>;
+  header: HeaderField;
 }
 
 function addTo<Key>(map: Map<Key, number[]>, key: Key, position: number): void {
@@ -374,6 +385,7 @@ export function compileTables(snapshot: Snapshot, assumptions: Assumptions): Com
       return known !== undefined ? known : internalAddresses.set(address, accepted.internal(domainOf(address)));
     },
     headerFromAddress: new Memo(50_000),
+    authenticationMemo: new WeakMap(),
   };
 }
 

@@ -20,7 +20,7 @@ import {
 } from './authentication.js';
 import { certificateNames, matchCertificateName } from './certificate.js';
 import type { AcceptedMatch, CertificateFacts, ClientFacts, CompiledTables, HeaderFrom, RecipientFacts, RestrictingInfo, SenderFacts } from './compile.js';
-import type { HeaderValue, RecipientHits, RuleFacts, SenderHits } from './compiled-rules.js';
+import { Memo, type HeaderValue, type RecipientHits, type RuleFacts, type SenderHits } from './compiled-rules.js';
 import { compiledIpList, findInList, parseIp, type IpAddress } from './ip.js';
 import { addressText, ipObject, type ClientAddress } from './ip-table.js';
 import { MAX_RECIPIENTS_PER_TRANSACTION, REPLIES, fillReply, type ReplyText } from './replies.js';
@@ -910,23 +910,35 @@ export function authentication(d: Decision): Ending | null {
   }
   if (sourceDetail) trace?.push({ step: 'enhanced-filtering', detail: sourceDetail, sources: ['S7', 'S23', '§5'] });
 
-  const outcomeAuth = evaluateAuthentication(
-    { ...input, evaluatedIp },
-    {
-      clientIp: clientIpText,
-      skipListed,
-      mailFrom: d.mailFrom,
-      fromDomain,
-      acceptedFrom: fromDomain !== null && tables.accepted.find(fromDomain) !== null,
-      snapshot: tables.snapshot,
-      zones: tables.zones,
-    },
-  );
+  // The evaluation reads the input, these four values and the tables only: remembered per input object (a proof and a
+  // replayed trace give the same input to many transactions), frozen because verdicts share it.
+  let memo = tables.authenticationMemo.get(input);
+  if (!memo) tables.authenticationMemo.set(input, (memo = new Memo(1_000)));
+  const memoKey = `${evaluatedIp}\u0000${skipListed ? 1 : 0}\u0000${d.mailFrom}\u0000${fromDomain ?? ''}`;
+  let evaluated = memo.get(memoKey);
+  if (!evaluated) {
+    const outcome = evaluateAuthentication(
+      { ...input, evaluatedIp },
+      {
+        clientIp: clientIpText,
+        skipListed,
+        mailFrom: d.mailFrom,
+        fromDomain,
+        acceptedFrom: fromDomain !== null && tables.accepted.find(fromDomain) !== null,
+        snapshot: tables.snapshot,
+        zones: tables.zones,
+      },
+    );
+    for (const entry of outcome.dkim) Object.freeze(entry);
+    Object.freeze(outcome.dkim);
+    Object.freeze(outcome.compauth);
+    evaluated = memo.set(memoKey, Object.freeze({ outcome: Object.freeze(outcome), header: Object.freeze(authenticationResultsHeader(outcome)) }));
+  }
+  const outcomeAuth = evaluated.outcome;
   d.authentication = outcomeAuth;
-  d.addedHeaders = [
-    authenticationResultsHeader(outcomeAuth),
-    ...(skipListed ? [{ name: 'X-MS-Exchange-SkipListedInternetSender', value: `ip=[${outcomeAuth.evaluatedIp}]` }] : []),
-  ];
+  d.addedHeaders = skipListed
+    ? [evaluated.header, { name: 'X-MS-Exchange-SkipListedInternetSender', value: `ip=[${outcomeAuth.evaluatedIp}]` }]
+    : [evaluated.header];
   trace?.push({
     step: 'authentication',
     detail: `SPF ${outcomeAuth.spf} for ${outcomeAuth.evaluatedIp}${skipListed ? ' (skip-listed source)' : ''}; DKIM ${outcomeAuth.dkim.map((entry) => `${entry.result} d=${entry.domain}`).join(', ') || 'none'}; DMARC ${outcomeAuth.dmarc}${outcomeAuth.dmarcPolicy ? ` (p=${outcomeAuth.dmarcPolicy})` : ''} for ${fromDomain ?? '(no From domain)'}; compauth ${outcomeAuth.compauth.result} reason=${outcomeAuth.compauth.reason}`,
@@ -1133,3 +1145,4 @@ export function runStages(tables: CompiledTables, transaction: Transaction, trac
   const ending = disposition(d);
   return verdictOf(d, ending.reply, ending.disposition);
 }
+

@@ -75,6 +75,8 @@ interface SearchResult {
   assumptionsUsed: Set<string>;
   /** Classes in findings whose verdict is not final. */
   incomplete: number;
+  /** The search was stopped (ProofOptions.stop) before it covered the space. */
+  stopped: boolean;
   space: DerivedClassSpace;
 }
 
@@ -82,7 +84,30 @@ interface SearchResult {
 // Transactions
 // ─────────────────────────────────────────────────────────────────────────────────────────────────
 
+/**
+ * The header fields and the authentication input of a class, made once per space and combination (the emulator does
+ * not change a transaction's inputs; sharing them lets its per-input memos serve every class alike).
+ */
+interface InputCache {
+  headers: Map<number, HeaderField[]>;
+  authentication: Map<number, AuthenticationInput | undefined>;
+}
+const inputCaches = new WeakMap<DerivedClassSpace, InputCache>();
+function inputCache(space: DerivedClassSpace): InputCache {
+  let cache = inputCaches.get(space);
+  if (!cache) inputCaches.set(space, (cache = { headers: new Map(), authentication: new Map() }));
+  return cache;
+}
+
 function headersOf(space: DerivedClassSpace, index: ClassIndex): HeaderField[] {
+  const cache = inputCache(space).headers;
+  const key = index.headerFrom * space.headers.length + index.headers;
+  let fields = cache.get(key);
+  if (!fields) cache.set(key, (fields = Object.freeze(buildHeaders(space, index)) as HeaderField[]));
+  return fields;
+}
+
+function buildHeaders(space: DerivedClassSpace, index: ClassIndex): HeaderField[] {
   const from = space.headerFrom[index.headerFrom]?.value ?? null;
   const fields: HeaderField[] = [];
   if (from !== null) fields.push({ name: 'From', value: `Sender <${from}>` });
@@ -91,6 +116,15 @@ function headersOf(space: DerivedClassSpace, index: ClassIndex): HeaderField[] {
 }
 
 function authenticationOf(space: DerivedClassSpace, index: ClassIndex): AuthenticationInput | undefined {
+  const cache = inputCache(space).authentication;
+  const key = index.authentication * space.headerFrom.length + index.headerFrom;
+  if (cache.has(key)) return cache.get(key);
+  const input = buildAuthentication(space, index);
+  cache.set(key, input);
+  return input;
+}
+
+function buildAuthentication(space: DerivedClassSpace, index: ClassIndex): AuthenticationInput | undefined {
   const region = space.authentication[index.authentication];
   if (!region?.value) return undefined;
   const from = space.headerFrom[index.headerFrom]?.value ?? null;
@@ -103,60 +137,62 @@ function authenticationOf(space: DerivedClassSpace, index: ClassIndex): Authenti
 
 /** The representative transaction of a class. */
 export function transactionOf(space: DerivedClassSpace, index: ClassIndex): Transaction {
-  const tls = space.tls[index.tls]?.value;
-  const authentication = authenticationOf(space, index);
-  return {
+  // Built property by property (object spread was a large part of a proof's time).
+  const transaction: Transaction = {
     clientIp: space.clientIp[index.clientIp]?.value as string,
     helo: 'client.example',
-    ...(tls !== undefined ? { tls } : {}),
     mailFrom: space.mailFrom[index.mailFrom]?.value ?? '',
     rcptTo: [...(space.recipients[index.recipients]?.value ?? [])],
     headers: headersOf(space, index),
-    ...(authentication ? { authentication } : {}),
   };
+  const tls = space.tls[index.tls]?.value;
+  if (tls !== undefined) transaction.tls = tls;
+  const authentication = authenticationOf(space, index);
+  if (authentication) transaction.authentication = authentication;
+  return transaction;
 }
 
 /**
- * The class's transaction, with reads of its headers and authentication noted in `read`; those two are built only
- * when read (most envelopes are refused before DATA). They are own enumerable getters, so a copy of the transaction
- * (`{ ...transaction }`) reads them too.
+ * The class's transaction, with reads of its headers and authentication noted in `read`; those two are made only
+ * when read (most envelopes are refused before DATA). They are getters of the class (a copy made with `{ ...t }`
+ * would not carry them: the transaction goes to the emulator only, which reads it and does not copy it).
  */
-function watchedTransaction(space: DerivedClassSpace, index: ClassIndex, read: { data: boolean; authentication: boolean }): Transaction {
-  const tls = space.tls[index.tls]?.value;
-  const at = { ...index };
-  const watched = {
-    clientIp: space.clientIp[index.clientIp]?.value as string,
-    helo: 'client.example',
-    ...(tls !== undefined ? { tls } : {}),
-    mailFrom: space.mailFrom[index.mailFrom]?.value ?? '',
-    rcptTo: [...(space.recipients[index.recipients]?.value ?? [])],
-  } as Transaction;
-  let headers: HeaderField[] | undefined;
-  let authentication: { value: AuthenticationInput | undefined } | undefined;
-  Object.defineProperties(watched, {
-    headers: {
-      enumerable: true,
-      get() {
-        read.data = true;
-        return (headers ??= headersOf(space, at));
-      },
-    },
-    authentication: {
-      enumerable: true,
-      get() {
-        read.authentication = true;
-        return (authentication ??= { value: authenticationOf(space, at) }).value;
-      },
-    },
-    attachments: {
-      enumerable: true,
-      get() {
-        read.data = true;
-        return undefined;
-      },
-    },
-  });
-  return watched;
+class WatchedTransaction {
+  declare clientIp: string;
+  declare helo: string;
+  declare tls?: Transaction['tls'];
+  declare mailFrom: string;
+  declare rcptTo: string[];
+  declare private readonly space: DerivedClassSpace;
+  declare private readonly at: ClassIndex;
+  declare private readonly read: { data: boolean; authentication: boolean };
+
+  constructor(space: DerivedClassSpace, index: ClassIndex, read: { data: boolean; authentication: boolean }) {
+    this.clientIp = space.clientIp[index.clientIp]?.value as string;
+    this.helo = 'client.example';
+    this.mailFrom = space.mailFrom[index.mailFrom]?.value ?? '';
+    this.rcptTo = [...(space.recipients[index.recipients]?.value ?? [])];
+    this.space = space;
+    this.at = { ...index };
+    this.read = read;
+    const tls = space.tls[index.tls]?.value;
+    if (tls !== undefined) this.tls = tls;
+  }
+
+  get headers(): HeaderField[] {
+    this.read.data = true;
+    return headersOf(this.space, this.at);
+  }
+
+  get authentication(): AuthenticationInput | undefined {
+    this.read.authentication = true;
+    return authenticationOf(this.space, this.at);
+  }
+
+  get attachments(): undefined {
+    this.read.data = true;
+    return undefined;
+  }
 }
 
 /** The region labels of one class; a merged recipients region is labelled by the recipient its class holds (the first). */
@@ -424,12 +460,12 @@ const DISPOSITION_WORDS: Record<Verdict['disposition'], string> = {
  * follows from it and assumption partner-authas, so it is left out: a cause keeps its key across assumptions), the rules that acted or could have acted, the authentication result and the outcome. The recipient domains it
  * concerns are gathered per finding (recipientsPart).
  */
-export function causeOf(snapshot: Snapshot, assumptions: Assumptions, origin: Origin, transaction: Transaction, verdict: Verdict, ruleParts?: readonly string[]): string {
+export function causeOf(snapshot: Snapshot, assumptions: Assumptions, origin: Origin, transaction: Transaction, verdict: Verdict, ruleParts?: readonly string[], connectorText?: string): string {
   const from = origin === 'gateway' ? 'from the gateway' : origin === 'allowed-source' ? 'from an allowed source' : 'not from the gateway';
   const outcome = verdict.action === 'reject' ? `${DISPOSITION_WORDS[verdict.disposition]} (${verdict.code} ${verdict.enhanced})` : DISPOSITION_WORDS[verdict.disposition];
   const parts = [
     from,
-    connectorPart(snapshot, assumptions, verdict, transaction),
+    connectorText ?? connectorPart(snapshot, assumptions, verdict, transaction),
     ...(ruleParts ?? rulesPart(snapshot, verdict)),
     authenticationPart(verdict),
     outcome,
@@ -464,7 +500,15 @@ export interface SearchMode {
 
 function search(snapshot: Snapshot, options: ProofOptions, decider: Decider, mode: SearchMode = { prune: true }): SearchResult {
   const space = deriveClassSpace(snapshot, { ...options, mergeRecipients: mode.prune });
-  const result: SearchResult = { classes: 0, decided: 0, groups: new Map(), gatewayDelivered: null, assumptionsUsed: new Set(), incomplete: 0, space };
+  const result: SearchResult = { classes: 0, decided: 0, groups: new Map(), gatewayDelivered: null, assumptionsUsed: new Set(), incomplete: 0, stopped: false, space };
+  /** Every 1,024 steps (an envelope, or a header From and headers combination): progress, and whether to stop. */
+  let steps = 0;
+  const interrupted = (): boolean => {
+    if ((++steps & 1023) !== 0 || (!options.progress && !options.stop)) return false;
+    options.progress?.(result.classes, space.size);
+    if (options.stop?.()) result.stopped = true;
+    return result.stopped;
+  };
   const sizes = {
     headerFrom: space.headerFrom.length,
     headers: space.headers.length,
@@ -484,6 +528,10 @@ function search(snapshot: Snapshot, options: ProofOptions, decider: Decider, mod
   const reasonedParts = new Map<string, string[]>();
   let explainer: RuleExplainer | undefined;
   /** Adds classes that share one verdict; `first` is the first of them in the search order. */
+  // The connector's part of a cause reads the class's client address and certificate and the verdict's connector;
+  // the recipients' part, the class's recipients and which of them were accepted: each remembered per those.
+  const connectorParts = new Map<string, string>();
+  const recipientParts = new Map<string, string[]>();
   const recordGroup = (kind: ProofFinding['kind'], first: ClassIndex, verdict: Verdict, origin: Origin, count: number) => {
     if (verdict.incomplete) result.incomplete += count;
     const transaction = transactionOf(space, first);
@@ -504,10 +552,24 @@ function search(snapshot: Snapshot, options: ProofOptions, decider: Decider, mod
         reasonedParts.set(key, parts);
       }
     }
-    const cause = causeOf(snapshot, options.assumptions, origin, transaction, verdict, parts);
+    const match = verdict.connector;
+    const connectorKey = match ? `${first.clientIp} ${first.tls} ${match.matchedBy} ${match.name}` : '';
+    let connectorText = connectorParts.get(connectorKey);
+    if (connectorText === undefined) {
+      connectorText = connectorPart(snapshot, options.assumptions, verdict, transaction);
+      if (connectorParts.size > 100_000) connectorParts.clear();
+      connectorParts.set(connectorKey, connectorText);
+    }
+    const cause = causeOf(snapshot, options.assumptions, origin, transaction, verdict, parts, connectorText);
     const key = `${kind}|${cause}`;
-    const members = space.recipients[first.recipients]?.members ?? [];
-    const recipients = members.map((member) => recipientsPart(snapshot, verdict, { ...transaction, rcptTo: [...member.value] }));
+    const acceptedKey = `${first.recipients} ${verdict.recipients ? verdict.recipients.map((entry) => (entry.action === 'accept' ? 1 : 0)).join('') : '*'}`;
+    let recipients = recipientParts.get(acceptedKey);
+    if (!recipients) {
+      const members = space.recipients[first.recipients]?.members ?? [];
+      recipients = members.map((member) => recipientsPart(snapshot, verdict, { ...transaction, rcptTo: [...member.value] }));
+      if (recipientParts.size > 100_000) recipientParts.clear();
+      recipientParts.set(acceptedKey, recipients);
+    }
     const group = result.groups.get(key);
     if (group) {
       group.finding.classes += count;
@@ -580,7 +642,7 @@ function search(snapshot: Snapshot, options: ProofOptions, decider: Decider, mod
     read.data = false;
     read.authentication = false;
     result.decided++;
-    return decider.decide(watchedTransaction(space, index, read), { trace: false });
+    return decider.decide(new WatchedTransaction(space, index, read) as Transaction, { trace: false });
   };
   const decidePlain = (index: ClassIndex): Verdict => {
     result.decided++;
@@ -591,7 +653,7 @@ function search(snapshot: Snapshot, options: ProofOptions, decider: Decider, mod
   };
 
   const index: ClassIndex = { clientIp: 0, tls: 0, mailFrom: 0, recipients: 0, headerFrom: 0, headers: 0, authentication: 0 };
-  for (index.clientIp = 0; index.clientIp < space.clientIp.length; index.clientIp++) {
+  envelopes: for (index.clientIp = 0; index.clientIp < space.clientIp.length; index.clientIp++) {
     for (index.tls = 0; index.tls < space.tls.length; index.tls++) {
       const origin = originOf(space, index);
       // Whether every class matters (a bypass needs a verdict; so does a gateway delivery when the vendor shares its
@@ -600,6 +662,7 @@ function search(snapshot: Snapshot, options: ProofOptions, decider: Decider, mod
       const matters = (at: ClassIndex) => all || legitimateShape(snapshot, options, space, at, origin);
       for (index.mailFrom = 0; index.mailFrom < space.mailFrom.length; index.mailFrom++) {
         for (index.recipients = 0; index.recipients < space.recipients.length; index.recipients++) {
+          if (interrupted()) break envelopes;
           index.headerFrom = 0;
           index.headers = 0;
           index.authentication = 0;
@@ -628,6 +691,7 @@ function search(snapshot: Snapshot, options: ProofOptions, decider: Decider, mod
           }
           for (index.headerFrom = 0; index.headerFrom < sizes.headerFrom; index.headerFrom++) {
             for (index.headers = 0; index.headers < sizes.headers; index.headers++) {
+              if (interrupted()) break envelopes;
               const atProbe = index.headerFrom === probe.headerFrom && index.headers === probe.headers;
               // The first authentication region that matters is decided with the authentication input watched.
               let firstAuthentication = -1;
@@ -736,6 +800,9 @@ function finish(snapshot: Snapshot, options: ProofOptions, result: SearchResult,
   if (shared) findings.push(shared);
   sortFindings(findings);
   const limits = [...STANDING_LIMITS, ...result.space.limits];
+  if (result.stopped) {
+    limits.unshift(`the search was stopped after ${result.classes.toLocaleString('en-US')} of ${result.space.size.toLocaleString('en-US')} classes: this is not a proof; the findings are those of the classes searched`);
+  }
   if (result.incomplete > 0) limits.push(`${result.incomplete} of the classes in findings rest on a verdict that is not final (see each representative's incompleteReasons)`);
   return {
     snapshot: { tenant: snapshot.Meta.tenant ?? null },
@@ -746,6 +813,7 @@ function finish(snapshot: Snapshot, options: ProofOptions, result: SearchResult,
     bypasses: findings.filter((finding) => finding.kind === 'bypass').reduce((sum, finding) => sum + finding.classes, 0),
     brokenLegitimate: findings.filter((finding) => finding.kind === 'broken-legitimate').reduce((sum, finding) => sum + finding.classes, 0),
     limits,
+    ...(result.stopped ? { stopped: { of: result.space.size } } : {}),
   };
 }
 
@@ -836,11 +904,14 @@ export function proveAll(snapshot: Snapshot, options: ProofOptions): ProofResult
   let classes = 0;
   let decided = 0;
   let first: ProofResult | null = null;
+  let stopped: ProofResult['stopped'];
   for (const set of sets) {
+    if (stopped) break;
     const runOptions = { ...options, assumptions: set };
     const decider = same(set, options.assumptions) ? baseDecider : makeDecider(snapshot, set);
     const result = finish(snapshot, runOptions, same(set, options.assumptions) ? base : search(snapshot, runOptions, decider), decider, started);
     first ??= result;
+    if (result.stopped) stopped = result.stopped;
     classes = Math.max(classes, result.classes);
     decided += result.decided ?? 0;
     for (const finding of result.findings) {
@@ -849,7 +920,8 @@ export function proveAll(snapshot: Snapshot, options: ProofOptions): ProofResult
       else merged.set(finding.key, { finding, under: [partial(set)] });
     }
   }
-  const findings = [...merged.values()].map(({ finding, under }) => (under.length === sets.length ? finding : { ...finding, onlyUnder: simplest(under, relevant) }));
+  // A stopped search did not see every class under every combination: what it did not find is not absent.
+  const findings = [...merged.values()].map(({ finding, under }) => (stopped || under.length === sets.length ? finding : { ...finding, onlyUnder: simplest(under, relevant) }));
   sortFindings(findings);
   return {
     snapshot: first?.snapshot ?? { tenant: snapshot.Meta.tenant ?? null },
@@ -859,7 +931,13 @@ export function proveAll(snapshot: Snapshot, options: ProofOptions): ProofResult
     findings,
     bypasses: findings.filter((finding) => finding.kind === 'bypass').reduce((sum, finding) => sum + finding.classes, 0),
     brokenLegitimate: findings.filter((finding) => finding.kind === 'broken-legitimate').reduce((sum, finding) => sum + finding.classes, 0),
-    limits: [...(first?.limits ?? []), ...limits, `searched under ${sets.length} combination(s) of ${relevant.map((entry) => entry.id).join(', ') || 'no relied-on assumption'}`],
+    limits: [
+      ...(first?.limits ?? []),
+      ...limits,
+      `searched under ${sets.length} combination(s) of ${relevant.map((entry) => entry.id).join(', ') || 'no relied-on assumption'}`,
+      ...(stopped && !first?.stopped ? ['the search was stopped before it went through every combination: this is not a proof, and no finding is labelled with the values it needs'] : []),
+    ],
     assumptionSets: sets.map(partial),
+    ...(stopped ? { stopped } : {}),
   };
 }

@@ -71,6 +71,16 @@ export interface ProofOptions {
   allowDirectSend?: readonly string[];
   /** Keep the representatives' traces (slower). */
   trace?: boolean;
+  /**
+   * Called now and then during the search (at most every few thousand decisions) with the classes covered so far and
+   * the size of the space: for a progress display.
+   */
+  progress?: (covered: number, total: number) => void;
+  /**
+   * Asked as often as `progress` is called: true stops the search (a time limit, for example). The result then says
+   * how far it got (`stopped`) and is not a proof; the findings found so far are real.
+   */
+  stop?: () => boolean;
 }
 
 export interface ProofResult {
@@ -87,6 +97,11 @@ export interface ProofResult {
   brokenLegitimate: number;
   /** What the proof does not cover (not emulated parts, dimensions left out), in words. */
   limits: string[];
+  /**
+   * Present when the search was stopped before it covered the space (ProofOptions.stop): `classes` counts the
+   * classes covered, `of` the size of the space. Such a result is not a proof.
+   */
+  stopped?: { of: number };
   /** `proveAll`: the assumption values (of the assumptions the verdicts relied on) of every search, the given ones first. */
   assumptionSets?: Partial<Assumptions>[];
 }
