@@ -162,6 +162,7 @@ Exit code 0 when no check at or above --fail-on fails, 1 when one does, 2 on bad
     .option('-o, --out <file>', 'write the report to a file (atomically) instead of stdout')
     .option('-t, --trace', "show each representative's decision steps with their sources", false)
     .option('--replay', "send each finding's representative over real SMTP to the lab (loopback) and confirm the same reply", false)
+    .option('--time-limit <seconds>', 'stop each search after this many seconds and report what it found so far (then it is not a proof)')
     .option('--no-color', 'no colour in text output')
     .addHelpText(
       'after',
@@ -182,9 +183,14 @@ Examples:
   $ eoplock prove tenant.json --seg-ip 203.0.113.0/28 --seg-cert '*.seg.example.net' --allow-direct-send 192.0.2.25
   $ eoplock prove tenant.json --all-assumptions --format sarif --out prove.sarif
   $ eoplock prove examples/contoso-partial.json --replay
+  $ eoplock prove big-tenant.json --time-limit 120
+
+On a terminal, the search shows how much of the space it has covered. A tenant with hundreds of rules and
+connectors can have billions of classes: --time-limit stops the search and reports the findings of the classes
+covered so far, marked as not a proof.
 
 Exit code 0 when no class is a bypass or a broken legitimate path (and, with --replay, the lab gave every
-representative the emulator's reply), 1 otherwise, 2 on bad input.`,
+representative the emulator's reply), 1 otherwise (also when --time-limit stopped a search), 2 on bad input.`,
     )
     .action(async (files: string[], options: Record<string, unknown>) => {
       setExit(
@@ -197,6 +203,7 @@ representative the emulator's reply), 1 otherwise, 2 on bad input.`,
           ...(typeof options.out === 'string' ? { out: options.out } : {}),
           trace: options.trace === true,
           replay: options.replay === true,
+          ...(typeof options.timeLimit === 'string' ? { timeLimit: options.timeLimit } : {}),
           color: options.color !== false && io.color,
           progress: io.progress,
         }),

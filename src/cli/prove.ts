@@ -6,7 +6,7 @@ import { parseAssumeFlags, resolveAssumptions } from '../eop/assumptions.js';
 import { compileIpList } from '../eop/ip.js';
 import { InputError } from '../errors.js';
 import { inferProfile, type GatewayProfile } from '../profile/profile.js';
-import type { ProofResult } from '../prove/types.js';
+import type { ProofOptions, ProofResult } from '../prove/types.js';
 import { renderProveJson, renderProveSarif, renderProveText, type ProveReport } from '../report/prove.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
 import { visible } from '../util/display.js';
@@ -31,6 +31,17 @@ export interface ProveCommandOptions {
   color: boolean;
   /** Progress on stderr (a terminal). */
   progress: boolean;
+  /** `--time-limit`: seconds per search, as given. */
+  timeLimit?: string;
+}
+
+/** `--time-limit` in milliseconds: a positive number of seconds. */
+export function parseTimeLimit(value: string): number {
+  const seconds = Number(value.trim());
+  if (value.trim() === '' || !Number.isFinite(seconds) || seconds <= 0) {
+    throw new InputError(`expected a positive number of seconds, got "${visible(value)}"`, { where: '--time-limit' });
+  }
+  return seconds * 1000;
 }
 
 /** `192.0.2.25=Office scanners` or `192.0.2.0/28` → the address part, checked. */
@@ -60,6 +71,7 @@ export async function proveCommand(io: Io, files: string[], options: ProveComman
   }
   const assumptions = resolveAssumptions(overrides);
   const allowDirectSend = parseAllowedSources(options.allowDirectSend);
+  const limit = options.timeLimit === undefined ? null : parseTimeLimit(options.timeLimit);
   const given = await loadProfile(options);
   const { prove, proveAll } = await import('../prove/prove.js');
 
@@ -67,8 +79,19 @@ export async function proveCommand(io: Io, files: string[], options: ProveComman
   for (const [index, file] of files.entries()) {
     const { snapshot } = await loadSnapshotFile(file);
     const profile = given ?? inferProfile(snapshot);
-    if (options.progress) showProgress(io, `\rprove ${visible(file)} (${index + 1}/${files.length})…`);
-    const proofOptions = { profile, assumptions, allowDirectSend, trace: options.trace };
+    const label = `prove ${visible(file)}${files.length > 1 ? ` (${index + 1}/${files.length})` : ''}`;
+    if (options.progress) showProgress(io, `\r${label}…`);
+    const started = Date.now();
+    const proofOptions: ProofOptions = {
+      profile,
+      assumptions,
+      allowDirectSend,
+      trace: options.trace,
+      ...(options.progress
+        ? { progress: (covered: number, total: number) => showProgress(io, `\r${label}: ${percent(covered, total)} of ${total.toLocaleString('en-US')} classes, ${Math.round((Date.now() - started) / 1000)} s…`) }
+        : {}),
+      ...(limit !== null ? { stop: () => Date.now() - started >= limit } : {}),
+    };
     const result: ProofResult = options.allAssumptions ? proveAll(snapshot, proofOptions) : prove(snapshot, proofOptions);
     result.snapshot.file = file;
     const report: ProveReport = { result, file, assumptionOverrides: overrides, allAssumptions: options.allAssumptions, gateway: gatewayText(profile) };
@@ -96,7 +119,14 @@ export async function proveCommand(io: Io, files: string[], options: ProveComman
   }
   await emit(io, text, options.out, { human: options.format === 'text' });
   const failed = reports.some(
-    (report) => report.result.bypasses > 0 || report.result.brokenLegitimate > 0 || (report.replay ?? []).some((outcome) => outcome.status !== 'same'),
+    (report) => report.result.bypasses > 0 || report.result.stopped !== undefined || report.result.brokenLegitimate > 0 || (report.replay ?? []).some((outcome) => outcome.status !== 'same'),
   );
   return failed ? 1 : 0;
+}
+
+/** `12.3%` (`<0.1%` above zero, so that a start that covered little does not read as nothing). */
+function percent(covered: number, total: number): string {
+  if (total <= 0) return '100%';
+  const share = (covered / total) * 100;
+  return share > 0 && share < 0.1 ? '<0.1%' : `${share.toFixed(1)}%`;
 }

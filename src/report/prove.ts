@@ -55,7 +55,10 @@ export function duration(milliseconds: number): string {
 }
 
 /** The proof in one line: `0 bypasses in 12,345 classes (84 ms)`. */
-export function proofHeadline(result: Pick<ProofResult, 'bypasses' | 'classes' | 'milliseconds'>): string {
+export function proofHeadline(result: Pick<ProofResult, 'bypasses' | 'classes' | 'milliseconds' | 'stopped'>): string {
+  if (result.stopped) {
+    return `search stopped after ${duration(result.milliseconds)}: ${plural(result.bypasses, 'bypass', 'bypasses')} in the first ${count(result.classes)} of ${plural(result.stopped.of, 'class', 'classes')} — not a proof`;
+  }
   return `${plural(result.bypasses, 'bypass', 'bypasses')} in ${plural(result.classes, 'class', 'classes')} (${duration(result.milliseconds)})`;
 }
 
@@ -135,7 +138,7 @@ export function renderProveText(report: ProveReport, options: ProveTextOptions):
   if (overrides.length > 0) lines.push(`assumptions changed: ${visible(overrides.map(([id, value]) => `${id}=${value}`).join(', '))}`);
   if (report.allAssumptions) lines.push('searched under every combination of the uncertain assumptions ("eoplock assumptions")');
   lines.push('');
-  lines.push(paint(result.bypasses === 0 ? 'green' : 'red', paint('bold', proofHeadline(result))));
+  lines.push(paint(result.bypasses > 0 ? 'red' : result.stopped ? 'yellow' : 'green', paint('bold', proofHeadline(result))));
   lines.push(
     result.brokenLegitimate === 0
       ? paint('green', 'no legitimate path is refused')
@@ -292,7 +295,26 @@ export function renderProveSarif(reports: readonly ProveReport[], version: strin
         artifacts: reports.map((report) => ({ location: { uri: report.file } })),
         results,
         columnKind: 'unicodeCodePoints',
-        properties: { proofs: reports.map((report) => ({ file: report.file, tenant: report.result.snapshot.tenant, classes: report.result.classes, bypasses: report.result.bypasses, brokenLegitimate: report.result.brokenLegitimate, milliseconds: report.result.milliseconds })) },
+        // A search stopped before the end (--time-limit) did not do what it was asked: not a proof.
+        invocations: [
+          {
+            executionSuccessful: reports.every((report) => !report.result.stopped),
+            toolExecutionNotifications: reports
+              .filter((report) => report.result.stopped)
+              .map((report) => ({ level: 'warning' as const, message: { text: `${report.file}: ${proofHeadline(report.result)}` } })),
+          },
+        ],
+        properties: {
+          proofs: reports.map((report) => ({
+            file: report.file,
+            tenant: report.result.snapshot.tenant,
+            classes: report.result.classes,
+            ...(report.result.stopped ? { of: report.result.stopped.of, stopped: true } : {}),
+            bypasses: report.result.bypasses,
+            brokenLegitimate: report.result.brokenLegitimate,
+            milliseconds: report.result.milliseconds,
+          })),
+        },
       },
     ],
   };

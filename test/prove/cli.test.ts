@@ -104,6 +104,37 @@ describe('eoplock prove', () => {
   });
 });
 
+describe('--time-limit', () => {
+  // 0.001 s: the first check (after 1,024 steps of the search) is already past it, so each search stops there.
+  test('a search stopped by the limit says how far it got, is not a proof and exits 1, in every format', async () => {
+    const text = await cli('prove', 'examples/contoso-locked.json', '--time-limit', '0.001');
+    assert.equal(text.code, 1, text.stderr);
+    assert.match(text.stdout, /^search stopped after \d+(\.\d)? m?s: 0 bypasses in the first [\d,]+ of [\d,]+ classes — not a proof$/m);
+    assert.doesNotMatch(text.stdout, /^0 bypasses in [\d,]+ classes/m, 'never the proof headline');
+    assert.match(text.stdout, /^ {2}- the search was stopped after [\d,]+ of [\d,]+ classes: this is not a proof/m);
+
+    const json = JSON.parse((await cli('prove', 'examples/contoso-locked.json', '--time-limit', '0.001', '--format', 'json')).stdout) as Json;
+    assert.ok(json.stopped, 'stopped is present');
+    assert.ok(json.classes < json.stopped.of, `${json.classes} of ${json.stopped.of}`);
+    assert.match(json.headline, /not a proof$/);
+
+    const sarif = JSON.parse((await cli('prove', 'examples/contoso-locked.json', '--time-limit', '0.001', '--format', 'sarif')).stdout) as {
+      runs: { invocations: { executionSuccessful: boolean; toolExecutionNotifications: { message: { text: string } }[] }[] }[];
+    };
+    const invocation = sarif.runs[0]?.invocations[0];
+    assert.equal(invocation?.executionSuccessful, false);
+    assert.match(invocation?.toolExecutionNotifications[0]?.message.text ?? '', /^examples\/contoso-locked\.json: search stopped after .* not a proof$/);
+  });
+
+  test('a limit the search does not reach changes nothing: the proof, exit 0', async () => {
+    const result = await cli('prove', 'examples/contoso-locked.json', '--time-limit', '600', '--format', 'json');
+    assert.equal(result.code, 0, result.stderr);
+    const json = JSON.parse(result.stdout) as Json;
+    assert.equal(json.stopped, undefined);
+    assert.match(json.headline, /^0 bypasses in [\d,]+ classes/);
+  });
+});
+
 describe('bad input: exit 2, one line naming what is wrong, no stack trace', () => {
   const cases: [string, string[], RegExp][] = [
     ['a missing file', ['prove', 'does-not-exist.json'], /does-not-exist\.json/],
@@ -111,6 +142,8 @@ describe('bad input: exit 2, one line naming what is wrong, no stack trace', () 
     ['an unknown assumption', ['prove', 'examples/contoso-locked.json', '--assume', 'no-such-thing=1'], /no-such-thing/],
     ['--assume with --all-assumptions', ['prove', 'examples/contoso-locked.json', '--all-assumptions', '--assume', 'attribution-reject-stage=data'], /--assume: .*exclude each other/],
     ['an unknown format', ['prove', 'examples/contoso-locked.json', '--format', 'junit'], /argument 'junit' is invalid/],
+    ['a time limit that is not a positive number', ['prove', 'examples/contoso-locked.json', '--time-limit', '0'], /--time-limit: expected a positive number of seconds, got "0"/],
+    ['a time limit in words', ['prove', 'examples/contoso-locked.json', '--time-limit', 'ten'], /--time-limit: expected a positive number of seconds, got "ten"/],
   ];
   for (const [name, argv, message] of cases) {
     test(name, async () => {

@@ -105,6 +105,38 @@ describe('prove on the examples', async () => {
   });
 });
 
+describe('progress and stopping', async () => {
+  const { snapshot, options } = await load('examples/contoso-exposed.json');
+  const whole = prove(snapshot, options);
+
+  test('progress is reported with the classes covered so far, rising, and the size of the space', () => {
+    const seen: [number, number][] = [];
+    const result = prove(snapshot, { ...options, progress: (covered, total) => seen.push([covered, total]) });
+    assert.ok(seen.length > 0, 'progress was reported');
+    for (const [position, [covered, total]] of seen.entries()) {
+      assert.equal(total, whole.classes);
+      assert.ok(covered <= total);
+      if (position > 0) assert.ok(covered >= (seen[position - 1] as [number, number])[0]);
+    }
+    assert.equal(result.stopped, undefined);
+    assert.deepEqual(result.findings.map((f) => [f.key, f.classes]), whole.findings.map((f) => [f.key, f.classes]), 'watching changes nothing');
+  });
+
+  test('a stopped search covers part of the space, says so, and finds only what is in the whole search', () => {
+    let asked = 0;
+    const result = prove(snapshot, { ...options, stop: () => ++asked >= 2 });
+    assert.deepEqual(result.stopped, { of: whole.classes });
+    assert.ok(result.classes > 0 && result.classes < whole.classes, `${result.classes} of ${whole.classes}`);
+    assert.match(result.limits[0] ?? '', /^the search was stopped after [\d,]+ of [\d,]+ classes: this is not a proof/);
+    const counts = new Map(whole.findings.map((finding) => [finding.key, finding.classes]));
+    for (const finding of result.findings) {
+      assert.ok(counts.has(finding.key), finding.key);
+      assert.ok(finding.classes <= (counts.get(finding.key) as number));
+    }
+    assert.ok(result.bypasses <= whole.bypasses);
+  });
+});
+
 describe('tenants seeded with the holes the corpus misses', async () => {
   const seeded = async (name: string) => {
     const { snapshot, options } = await load(`${FIXTURES}/${name}`);
