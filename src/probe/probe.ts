@@ -303,8 +303,11 @@ export async function probe(options: ProbeOptions): Promise<ProbeResult> {
     result.tls = connection.secure;
     result.steps.push({ stage: 'connect', command: `EHLO ${options.ehlo}${result.tls ? ' + STARTTLS' : ''}`, code: 250, enhanced: null, text: 'session established' });
     if (options.send) {
+      // The null sender is a bounce's envelope; its message still needs a From address (RFC 5322 §3.6.2; EOP refuses
+      // a message without a valid one with 5.7.512), so it is MAILER-DAEMON at the EHLO name, as a bouncing MTA writes.
+      const headerFrom = options.from === '' ? `MAILER-DAEMON@${options.ehlo}` : options.from;
       const message =
-        `From: <${options.from}>\r\nTo: ${options.to.map((to) => `<${to}>`).join(', ')}\r\nSubject: eoplock verification probe (test message)\r\n` +
+        `From: <${headerFrom}>\r\nTo: ${options.to.map((to) => `<${to}>`).join(', ')}\r\nSubject: eoplock verification probe (test message)\r\n` +
         `X-Eoplock-Probe: 1\r\n\r\nThis is a test message sent by "eoplock probe --send" to verify mail flow. It can be deleted.\r\n`;
       waitingFor = 'MAIL FROM, RCPT TO or DATA';
       await guard(

@@ -44,6 +44,17 @@ describe('probe --send against the lab (the guide\'s tests for the exposed tenan
     assert.doesNotMatch(text.stdout, /No message was delivered/);
     assert.doesNotMatch(text.stdout, /unless --send is given/);
   });
+
+  test('the null sender\'s test message has a From address (MAILER-DAEMON at the EHLO name), so DATA is judged, not refused for lacking one', async () => {
+    const args = ['probe', '--host', HOST, '--port', String(lab.eop.port), '--starttls', 'never', '--from', '', '--to', 'alice@contoso.com', '--send', '--timeout', '20'];
+    const json = JSON.parse((await cli(...args, '--format', 'json')).stdout) as ProbeJson;
+    const steps = json.runs[0]?.result.steps ?? [];
+    const data = steps.find((step) => step.stage === 'data');
+    assert.ok(data, JSON.stringify(steps));
+    assert.equal(data.code, 250, 'the exposed tenant accepts a bounce from the internet');
+    const text = await cli(...args);
+    assert.doesNotMatch(text.stdout, /5\.7\.512/);
+  });
 });
 
 describe('probe --send refused at the end of DATA', () => {
