@@ -14,6 +14,11 @@ import { asList, evaluatePredicates, isSet } from '../eop/rule-predicates.js';
 import type { HeaderField, Transaction, Verdict } from '../eop/types.js';
 import { inferProfile } from '../profile/profile.js';
 
+/** The id prefix of corpus paths for Direct Send sources that only an SPF record suggests: candidates, not known senders. */
+const SPF_CANDIDATE = 'legit-direct-send-';
+/** Whether a corpus entry is such a path (the plan lists it as a candidate; it does not count as a known sender). */
+export const isSpfCandidate = (corpusId: string): boolean => corpusId.startsWith(SPF_CANDIDATE);
+
 export type CorpusKind = 'attack' | 'legitimate';
 
 export interface CorpusEntry {
@@ -386,7 +391,7 @@ export function builtinCorpus(snapshot: Snapshot, gateway: CorpusGateway = infer
       seen.add(host);
       const from = `noreply@${name}`;
       entries.push({
-        id: `legit-direct-send-${slug(host)}`,
+        id: `${SPF_CANDIDATE}${slug(host)}`,
         kind: 'legitimate',
         name: `Direct Send from SPF source ${text}`,
         description: `${name}'s SPF record authorises ${text} and no connector covers it: a device or service that sends as ${from} by Direct Send.`,

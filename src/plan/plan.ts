@@ -5,7 +5,7 @@
  * break (the command refuses such a plan unless the admin accepts it).
  */
 import { buildContext } from '../audit/context.js';
-import { builtinCorpus, corpusOutcome, type CorpusEntry, type CorpusOutcome } from '../corpus/builtin.js';
+import { builtinCorpus, corpusOutcome, isSpfCandidate, type CorpusEntry, type CorpusOutcome } from '../corpus/builtin.js';
 import { domainOf, normaliseDomain } from '../eop/addresses.js';
 import { DEFAULT_ASSUMPTIONS, type Assumptions } from '../eop/assumptions.js';
 import { decide } from '../eop/decide.js';
@@ -216,9 +216,7 @@ export function allowDirectSendArgument(ip: string, domain: string | null): stri
   return `--allow-direct-send '${address.toString()}=${name}'`;
 }
 
-/** Corpus paths for Direct Send sources that only the SPF record suggests: candidates, not known senders. */
-const SPF_CANDIDATE = 'legit-direct-send-';
-export const isSpfCandidate = (corpusId: string): boolean => corpusId.startsWith(SPF_CANDIDATE);
+export { isSpfCandidate };
 /** The SPF include of Exchange Online itself: mail from it is the tenant's own, not Direct Send. */
 const EOP_SPF_INCLUDE = 'spf.protection.outlook.com';
 
@@ -558,7 +556,7 @@ export function buildPlan(snapshot: Snapshot, profile: GatewayProfile, options: 
   const named = directSendPaths(snapshot, options.allowDirectSend);
   const namedIps = new Set(named.map((entry) => entry.transaction.clientIp));
   const corpus = builtinCorpus(snapshot, profile)
-    .filter((entry) => !(entry.id.startsWith(SPF_CANDIDATE) && namedIps.has(entry.transaction.clientIp)))
+    .filter((entry) => !(isSpfCandidate(entry.id) && namedIps.has(entry.transaction.clientIp)))
     .concat(named);
   for (const phase of phases) phase.expected = corpus.map((entry) => expectation(phase.after, entry, assumptions));
 
@@ -571,7 +569,7 @@ export function buildPlan(snapshot: Snapshot, profile: GatewayProfile, options: 
     const reply = entry.verdict.action === 'reject' ? `${entry.verdict.code} ${entry.verdict.enhanced}` : entry.verdict.disposition;
     const path = corpus.find((item) => item.id === entry.id);
     const argument = path ? allowDirectSendArgument(path.transaction.clientIp, domainOf(path.transaction.mailFrom)) : null;
-    if (entry.id.startsWith(SPF_CANDIDATE)) {
+    if (isSpfCandidate(entry.id)) {
       // SPF authorises a sender for mail to anyone; it does not show that the sender delivers to this tenant straight to EOP.
       candidates.push({ source: path?.transaction.clientIp ?? entry.name, evidence: entry.name, after: `refused (${reply})`, argument });
     } else {

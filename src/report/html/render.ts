@@ -3,7 +3,7 @@
  * and a Content-Security-Policy that forbids every network request. Works offline, prints, follows dark mode.
  */
 import { SEVERITIES, type Finding, type Severity } from '../../audit/model.js';
-import { ATTACK_ACCEPTED } from '../../corpus/builtin.js';
+import { ATTACK_ACCEPTED, isSpfCandidate } from '../../corpus/builtin.js';
 import { controlName, foundText } from '../controls.js';
 import type { ProofFinding, ProofResult } from '../../prove/types.js';
 import { onlyUnderText, proofHeadline, transactionLine } from '../prove.js';
@@ -247,12 +247,24 @@ function breaksHtml(model: HtmlReportModel): string {
   if (!model.plan) {
     parts.push('<p class="empty">No lockdown plan in this report (a plan needs a gateway: --seg-ip, --seg-cert or --profile; or give one with --plan DIR), so nothing here says what it would break.</p>');
   } else {
-    const broken = legitimate.filter((row) => row.afterPlan?.outcome === 'broken');
+    // Known senders (the gateway, connectors, allowed sources) apart from the Direct Send sources only an SPF record
+    // suggests: the plan lists those as candidates, each with the argument that keeps it, as PLAN.md does.
+    const known = legitimate.filter((row) => !isSpfCandidate(row.id));
+    const broken = known.filter((row) => row.afterPlan?.outcome === 'broken');
+    const item = (row: CorpusRow) => `<li><b>${esc(row.name)}</b>: <code>${esc(row.afterPlan ? replyOf(row.afterPlan) : '')}</code> — ${linkSourceIds(row.afterPlan?.reason ?? '', esc)}</li>`;
     parts.push(
       broken.length === 0
-        ? `<p id="breaks-corpus">No legitimate path of the corpus breaks after the plan (0 of ${legitimate.length}).</p>`
-        : `<p id="breaks-corpus"><b>${broken.length} of ${legitimate.length} legitimate paths break after the plan:</b></p><ul>${broken.map((row) => `<li><b>${esc(row.name)}</b>: <code>${esc(row.afterPlan ? replyOf(row.afterPlan) : '')}</code> — ${linkSourceIds(row.afterPlan?.reason ?? '', esc)}</li>`).join('')}</ul>`,
+        ? `<p id="breaks-corpus">No known legitimate path of the corpus breaks after the plan (0 of ${known.length}).</p>`
+        : `<p id="breaks-corpus"><b>${broken.length} of ${known.length} known legitimate paths break after the plan:</b></p><ul>${broken.map(item).join('')}</ul>`,
     );
+    const candidates = legitimate.filter((row) => isSpfCandidate(row.id) && row.afterPlan?.outcome === 'broken');
+    if (candidates.length > 0) {
+      parts.push(
+        `<div id="breaks-candidates"><p>${candidates.length === 1 ? 'One Direct Send source that only an SPF record suggests is' : `${candidates.length} Direct Send sources that only an SPF record suggests are`} refused after the plan. ` +
+          'If one is yours (a scanner, an application), run the plan with its <code>--allow-direct-send</code> argument (PLAN.md lists each) so that it gets a connector of its own:</p>' +
+          `<ul>${candidates.map(item).join('')}</ul></div>`,
+      );
+    }
     const classes = model.proof?.afterPlan?.brokenLegitimate;
     if (classes !== undefined) parts.push(`<p id="breaks-classes">${classes === 0 ? 'The class search finds no class of mail from the gateway or an allowed source that the plan refuses.' : `<b>The class search finds ${classes.toLocaleString('en-US')} class(es) of mail from the gateway or an allowed source that the plan refuses</b> (see the proof).`}</p>`);
     if (model.plan.warnings.length > 0) parts.push(`<ul>${model.plan.warnings.map((warning) => `<li>${linkSourceIds(warning, esc)}</li>`).join('')}</ul>`);
@@ -338,6 +350,7 @@ export function renderHtmlReport(model: HtmlReportModel, chartJs: string): strin
   const hasAfter = model.corpus.some((row) => row.afterPlan);
   // The after-plan numbers are counted from the same rows the grid shows, so a tile cannot disagree with its column.
   const afterCount = (kind: CorpusRow['kind'], outcome: string) => model.corpus.filter((row) => row.kind === kind && row.afterPlan?.outcome === outcome).length;
+  const candidatesAfter = model.corpus.filter((row) => row.kind === 'legitimate' && isSpfCandidate(row.id) && row.afterPlan?.outcome === 'broken').length;
 
   sections.push(`<header><h1>${esc(title)}</h1>
 <p class="muted">Snapshot ${esc(audit.file)}${audit.capturedAt ? `, captured ${esc(audit.capturedAt)}` : ''} · report generated ${esc(model.generatedAt)} by eoplock ${esc(model.version)}</p>
@@ -345,7 +358,7 @@ export function renderHtmlReport(model: HtmlReportModel, chartJs: string): strin
 <div class="verdict ${bad ? 'bad' : 'ok'}" id="overall-verdict">${bad ? `Exposed: ${summary.attacksIn} of ${summary.attacksTotal} attacks ${ATTACK_ACCEPTED}; ${failed.high} high-severity finding(s)` : 'Locked down: EOP refuses or contains every attack, and no high-severity finding'}</div>
 <div class="cards" id="summary">
 <div class="card"><span class="muted">Attacks accepted by EOP without the gateway, now</span><b id="attacks-in">${summary.attacksIn} / ${summary.attacksTotal}</b>${hasAfter ? `<span class="muted">after the plan: <span id="attacks-in-after">${afterCount('attack', 'got-in')} / ${summary.attacksTotal}</span></span>` : ''}</div>
-<div class="card"><span class="muted">Legitimate paths broken, now</span><b id="legitimate-broken">${summary.legitimateBroken} / ${summary.legitimateTotal}</b>${hasAfter ? `<span class="muted">after the plan: <span id="legitimate-broken-after">${afterCount('legitimate', 'broken')} / ${summary.legitimateTotal}</span></span>` : ''}</div>
+<div class="card"><span class="muted">Legitimate paths broken, now</span><b id="legitimate-broken">${summary.legitimateBroken} / ${summary.legitimateTotal}</b>${hasAfter ? `<span class="muted">after the plan: <span id="legitimate-broken-after">${afterCount('legitimate', 'broken')} / ${summary.legitimateTotal}</span>${candidatesAfter > 0 ? ` (<span id="candidates-broken-after">${candidatesAfter}</span> of them ${candidatesAfter === 1 ? 'an SPF candidate' : 'SPF candidates'}, not known senders)` : ''}</span>` : ''}</div>
 <div class="card"><span class="muted">Checks failed</span><b id="checks-failed">${summary.failed}</b>${severityCounts(failed)}</div>
 <div class="card"><span class="muted">Checks passed</span><b id="checks-passed">${summary.passed}</b><span class="muted"><span id="checks-not-applicable">${summary.notApplicable}</span> not applicable</span></div>
 </div></header>`);
