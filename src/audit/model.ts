@@ -54,7 +54,7 @@ export interface Evidence {
   message: string;
   /** For proof: the transaction and the emulator's verdict. */
   transaction?: Transaction;
-  verdict?: Pick<Verdict, 'action' | 'code' | 'enhanced' | 'text' | 'disposition' | 'connector' | 'trace' | 'assumptions'>;
+  verdict?: Pick<Verdict, 'action' | 'stage' | 'code' | 'enhanced' | 'text' | 'disposition' | 'connector' | 'trace' | 'assumptions'>;
 }
 
 export interface CheckOutcome {

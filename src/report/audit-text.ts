@@ -149,13 +149,11 @@ function failureLines(finding: Finding, paint: (style: Style, text: string) => s
   return lines;
 }
 
-/**
- * One line for the verdict evidence carries. Evidence keeps the reply and the disposition but not the SMTP stage, so a
- * rejection is shown with its codes alone rather than with a stage the evidence does not hold.
- */
+/** One line for the verdict evidence carries: the reply with its SMTP stage, or where accepted mail went. */
 function evidenceVerdictLine(verdict: NonNullable<Evidence['verdict']>): string {
   if (verdict.action !== 'reject') return `accept → ${verdict.disposition}`;
-  const stage = 'stage' in verdict && typeof verdict.stage === 'string' ? verdict.stage : null;
+  // Evidence written before the stage was kept (an older JSON report read back) has none: the codes alone then.
+  const stage = typeof verdict.stage === 'string' ? verdict.stage : null;
   const when = verdict.disposition === 'ndr' ? ' as an NDR after DATA' : stage ? ` at ${stage.toUpperCase()}` : '';
   return `reject ${verdict.code} ${visible(verdict.enhanced)}${when}`;
 }

@@ -240,6 +240,7 @@ describe('each check: pass and fail', () => {
     assert.ok(finding.evidence.length > 0);
     for (const evidence of finding.evidence) {
       assert.equal(evidence.verdict?.action, 'accept');
+      assert.equal(evidence.verdict?.stage, 'data', 'the evidence keeps the SMTP stage of the reply');
       assert.ok(evidence.transaction?.clientIp);
       assert.ok((evidence.verdict?.trace.length ?? 0) > 0);
       assert.match(evidence.message, /: [\d,]+ class(es)? — accepted by EOP/);

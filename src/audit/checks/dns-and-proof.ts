@@ -140,10 +140,11 @@ function findingEvidence(finding: ProofFinding): Evidence {
   };
 }
 
-/** The parts of a verdict that evidence carries (the reply, where it went, the trace and the assumptions). */
+/** The parts of a verdict that evidence carries (the reply and its SMTP stage, where it went, the trace and the assumptions). */
 function evidenceVerdict(verdict: Verdict): NonNullable<Evidence['verdict']> {
   return {
     action: verdict.action,
+    stage: verdict.stage,
     code: verdict.code,
     enhanced: verdict.enhanced,
     text: verdict.text,
