@@ -226,7 +226,7 @@ export interface CompiledTables {
   /** The restricting Partner connectors whose SenderDomains cover a sender domain, in order (remembered per domain). */
   restrictingFor: (senderDomain: string | null) => readonly RestrictingInfo[];
   /** certificateNames() and what follows from the names, remembered per certificate (by subject when it has no SANs). */
-  certificateNameCache: { bySubject: Map<string, CertificateFacts>; withSan: Map<string, CertificateFacts> };
+  certificateNameCache: { bySubject: Map<string, CertificateFacts>; withSan: Map<string, CertificateFacts>; byObject: WeakMap<object, CertificateFacts> };
   /** Per client address text: the address and its connector and filter lookups; null when it is not an address. */
   clientFacts(text: string): ClientFacts | null;
   /** Per MAIL FROM as given. */
@@ -338,7 +338,7 @@ export function compileTables(snapshot: Snapshot, assumptions: Assumptions): Com
       return chain;
     },
     restrictingFor,
-    certificateNameCache: { bySubject: new Map(), withSan: new Map() },
+    certificateNameCache: { bySubject: new Map(), withSan: new Map(), byObject: new WeakMap() },
     clientFacts: (text) => {
       const known = clients.get(text);
       if (known !== undefined) return known;

@@ -247,16 +247,22 @@ export function connection(d: Decision): void {
   d.tls = transaction.tls !== undefined && transaction.tls !== null;
   const certificate = transaction.tls?.certificate;
   if (certificate) {
-    // Remembered per certificate: by its subject alone, or by subject and SANs (JSON, so no two certificates share a key).
-    const withSan = certificate.san !== undefined && certificate.san.length > 0;
-    const cache = withSan ? tables.certificateNameCache.withSan : tables.certificateNameCache.bySubject;
-    const key = withSan ? JSON.stringify([certificate.subject, certificate.san]) : certificate.subject;
-    let facts = cache.get(key);
+    // Remembered per certificate: by its subject alone, or by subject and SANs (JSON, so no two certificates share a
+    // key); and per certificate object, for callers that give the same one again (a proof's classes do).
+    const caches = tables.certificateNameCache;
+    let facts = caches.byObject.get(certificate);
     if (!facts) {
-      const names = certificateNames(certificate);
-      facts = { names, positions: certificatePositions(tables, names), matches: [] };
-      if (cache.size > 10_000) cache.clear();
-      cache.set(key, facts);
+      const withSan = certificate.san !== undefined && certificate.san.length > 0;
+      const cache = withSan ? caches.withSan : caches.bySubject;
+      const key = withSan ? JSON.stringify([certificate.subject, certificate.san]) : certificate.subject;
+      facts = cache.get(key);
+      if (!facts) {
+        const names = certificateNames(certificate);
+        facts = { names, positions: certificatePositions(tables, names), matches: [] };
+        if (cache.size > 10_000) cache.clear();
+        cache.set(key, facts);
+      }
+      caches.byObject.set(certificate, facts);
     }
     d.certificate = facts;
     d.certificateNames = facts.names;

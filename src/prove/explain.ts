@@ -38,6 +38,10 @@ const HEADER_PREDICATES = new Set(['HeaderContainsMessageHeader', 'HeaderMatches
 export class RuleExplainer {
   private readonly policy: CompiledPolicy;
   private readonly shadows = new Map<string, Shadowed>();
+  /** Each rule's answer, per shared rule list of the shadow policy's verdicts. */
+  private readonly answers = new WeakMap<object, Map<string, Verdict['rules'][number]['matched']>>();
+  /** The reasons, per shared rule list and list of names asked for (null: the shadow cannot tell). */
+  private readonly results = new WeakMap<object, WeakMap<readonly string[], Map<string, RuleReason> | null>>();
 
   /** `explained`: the names of the rules whose reasons may be asked for. */
   constructor(snapshot: Snapshot, assumptions: Assumptions, explained: ReadonlySet<string>) {
@@ -76,8 +80,26 @@ export class RuleExplainer {
   /** Why each of `names` did not match for this transaction; null when the shadow cannot tell (decide with the trace). */
   reasons(transaction: Transaction, names: readonly string[]): Map<string, RuleReason> | null {
     const verdict = this.policy.decide(transaction, { trace: false });
-    const answers = new Map<string, Verdict['rules'][number]['matched']>();
-    for (const evaluation of verdict.rules) answers.set(evaluation.name, evaluation.matched);
+    // The fast path shares one frozen rule list among the verdicts whose rules changed alike: the answers are read
+    // once per list, and the reasons remembered per list and list of names (the caller keeps its lists of names).
+    const shared = Object.isFrozen(verdict.rules);
+    let known = shared ? this.results.get(verdict.rules) : undefined;
+    if (known?.has(names)) return known.get(names) ?? null;
+    let answers = this.answers.get(verdict.rules);
+    if (!answers) {
+      answers = new Map<string, Verdict['rules'][number]['matched']>();
+      for (const evaluation of verdict.rules) answers.set(evaluation.name, evaluation.matched);
+      if (shared) this.answers.set(verdict.rules, answers);
+    }
+    const result = this.read(answers, names);
+    if (shared) {
+      if (!known) this.results.set(verdict.rules, (known = new WeakMap()));
+      known.set(names, result);
+    }
+    return result;
+  }
+
+  private read(answers: Map<string, Verdict['rules'][number]['matched']>, names: readonly string[]): Map<string, RuleReason> | null {
     const result = new Map<string, RuleReason>();
     for (const name of names) {
       const shadowed = this.shadows.get(name);

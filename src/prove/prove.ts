@@ -526,6 +526,22 @@ function search(snapshot: Snapshot, options: ProofOptions, decider: Decider, mod
    * so classes that differ only there have the same evaluations, reasons included: one traced decision serves them.
    */
   const reasonedParts = new Map<string, string[]>();
+  /**
+   * What a cause needs of a verdict's rule list: the explained rules that did not match (their reasons are asked
+   * for), and when there is none, the rules' part of the cause. The fast path shares one frozen list among verdicts
+   * whose rules changed alike, so both are remembered per list.
+   */
+  const listFacts = new WeakMap<object, { names: string[]; parts: string[] }>();
+  const reasonedLists = new WeakMap<object, WeakMap<object, string[]>>();
+  const ruleListFacts = (rules: Verdict['rules']): { names: string[]; parts: string[] } => {
+    let known = listFacts.get(rules);
+    if (!known) {
+      const names = rules.filter((entry) => entry.matched === false && entry.reasons.length === 0 && explained.has(entry.name)).map((entry) => entry.name);
+      known = { names, parts: names.length === 0 ? rulesPart(snapshot, { rules } as Verdict) : [] };
+      if (Object.isFrozen(rules)) listFacts.set(rules, known);
+    }
+    return known;
+  };
   let explainer: RuleExplainer | undefined;
   /** Adds classes that share one verdict; `first` is the first of them in the search order. */
   // The connector's part of a cause reads the class's client address and certificate and the verdict's connector;
@@ -537,17 +553,28 @@ function search(snapshot: Snapshot, options: ProofOptions, decider: Decider, mod
     const transaction = transactionOf(space, first);
     // The fast path leaves each rule's reasons empty; the cause names the condition or exception that kept a blocking
     // rule from acting, so such a verdict (and only such a one) gets its rules' reasons from a traced decision.
-    const needsReasons = verdict.rules.some((entry) => entry.matched === false && entry.reasons.length === 0 && explained.has(entry.name));
-    let parts: string[] | undefined;
-    if (needsReasons) {
+    const facts = ruleListFacts(verdict.rules);
+    let parts: string[] | undefined = facts.names.length === 0 ? facts.parts : undefined;
+    if (facts.names.length > 0) {
       const key = `${first.clientIp} ${first.tls} ${first.mailFrom} ${first.recipients} ${first.headerFrom} ${first.headers}`;
       parts = reasonedParts.get(key);
       if (!parts) {
         // From the shadow policy's fast path (explain.ts); when it cannot tell, from a traced decision.
-        const names = verdict.rules.filter((entry) => entry.matched === false && explained.has(entry.name)).map((entry) => entry.name);
+        const names = facts.names;
         if (mode.explain !== 'trace') explainer ??= new RuleExplainer(snapshot, options.assumptions, explained);
         const reasons = explainer ? explainer.reasons(transaction, names) : null;
-        parts = reasons ? rulesPart(snapshot, verdict, (evaluation) => reasons.get(evaluation.name)) : rulesPart(snapshot, decider.decide(transaction, { trace: true }));
+        if (reasons) {
+          // The same rule list with the same reasons (both shared objects) gives the same part.
+          let byReasons = reasonedLists.get(verdict.rules);
+          parts = byReasons?.get(reasons);
+          if (!parts) {
+            parts = rulesPart(snapshot, verdict, (evaluation) => reasons.get(evaluation.name));
+            if (Object.isFrozen(verdict.rules)) {
+              if (!byReasons) reasonedLists.set(verdict.rules, (byReasons = new WeakMap()));
+              byReasons.set(reasons, parts);
+            }
+          }
+        } else parts = rulesPart(snapshot, decider.decide(transaction, { trace: true }));
         if (reasonedParts.size > 100_000) reasonedParts.clear();
         reasonedParts.set(key, parts);
       }
@@ -621,8 +648,11 @@ function search(snapshot: Snapshot, options: ProofOptions, decider: Decider, mod
     let legitimate = 0;
     const headerFroms = free === 'data' ? sizes.headerFrom : 1;
     const headers = free === 'data' ? sizes.headers : 1;
+    const legitimateHeaders = origin === 'gateway' ? space.gatewayHeaders : 0;
     for (let from = 0; from < headerFroms; from++) {
       for (let header = 0; header < headers; header++) {
+        // legitimateShape holds only for the headers region of the source's own mail (see there).
+        if (free === 'data' && header !== legitimateHeaders) continue;
         if (free === 'data') {
           at.headerFrom = from;
           at.headers = header;
@@ -660,6 +690,8 @@ function search(snapshot: Snapshot, options: ProofOptions, decider: Decider, mod
       // infrastructure), or only the classes in a legitimate shape (a broken legitimate path).
       const all = !mode.prune || origin === 'other' || (origin === 'gateway' && sharedVendor);
       const matters = (at: ClassIndex) => all || legitimateShape(snapshot, options, space, at, origin);
+      // When only legitimate shapes matter, only one headers region can: the source's own (legitimateShape's first test).
+      const legitimateHeaders = origin === 'gateway' ? space.gatewayHeaders : 0;
       for (index.mailFrom = 0; index.mailFrom < space.mailFrom.length; index.mailFrom++) {
         for (index.recipients = 0; index.recipients < space.recipients.length; index.recipients++) {
           if (interrupted()) break envelopes;
@@ -674,6 +706,7 @@ function search(snapshot: Snapshot, options: ProofOptions, decider: Decider, mod
           let probe: ClassIndex | null = null;
           for (index.headerFrom = 0; index.headerFrom < sizes.headerFrom && !probe; index.headerFrom++) {
             for (index.headers = 0; index.headers < sizes.headers && !probe; index.headers++) {
+              if (!all && index.headers !== legitimateHeaders) continue;
               for (index.authentication = 0; index.authentication < sizes.authentication && !probe; index.authentication++) {
                 if (matters(index)) probe = { ...index };
               }
@@ -692,6 +725,10 @@ function search(snapshot: Snapshot, options: ProofOptions, decider: Decider, mod
           for (index.headerFrom = 0; index.headerFrom < sizes.headerFrom; index.headerFrom++) {
             for (index.headers = 0; index.headers < sizes.headers; index.headers++) {
               if (interrupted()) break envelopes;
+              if (!all && index.headers !== legitimateHeaders) {
+                skip(index, sizes.authentication);
+                continue;
+              }
               const atProbe = index.headerFrom === probe.headerFrom && index.headers === probe.headers;
               // The first authentication region that matters is decided with the authentication input watched.
               let firstAuthentication = -1;
