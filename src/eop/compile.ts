@@ -239,9 +239,10 @@ export interface CompiledTables {
   headerFromAddress: Memo<HeaderFrom>;
   /**
    * The authentication stage's outcome and Authentication-Results header, per authentication input object (a
-   * transaction's, which is not changed once given) and the values the evaluation reads besides it (stages.ts).
+   * transaction's, which is not changed once given; `ids` numbers them) and the values the evaluation reads besides
+   * it (stages.ts). One bounded memo for all inputs.
    */
-  authenticationMemo: WeakMap<object, Memo<AuthenticationMemoEntry>>;
+  authenticationMemo: { ids: WeakMap<object, number>; next: number; entries: Memo<AuthenticationMemoEntry> };
 }
 
 /** One remembered authentication evaluation (frozen: verdicts share it). */
@@ -385,7 +386,7 @@ export function compileTables(snapshot: Snapshot, assumptions: Assumptions): Com
       return known !== undefined ? known : internalAddresses.set(address, accepted.internal(domainOf(address)));
     },
     headerFromAddress: new Memo(50_000),
-    authenticationMemo: new WeakMap(),
+    authenticationMemo: { ids: new WeakMap(), next: 0, entries: new Memo(20_000) },
   };
 }
 

@@ -20,7 +20,7 @@ import {
 } from './authentication.js';
 import { certificateNames, matchCertificateName } from './certificate.js';
 import type { AcceptedMatch, CertificateFacts, ClientFacts, CompiledTables, HeaderFrom, RecipientFacts, RestrictingInfo, SenderFacts } from './compile.js';
-import { Memo, type HeaderValue, type RecipientHits, type RuleFacts, type SenderHits } from './compiled-rules.js';
+import type { HeaderValue, RecipientHits, RuleFacts, SenderHits } from './compiled-rules.js';
 import { compiledIpList, findInList, parseIp, type IpAddress } from './ip.js';
 import { addressText, ipObject, type ClientAddress } from './ip-table.js';
 import { MAX_RECIPIENTS_PER_TRANSACTION, REPLIES, fillReply, type ReplyText } from './replies.js';
@@ -918,10 +918,11 @@ export function authentication(d: Decision): Ending | null {
 
   // The evaluation reads the input, these four values and the tables only: remembered per input object (a proof and a
   // replayed trace give the same input to many transactions), frozen because verdicts share it.
-  let memo = tables.authenticationMemo.get(input);
-  if (!memo) tables.authenticationMemo.set(input, (memo = new Memo(1_000)));
-  const memoKey = `${evaluatedIp}\u0000${skipListed ? 1 : 0}\u0000${d.mailFrom}\u0000${fromDomain ?? ''}`;
-  let evaluated = memo.get(memoKey);
+  const memo = tables.authenticationMemo;
+  let id = memo.ids.get(input);
+  if (id === undefined) memo.ids.set(input, (id = memo.next++));
+  const memoKey = `${id}\u0000${evaluatedIp}\u0000${skipListed ? 1 : 0}\u0000${d.mailFrom}\u0000${fromDomain ?? ''}`;
+  let evaluated = memo.entries.get(memoKey);
   if (!evaluated) {
     const outcome = evaluateAuthentication(
       { ...input, evaluatedIp },
@@ -938,7 +939,7 @@ export function authentication(d: Decision): Ending | null {
     for (const entry of outcome.dkim) Object.freeze(entry);
     Object.freeze(outcome.dkim);
     Object.freeze(outcome.compauth);
-    evaluated = memo.set(memoKey, Object.freeze({ outcome: Object.freeze(outcome), header: Object.freeze(authenticationResultsHeader(outcome)) }));
+    evaluated = memo.entries.set(memoKey, Object.freeze({ outcome: Object.freeze(outcome), header: Object.freeze(authenticationResultsHeader(outcome)) }));
   }
   const outcomeAuth = evaluated.outcome;
   d.authentication = outcomeAuth;

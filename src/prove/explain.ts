@@ -39,7 +39,8 @@ export class RuleExplainer {
   private readonly policy: CompiledPolicy;
   private readonly shadows = new Map<string, Shadowed>();
   /** Each rule's answer, per shared rule list of the shadow policy's verdicts. */
-  private readonly answers = new WeakMap<object, Map<string, Verdict['rules'][number]['matched']>>();
+  /** Where each rule was last found in a verdict's rule list. */
+  private readonly positions = new Map<string, number>();
   /** The reasons, per shared rule list and list of names asked for (null: the shadow cannot tell). */
   private readonly results = new WeakMap<object, WeakMap<readonly string[], Map<string, RuleReason> | null>>();
 
@@ -85,13 +86,7 @@ export class RuleExplainer {
     const shared = Object.isFrozen(verdict.rules);
     let known = shared ? this.results.get(verdict.rules) : undefined;
     if (known?.has(names)) return known.get(names) ?? null;
-    let answers = this.answers.get(verdict.rules);
-    if (!answers) {
-      answers = new Map<string, Verdict['rules'][number]['matched']>();
-      for (const evaluation of verdict.rules) answers.set(evaluation.name, evaluation.matched);
-      if (shared) this.answers.set(verdict.rules, answers);
-    }
-    const result = this.read(answers, names);
+    const result = this.read(verdict.rules, names);
     if (shared) {
       if (!known) this.results.set(verdict.rules, (known = new WeakMap()));
       known.set(names, result);
@@ -99,7 +94,25 @@ export class RuleExplainer {
     return result;
   }
 
-  private read(answers: Map<string, Verdict['rules'][number]['matched']>, names: readonly string[]): Map<string, RuleReason> | null {
+  /**
+   * A rule's answer in a verdict's rule list (undefined: not in it). The list holds the rules in their order, so a
+   * rule is found where it was last seen, checked by name.
+   */
+  private answer(rules: Verdict['rules'], name: string): Verdict['rules'][number]['matched'] | undefined {
+    const at = this.positions.get(name);
+    if (at !== undefined && rules[at]?.name === name) return (rules[at] as Verdict['rules'][number]).matched;
+    for (let index = 0; index < rules.length; index++) {
+      const evaluation = rules[index] as Verdict['rules'][number];
+      if (evaluation.name === name) {
+        this.positions.set(name, index);
+        return evaluation.matched;
+      }
+    }
+    return undefined;
+  }
+
+  private read(rules: Verdict['rules'], names: readonly string[]): Map<string, RuleReason> | null {
+    const answers = { get: (name: string) => this.answer(rules, name), has: (name: string) => this.answer(rules, name) !== undefined };
     const result = new Map<string, RuleReason>();
     for (const name of names) {
       const shadowed = this.shadows.get(name);
