@@ -84,19 +84,27 @@ export async function htmlReport(snapshot: Snapshot, file: string, profile: Gate
   }
   let monitor: MonitorResult | null = null;
   let impact = null;
+  // Rows of an impact summary (each a count of messages over days) feed the impact analysis only; the monitor's
+  // per-day counts need the messages themselves.
+  let summaryRows = 0;
   if (options.traces.length > 0) {
     const monitorRun = new BypassMonitor(profile, snapshot);
     const impactRun = after ? new ImpactAnalysis(snapshot, after, profile, assumptions) : null;
+    let messageRows = 0;
     for (const trace of options.traces) {
       options.progress?.(`reading ${visible(trace)}…\n`);
       await readTrace(trace, {
         onRecord: (record) => {
-          monitorRun.add(record);
+          if (record.count !== undefined) summaryRows++;
+          else {
+            messageRows++;
+            monitorRun.add(record);
+          }
           impactRun?.add(record);
         },
       });
     }
-    monitor = monitorRun.finish();
+    monitor = messageRows > 0 || summaryRows === 0 ? monitorRun.finish() : null;
     impact = impactRun?.finish() ?? null;
   }
   const flow = mailFlowFacts(snapshot, audit);
@@ -112,6 +120,7 @@ export async function htmlReport(snapshot: Snapshot, file: string, profile: Gate
       actions: topActions(audit, fixes),
       monitor,
       impact,
+      summaryRows,
       generatedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
       version: version(),
     },

@@ -90,6 +90,8 @@ export interface HtmlReportModel {
   /** The first things to do: up to three failed findings, most severe first. */
   actions: TopAction[];
   monitor: MonitorResult | null;
+  /** Rows of an impact summary among the traces given (`eoplock queries --for impact`): they feed impact, not the monitor. */
+  summaryRows?: number;
   impact: ImpactResult | null;
   generatedAt: string;
   version: string;

@@ -379,6 +379,13 @@ ${corpusGrid(model.corpus)}</div>
 ${model.proof ? `<div id="classes"><h3>Every class of transaction</h3><p class="muted">The corpus above is a sample. Here every transaction the configuration can tell apart (each boundary of each address list it reads, each certificate name, domain, tested header value and authentication result) falls into a class, and one representative of each class is decided ("eoplock prove"). A bypass is a class accepted for delivery to a tenant mailbox that did not come from the gateway or an allowed Direct Send source.</p>
 ${proofBlock('Now', model.proof.now, 'proof-now')}${model.proof.afterPlan ? proofBlock('After the plan', model.proof.afterPlan, 'proof-after') : ''}</div>` : ''}</section>`);
 
+  const summaryNote =
+    (model.summaryRows ?? 0) > 0
+      ? `<p id="trace-summary-note" class="muted">${model.summaryRows} row(s) of an impact summary (eoplock queries --for impact) were read: each stands for many messages over days, so they count toward what the plan breaks, not toward the charts below, which need message trace or EmailEvents rows.</p>`
+      : '';
+  if (!model.monitor && summaryNote) sections.push(`<section id="trace"><h2>Mail-flow data</h2>
+${summaryNote}
+</section>`);
   if (model.monitor) {
     const monitor = model.monitor;
     const charts =
@@ -387,7 +394,7 @@ ${proofBlock('Now', model.proof.now, 'proof-now')}${model.proof.afterPlan ? proo
         : `<div class="charts"><div class="chart"><h3>Bypasses per day (${monitor.bypassed} in all)</h3><canvas id="chart-per-day" role="img" aria-label="Messages that bypassed the gateway per day: ${esc(monitor.perDay.map((day) => `${day.day} ${day.messages}`).join(', '))}"></canvas></div><div class="chart"><h3>Top sources not using the gateway</h3><canvas id="chart-sources" role="img" aria-label="Top sources not using the gateway: ${esc(monitor.topSources.map((source) => `${source.clientIp} ${source.messages}`).join(', '))}"></canvas></div></div>`;
     sections.push(`<section id="trace"><h2>Mail-flow data</h2>
 <p>${monitor.records} message(s) read; ${monitor.inbound} inbound, ${monitor.viaGateway} through the gateway, <b id="trace-bypassed">${monitor.bypassed}</b> bypassed it.</p>
-${charts}
+${summaryNote}${charts}
 </section>`);
   }
 
