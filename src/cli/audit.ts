@@ -17,6 +17,8 @@ import { readTextFile } from '../util/files.js';
 import { loadProfile } from './profile-options.js';
 import { emit, progressBar, showProgress, type Io } from './io.js';
 import { version } from './version.js';
+import { parseTimeLimit, stopAfter } from './time-limit.js';
+import type { Prove } from '../prove/types.js';
 
 export type AuditFormat = 'text' | 'json' | 'sarif' | 'junit' | 'html';
 
@@ -34,6 +36,8 @@ export interface AuditCommandOptions {
   resolver?: string;
   /** EOPL-090/091 search every class of transaction (src/prove, loaded only then) instead of judging the corpus. */
   classSearch?: boolean;
+  /** `--prove-time-limit`: seconds for each snapshot's class search (with classSearch), as given; default 60. */
+  proveTimeLimit?: string;
   verbose: boolean;
   color: boolean;
   /** Show a progress bar (stderr is a terminal and there are several snapshots). */
@@ -62,7 +66,10 @@ export async function auditCommand(io: Io, files: string[], options: AuditComman
   const given = await loadProfile(options);
   if (options.resolver !== undefined && !options.liveDns) throw new InputError('--resolver needs --live-dns', { where: '--resolver' });
   const dns = options.liveDns ? (await import('../dns/live-resolver.js')).liveResolver(options.resolver) : null; // node:dns only here
-  const classSearch = options.classSearch ? (await import('../prove/prove.js')).prove : null;
+  const prove = options.classSearch ? (await import('../prove/prove.js')).prove : null;
+  // Each snapshot's search stops at --prove-time-limit (EOPL-090/091 then say so and fall back to the corpus).
+  const limit = parseTimeLimit(options.proveTimeLimit ?? '60', '--prove-time-limit');
+  const classSearch: Prove | null = prove ? (snapshot, proofOptions) => prove(snapshot, { ...proofOptions, stop: stopAfter(limit) }) : null;
   // Missing DNS data (no Dns section, a domain without an entry, a lookup that failed) is said once per snapshot; the
   // checks that need it say "not evaluated" with the reason.
   const noteDnsGaps = (file: string, snapshot: Parameters<typeof dnsGapNote>[0]) => {

@@ -109,6 +109,7 @@ passing the gateway or a legitimate path breaks (--corpus); 2 on bad input, with
     .option('--live-dns', "look up each accepted domain's MX, SPF, DMARC and DKIM in DNS instead of the snapshot's Dns", false)
     .option('--resolver <ip[:port]>', 'with --live-dns: the DNS server to ask (default: the system\'s)')
     .option('--prove', 'EOPL-090/091: search every class of transaction (as "eoplock prove"; seconds per tenant) instead of the corpus', false)
+    .option('--prove-time-limit <seconds>', 'with --prove: stop each search after this many seconds (EOPL-090/091 then say so and judge on the corpus)', '60')
     .option('-v, --verbose', 'text: list passed and not-applicable checks with their reasons', false)
     .option('--no-color', 'no colour in text output')
     .addHelpText(
@@ -142,6 +143,7 @@ Exit code 0 when no check at or above --fail-on fails, 1 when one does, 2 on bad
           liveDns: options.liveDns === true,
           ...(typeof options.resolver === 'string' ? { resolver: options.resolver } : {}),
           classSearch: options.prove === true,
+          proveTimeLimit: options.proveTimeLimit as string,
           verbose: options.verbose === true,
           color: options.color !== false && io.color,
           progress: files.length > 1 && io.progress,
@@ -228,6 +230,7 @@ representative the emulator's reply), 1 otherwise (also when --time-limit stoppe
     .option('--connector-name <name>', 'name of the gateway connector, when one has to be created', DEFAULT_CONNECTOR_NAME)
     .option('-a, --assume <ID=VALUE>', 'switch an emulator assumption for the predictions (repeatable)', collect, [])
     .option('--force', 'replace the --out folder if it exists', false)
+    .option('--prove-time-limit <seconds>', 'stop the class search (as "eoplock prove") after this many seconds; it then says it is not a proof', '60')
     .addHelpText(
       'after',
       `
@@ -265,6 +268,7 @@ Examples:
           keepBypasses: options.keepBypasses === true,
           acceptBroken: options.acceptBroken === true,
           ...(Array.isArray(options.trace) ? { trace: options.trace as string[] } : {}),
+          proveTimeLimit: options.proveTimeLimit as string,
         }),
       );
     });
@@ -646,6 +650,7 @@ Examples:
     .option('--plan <dir>', 'a folder written by "eoplock plan" (default: the plan is built with its defaults)')
     .option('-o, --out <file>', 'where to write the page (atomically)', 'eoplock-report.html')
     .option('-a, --assume <ID=VALUE>', 'switch an emulator assumption (repeatable; see "eoplock assumptions")', collect, [])
+    .option('--prove-time-limit <seconds>', 'stop each class search (now and after the plan, as "eoplock prove") after this many seconds; it then says it is not a proof', '60')
     .addHelpText(
       'after',
       `
@@ -667,6 +672,7 @@ Exit code 0 when the page is written, 2 on bad input.`,
           ...(typeof options.plan === 'string' ? { plan: options.plan } : {}),
           out: options.out as string,
           assume: options.assume as string[],
+          proveTimeLimit: options.proveTimeLimit as string,
         }),
       );
     });

@@ -19,6 +19,7 @@ import type { Io } from './io.js';
 import { loadProfile } from './profile-options.js';
 import { visible } from '../util/display.js';
 import { temporarySibling, writeError } from '../util/files.js';
+import { parseTimeLimit, stopAfter } from './time-limit.js';
 
 export interface PlanCommandOptions {
   segIp: string[];
@@ -37,6 +38,8 @@ export interface PlanCommandOptions {
   trace?: string[];
   /** Write a plan that breaks known senders (exit 0); without it such a plan is refused with exit 1. */
   acceptBroken?: boolean;
+  /** `--prove-time-limit`: seconds for the class search of the configuration after the plan, as given. */
+  proveTimeLimit?: string;
 }
 
 const EXPORTER = fileURLToPath(new URL('../../scripts/Export-EoplockSnapshot.ps1', import.meta.url));
@@ -130,6 +133,7 @@ export async function makePlan(
     connectorName: options.connectorName || DEFAULT_CONNECTOR_NAME,
     keepBypasses: options.keepBypasses === true,
     assumptions,
+    ...(options.proveTimeLimit !== undefined ? { proofStop: stopAfter(parseTimeLimit(options.proveTimeLimit, '--prove-time-limit')) } : {}),
   });
   const traces = options.trace ?? [];
   if (traces.length > 0) {
@@ -152,7 +156,10 @@ export async function planCommand(io: Io, snapshotFile: string, options: PlanCom
   const prediction =
     `After the plan the emulator predicts: ${attacks.filter((e) => e.outcome === 'got-in').length} of ${attacks.length} attacks ${ATTACK_ACCEPTED}, ` +
     `${known.filter((e) => e.outcome === 'broken').length} of ${known.length} known legitimate paths break; ` +
-    `the proof finds ${plan.proof.brokenLegitimate} class(es) from the gateway or a named source refused.`;
+    (plan.proof.stopped
+      ? `the class search stopped at --prove-time-limit after ${plan.proof.classes.toLocaleString('en-US')} of ${plan.proof.stopped.of.toLocaleString('en-US')} classes (not a proof): ` +
+        `${plan.proof.bypasses} bypass class(es) and ${plan.proof.brokenLegitimate} refused class(es) from the gateway or a named source among them.`
+      : `the proof finds ${plan.proof.brokenLegitimate} class(es) from the gateway or a named source refused.`);
   // A candidate the plan breaks is already listed with its argument among the broken senders.
   const candidateLines = plan.candidates.filter((candidate) => !plan.broken.some((entry) => entry.source === candidate.source)).map(
     (candidate) => `  ? ${visible(candidate.source)}: ${visible(candidate.evidence)}; after the plan ${visible(candidate.after)}${candidate.argument ? `; if legitimate add ${visible(candidate.argument)}` : ''}`,

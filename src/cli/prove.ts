@@ -12,6 +12,7 @@ import { loadSnapshotFile } from '../snapshot/load.js';
 import { visible } from '../util/display.js';
 import { emit, progressBar, showProgress, type Io } from './io.js';
 import { loadProfile } from './profile-options.js';
+import { parseTimeLimit } from './time-limit.js';
 import { version } from './version.js';
 
 export type ProveFormat = 'text' | 'json' | 'sarif';
@@ -35,14 +36,6 @@ export interface ProveCommandOptions {
   timeLimit?: string;
 }
 
-/** `--time-limit` in milliseconds: a positive number of seconds. */
-export function parseTimeLimit(value: string): number {
-  const seconds = Number(value.trim());
-  if (value.trim() === '' || !Number.isFinite(seconds) || seconds <= 0) {
-    throw new InputError(`expected a positive number of seconds, got "${visible(value)}"`, { where: '--time-limit' });
-  }
-  return seconds * 1000;
-}
 
 /** `192.0.2.25=Office scanners` or `192.0.2.0/28` → the address part, checked. */
 export function parseAllowedSources(values: readonly string[]): string[] {

@@ -27,6 +27,7 @@ import { inferProfile } from '../profile/profile.js';
 import type { Io } from './io.js';
 import { loadProfile, type ProfileOptions } from './profile-options.js';
 import { version } from './version.js';
+import { parseTimeLimit, stopAfter } from './time-limit.js';
 
 /** Chart.js's browser bundle, inlined into the report (resolved through the package, not a path guess). */
 export async function chartJsSource(): Promise<string> {
@@ -58,7 +59,12 @@ export interface HtmlReportOptions {
   assumptions: Assumptions;
   /** Progress lines on stderr for long trace reads. */
   progress?: (text: string) => void;
+  /** Milliseconds for each class search (now, and after the plan); default one minute each. */
+  proveTimeLimit?: number;
 }
+
+/** How long each class search of the page may take when not given (`--prove-time-limit`): one minute. */
+const DEFAULT_PROVE_LIMIT = 60_000;
 
 /** Everything the report needs, read and computed; returns the HTML text. */
 export async function htmlReport(snapshot: Snapshot, file: string, profile: GatewayProfile, options: HtmlReportOptions): Promise<{ html: string; audit: AuditResult; monitor: MonitorResult | null; impact: ImpactResult | null }> {
@@ -114,7 +120,7 @@ export async function htmlReport(snapshot: Snapshot, file: string, profile: Gate
       audit,
       flow,
       corpus: corpusRows(audit, after, assumptions),
-      proof: proofSection(snapshot, after, profile, assumptions),
+      proof: proofSection(snapshot, after, profile, assumptions, () => stopAfter(options.proveTimeLimit ?? DEFAULT_PROVE_LIMIT)),
       plan,
       fixes,
       actions: topActions(audit, fixes),
@@ -134,6 +140,8 @@ export interface ReportCommandOptions extends ProfileOptions {
   plan?: string;
   out: string;
   assume: string[];
+  /** `--prove-time-limit`: seconds for each class search, as given. */
+  proveTimeLimit?: string;
 }
 
 export async function reportCommand(io: Io, file: string, options: ReportCommandOptions): Promise<number> {
@@ -143,6 +151,7 @@ export async function reportCommand(io: Io, file: string, options: ReportCommand
   const { html } = await htmlReport(snapshot, file, given ?? inferProfile(snapshot), {
     traces: options.traces,
     assumptions,
+    ...(options.proveTimeLimit !== undefined ? { proveTimeLimit: parseTimeLimit(options.proveTimeLimit, '--prove-time-limit') } : {}),
     ...(options.plan ? { plan: options.plan } : {}),
     ...(io.progress ? { progress: (text: string) => io.stderr(text) } : {}),
   });

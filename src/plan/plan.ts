@@ -41,6 +41,11 @@ export interface PlanOptions {
   /** Leave the spam-filter bypasses (SCL -1 rules, the connection filter's allow list) as they are, with the risk stated. */
   keepBypasses?: boolean;
   assumptions?: Assumptions;
+  /**
+   * Asked now and then during the class search of the configuration after the plan: true stops it (a time limit;
+   * the proof then says how far it got and that it is not a proof). Without it the search runs to the end.
+   */
+  proofStop?: () => boolean;
 }
 
 export { DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME } from './names.js';
@@ -589,7 +594,7 @@ export function buildPlan(snapshot: Snapshot, profile: GatewayProfile, options: 
     }
   }
   // The proof of the configuration after: every class of transaction, not only the corpus.
-  const proof = prove(state, { profile, assumptions, allowDirectSend: options.allowDirectSend.map((source) => source.ip) });
+  const proof = prove(state, { profile, assumptions, allowDirectSend: options.allowDirectSend.map((source) => source.ip), ...(options.proofStop ? { stop: options.proofStop } : {}) });
   for (const finding of proof.findings) {
     if (finding.kind === 'bypass') warnings.push(`After the plan, ${finding.classes} class(es) of transaction would still be accepted by EOP without passing the gateway: ${finding.cause}.`);
     else if (finding.kind === 'broken-legitimate') broken.push({ name: `${finding.classes} class(es) from the gateway or a named source`, why: finding.cause, from: 'proof', source: null, argument: null });

@@ -503,12 +503,22 @@ function proofSection(plan: Plan): string[] {
   const { proof } = plan;
   const count = (n: number, one: string, many: string) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
   const lines = ['## Proof of the configuration after the plan', ''];
-  lines.push(
-    `\`eoplock prove\` on expected-after.json: **${count(proof.bypasses, 'bypass', 'bypasses')} in ${count(proof.classes, 'class', 'classes')}** ` +
-      `of transaction, ${count(proof.brokenLegitimate, 'class', 'classes')} from the gateway or a named source refused. ` +
-      'Each class is a set of transactions the configuration cannot tell apart; one representative of each is decided.',
-    '',
-  );
+  if (proof.stopped) {
+    lines.push(
+      `\`eoplock prove\` on expected-after.json **was stopped at its time limit** (\`--prove-time-limit\`) after ` +
+        `${count(proof.classes, 'class', 'classes')} of ${count(proof.stopped.of, 'class', 'classes')}: **not a proof**. In the classes covered: ` +
+        `${count(proof.bypasses, 'bypass', 'bypasses')}, ${count(proof.brokenLegitimate, 'class', 'classes')} from the gateway or a named source refused. ` +
+        'Run `eoplock prove expected-after.json` for the whole search (progress is shown on a terminal).',
+      '',
+    );
+  } else {
+    lines.push(
+      `\`eoplock prove\` on expected-after.json: **${count(proof.bypasses, 'bypass', 'bypasses')} in ${count(proof.classes, 'class', 'classes')}** ` +
+        `of transaction, ${count(proof.brokenLegitimate, 'class', 'classes')} from the gateway or a named source refused. ` +
+        'Each class is a set of transactions the configuration cannot tell apart; one representative of each is decided.',
+      '',
+    );
+  }
   if (proof.findings.length > 0) {
     lines.push('| finding | cause | classes | representative | reply |', '|---|---|---|---|---|');
     for (const finding of proof.findings) {

@@ -107,6 +107,12 @@ function proofOf(context: AuditContext): ProofResult {
   return result;
 }
 
+/** The corpus's outcome, its summary saying that the class search stopped before the end (and where). */
+function withStoppedNote(outcome: CheckOutcome, result: ProofResult): CheckOutcome {
+  const of = result.stopped?.of ?? result.classes;
+  return { ...outcome, summary: `${outcome.summary}; judged on the corpus: the class search stopped at its time limit after ${classCount(result.classes)} of ${classCount(of)}, with nothing found there (not a proof)` };
+}
+
 /** Without the class search (`audit --prove`): EOPL-090 judged on the corpus's attacks. */
 function corpusBypassOutcome(context: AuditContext): CheckOutcome {
   const attacks = context.proof.filter((entry) => entry.kind === 'attack');
@@ -242,11 +248,14 @@ export const DNS_AND_PROOF_CHECKS: Record<string, Check> = {
     const attacks = context.proof.filter((entry) => entry.kind === 'attack');
     const inside = attacks.filter((entry) => entry.outcome === 'got-in');
     if (bypasses.length > 0) {
+      const covered = result.stopped ? ` in the first ${classCount(result.classes)} of ${classCount(result.stopped.of)} (the search stopped at its time limit)` : ` of ${classCount(result.classes)}`;
       return fail(
-        `${classCount(result.bypasses)} of ${classCount(result.classes)} ${ATTACK_ACCEPTED}, by ${bypasses.length} cause(s); ${inside.length} of ${attacks.length} corpus attacks among them`,
+        `${classCount(result.bypasses)}${covered} ${ATTACK_ACCEPTED}, by ${bypasses.length} cause(s); ${inside.length} of ${attacks.length} corpus attacks among them`,
         bypasses.map(findingEvidence),
       );
     }
+    // A search stopped before the end proves nothing: the corpus judges, and the summary says why.
+    if (result.stopped) return withStoppedNote(corpusBypassOutcome(context), result);
     // The class search covers the corpus (a test holds it to that); should a corpus attack still get in, it is shown.
     if (inside.length > 0) return fail(`${inside.length} of ${attacks.length} attacks ${ATTACK_ACCEPTED}`, inside.map(proofEvidence));
     const residual = shared.length > 0 ? `; ${shared.length} residual path(s) through infrastructure the gateway service shares with its other customers (see "eoplock prove")` : '';
@@ -262,8 +271,10 @@ export const DNS_AND_PROOF_CHECKS: Record<string, Check> = {
     const paths = context.proof.filter((entry) => entry.kind === 'legitimate');
     const brokenPaths = paths.filter((entry) => entry.outcome === 'broken');
     if (broken.length > 0) {
-      return fail(`${classCount(brokenClasses)} from the gateway or an allowed source are refused or kept from the mailbox, by ${broken.length} cause(s)`, broken.map(findingEvidence));
+      const covered = result.stopped ? ` (in the first ${classCount(result.classes)} of ${classCount(result.stopped.of)}: the search stopped at its time limit)` : '';
+      return fail(`${classCount(brokenClasses)} from the gateway or an allowed source are refused or kept from the mailbox, by ${broken.length} cause(s)${covered}`, broken.map(findingEvidence));
     }
+    if (result.stopped) return withStoppedNote(corpusBrokenOutcome(context), result);
     if (brokenPaths.length > 0) return fail(`${brokenPaths.length} of ${paths.length} legitimate paths are refused or quarantined`, brokenPaths.map(proofEvidence));
     if (!context.hasGateway && paths.length === 0) return notApplicable('the snapshot implies no legitimate path (no connectors, no gateway, no SPF sources)');
     return pass(`no class from the gateway or an allowed source is refused (${classCount(result.classes)} searched); all ${paths.length} corpus legitimate paths are delivered`);

@@ -11,7 +11,7 @@ import type { Plan } from '../../plan/plan.js';
 import type { PlanFiles } from '../../plan/render.js';
 import { gatewayConnector, type GatewayProfile } from '../../profile/profile.js';
 import { prove } from '../../prove/prove.js';
-import type { ProofResult } from '../../prove/types.js';
+import type { ProofOptions, ProofResult } from '../../prove/types.js';
 import type { Snapshot } from '../../snapshot/parse.js';
 import type { ImpactResult } from '../../trace/impact.js';
 import type { MonitorResult } from '../../trace/monitor.js';
@@ -181,8 +181,10 @@ export function planSection(files: PlanFiles, source: string, plan?: Plan): Plan
 }
 
 /** Every class of transaction searched for a bypass, now and (when the plan's end state is known) after the plan. */
-export function proofSection(snapshot: Snapshot, after: Snapshot | null, profile: GatewayProfile, assumptions: Assumptions): ProofSection {
-  return { now: prove(snapshot, { profile, assumptions }), afterPlan: after ? prove(after, { profile, assumptions }) : null };
+export function proofSection(snapshot: Snapshot, after: Snapshot | null, profile: GatewayProfile, assumptions: Assumptions, stopper?: () => () => boolean): ProofSection {
+  // `stopper` gives each search its own stop (a time limit: the result then says it is not a proof).
+  const options = (): ProofOptions => (stopper ? { profile, assumptions, stop: stopper() } : { profile, assumptions });
+  return { now: prove(snapshot, options()), afterPlan: after ? prove(after, options()) : null };
 }
 
 /** A Markdown table row's cells, with the escapes PLAN.md writes (`\\|`, `\\*`…) undone. */
