@@ -460,17 +460,15 @@ const DISPOSITION_WORDS: Record<Verdict['disposition'], string> = {
  * follows from it and assumption partner-authas, so it is left out: a cause keeps its key across assumptions), the rules that acted or could have acted, the authentication result and the outcome. The recipient domains it
  * concerns are gathered per finding (recipientsPart).
  */
-export function causeOf(snapshot: Snapshot, assumptions: Assumptions, origin: Origin, transaction: Transaction, verdict: Verdict, ruleParts?: readonly string[], connectorText?: string): string {
+export function causeOf(snapshot: Snapshot, assumptions: Assumptions, origin: Origin, transaction: Transaction, verdict: Verdict): string {
+  return causeText(origin, verdict, connectorPart(snapshot, assumptions, verdict, transaction), rulesPart(snapshot, verdict));
+}
+
+/** The cause from its connector and rules parts (the search remembers those) and the verdict. */
+function causeText(origin: Origin, verdict: Verdict, connectorText: string, ruleParts: readonly string[]): string {
   const from = origin === 'gateway' ? 'from the gateway' : origin === 'allowed-source' ? 'from an allowed source' : 'not from the gateway';
   const outcome = verdict.action === 'reject' ? `${DISPOSITION_WORDS[verdict.disposition]} (${verdict.code} ${verdict.enhanced})` : DISPOSITION_WORDS[verdict.disposition];
-  const parts = [
-    from,
-    connectorText ?? connectorPart(snapshot, assumptions, verdict, transaction),
-    ...(ruleParts ?? rulesPart(snapshot, verdict)),
-    authenticationPart(verdict),
-    outcome,
-  ];
-  return parts.join('; ');
+  return [from, connectorText, ...ruleParts, authenticationPart(verdict), outcome].join('; ');
 }
 
 /** The kind of finding a class is, or null. */
@@ -550,7 +548,9 @@ function search(snapshot: Snapshot, options: ProofOptions, decider: Decider, mod
   const recipientParts = new Map<string, string[]>();
   const recordGroup = (kind: ProofFinding['kind'], first: ClassIndex, verdict: Verdict, origin: Origin, count: number) => {
     if (verdict.incomplete) result.incomplete += count;
-    const transaction = transactionOf(space, first);
+    // The class's transaction, made only when something below is not remembered yet.
+    let made: Transaction | undefined;
+    const transaction = (): Transaction => (made ??= transactionOf(space, first));
     // The fast path leaves each rule's reasons empty; the cause names the condition or exception that kept a blocking
     // rule from acting, so such a verdict (and only such a one) gets its rules' reasons from a traced decision.
     const facts = ruleListFacts(verdict.rules);
@@ -562,7 +562,7 @@ function search(snapshot: Snapshot, options: ProofOptions, decider: Decider, mod
         // From the shadow policy's fast path (explain.ts); when it cannot tell, from a traced decision.
         const names = facts.names;
         if (mode.explain !== 'trace') explainer ??= new RuleExplainer(snapshot, options.assumptions, explained);
-        const reasons = explainer ? explainer.reasons(transaction, names) : null;
+        const reasons = explainer ? explainer.reasons(transaction(), names) : null;
         if (reasons) {
           // The same rule list with the same reasons (both shared objects) gives the same part.
           let byReasons = reasonedLists.get(verdict.rules);
@@ -574,7 +574,7 @@ function search(snapshot: Snapshot, options: ProofOptions, decider: Decider, mod
               byReasons.set(reasons, parts);
             }
           }
-        } else parts = rulesPart(snapshot, decider.decide(transaction, { trace: true }));
+        } else parts = rulesPart(snapshot, decider.decide(transaction(), { trace: true }));
         if (reasonedParts.size > 100_000) reasonedParts.clear();
         reasonedParts.set(key, parts);
       }
@@ -583,17 +583,17 @@ function search(snapshot: Snapshot, options: ProofOptions, decider: Decider, mod
     const connectorKey = match ? `${first.clientIp} ${first.tls} ${match.matchedBy} ${match.name}` : '';
     let connectorText = connectorParts.get(connectorKey);
     if (connectorText === undefined) {
-      connectorText = connectorPart(snapshot, options.assumptions, verdict, transaction);
+      connectorText = connectorPart(snapshot, options.assumptions, verdict, transaction());
       if (connectorParts.size > 100_000) connectorParts.clear();
       connectorParts.set(connectorKey, connectorText);
     }
-    const cause = causeOf(snapshot, options.assumptions, origin, transaction, verdict, parts, connectorText);
+    const cause = causeText(origin, verdict, connectorText, parts as string[]);
     const key = `${kind}|${cause}`;
     const acceptedKey = `${first.recipients} ${verdict.recipients ? verdict.recipients.map((entry) => (entry.action === 'accept' ? 1 : 0)).join('') : '*'}`;
     let recipients = recipientParts.get(acceptedKey);
     if (!recipients) {
       const members = space.recipients[first.recipients]?.members ?? [];
-      recipients = members.map((member) => recipientsPart(snapshot, verdict, { ...transaction, rcptTo: [...member.value] }));
+      recipients = members.map((member) => recipientsPart(snapshot, verdict, { ...transaction(), rcptTo: [...member.value] }));
       if (recipientParts.size > 100_000) recipientParts.clear();
       recipientParts.set(acceptedKey, recipients);
     }
