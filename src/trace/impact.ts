@@ -52,6 +52,70 @@ export interface ImpactCounts extends Omit<ImpactResult, 'groups' | 'limits'> {
 /** What a breaking message's group keeps of it. */
 export type BreakingMessage = Pick<TraceRecord, 'mailFrom' | 'time' | 'subject' | 'recipients' | 'count' | 'lastTime'> & { clientIp: string };
 
+/** What {@link ImpactAnalysis.checkpoint} keeps. */
+export interface ImpactCheckpoint {
+  counts: ImpactCounts;
+  groups: [number | string, ImpactGroup][];
+}
+
+/**
+ * Copies of the strings groups keep (own: not slices of a chunk of text), one copy for all the groups that keep the
+ * same (a source IP, a domain, a subject), up to a bound.
+ */
+export class SharedStrings {
+  private readonly kept = new Map<string, string>();
+
+  own(text: string): string {
+    let copy = this.kept.get(text);
+    if (copy === undefined) {
+      copy = own(text);
+      if (this.kept.size >= 50_000) this.kept.clear();
+      this.kept.set(copy, copy);
+    }
+    return copy;
+  }
+}
+
+/**
+ * The key of a group (source IP, sender domain, reason) as a number made of the three's ids, not a string joining them:
+ * groups are many, and a key of their own would be held for each. Past 2^21 sources or domains or 2^10 reasons, the
+ * joined string (no two keys alike either way).
+ */
+export class GroupKeys {
+  private readonly sources = new Map<string, number>();
+  private readonly domains = new Map<string, number>();
+  private readonly reasons = new Map<string, number>();
+
+  key(sourceIp: string, senderDomain: string, reason: string): number | string {
+    const source = idOf(this.sources, sourceIp);
+    const domain = idOf(this.domains, senderDomain);
+    const refusal = idOf(this.reasons, reason);
+    if (source < 1 << 21 && domain < 1 << 21 && refusal < 1 << 10) return (source * 2 ** 21 + domain) * 2 ** 10 + refusal;
+    return own(`${sourceIp}|${senderDomain}|${reason}`);
+  }
+}
+
+function idOf(ids: Map<string, number>, value: string): number {
+  let id = ids.get(value);
+  if (id === undefined) {
+    id = ids.size;
+    ids.set(own(value), id);
+  }
+  return id;
+}
+
+/** The map under `key` in `map`, made when missing. */
+function level<V>(map: Map<string, Map<string, V>>, key: string): Map<string, V> {
+  let next = map.get(key);
+  if (!next) {
+    next = new Map();
+    map.set(own(key), next);
+  }
+  return next;
+}
+
+const copyGroup = (group: ImpactGroup): ImpactGroup => ({ ...group, subjects: [...group.subjects], recipients: [...group.recipients] });
+
 const MAX_SAMPLES = 3;
 const MAX_RECIPIENTS = 5;
 
@@ -76,10 +140,23 @@ function suggestion(clientIp: string, domain: string): string | null {
   return `--allow-direct-send '${address.toString()}=${name}'`;
 }
 
+/**
+ * A source IP's cached decisions: per the rest of the decision key (sender, recipient domain, header From,
+ * certificate), how the message is refused now and after (null: accepted); and the gateway's certificate when the IP is
+ * one of the gateway's (undefined: not yet looked up).
+ */
+interface Source {
+  certificate: string | null | undefined;
+  /** By sender (domain class or address), recipient domain, header From, certificate. */
+  outcomes: Map<string, Map<string, Map<string, Map<string, Outcomes>>>>;
+}
+
+/** How a message is refused now and after the change (null: accepted). */
+type Outcomes = [string | null, string | null];
+
 export class ImpactAnalysis {
-  private readonly groups = new Map<string, ImpactGroup>();
-  /** Per decision key: how the message is refused now and after (null: accepted). Small values, bounded size. */
-  private readonly cache = new Map<string, [string | null, string | null]>();
+  private readonly groups = new Map<number | string, ImpactGroup>();
+  private readonly keys = new GroupKeys();
   private readonly result: Omit<ImpactResult, 'groups' | 'limits'> = {
     records: 0,
     evaluated: 0,
@@ -121,9 +198,22 @@ export class ImpactAnalysis {
     }
   }
 
+  private readonly senderClasses = new Map<string, string>();
+  private readonly strings = new SharedStrings();
+
   /** The sender's domain as far as the configuration can tell it apart: itself when mentioned (or a parent is), else one class. */
   private senderClass(domain: string | null): string {
     if (!domain) return '';
+    let known = this.senderClasses.get(domain);
+    if (known === undefined) {
+      known = this.classOf(domain);
+      if (this.senderClasses.size > 100_000) this.senderClasses.clear();
+      this.senderClasses.set(own(domain), known === domain ? own(domain) : known);
+    }
+    return known;
+  }
+
+  private classOf(domain: string): string {
     for (let rest = domain; ; ) {
       if (this.mentioned.has(rest)) return domain;
       const dot = rest.indexOf('.');
@@ -132,35 +222,46 @@ export class ImpactAnalysis {
     }
   }
 
-  private readonly gatewayCertificates = new Map<string, string | null>();
-  private readonly tenantAddresses = new Map<string, boolean>();
+  /** Per source IP: the gateway's certificate when it is one of the gateway's addresses, and the decisions cached. */
+  private readonly sources = new Map<string, Source>();
+  private cached = 0;
+  /** Per recipient address: its domain as the decision key writes it when it is one of the tenant's, else false. */
+  private readonly tenantAddresses = new Map<string, string | false>();
 
-  /** Whether an address is in one of the tenant's domains (remembered: recipients repeat). */
-  private forTenant(address: string): boolean {
+  /** The domain of an address in one of the tenant's domains, or false (remembered: recipients repeat). */
+  private tenantDomain(address: string): string | false {
     let hit = this.tenantAddresses.get(address);
     if (hit === undefined) {
-      hit = findAcceptedDomain(domainOf(address), this.now.AcceptedDomain, this.assumptions) !== null;
+      const domain = domainOf(address);
+      hit = findAcceptedDomain(domain, this.now.AcceptedDomain, this.assumptions) !== null ? own(String(domain)) : false;
       if (this.tenantAddresses.size > 100_000) this.tenantAddresses.clear();
       this.tenantAddresses.set(own(address), hit);
     }
     return hit;
   }
 
+  /** What is known of a source IP (remembered: sources repeat; bounded by the decisions cached). */
+  private source(clientIp: string): Source {
+    let source = this.sources.get(clientIp);
+    if (!source) {
+      source = { certificate: undefined, outcomes: new Map() };
+      this.sources.set(own(clientIp), source);
+    }
+    return source;
+  }
+
   /** The certificate a sender presents is not in mail-flow data; it is assumed from the connector or the gateway. */
-  private certificateFor(record: TraceRecord): string | null {
+  private certificateFor(record: TraceRecord, source: Source): string | null {
     if (record.connector) {
       const connector = this.now.InboundConnector.find((entry) => entry.Name.toLowerCase() === record.connector?.toLowerCase());
       if (connector?.TlsSenderCertificateName) return hostForCertificateName(connector.TlsSenderCertificateName);
     }
     if (!record.clientIp || !this.gateway.certificateName) return null;
-    let certificate = this.gatewayCertificates.get(record.clientIp);
-    if (certificate === undefined) {
+    if (source.certificate === undefined) {
       const address = parseIp(record.clientIp);
-      certificate = address && findInList(compiledIpList(this.gateway.ips), address) ? hostForCertificateName(this.gateway.certificateName) : null;
-      if (this.gatewayCertificates.size > 100_000) this.gatewayCertificates.clear();
-      this.gatewayCertificates.set(own(record.clientIp), certificate);
+      source.certificate = address && findInList(compiledIpList(this.gateway.ips), address) ? hostForCertificateName(this.gateway.certificateName) : null;
     }
-    return certificate;
+    return source.certificate;
   }
 
   add(record: TraceRecord): void {
@@ -186,34 +287,49 @@ export class ImpactAnalysis {
       this.result.skipped.noSourceIp += messages;
       return null;
     }
-    const recipient = record.recipients.find((address) => this.forTenant(address));
-    if (!recipient) {
+    let recipient: string | undefined;
+    let recipientDomain: string | false = false;
+    for (const address of record.recipients) {
+      recipientDomain = this.tenantDomain(address);
+      if (recipientDomain !== false) {
+        recipient = address;
+        break;
+      }
+    }
+    if (recipient === undefined) {
       this.result.skipped.notForTenant += messages;
       return null;
     }
-    const certificate = this.certificateFor(record);
+    const source = this.source(record.clientIp);
+    const certificate = this.certificateFor(record, source);
     if (certificate) this.certificateAssumed += messages;
-    // TLS is not in mail-flow data either: every message is taken to have used STARTTLS, as nearly all senders do,
-    // so that RequireTls connectors do not turn every recorded message into a false alarm.
-    const clientIp = record.clientIp;
-    const transaction = (): Transaction => ({
-      clientIp,
-      tls: certificate ? { certificate: { subject: `CN=${certificate}` } } : {},
-      mailFrom: record.mailFrom,
-      rcptTo: [recipient],
-      ...(record.headerFrom ? { headers: [{ name: 'From', value: record.headerFrom }] } : {}),
-      // Mail-flow data does not list attachments: attachment conditions are "not evaluated", not "no attachments".
-      attachments: 'unknown',
-    });
     // Verdicts depend on the sender's domain, not its local part, unless a rule looks at whole addresses.
     const sender = this.addressMatters ? record.mailFrom.toLowerCase() : this.senderClass(domainOf(record.mailFrom));
     const from = record.headerFrom ? (this.addressMatters ? record.headerFrom.toLowerCase() : this.senderClass(domainOf(record.headerFrom))) : '';
-    const cacheKey = `${record.clientIp}|${sender}|${domainOf(recipient)}|${from}|${certificate ?? ''}`;
-    let outcomes = this.cache.get(cacheKey);
+    // The rest of the decision key, level by level: each part a string already hashed (remembered above), none joined.
+    const bySender = source.outcomes.get(sender);
+    const byRecipient = bySender?.get(recipientDomain as string);
+    const byFrom = byRecipient?.get(from);
+    let outcomes = byFrom?.get(certificate ?? '');
     if (!outcomes) {
+      // TLS is not in mail-flow data either: every message is taken to have used STARTTLS, as nearly all senders do,
+      // so that RequireTls connectors do not turn every recorded message into a false alarm.
+      const clientIp = record.clientIp;
+      const transaction = (): Transaction => ({
+        clientIp,
+        tls: certificate ? { certificate: { subject: `CN=${certificate}` } } : {},
+        mailFrom: record.mailFrom,
+        rcptTo: [recipient],
+        ...(record.headerFrom ? { headers: [{ name: 'From', value: record.headerFrom }] } : {}),
+        // Mail-flow data does not list attachments: attachment conditions are "not evaluated", not "no attachments".
+        attachments: 'unknown',
+      });
       outcomes = [refusal(decide(this.now, transaction(), { assumptions: this.assumptions })), refusal(decide(this.after, transaction(), { assumptions: this.assumptions }))];
-      if (this.cache.size > 200_000) this.cache.clear();
-      this.cache.set(own(cacheKey), outcomes);
+      if (++this.cached > 200_000) {
+        this.sources.clear();
+        this.cached = 1;
+      }
+      level(level(level(this.source(clientIp).outcomes, sender), recipientDomain as string), from).set(certificate ?? '', outcomes);
     }
     this.result.evaluated += messages;
     const [before, reason] = outcomes;
@@ -238,7 +354,8 @@ export class ImpactAnalysis {
     if (last) {
       if (!group.lastSeen || last > group.lastSeen) group.lastSeen = own(last);
     }
-    if (record.subject && group.subjects.length < MAX_SAMPLES && !group.subjects.includes(record.subject)) group.subjects.push(own(record.subject));
+    // Lists of exact length (concat; an array grown by push holds room for 16 more): groups are many.
+    if (record.subject && group.subjects.length < MAX_SAMPLES && !group.subjects.includes(record.subject)) group.subjects = group.subjects.concat(this.strings.own(record.subject));
     for (const address of record.recipients) this.addRecipient(group, address.toLowerCase());
   }
 
@@ -246,18 +363,18 @@ export class ImpactAnalysis {
   addRecipient(group: ImpactGroup, address: string): void {
     if (!group.recipients.includes(address)) {
       group.recipientCount++;
-      if (group.recipients.length < MAX_RECIPIENTS) group.recipients.push(own(address));
+      if (group.recipients.length < MAX_RECIPIENTS) group.recipients = group.recipients.concat(this.strings.own(address));
     }
   }
 
   /** The group of a source, sender domain and reason, made on first use (ties in the report keep this order). */
   group(sourceIp: string, senderDomain: string, reason: string): ImpactGroup {
-    const key = `${sourceIp}|${senderDomain}|${reason}`;
+    const key = this.keys.key(sourceIp, senderDomain, reason);
     let group = this.groups.get(key);
     if (!group) {
       const directSend = findAcceptedDomain(senderDomain === '<>' ? null : senderDomain, this.now.AcceptedDomain, this.assumptions) !== null;
-      const clientIp = own(sourceIp);
-      const domain = own(senderDomain);
+      const clientIp = this.strings.own(sourceIp);
+      const domain = this.strings.own(senderDomain);
       group = {
         clientIp,
         senderDomain: domain,
@@ -269,9 +386,10 @@ export class ImpactAnalysis {
         recipients: [],
         recipientCount: 0,
         directSend,
-        suggestion: suggestion(clientIp, domain),
+        // Made by finish(), for the groups reported: not held for every group while reading.
+        suggestion: null,
       };
-      this.groups.set(own(key), group);
+      this.groups.set(key, group);
     }
     return group;
   }
@@ -297,7 +415,23 @@ export class ImpactAnalysis {
     this.summaryRows += counts.summaryRows;
   }
 
+  /** The state so far (counts and groups), for {@link restore} when what was added since is read again another way. */
+  checkpoint(): ImpactCheckpoint {
+    return { counts: this.counts(), groups: [...this.groups].map(([key, group]) => [key, copyGroup(group)]) };
+  }
+
+  /** Goes back to a {@link checkpoint}. */
+  restore(checkpoint: ImpactCheckpoint): void {
+    const { counts } = checkpoint;
+    Object.assign(this.result, { records: counts.records, evaluated: counts.evaluated, skipped: { ...counts.skipped }, acceptedNow: counts.acceptedNow, refusedNow: counts.refusedNow, breaking: counts.breaking });
+    this.certificateAssumed = counts.certificateAssumed;
+    this.summaryRows = counts.summaryRows;
+    this.groups.clear();
+    for (const [key, group] of checkpoint.groups) this.groups.set(key, copyGroup(group));
+  }
+
   finish(): ImpactResult {
+    for (const group of this.groups.values()) group.suggestion = suggestion(group.clientIp, group.senderDomain);
     const groups = [...this.groups.values()].sort((a, b) => b.messages - a.messages || a.clientIp.localeCompare(b.clientIp));
     const limits = [
       'Message trace and EmailEvents hold only mail that EOP accepted: what is refused today is not in these data.',

@@ -12,18 +12,19 @@
  * a known header row with no rows under it is an empty trace. A file that mixes Streaming API records with plain rows
  * is bad input, named with the record where the shape changes.
  */
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pipeline as pipe, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TextDecoder } from 'node:util';
+import { isAscii } from 'node:buffer';
 import { createGunzip } from 'node:zlib';
 import { CsvError, Parser } from 'csv-parse';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { InputError } from '../errors.js';
 import type { ImpactAnalysis } from './impact.js';
 import { own } from '../util/strings.js';
-import { columnGetter, detectFormat, isStreamingRecord, MalformedRow, objectGetter, STREAMING_CATEGORY, toRecord, type Getter, type Row, type TraceFormat, type TraceRecord } from './records.js';
+import { csvColumns, csvRecords, detectFormat, isStreamingRecord, MalformedRow, objectGetter, STREAMING_CATEGORY, toRecord, type CsvRecordMaker, type Getter, type Row, type TraceFormat, type TraceRecord } from './records.js';
 import { countLines, CsvRecordScanner, JsonDocumentScanner, MAX_RECORD, skipBlank, tooLong, WRAPPER_KEYS } from './tokenize.js';
 
 export interface Malformed {
@@ -225,6 +226,19 @@ class Sink {
       if (error instanceof MalformedRow) this.malformed(index, error.message, where);
       else throw error;
     }
+  }
+
+  /** A CSV row of the header's length. */
+  acceptValues(make: CsvRecordMaker, values: readonly string[], index: number): void {
+    let record: TraceRecord;
+    try {
+      record = make(values, this.file, index);
+    } catch (error) {
+      if (error instanceof MalformedRow) return this.malformed(index, error.message);
+      throw error;
+    }
+    this.onRecord(record);
+    this.summary.records++;
   }
 
   /**
@@ -485,8 +499,8 @@ function lineFeeds(values: readonly string[]): number {
  * field count is not the header's is malformed, and so is an unclosed quote at the end of the file; a row longer than
  * {@link MAX_RECORD} is bad input, at the line it starts on.
  */
-async function readRows(sink: Sink, delimiter: string, header: string[], firstLine: number, text: AsyncIterable<string>): Promise<void> {
-  const getter = columnGetter(header);
+async function readRows(sink: Sink, delimiter: string, header: string[], firstLine: number, text: AsyncIterable<string>, transient = false): Promise<void> {
+  const make = csvRecords(header, sink.format as TraceFormat, transient);
   const fields = header.length;
   const most = fields + EXTRA_FIELDS;
   let index = 0;
@@ -495,10 +509,10 @@ async function readRows(sink: Sink, delimiter: string, header: string[], firstLi
     if (values.length === 1 && (values[0] as string).trim() === '') return;
     index++;
     sink.rows++;
-    if (values.length === fields) sink.accept(getter(values), index);
+    if (values.length === fields) sink.acceptValues(make, values, index);
     else sink.malformed(index, `${values.length === most ? `${most} or more` : values.length} fields where the header has ${fields}`);
   };
-  const scanner = new CsvRecordScanner(delimiter, most, take, firstLine);
+  const scanner = new CsvRecordScanner(delimiter, most, take, firstLine, csvColumns(header, sink.format as TraceFormat));
   const chunks = text[Symbol.asyncIterator]();
   let rest: string | null = null;
   try {
@@ -764,26 +778,66 @@ export interface RangeSummary {
 /**
  * Reads the rows of the bytes from `start` to `end` of a file laid out as `layout` says (a range that starts where a
  * row does), as {@link readTrace} reads them: rows are numbered from 1 in the range; an error stops the reading.
+ * `transient`: the caller looks at each record only until the next, and parses the time of a message trace's records
+ * itself (csvRecords).
  */
-export async function readCsvRange(file: string, layout: CsvLayout, start: number, end: number, onRecord: (record: TraceRecord) => void): Promise<RangeSummary> {
+export async function readCsvRange(file: string, layout: CsvLayout, start: number, end: number, onRecord: (record: TraceRecord) => void, transient = false): Promise<RangeSummary> {
   const sink = new Sink(file, onRecord);
   sink.setFormat(layout.format);
-  await readRows(sink, layout.delimiter, layout.header, layout.line, rangeText(file, start, end));
+  await readRows(sink, layout.delimiter, layout.header, layout.line, rangeText(file, start, end), transient);
   return { summary: sink.summary, rows: sink.rows, quoteOpenAtEnd: sink.quoteOpenAtEnd };
 }
 
-/** The text of a byte range of a UTF-8 file, as chunks (the range starts and ends between characters). */
+/** Bytes read at a time from a byte range: few reads (each a system call). */
+const RANGE_READ = 1 << 18;
+/**
+ * Bytes decoded at a time into a chunk of text. Small: the chunk being read is alive at every young-generation
+ * collection (copied each time), and the smaller it is, the less the young generation grows (peak memory is the sum of
+ * every thread's heap). The bytes read are outside the heap.
+ */
+const RANGE_CHUNK = 1 << 14;
+
+/**
+ * The text of a byte range of a UTF-8 file, as chunks (the range starts and ends between characters). Read with
+ * synchronous reads (a range is read by a thread that does nothing else while it waits); a chunk of ASCII bytes after
+ * one that ended between characters is copied as it is, others go through the UTF-8 decoder.
+ */
 async function* rangeText(file: string, start: number, end: number): AsyncGenerator<string> {
   if (end <= start) return;
   const decoder = new TextDecoder('utf-8');
+  let handle: number;
   try {
-    for await (const chunk of createReadStream(file, { start, end: end - 1 })) {
-      const text = decoder.decode(chunk as Buffer, { stream: true });
-      if (text) yield text;
+    handle = openSync(file, 'r');
+  } catch (error) {
+    throw unreadable(file, error);
+  }
+  try {
+    const buffer = Buffer.allocUnsafe(RANGE_READ);
+    // The decoder holds no part of a character: the last byte given to it was ASCII (or none was given).
+    let between = true;
+    for (let at = start; at < end; ) {
+      let count: number;
+      try {
+        count = readSync(handle, buffer, 0, Math.min(RANGE_READ, end - at), at);
+      } catch (error) {
+        throw unreadable(file, error);
+      }
+      if (count === 0) break;
+      at += count;
+      for (let from = 0; from < count; from += RANGE_CHUNK) {
+        const bytes = buffer.subarray(from, Math.min(from + RANGE_CHUNK, count));
+        let text: string;
+        if (between && isAscii(bytes)) text = bytes.toString('latin1');
+        else {
+          text = decoder.decode(bytes, { stream: true });
+          between = (bytes[bytes.length - 1] as number) < 0x80;
+        }
+        if (text) yield text;
+      }
     }
     const rest = decoder.decode();
     if (rest) yield rest;
-  } catch (error) {
-    throw unreadable(file, error);
+  } finally {
+    closeSync(handle);
   }
 }

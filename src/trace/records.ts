@@ -116,10 +116,36 @@ export function columnGetter(header: readonly string[]): (values: readonly strin
   };
 }
 
+/** The date and hour (`2026-11-24T09`) of the last canonical time that Date.parse took, the hour below 24. */
+let validHour = '';
+
+const digit = (text: string, at: number): number => text.charCodeAt(at) - 48;
+const isDigit = (text: string, at: number): boolean => (text.charCodeAt(at) - 48) >>> 0 < 10;
+
+/**
+ * Whether `2026-11-24T09:14:03.123Z` (24 characters, checked by the caller to have `-` and `T` where they go and a
+ * final `Z`) is a time Date.parse takes, without calling it for every row: the date and hour as Date.parse says (once
+ * per hour of the trace, the hour below 24), then minutes and seconds below 60 and digits for the milliseconds, as
+ * Date.parse checks them. False leaves it to Date.parse.
+ */
+function canonicalTime(text: string): boolean {
+  if (text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58 || text.charCodeAt(19) !== 46) return false;
+  if (!isDigit(text, 14) || !isDigit(text, 15) || !isDigit(text, 17) || !isDigit(text, 18) || !isDigit(text, 20) || !isDigit(text, 21) || !isDigit(text, 22)) return false;
+  if (digit(text, 14) > 5 || digit(text, 17) > 5) return false;
+  if (validHour === '' || !text.startsWith(validHour)) {
+    const hour = text.slice(0, 13);
+    if (!isDigit(hour, 11) || !isDigit(hour, 12) || digit(hour, 11) * 10 + digit(hour, 12) >= 24) return false;
+    if (Number.isNaN(Date.parse(`${hour}:00:00.000Z`))) return false;
+    validHour = own(hour);
+  }
+  return true;
+}
+
 /** Dates as written by the cmdlets: ISO, `/Date(ms)/` (PowerShell 5.1 JSON), or en-US `11/20/2026 9:14:03 AM`. */
 export function parseTime(text: string | null): string | null {
   if (!text) return null;
   if (text.length >= 20 && text[4] === '-' && text[10] === 'T' && text.endsWith('Z')) {
+    if (text.length === 24 && canonicalTime(text)) return text;
     const iso = Date.parse(text);
     if (!Number.isNaN(iso)) return text.length === 24 ? text : new Date(iso).toISOString();
   }
@@ -251,8 +277,67 @@ export function toRecord(field: Getter, format: TraceFormat, file: string, index
       break;
     }
   }
+  return checked(record);
+}
+
+/** The checks every record passes: a recipient, a source IP that is one (or none). */
+function checked(record: TraceRecord): TraceRecord {
   if (record.recipients.length === 0) throw new MalformedRow('no recipient address');
   if (record.clientIp && !validIp(record.clientIp)) throw new MalformedRow(`"${record.clientIp}" is not an IP address`);
   if (record.mailFrom === '<>') record.mailFrom = '';
   return record;
+}
+
+/** Makes a record of one CSV row (as many values as the header has fields); throws {@link MalformedRow}. */
+export type CsvRecordMaker = (values: readonly string[], file: string, index: number) => TraceRecord;
+
+/** The columns of a message trace a record is made of. */
+const MESSAGE_TRACE_COLUMNS = ['Received', 'SenderAddress', 'RecipientAddress', 'FromIP', 'Subject', 'Status'];
+
+/**
+ * The columns {@link csvRecords} reads under a header, by position (null: all of them): a message trace's by name,
+ * the first always (a row of one blank field is a blank line).
+ */
+export function csvColumns(header: readonly string[], format: TraceFormat): boolean[] | null {
+  if (format !== 'message-trace') return null;
+  const read = new Set(MESSAGE_TRACE_COLUMNS.map((name) => header.findIndex((value) => key(value) === key(name))));
+  return header.map((_, index) => index === 0 || read.has(index));
+}
+
+/**
+ * The records of CSV rows under a header, as {@link toRecord} makes them. A message trace's columns are found once and
+ * read by position (the trace's common case, millions of rows); other formats go through a getter.
+ *
+ * `transient`, for a caller that looks at each record only until the next (and needs the time of a few): a message
+ * trace's records are then one object, filled anew for each row (so are their recipients, when there is one), and
+ * their `time` is the Received field's text as it is, for the caller to parse ({@link parseTime}) when it needs it.
+ */
+export function csvRecords(header: readonly string[], format: TraceFormat, transient = false): CsvRecordMaker {
+  const getter = columnGetter(header);
+  if (format !== 'message-trace') return (values, file, index) => toRecord(getter(values), format, file, index);
+  const column = (name: string) => header.findIndex((value) => key(value) === key(name));
+  const [received, sender, recipient, fromIp, subject, status] = MESSAGE_TRACE_COLUMNS.map(column) as number[];
+  const value = (values: readonly string[], index: number): string | null => (index < 0 ? null : (values[index] as string).trim());
+  const one = [''];
+  const kept: TraceRecord = { file: '', row: 0, format, time: null, mailFrom: '', headerFrom: null, recipients: one, clientIp: null, subject: null, status: null, direction: null, connector: null };
+  return (values, file, index) => {
+    const time = value(values, received as number);
+    const recipients = value(values, recipient as number) ?? '';
+    const record = transient ? kept : { ...kept };
+    record.file = file;
+    record.row = index;
+    record.time = transient ? time : parseTime(time);
+    record.mailFrom = value(values, sender as number) ?? '';
+    // One address (the common case) needs no split.
+    if (recipients.includes(';') || recipients.includes(',')) record.recipients = recipients.split(/[;,]\s*/).filter((address) => address.includes('@'));
+    else if (!recipients.includes('@')) record.recipients = [];
+    else if (transient) {
+      one[0] = recipients;
+      record.recipients = one;
+    } else record.recipients = [recipients];
+    record.clientIp = value(values, fromIp as number) || null;
+    record.subject = value(values, subject as number);
+    record.status = value(values, status as number);
+    return checked(record);
+  };
 }

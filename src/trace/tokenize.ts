@@ -28,8 +28,14 @@ const CLOSE_OBJECT = 125;
 /** Line feeds in `text` from `from` to `to`. */
 export function countLines(text: string, from = 0, to = text.length): number {
   let count = 0;
-  for (let k = from; k < to; k++) if (text.charCodeAt(k) === LF) count++;
+  for (let k = text.indexOf('\n', from); k >= 0 && k < to; k = text.indexOf('\n', k + 1)) count++;
   return count;
+}
+
+/** The first line feed at or after `from`, or the text's length. */
+function nextLineFeed(text: string, from: number): number {
+  const at = text.indexOf('\n', from);
+  return at < 0 ? text.length : at;
 }
 
 /** The end of a run of blank space (space, tab, CR, LF) from `from`; `at.line` goes on by its line feeds. */
@@ -321,11 +327,16 @@ export class CsvRecordScanner {
   private pending = '';
   private readonly delimiter: number;
 
+  /**
+   * `wanted`: the columns the caller reads (by position; null: all). The others are still read past, quotes and line
+   * breaks included, but their values are left empty.
+   */
   constructor(
     delimiter: string,
     private readonly mostFields: number,
     private readonly onRecord: (values: string[], line: number) => void,
     firstLine: number,
+    private readonly wanted: readonly boolean[] | null = null,
   ) {
     this.delimiter = delimiter.charCodeAt(0);
     this.line = firstLine;
@@ -388,34 +399,45 @@ export class CsvRecordScanner {
     }
     // A new array for each record: the caller may keep it.
     const values: string[] = [];
+    const wanted = this.wanted;
+    // The first line feed at or after the field being read (found when needed).
+    let lf = -1;
     let lines = 0;
     let i = start;
     for (;;) {
       if (i - start > CSV_FAST_RECORD || values.length >= this.mostFields) return HANDED_OVER;
       let value: string;
+      // A column the caller does not read is skipped, not cut out of the text: its value is empty.
+      const keep = wanted === null || wanted[values.length] !== false;
       if (i < n && text.charCodeAt(i) === QUOTE) {
         // A quoted field: to the quote not followed by another.
         value = '';
+        const open = i;
         let from = i + 1;
         for (;;) {
           const quote = text.indexOf('"', from);
           if (quote < 0) return last ? HANDED_OVER : NEEDS_MORE;
           if (quote + 1 >= n) {
             if (!last) return NEEDS_MORE;
-            value += text.slice(from, quote);
+            if (keep) value += text.slice(from, quote);
             i = quote + 1;
             break;
           }
           if (text.charCodeAt(quote + 1) === QUOTE) {
-            value += text.slice(from, quote + 1);
+            if (keep) value += text.slice(from, quote + 1);
             from = quote + 2;
             continue;
           }
-          value += text.slice(from, quote);
+          if (keep) value += text.slice(from, quote);
           i = quote + 1;
           break;
         }
-        if (value.includes('\n')) lines += countLines(value);
+        // Line feeds inside the field (rare): the next line feed is looked for once per record, and again only past it.
+        if (lf < open) lf = nextLineFeed(text, open);
+        if (lf < i) {
+          lines += countLines(text, open, i);
+          lf = nextLineFeed(text, i);
+        }
         values.push(value);
         if (i >= n) break;
         const c = text.charCodeAt(i);
@@ -446,12 +468,12 @@ export class CsvRecordScanner {
       }
       if (k >= n) {
         if (!last) return NEEDS_MORE;
-        values.push(text.slice(i, k));
+        values.push(keep ? text.slice(i, k) : '');
         i = k;
         break;
       }
       // The CR of a CR LF ends the record; a lone CR is text.
-      values.push(text.slice(i, c === LF && k > i && text.charCodeAt(k - 1) === CR ? k - 1 : k));
+      values.push(keep ? text.slice(i, c === LF && k > i && text.charCodeAt(k - 1) === CR ? k - 1 : k) : '');
       i = k + 1;
       if (c === LF) break;
     }

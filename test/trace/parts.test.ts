@@ -1,7 +1,8 @@
 /**
  * Reading fast and in parts gives what reading row by row in one piece gives:
- *   - the CSV scanner (tokenize.ts) against csv-parse alone, on random text with every quirk (the scanner hands the
- *     text it does not read to csv-parse: the records, their numbers and the malformed rows must not change);
+ *   - the CSV scanner (tokenize.ts) against csv-parse alone, on random text with every quirk, also in columns the
+ *     scanner skips (it hands the text it does not read to csv-parse: the records, their numbers and the malformed
+ *     rows must not change);
  *   - a file cut into byte ranges read by worker threads (forced with a split threshold of 0) against the same file
  *     read in one piece: the bundled trace and generated ones with PowerShell's quirks, including line feeds inside
  *     quoted fields where a cut is planned, malformed rows in every part, and breaking groups spread over the parts.
@@ -23,8 +24,8 @@ import { readTrace, readTraceText, type ReadSummary } from '../../src/trace/read
 import { columnGetter, MalformedRow, toRecord } from '../../src/trace/records.js';
 
 const HEADER = 'Received,SenderAddress,RecipientAddress,FromIP,Subject';
-const FIELDS = 5;
-const MOST = FIELDS + 100;
+/** With columns the impact does not read (the scanner skips them): MessageId, Size. */
+const WIDE_HEADER = 'Received,SenderAddress,MessageId,RecipientAddress,FromIP,Size,Subject';
 
 type Outcome = { rows: [number, string, string | null][]; malformed: [number, string][] } | { error: true };
 
@@ -40,10 +41,12 @@ async function viaReader(text: string): Promise<Outcome> {
 }
 
 /** csv-parse alone, with the reader's options, over the rows under the header. */
-async function viaCsvParse(body: string, delimiter: string): Promise<Outcome> {
+async function viaCsvParse(body: string, delimiter: string, header = HEADER): Promise<Outcome> {
   const rows: [number, string, string | null][] = [];
   const malformed: [number, string][] = [];
-  const getter = columnGetter(HEADER.split(','));
+  const getter = columnGetter(header.split(','));
+  const FIELDS = header.split(',').length;
+  const MOST = FIELDS + 100;
   let index = 0;
   const take = (values: string[]): void => {
     if (values.length === 1 && (values[0] as string).trim() === '') return;
@@ -99,6 +102,19 @@ describe('the CSV scanner reads what csv-parse reads', () => {
         assert.deepEqual(await viaReader(text), await viaCsvParse(body, delimiter));
       }),
       { numRuns: 1500, seed: 18 },
+    );
+  });
+
+  test('skipped columns (quotes, line breaks and stray quotes in them) change nothing', async () => {
+    const row = (id: string, subject: string, delimiter: string) => ['2026-11-24T09:00:00Z', 'x@y', id, 'alice@contoso.com', '192.0.2.25', '"12""3"', subject].join(delimiter);
+    const piece = fc.constantFrom('a', 'b@c', '"', '""', '"x""y"', '"line\nbreak"', ',', ';', '\n', '\r\n', '\r', ' ', 'é', '@@ROW@@', '@@ODD@@', '"q"');
+    await fc.assert(
+      fc.asyncProperty(fc.array(piece, { maxLength: 40 }), fc.constantFrom(',', ';'), async (pieces, delimiter) => {
+        const body = pieces.map((item) => (item === '@@ROW@@' ? row('"<a\r\nb"">"', '"s, t"', delimiter) : item === '@@ODD@@' ? row('x"y', 's', delimiter) : item)).join('');
+        const text = `${WIDE_HEADER.replace(/,/g, delimiter)}\n${body}`;
+        assert.deepEqual(await viaReader(text), await viaCsvParse(body, delimiter, WIDE_HEADER));
+      }),
+      { numRuns: 1000, seed: 20 },
     );
   });
 
