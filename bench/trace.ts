@@ -1,26 +1,33 @@
 /**
  * Benchmark: reading a large message trace. A deterministic Get-MessageTraceV2-style CSV (5,000,000 rows by default)
- * is generated once, then these passes run in separate processes, one after the other:
- *   - papaparse alone (header row, a step per row, counting) — a well-kept JavaScript CSV parser, for scale;
+ * is generated once, then these passes run in separate processes, one after the other (bench/trace-worker.ts, run as
+ * plain JavaScript as the CLI runs, without a TypeScript loader in the process):
+ *   - bare CSV passes, counting rows: papaparse, uDSV and csv-parse (well-kept JavaScript CSV parsers), and eoplock's
+ *     CSV reader (the row scanner that csv-parse takes over from at the first row of another shape);
  *   - DuckDB's read_csv with a SQL aggregate (count per FromIP) — a columnar engine in C++ (@duckdb/node-api), on 2 threads;
  *   - eoplock impact, the file read in one piece on one thread: decode, parse, normalise each row, decide() now and
  *     after the lockdown plan (once per decision key), group;
- *   - eoplock impact as the CLI runs it: a large file cut into byte ranges read by worker threads, merged.
- * Each reports rows per second and peak RSS; the summary gives eoplock's ratio to DuckDB's rows per second.
+ *   - eoplock impact as the CLI runs it: a large file cut into byte ranges, the first read by the calling thread and the
+ *     others by worker threads, merged.
+ * Each reports rows per second, CPU seconds (all threads) and peak RSS; the summary gives eoplock's ratio to DuckDB's
+ * rows per second and checks that both eoplock passes found the same impact (counts and a digest of the groups).
  *
  *   npm run bench:trace                   # 5,000,000 rows (about 1 GB on disk under the system temp folder)
  *   npm run bench:trace -- --rows 1000000
  *   npm run bench:trace -- --code /tmp/build   # eoplock's built code from another folder (default dist/)
+ *   npm run bench:trace -- --only eoplock-impact,duckdb   # some passes only
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { transform } from 'esbuild';
 import { parseArgs } from 'node:util';
 import { random } from './bench-tenant.js'; // mulberry32: the same file on every run
 
-const { values } = parseArgs({ options: { rows: { type: 'string', default: '5000000' }, code: { type: 'string', default: 'dist' } } });
+const PASSES = ['papaparse', 'udsv', 'csv-parse', 'eoplock-csv', 'duckdb', 'eoplock-impact-1', 'eoplock-impact'];
+const { values } = parseArgs({ options: { rows: { type: 'string', default: '5000000' }, code: { type: 'string', default: 'dist' }, only: { type: 'string', default: PASSES.join(',') } } });
 const rows = Number(values.rows);
 const file = join(tmpdir(), `eoplock-bench-trace-${rows}.csv`);
 
@@ -51,12 +58,24 @@ interface Measurement {
   mode: string;
   rows: number;
   seconds: number;
+  cpuSeconds: number;
   maxRssMb: number;
+  impact?: unknown;
 }
 
-function measure(mode: string): Promise<Measurement> {
+/** bench/trace-worker.ts as plain JavaScript, beside the packages it imports (node_modules/.cache). */
+async function workerScript(): Promise<string> {
+  const folder = join('node_modules', '.cache', 'eoplock-bench');
+  await mkdir(folder, { recursive: true });
+  const script = join(folder, 'trace-worker.mjs');
+  const { code } = await transform(await readFile('bench/trace-worker.ts', 'utf8'), { loader: 'ts', format: 'esm', target: 'node20' });
+  await writeFile(script, code);
+  return script;
+}
+
+function measure(script: string, mode: string): Promise<Measurement> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/trace-worker.ts', mode, file, values.code], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [script, mode, file, values.code], { stdio: ['ignore', 'pipe', 'inherit'] });
     let output = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (text: string) => (output += text));
@@ -66,17 +85,30 @@ function measure(mode: string): Promise<Measurement> {
 
 await generate();
 const size = (await stat(file)).size;
+const script = await workerScript();
 console.log(`${rows.toLocaleString('en-US')} rows, ${(size / 1e6).toFixed(0)} MB (${file}); node ${process.version}; each pass in its own process`);
-const results: Measurement[] = [];
-for (const mode of ['papaparse', 'duckdb', 'eoplock-impact-1', 'eoplock-impact']) {
-  const result = await measure(mode);
-  results.push(result);
+const results = new Map<string, Measurement>();
+for (const mode of PASSES.filter((pass) => values.only.split(',').includes(pass))) {
+  const result = await measure(script, mode);
+  results.set(mode, result);
   console.log(
-    `${mode.padEnd(15)} ${result.seconds.toFixed(2).padStart(7)} s  ${Math.round(result.rows / result.seconds).toLocaleString('en-US').padStart(10)} rows/s  peak RSS ${result.maxRssMb.toFixed(0)} MB`,
+    `${mode.padEnd(16)} ${result.seconds.toFixed(2).padStart(7)} s  ${Math.round(result.rows / result.seconds).toLocaleString('en-US').padStart(10)} rows/s  CPU ${result.cpuSeconds.toFixed(2).padStart(6)} s  peak RSS ${result.maxRssMb.toFixed(0)} MB`,
   );
 }
-const [, duck, single, parts] = results as [Measurement, Measurement, Measurement, Measurement];
 const rate = (measurement: Measurement) => measurement.rows / measurement.seconds;
-console.log(
-  `eoplock impact: ${(rate(parts) / rate(duck)).toFixed(2)}× DuckDB's rows/s (${(rate(single) / rate(duck)).toFixed(2)}× on one thread), peak RSS ${parts.maxRssMb.toFixed(0)} MB`,
-);
+const duck = results.get('duckdb');
+const single = results.get('eoplock-impact-1');
+const parts = results.get('eoplock-impact');
+if (duck && parts) {
+  console.log(
+    `eoplock impact: ${(rate(parts) / rate(duck)).toFixed(2)}× DuckDB's rows/s${single ? ` (${(rate(single) / rate(duck)).toFixed(2)}× on one thread)` : ''}, peak RSS ${parts.maxRssMb.toFixed(0)} MB`,
+  );
+}
+if (single && parts) {
+  const same = JSON.stringify(single.impact) === JSON.stringify(parts.impact);
+  console.log(`impact in parts and in one piece: ${same ? 'the same' : 'DIFFERENT'} (${JSON.stringify(parts.impact)})`);
+  if (!same) {
+    console.log(`in one piece: ${JSON.stringify(single.impact)}`);
+    process.exitCode = 1;
+  }
+}
