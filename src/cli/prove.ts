@@ -68,34 +68,41 @@ export async function proveCommand(io: Io, files: string[], options: ProveComman
   const given = await loadProfile(options);
   const { prove, proveAll } = await import('../prove/prove.js');
 
+  // One progress line, redrawn in place: each text padded over the longer one before it.
+  let drawn = 0;
+  const draw = (text: string) => {
+    showProgress(io, `\r${text.padEnd(drawn)}${drawn > text.length ? `\r${text}` : ''}`);
+    drawn = text.length;
+  };
   const reports: ProveReport[] = [];
   for (const [index, file] of files.entries()) {
     const { snapshot } = await loadSnapshotFile(file);
     const profile = given ?? inferProfile(snapshot);
     const label = `prove ${visible(file)}${files.length > 1 ? ` (${index + 1}/${files.length})` : ''}`;
-    if (options.progress) showProgress(io, `\r${label}…`);
+    if (options.progress) draw(`${label}…`);
     const started = Date.now();
     const proofOptions: ProofOptions = {
       profile,
       assumptions,
       allowDirectSend,
       trace: options.trace,
-      ...(options.progress
-        ? { progress: (covered: number, total: number) => showProgress(io, `\r${label}: ${percent(covered, total)} of ${total.toLocaleString('en-US')} classes, ${Math.round((Date.now() - started) / 1000)} s…`) }
-        : {}),
+      ...(options.progress ? { progress: throttled((covered: number, total: number) => draw(`${label}: ${percent(covered, total)} of ${total.toLocaleString('en-US')} classes, ${Math.round((Date.now() - started) / 1000)} s…`)) } : {}),
       ...(limit !== null ? { stop: () => Date.now() - started >= limit } : {}),
     };
     const result: ProofResult = options.allAssumptions ? proveAll(snapshot, proofOptions) : prove(snapshot, proofOptions);
     result.snapshot.file = file;
     const report: ProveReport = { result, file, assumptionOverrides: overrides, allAssumptions: options.allAssumptions, gateway: gatewayText(profile) };
     if (options.replay && result.findings.length > 0) {
-      if (options.progress) showProgress(io, `\rreplaying ${result.findings.length} representative(s) of ${visible(file)} over SMTP…`);
+      if (options.progress) draw(`replaying ${result.findings.length} representative(s) of ${visible(file)} over SMTP…`);
       const { replayFindings } = await import('./prove-replay.js'); // SMTP client and server: only with --replay
       report.replay = await replayFindings(snapshot, assumptions, result.findings);
     } else if (options.replay) report.replay = [];
     reports.push(report);
   }
-  if (options.progress) showProgress(io, progressBar('prove', files.length, files.length));
+  if (options.progress) {
+    draw('');
+    showProgress(io, progressBar('prove', files.length, files.length));
+  }
 
   let text: string;
   switch (options.format) {
@@ -122,4 +129,15 @@ function percent(covered: number, total: number): string {
   if (total <= 0) return '100%';
   const share = (covered / total) * 100;
   return share > 0 && share < 0.1 ? '<0.1%' : `${share.toFixed(1)}%`;
+}
+
+/** `report`, called at most five times a second (the search reports every 1,024 steps, thousands of times a second). */
+function throttled(report: (covered: number, total: number) => void): (covered: number, total: number) => void {
+  let last = 0;
+  return (covered, total) => {
+    const now = Date.now();
+    if (now - last < 200) return;
+    last = now;
+    report(covered, total);
+  };
 }
