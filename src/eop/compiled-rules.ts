@@ -65,16 +65,16 @@ export interface RecipientHits {
 }
 
 /**
- * A bounded memo: answers remembered per value (an address, a domain, a header value), cleared when it grows past
- * `limit` — the same values recur across the transactions of a proof or a bench, and a table never grows without bound.
- */
-/**
  * How many shared rule lists are kept (each holds an evaluation per rule up to the last one evaluated: 2–3 KB for a
  * tenant with 300 rules). A proof of such a tenant meets tens of thousands of distinct lists; a bench or a trace a
  * few hundred. Past the bound the cache starts again.
  */
 const LIST_CACHE = 2_000;
 
+/**
+ * A bounded memo: answers remembered per value (an address, a domain, a header value), cleared when it grows past
+ * `limit` — the same values recur across the transactions of a proof or a bench, and a table never grows without bound.
+ */
 export class Memo<Value> {
   private readonly answers = new Map<string, Value>();
   constructor(private readonly limit: number) {}
