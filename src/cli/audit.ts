@@ -17,7 +17,7 @@ import { readTextFile } from '../util/files.js';
 import { loadProfile } from './profile-options.js';
 import { emit, progressBar, showProgress, type Io } from './io.js';
 import { version } from './version.js';
-import { parseTimeLimit, stopAfter } from './time-limit.js';
+import { DEFAULT_PROVE_TIME_LIMIT, parseTimeLimit, stopAfter } from './time-limit.js';
 import type { Prove } from '../prove/types.js';
 
 export type AuditFormat = 'text' | 'json' | 'sarif' | 'junit' | 'html';
@@ -68,7 +68,7 @@ export async function auditCommand(io: Io, files: string[], options: AuditComman
   const dns = options.liveDns ? (await import('../dns/live-resolver.js')).liveResolver(options.resolver) : null; // node:dns only here
   const prove = options.classSearch ? (await import('../prove/prove.js')).prove : null;
   // Each snapshot's search stops at --prove-time-limit (EOPL-090/091 then say so and fall back to the corpus).
-  const limit = parseTimeLimit(options.proveTimeLimit ?? '60', '--prove-time-limit');
+  const limit = parseTimeLimit(options.proveTimeLimit ?? DEFAULT_PROVE_TIME_LIMIT, '--prove-time-limit');
   const classSearch: Prove | null = prove ? (snapshot, proofOptions) => prove(snapshot, { ...proofOptions, stop: stopAfter(limit) }) : null;
   // Missing DNS data (no Dns section, a domain without an entry, a lookup that failed) is said once per snapshot; the
   // checks that need it say "not evaluated" with the reason.

@@ -14,6 +14,12 @@ import { processIo, writeData, type Io } from './io.js';
 import { addProfileOptions, profileOptionsFrom } from './profile-options.js';
 import { version } from './version.js';
 
+/**
+ * `--prove-time-limit`'s default as the help shows it: the value of DEFAULT_PROVE_TIME_LIMIT (time-limit.ts), written
+ * here because this module loads nothing a command alone needs (test/cli/lazy-load.test.ts).
+ */
+const PROVE_TIME_LIMIT = '60';
+
 // The command definitions (names, arguments, options, help texts) are built eagerly, so every --help lists them all;
 // each command's implementation, and the libraries it needs, is loaded by import() only when that command runs.
 
@@ -109,7 +115,7 @@ passing the gateway or a legitimate path breaks (--corpus); 2 on bad input, with
     .option('--live-dns', "look up each accepted domain's MX, SPF, DMARC and DKIM in DNS instead of the snapshot's Dns", false)
     .option('--resolver <ip[:port]>', 'with --live-dns: the DNS server to ask (default: the system\'s)')
     .option('--prove', 'EOPL-090/091: search every class of transaction (as "eoplock prove"; seconds per tenant) instead of the corpus', false)
-    .option('--prove-time-limit <seconds>', 'with --prove: stop each search after this many seconds (EOPL-090/091 then say so and judge on the corpus)', '60')
+    .option('--prove-time-limit <seconds>', 'with --prove: stop each search after this many seconds (EOPL-090/091 then say so and judge on the corpus)', PROVE_TIME_LIMIT)
     .option('-v, --verbose', 'text: list passed and not-applicable checks with their reasons', false)
     .option('--no-color', 'no colour in text output')
     .addHelpText(
@@ -230,7 +236,7 @@ representative the emulator's reply), 1 otherwise (also when --time-limit stoppe
     .option('--connector-name <name>', 'name of the gateway connector, when one has to be created', DEFAULT_CONNECTOR_NAME)
     .option('-a, --assume <ID=VALUE>', 'switch an emulator assumption for the predictions (repeatable)', collect, [])
     .option('--force', 'replace the --out folder if it exists', false)
-    .option('--prove-time-limit <seconds>', 'stop the class search (as "eoplock prove") after this many seconds; it then says it is not a proof', '60')
+    .option('--prove-time-limit <seconds>', 'stop the class search (as "eoplock prove") after this many seconds; it then says it is not a proof', PROVE_TIME_LIMIT)
     .addHelpText(
       'after',
       `
@@ -650,7 +656,7 @@ Examples:
     .option('--plan <dir>', 'a folder written by "eoplock plan" (default: the plan is built with its defaults)')
     .option('-o, --out <file>', 'where to write the page (atomically)', 'eoplock-report.html')
     .option('-a, --assume <ID=VALUE>', 'switch an emulator assumption (repeatable; see "eoplock assumptions")', collect, [])
-    .option('--prove-time-limit <seconds>', 'stop each class search (now and after the plan, as "eoplock prove") after this many seconds; it then says it is not a proof', '60')
+    .option('--prove-time-limit <seconds>', 'stop each class search (now and after the plan, as "eoplock prove") after this many seconds; it then says it is not a proof', PROVE_TIME_LIMIT)
     .addHelpText(
       'after',
       `

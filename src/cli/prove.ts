@@ -12,7 +12,7 @@ import { loadSnapshotFile } from '../snapshot/load.js';
 import { visible } from '../util/display.js';
 import { emit, progressBar, showProgress, type Io } from './io.js';
 import { loadProfile } from './profile-options.js';
-import { parseTimeLimit } from './time-limit.js';
+import { parseTimeLimit, stopAfter } from './time-limit.js';
 import { version } from './version.js';
 
 export type ProveFormat = 'text' | 'json' | 'sarif';
@@ -87,7 +87,7 @@ export async function proveCommand(io: Io, files: string[], options: ProveComman
       allowDirectSend,
       trace: options.trace,
       ...(options.progress ? { progress: throttled((covered: number, total: number) => draw(`${label}: ${percent(covered, total)} of ${total.toLocaleString('en-US')} classes, ${Math.round((Date.now() - started) / 1000)} s…`)) } : {}),
-      ...(limit !== null ? { stop: () => Date.now() - started >= limit } : {}),
+      ...(limit !== null ? { stop: stopAfter(limit) } : {}),
     };
     const result: ProofResult = options.allAssumptions ? proveAll(snapshot, proofOptions) : prove(snapshot, proofOptions);
     result.snapshot.file = file;

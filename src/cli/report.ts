@@ -27,7 +27,7 @@ import { inferProfile } from '../profile/profile.js';
 import type { Io } from './io.js';
 import { loadProfile, type ProfileOptions } from './profile-options.js';
 import { version } from './version.js';
-import { parseTimeLimit, stopAfter } from './time-limit.js';
+import { DEFAULT_PROVE_TIME_LIMIT, parseTimeLimit, stopAfter } from './time-limit.js';
 
 /** Chart.js's browser bundle, inlined into the report (resolved through the package, not a path guess). */
 export async function chartJsSource(): Promise<string> {
@@ -59,12 +59,9 @@ export interface HtmlReportOptions {
   assumptions: Assumptions;
   /** Progress lines on stderr for long trace reads. */
   progress?: (text: string) => void;
-  /** Milliseconds for each class search (now, and after the plan); default one minute each. */
+  /** Milliseconds for each class search (now, and after the plan); default DEFAULT_PROVE_TIME_LIMIT seconds each. */
   proveTimeLimit?: number;
 }
-
-/** How long each class search of the page may take when not given (`--prove-time-limit`): one minute. */
-const DEFAULT_PROVE_LIMIT = 60_000;
 
 /** Everything the report needs, read and computed; returns the HTML text. */
 export async function htmlReport(snapshot: Snapshot, file: string, profile: GatewayProfile, options: HtmlReportOptions): Promise<{ html: string; audit: AuditResult; monitor: MonitorResult | null; impact: ImpactResult | null }> {
@@ -120,7 +117,7 @@ export async function htmlReport(snapshot: Snapshot, file: string, profile: Gate
       audit,
       flow,
       corpus: corpusRows(audit, after, assumptions),
-      proof: proofSection(snapshot, after, profile, assumptions, () => stopAfter(options.proveTimeLimit ?? DEFAULT_PROVE_LIMIT)),
+      proof: proofSection(snapshot, after, profile, assumptions, () => stopAfter(options.proveTimeLimit ?? parseTimeLimit(DEFAULT_PROVE_TIME_LIMIT))),
       plan,
       fixes,
       actions: topActions(audit, fixes),

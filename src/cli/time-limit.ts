@@ -2,6 +2,9 @@
 import { InputError } from '../errors.js';
 import { visible } from '../util/display.js';
 
+/** `--prove-time-limit`'s default, in seconds: the class search of `plan`, `report` and `audit --prove`. */
+export const DEFAULT_PROVE_TIME_LIMIT = '60';
+
 /** The value in milliseconds; a clear error naming `option` for anything but a positive number of seconds. */
 export function parseTimeLimit(value: string, option = '--time-limit'): number {
   const seconds = Number(value.trim());

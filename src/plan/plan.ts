@@ -221,7 +221,6 @@ export function allowDirectSendArgument(ip: string, domain: string | null): stri
   return `--allow-direct-send '${address.toString()}=${name}'`;
 }
 
-export { isSpfCandidate };
 /** The SPF include of Exchange Online itself: mail from it is the tenant's own, not Direct Send. */
 const EOP_SPF_INCLUDE = 'spf.protection.outlook.com';
 

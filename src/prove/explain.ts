@@ -38,7 +38,6 @@ const HEADER_PREDICATES = new Set(['HeaderContainsMessageHeader', 'HeaderMatches
 export class RuleExplainer {
   private readonly policy: CompiledPolicy;
   private readonly shadows = new Map<string, Shadowed>();
-  /** Each rule's answer, per shared rule list of the shadow policy's verdicts. */
   /** Where each rule was last found in a verdict's rule list. */
   private readonly positions = new Map<string, number>();
   /** The reasons, per shared rule list and list of names asked for (null: the shadow cannot tell). */
@@ -81,8 +80,8 @@ export class RuleExplainer {
   /** Why each of `names` did not match for this transaction; null when the shadow cannot tell (decide with the trace). */
   reasons(transaction: Transaction, names: readonly string[]): Map<string, RuleReason> | null {
     const verdict = this.policy.decide(transaction, { trace: false });
-    // The fast path shares one frozen rule list among the verdicts whose rules changed alike: the answers are read
-    // once per list, and the reasons remembered per list and list of names (the caller keeps its lists of names).
+    // The fast path shares one frozen rule list among the verdicts whose rules changed alike: the reasons are
+    // remembered per list and list of names (the caller keeps its lists of names).
     const shared = Object.isFrozen(verdict.rules);
     let known = shared ? this.results.get(verdict.rules) : undefined;
     if (known?.has(names)) return known.get(names) ?? null;
@@ -112,18 +111,18 @@ export class RuleExplainer {
   }
 
   private read(rules: Verdict['rules'], names: readonly string[]): Map<string, RuleReason> | null {
-    const answers = { get: (name: string) => this.answer(rules, name), has: (name: string) => this.answer(rules, name) !== undefined };
+    const answer = (name: string) => this.answer(rules, name);
     const result = new Map<string, RuleReason>();
     for (const name of names) {
       const shadowed = this.shadows.get(name);
-      if (!shadowed || answers.get(name) !== false) return null;
-      const failed = shadowed.conditions.find((entry) => answers.get(entry.name) === false);
+      if (!shadowed || answer(name) !== false) return null;
+      const failed = shadowed.conditions.find((entry) => answer(entry.name) === false);
       if (failed) {
         result.set(name, { kind: 'condition', predicate: failed.predicate });
         continue;
       }
-      if (shadowed.conditions.some((entry) => !answers.has(entry.name))) return null;
-      const matched = shadowed.exceptions.find((entry) => answers.get(entry.name) === true);
+      if (shadowed.conditions.some((entry) => answer(entry.name) === undefined)) return null;
+      const matched = shadowed.exceptions.find((entry) => answer(entry.name) === true);
       if (!matched) return null;
       result.set(name, { kind: 'exception', predicate: matched.predicate });
     }

@@ -285,7 +285,7 @@ function legitimateShape(snapshot: Snapshot, options: ProofOptions, space: Deriv
   const envelopeOnly = scope.envelopeOnly === true;
   if (!envelopeOnly) {
     // The gateway's mail carries the headers it stamps (space.gatewayHeaders); any other legitimate source's, none.
-    if (space.headerFrom[index.headerFrom]?.value == null || index.headers !== (origin === 'gateway' ? space.gatewayHeaders : 0)) return false;
+    if (space.headerFrom[index.headerFrom]?.value == null || index.headers !== legitimateHeadersOf(space, origin)) return false;
     const authentication = space.authentication[index.authentication];
     if (authentication?.value && !authentication.dkimFromDomain) return false;
   }
@@ -313,6 +313,11 @@ function legitimateShape(snapshot: Snapshot, options: ProofOptions, space: Deriv
     return !(byIp && connector.RequireTls && tls.value === undefined);
   };
   return ip.connectors.some((position) => fits(position, true)) || tls.connectors.some((position) => fits(position, false));
+}
+
+/** The headers region of a source's legitimate mail: the gateway's stamps for the gateway, none for any other. */
+function legitimateHeadersOf(space: DerivedClassSpace, origin: Origin): number {
+  return origin === 'gateway' ? space.gatewayHeaders : 0;
 }
 
 function domainOfAddress(address: string): string | null {
@@ -648,7 +653,7 @@ function search(snapshot: Snapshot, options: ProofOptions, decider: Decider, mod
     let legitimate = 0;
     const headerFroms = free === 'data' ? sizes.headerFrom : 1;
     const headers = free === 'data' ? sizes.headers : 1;
-    const legitimateHeaders = origin === 'gateway' ? space.gatewayHeaders : 0;
+    const legitimateHeaders = legitimateHeadersOf(space, origin);
     for (let from = 0; from < headerFroms; from++) {
       for (let header = 0; header < headers; header++) {
         // legitimateShape holds only for the headers region of the source's own mail (see there).
@@ -691,7 +696,7 @@ function search(snapshot: Snapshot, options: ProofOptions, decider: Decider, mod
       const all = !mode.prune || origin === 'other' || (origin === 'gateway' && sharedVendor);
       const matters = (at: ClassIndex) => all || legitimateShape(snapshot, options, space, at, origin);
       // When only legitimate shapes matter, only one headers region can: the source's own (legitimateShape's first test).
-      const legitimateHeaders = origin === 'gateway' ? space.gatewayHeaders : 0;
+      const legitimateHeaders = legitimateHeadersOf(space, origin);
       for (index.mailFrom = 0; index.mailFrom < space.mailFrom.length; index.mailFrom++) {
         for (index.recipients = 0; index.recipients < space.recipients.length; index.recipients++) {
           if (interrupted()) break envelopes;

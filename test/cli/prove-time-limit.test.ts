@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { AuditResult } from '../../src/audit/model.js';
+import { DEFAULT_PROVE_TIME_LIMIT } from '../../src/cli/time-limit.js';
 import { cli, tempFolder } from '../helpers/cli.js';
 
 const temp = tempFolder('eoplock-prove-limit-');
@@ -50,6 +51,13 @@ describe('--prove-time-limit', () => {
     assert.equal(result.code, 0, result.stderr);
     const html = await readFile(out, 'utf8');
     assert.ok((html.match(/search stopped after [^<]*— not a proof/g) ?? []).length >= 1);
+  });
+
+  test('every command\'s --help shows the default the commands use', async () => {
+    for (const command of ['plan', 'report', 'audit']) {
+      const help = (await cli(command, '--help')).stdout.replace(/\s+/g, ' ');
+      assert.match(help, new RegExp(`--prove-time-limit <seconds> .*?\\(default: "${DEFAULT_PROVE_TIME_LIMIT}"\\)`), command);
+    }
   });
 
   for (const command of [['plan', EXPOSED, '--out', 'unused'], ['audit', LOCKED, '--prove'], ['report', EXPOSED, '--out', 'unused.html']]) {
