@@ -417,6 +417,17 @@ export interface CompiledRule {
   outcome: { kind: 'delete' } | { kind: 'reject'; enhanced: string; text: string } | { kind: 'quarantine' } | null;
 }
 
+/**
+ * Whether what a rule answers can change nothing but its own entry in a verdict's rule list: it sets no SCL, ends
+ * nothing (no reject, delete, quarantine or StopRuleProcessing, in any mode) and is evaluated for every transaction
+ * without attachments (no predicate eoplock does not evaluate, no pattern left to the generic path), so it is never
+ * `null` and never makes a verdict incomplete. Its actions (a disclaimer, a header, a copy) are not emulated. The class
+ * search does not tell inputs apart by such a rule's conditions (src/prove/classes.ts).
+ */
+export function isInertRule(rule: CompiledRule): boolean {
+  return !rule.stop && rule.scl === null && rule.outcome === null && !rule.staticNull && rule.generic !== 'always';
+}
+
 const NO_REASONS = Object.freeze([]) as unknown as string[];
 
 /** A rule's evaluation without reasons; read-only, as fast-path verdicts share them. */

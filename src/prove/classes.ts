@@ -24,6 +24,7 @@ import type { Assumptions } from '../eop/assumptions.js';
 import { efcAppliesTo, enhancedFiltering, mxElsewhereTable, type AuthenticationInput } from '../eop/authentication.js';
 import { matchCertificateName } from '../eop/certificate.js';
 import { AcceptedIndex } from '../eop/compile.js';
+import { CompiledRules, isInertRule } from '../eop/compiled-rules.js';
 import { bytesToBigInt, parseIp, parseIpEntry, type IpEntry } from '../eop/ip.js';
 import { policiesFor } from '../eop/policy-scope.js';
 import { isSet } from '../eop/rule-predicates.js';
@@ -448,7 +449,8 @@ function recipientRegions(snapshot: Snapshot, accepted: readonly string[], optio
  * same key are treated alike by every reader of a recipient, so one decides for both. The readers (src/eop/stages.ts,
  * compile.ts, and the search's classification): the type of the accepted-domain entry that holds the domain and
  * whether as a subdomain (attribution, relay, SentToScope, the legitimate shape); each connector's
- * AssociatedAcceptedDomains (the Partner restriction); each rule's RecipientDomainIs and its exception; the
+ * AssociatedAcceptedDomains (the Partner restriction); each enabled rule's RecipientDomainIs and its exception, but an
+ * inert rule's (isInertRule); the
  * anti-phishing policies that apply to the recipient; the MX table (Honor DMARC); each connector's EFUsers (Enhanced
  * Filtering). The recipient's address also appears in reply and trace texts, which no finding's key reads; the
  * finding lists the domains of every member (RecipientRegion.members).
@@ -457,7 +459,11 @@ function recipientSignature(snapshot: Snapshot, assumptions: Assumptions): (doma
   const index = new AcceptedIndex(snapshot.AcceptedDomain, assumptions['accepted-subdomains']);
   const associated = snapshot.InboundConnector.map((connector) => new Set(connector.AssociatedAcceptedDomains.map(normaliseDomain)));
   const ruleDomains: string[][] = [];
+  // Only a rule that can change a verdict reads a recipient for the search: a disabled rule reads nothing, and an
+  // inert one (isInertRule: a disclaimer by recipient domain, say) changes no finding's kind or cause.
+  const readers = new Set<object>(new CompiledRules(snapshot.TransportRule, assumptions).rules.filter((rule) => !isInertRule(rule)).map((rule) => rule.rule));
   for (const rule of snapshot.TransportRule) {
+    if (!readers.has(rule)) continue;
     const raw = rule as Record<string, unknown>;
     for (const property of ['RecipientDomainIs', 'ExceptIfRecipientDomainIs']) {
       if (isSet(raw[property])) ruleDomains.push(asList(raw[property]).map(normaliseDomain));

@@ -425,7 +425,9 @@ function rulesPart(snapshot: Snapshot, verdict: Verdict, reasonOf: (evaluation: 
     const blocks = known?.blocks ?? false;
     if (evaluation.matched === null) parts.push(`rule "${evaluation.name}" not evaluated`);
     else if (evaluation.matched) {
-      const acts = blocks || (rule !== undefined && (isSet(rule.SetSCL) || rule.StopRuleProcessing === true));
+      // A rule that only sets an SCL of 0 or more neither let the mail in nor stopped it (an SCL of 5 or more leaves
+      // the verdict incomplete, which the result counts): naming it would split one hole into a finding per rule.
+      const acts = blocks || (rule !== undefined && (setsSclMinusOne(rule) || rule.StopRuleProcessing === true));
       if (evaluation.mode === 'Enforce' && acts) parts.push(`rule "${evaluation.name}": ${evaluation.actionTaken}`);
       else if (blocks) parts.push(`rule "${evaluation.name}" matched in ${evaluation.mode} mode (no action)`);
     } else if (explains(known)) {
@@ -436,6 +438,11 @@ function rulesPart(snapshot: Snapshot, verdict: Verdict, reasonOf: (evaluation: 
     }
   }
   return parts;
+}
+
+/** The rule sets SCL -1: it takes the mail past spam filtering and overrides DMARC and spoof actions (S26). */
+function setsSclMinusOne(rule: Record<string, unknown>): boolean {
+  return isSet(rule.SetSCL) && Number(rule.SetSCL) === -1;
 }
 
 function authenticationPart(verdict: Verdict): string {

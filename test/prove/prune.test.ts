@@ -16,13 +16,22 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DEFAULT_ASSUMPTIONS, resolveAssumptions } from '../../src/eop/assumptions.js';
 import { givenProfile, inferProfile, type GatewayProfile } from '../../src/profile/profile.js';
+import { deriveClassSpace } from '../../src/prove/classes.js';
 import { proveWith } from '../../src/prove/prove.js';
 import type { ProofOptions, ProofResult } from '../../src/prove/types.js';
 import type { Snapshot } from '../../src/snapshot/parse.js';
 import { loadSnapshotFile } from '../../src/snapshot/load.js';
 
 const FIXTURES = 'test/fixtures/prove';
-const SEEDED = ['hole-associated-domains.json', 'hole-header-exception.json', 'hole-ipv6.json', 'hole-wide-range.json', 'hole-wide-wildcard.json', 'shared-mimecast.json'];
+const SEEDED = [
+  'hole-associated-domains.json',
+  'hole-header-exception.json',
+  'hole-ipv6.json',
+  'hole-wide-range.json',
+  'hole-wide-wildcard.json',
+  'shared-mimecast.json',
+  'inert-rules.json',
+];
 /** The gateway as the seeded tenants' owners describe it, where the connector is wider than the gateway. */
 const GIVEN: Record<string, Parameters<typeof givenProfile>[0]> = {
   'hole-wide-range.json': { ips: ['203.0.113.0/28'] },
@@ -91,5 +100,24 @@ describe('the pruned search finds what deciding every class finds', () => {
       const { pruned } = assertSame(snapshot, options, `contoso-${name}`);
       assert.ok((pruned.decided ?? Infinity) <= 100_000, `contoso-${name}: ${pruned.decided} classes decided`);
     }
+  });
+
+  test('recipients that only inert or disabled rules tell apart are one region, and the search still finds what deciding each finds', async () => {
+    // inert-rules.json: a disclaimer for fabrikam.com and a subject tag for northwind.com (actions that change no
+    // verdict), a disabled quarantine for contoso.com, and an enabled quarantine for tailspin.com, the domain the
+    // gateway's connector leaves out.
+    const { snapshot, options } = await load(`${FIXTURES}/inert-rules.json`);
+    const space = deriveClassSpace(snapshot, { ...options, mergeRecipients: true });
+    const regionOf = (address: string) => space.recipients.findIndex((region) => region.members.some((member) => member.value.join() === address));
+    assert.equal(regionOf('user@fabrikam.com'), regionOf('user@contoso.com'));
+    assert.equal(regionOf('user@northwind.com'), regionOf('user@contoso.com'));
+    assert.notEqual(regionOf('user@tailspin.com'), regionOf('user@contoso.com'));
+    const { pruned } = assertSame(snapshot, options, 'inert-rules.json');
+    const bypasses = pruned.findings.filter((finding) => finding.kind === 'bypass');
+    assert.ok(bypasses.length > 0 && bypasses.every((finding) => / for accepted domain tailspin\.com /.test(`${finding.cause} `)));
+    // A rule that only marks mail as spam (SCL 6) neither lets it in nor stops it: no cause names it, though the
+    // verdicts it touches are counted as not final.
+    assert.ok(pruned.findings.every((finding) => !finding.cause.includes('Mark spring campaign')));
+    assert.ok(pruned.limits.some((limit) => /rest on a verdict that is not final/.test(limit)));
   });
 });
