@@ -114,7 +114,7 @@ function renderImpact(result: ImpactResult, summaries: readonly ReadSummary[], a
     lines.push('', `Would break (${result.groups.length} source(s)):`);
     for (const group of result.groups) {
       lines.push(`✗ ${visible(group.clientIp)} sending as ${visible(group.senderDomain)}: ${group.messages} message(s), refused after with ${visible(group.reason)}${group.directSend ? ' (Direct Send as your domain)' : ''}`);
-      lines.push(`    seen ${group.firstSeen ?? '?'} … ${group.lastSeen ?? '?'}; to ${group.recipients.map(visible).join(', ')}${group.recipientCount > group.recipients.length ? ` and ${group.recipientCount - group.recipients.length} more` : ''}`);
+      lines.push(`    seen ${group.firstSeen ?? '?'} … ${group.lastSeen ?? '?'}; to ${group.recipients.map(visible).join(', ')}${group.recipientCount > group.recipients.length ? ` and ${group.recipientCountIsLowerBound ? 'at least ' : ''}${group.recipientCount - group.recipients.length} more` : ''}`);
       if (group.subjects.length > 0) lines.push(`    subjects: ${group.subjects.map((subject) => visible(JSON.stringify(subject))).join(', ')}`);
       if (group.suggestion) lines.push(`    if legitimate: eoplock plan … ${visible(group.suggestion)}${group.directSend ? '' : '  (a foreign sender: better routed through the gateway)'}`);
     }

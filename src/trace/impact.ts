@@ -24,7 +24,13 @@ export interface ImpactGroup {
   lastSeen: string | null;
   subjects: string[];
   recipients: string[];
+  /** Distinct recipients (lower-cased) of the group's messages, the kept ones included. */
   recipientCount: number;
+  /**
+   * Set when the group had more distinct recipients than eoplock tells apart (MAX_COUNTED_RECIPIENTS beyond the
+   * kept ones): recipientCount is then a lower bound.
+   */
+  recipientCountIsLowerBound?: true;
   /** The envelope sender is one of the tenant's domains (a Direct Send source). */
   directSend: boolean;
   /** The plan flag that keeps the source working, when one can. */
@@ -56,6 +62,8 @@ export type BreakingMessage = Pick<TraceRecord, 'mailFrom' | 'time' | 'subject' 
 export interface ImpactCheckpoint {
   counts: ImpactCounts;
   groups: [number | string, ImpactGroup][];
+  /** Per group (by key): the recipients counted beyond those it keeps. */
+  counted: [number | string, string[]][];
 }
 
 /**
@@ -118,6 +126,11 @@ const copyGroup = (group: ImpactGroup): ImpactGroup => ({ ...group, subjects: [.
 
 const MAX_SAMPLES = 3;
 const MAX_RECIPIENTS = 5;
+/**
+ * Distinct recipients a group counts beyond the ones it keeps, told apart by address; past this many, new and seen
+ * ones are no longer told apart and the count is a lower bound (recipientCountIsLowerBound). Memory stays bounded.
+ */
+export const MAX_COUNTED_RECIPIENTS = 100_000;
 
 function refusal(verdict: Verdict): string | null {
   if (verdict.action === 'reject') return `${verdict.code} ${verdict.enhanced}`;
@@ -156,6 +169,8 @@ type Outcomes = [string | null, string | null];
 
 export class ImpactAnalysis {
   private readonly groups = new Map<number | string, ImpactGroup>();
+  /** Per group: the distinct recipients it counted beyond those it keeps (addRecipient). */
+  private counted = new WeakMap<ImpactGroup, Set<string>>();
   private readonly keys = new GroupKeys();
   private readonly result: Omit<ImpactResult, 'groups' | 'limits'> = {
     records: 0,
@@ -359,12 +374,23 @@ export class ImpactAnalysis {
     for (const address of record.recipients) this.addRecipient(group, address.toLowerCase());
   }
 
-  /** A recipient of a breaking message, lower-cased, counted into its group. */
+  /** A recipient of a breaking message, lower-cased, counted into its group once however many messages it got. */
   addRecipient(group: ImpactGroup, address: string): void {
-    if (!group.recipients.includes(address)) {
+    if (group.recipients.includes(address)) return;
+    if (group.recipients.length < MAX_RECIPIENTS) {
+      group.recipients = group.recipients.concat(this.strings.own(address));
       group.recipientCount++;
-      if (group.recipients.length < MAX_RECIPIENTS) group.recipients = group.recipients.concat(this.strings.own(address));
+      return;
     }
+    let counted = this.counted.get(group);
+    if (!counted) this.counted.set(group, (counted = new Set()));
+    if (counted.has(address)) return;
+    if (counted.size >= MAX_COUNTED_RECIPIENTS) {
+      group.recipientCountIsLowerBound = true;
+      return;
+    }
+    counted.add(own(address));
+    group.recipientCount++;
   }
 
   /** The group of a source, sender domain and reason, made on first use (ties in the report keep this order). */
@@ -417,7 +443,12 @@ export class ImpactAnalysis {
 
   /** The state so far (counts and groups), for {@link restore} when what was added since is read again another way. */
   checkpoint(): ImpactCheckpoint {
-    return { counts: this.counts(), groups: [...this.groups].map(([key, group]) => [key, copyGroup(group)]) };
+    const counted: ImpactCheckpoint['counted'] = [];
+    for (const [key, group] of this.groups) {
+      const addresses = this.counted.get(group);
+      if (addresses) counted.push([key, [...addresses]]);
+    }
+    return { counts: this.counts(), groups: [...this.groups].map(([key, group]) => [key, copyGroup(group)]), counted };
   }
 
   /** Goes back to a {@link checkpoint}. */
@@ -427,7 +458,12 @@ export class ImpactAnalysis {
     this.certificateAssumed = counts.certificateAssumed;
     this.summaryRows = counts.summaryRows;
     this.groups.clear();
+    this.counted = new WeakMap();
     for (const [key, group] of checkpoint.groups) this.groups.set(key, copyGroup(group));
+    for (const [key, addresses] of checkpoint.counted) {
+      const group = this.groups.get(key);
+      if (group) this.counted.set(group, new Set(addresses));
+    }
   }
 
   finish(): ImpactResult {

@@ -35,9 +35,8 @@ export interface PartGroup {
   lastSeen: string | null;
   /** The first distinct subjects (as many as a group keeps). */
   subjects: string[];
-  /** Distinct recipients (lower-cased, as indexes into {@link BreakingPart.addresses}) in the order first seen, and how often each came. */
+  /** Distinct recipients (lower-cased, as indexes into {@link BreakingPart.addresses}) in the order first seen. */
   recipients: number[];
-  occurrences: number[];
 }
 
 /** The breaking messages of one part, by group, in the order the groups were first seen. */
@@ -48,8 +47,8 @@ export interface BreakingPart {
 
 /**
  * Collects breaking messages as ImpactAnalysis.addBreaking would, keeping what merging needs: sums, first and last
- * times, the first subjects, and every distinct recipient with its count (a group's recipient count depends on which
- * recipients came first in the whole file, so a part cannot count it alone).
+ * times, the first subjects, and every distinct recipient in the order first seen (which recipients a group keeps, and
+ * which it counts once, depends on the whole file, so a part cannot count them alone).
  */
 export class BreakingCollector {
   private readonly groups = new Map<number | string, PartGroup>();
@@ -65,7 +64,7 @@ export class BreakingCollector {
     const key = this.keys.key(record.clientIp, senderDomain, reason);
     let group = this.groups.get(key);
     if (!group) {
-      group = { clientIp: this.strings.own(record.clientIp), senderDomain: this.strings.own(senderDomain), reason, messages: 0, firstSeen: null, lastSeen: null, subjects: [], recipients: [], occurrences: [] };
+      group = { clientIp: this.strings.own(record.clientIp), senderDomain: this.strings.own(senderDomain), reason, messages: 0, firstSeen: null, lastSeen: null, subjects: [], recipients: [] };
       this.groups.set(key, group);
     }
     group.messages += record.count ?? 1;
@@ -88,15 +87,12 @@ export class BreakingCollector {
       if (at === undefined || at < 0) {
         seen?.set(id, group.recipients.length);
         // Lists of exact length while short (an array grown by push holds room for 16 more): groups are many.
-        if (seen) {
-          group.recipients.push(id);
-          group.occurrences.push(1);
-        } else {
+        if (seen) group.recipients.push(id);
+        else {
           group.recipients = group.recipients.concat(id);
-          group.occurrences = group.occurrences.concat(1);
           if (group.recipients.length > MANY_RECIPIENTS) this.many.set(group, new Map(group.recipients.map((recipient, k) => [recipient, k])));
         }
-      } else group.occurrences[at] = (group.occurrences[at] as number) + 1;
+      }
     }
   }
 
@@ -110,8 +106,8 @@ const MANY_RECIPIENTS = 16;
 
 /**
  * Takes one part's breaking messages into the analysis, after those of the parts before it. Exact: a subject or
- * recipient is kept when it would have been, reading the rows one by one; a recipient not kept counts at each message
- * once the group keeps as many as it can, and once before (ImpactAnalysis.addRecipient).
+ * recipient is kept when it would have been, reading the rows one by one, and each distinct one is counted once
+ * (ImpactAnalysis.addRecipient).
  */
 export function mergeBreaking(analysis: ImpactAnalysis, part: BreakingPart): void {
   for (const share of part.groups) {
@@ -120,12 +116,9 @@ export function mergeBreaking(analysis: ImpactAnalysis, part: BreakingPart): voi
     if (share.firstSeen && (!group.firstSeen || share.firstSeen < group.firstSeen)) group.firstSeen = share.firstSeen;
     if (share.lastSeen && (!group.lastSeen || share.lastSeen > group.lastSeen)) group.lastSeen = share.lastSeen;
     for (const subject of share.subjects) if (group.subjects.length < MAX_SAMPLES && !group.subjects.includes(subject)) group.subjects = group.subjects.concat(subject);
-    share.recipients.forEach((id, k) => {
+    share.recipients.forEach((id) => {
       const address = part.addresses[id] as string;
-      // Its first message: counted and kept, or counted only when the group keeps no more.
       analysis.addRecipient(group, address);
-      // Its other messages count only when it was not kept.
-      if (!group.recipients.includes(address)) group.recipientCount += (share.occurrences[k] as number) - 1;
     });
   }
 }

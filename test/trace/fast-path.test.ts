@@ -19,7 +19,7 @@ import { InputError } from '../../src/errors.js';
 import { buildPlan, DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME } from '../../src/plan/plan.js';
 import { inferProfile } from '../../src/profile/profile.js';
 import { loadSnapshotFile } from '../../src/snapshot/load.js';
-import { ImpactAnalysis } from '../../src/trace/impact.js';
+import { ImpactAnalysis, MAX_COUNTED_RECIPIENTS } from '../../src/trace/impact.js';
 import { readInParts } from '../../src/trace/parts.js';
 import { readTrace, readTraceText } from '../../src/trace/read.js';
 import { columnGetter, csvColumns, csvRecords, MalformedRow, parseTime, toRecord, type TraceRecord } from '../../src/trace/records.js';
@@ -189,6 +189,32 @@ describe('reading in parts', async () => {
     await writeFile(file, `${HEADER}\r\n${rows.join('\r\n')}\r\n`);
     const whole = await impact([file]);
     assert.ok(whole.result.groups.some((group) => group.recipientCount > 16));
+    // Each distinct recipient counts once, however many messages it got (User0 … User39 and x0 … x4 per source).
+    for (const group of whole.result.groups) {
+      const distinct = new Set<string>();
+      for (let i = 0; i < 4000; i++) {
+        if (`192.0.2.${25 + (i % 2)}` !== group.clientIp) continue;
+        distinct.add(`user${(i * 7) % 40}@contoso.com`);
+        if (i % 3 === 0) distinct.add(`x${i % 5}@contoso.com`);
+      }
+      assert.equal(group.recipientCount, distinct.size, group.clientIp);
+      assert.equal(group.recipientCountIsLowerBound, undefined);
+    }
     for (const parts of [2, 4]) assert.deepEqual(await impact([file], parts), whole, `${parts} parts`);
   });
+});
+
+test('a group tells its recipients apart up to a bound, then says its count is a lower bound', () => {
+  const result = analysis();
+  const group = result.group('192.0.2.1', 'sender.example', '550 5.7.68');
+  const total = 5 + MAX_COUNTED_RECIPIENTS;
+  for (let i = 0; i < total; i++) {
+    result.addRecipient(group, `u${i}@contoso.com`);
+    result.addRecipient(group, `u${i >> 1}@contoso.com`);
+  }
+  assert.equal(group.recipientCount, total, 'each distinct recipient once, the repeats not at all');
+  assert.equal(group.recipientCountIsLowerBound, undefined);
+  result.addRecipient(group, 'one-more@contoso.com');
+  assert.equal(group.recipientCount, total);
+  assert.equal(group.recipientCountIsLowerBound, true);
 });
