@@ -61,7 +61,9 @@ if (values['examples-only']) {
   process.exit(met ? 0 : 1);
 }
 // The bench tenant's search is stopped at the goal's 60 s (ProofOptions.stop, as `prove --time-limit 60`); when it
-// stops, the line gives how much of the space it covered and the time the whole search would take at that rate.
+// stops, the line gives how much of the space it covered. The share of classes covered does not tell the time left:
+// where mail is refused at the envelope a decision covers millions of classes, where it is accepted from elsewhere
+// only one (bench/README.md).
 const { snapshot } = benchTenant();
 const before = process.memoryUsage().rss;
 const profile = inferProfile(snapshot);
@@ -76,7 +78,7 @@ const size = whole.stopped?.of ?? whole.classes;
 const covered = `${whole.classes.toLocaleString('en-US')} of ${size.toLocaleString('en-US')} classes (${((whole.classes / size) * 100).toFixed(2)}%)`;
 console.log(
   `bench tenant     ${finished ? `${whole.classes.toLocaleString('en-US')} classes` : `stopped at 60 s: ${covered}`} in ${ms.toFixed(0)} ms ` +
-    `(${rate(whole.classes, ms)} classes/s${finished ? '' : `; the whole space at this rate: about ${Math.round((size / whole.classes) * ms / 1000).toLocaleString('en-US')} s`}), ` +
+    `(${rate(whole.classes, ms)} classes/s${finished ? '' : ' so far, not the rate of the rest'}), ` +
     `${whole.bypasses} bypass class(es) in ${whole.findings.length} finding(s) so far; peak RSS ${mb(peak)} (${mb(before)} before) — goal < 60 s and < 500 MB: ${ok ? 'met' : 'MISSED'}`,
 );
 process.exitCode = met ? 0 : 1;
