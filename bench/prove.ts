@@ -7,6 +7,7 @@
  *   npm run bench:prove -- --runs 5      # more runs per example (the median is reported)
  *   npm run bench:prove -- --examples-only   # the three examples only (the bench tenant's search is stopped at
  *                                            # 60 s when it has not ended: see bench/README.md)
+ * Then, on a machine with two processors or more, the bench tenant's search over worker threads for 60 s.
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -81,4 +82,19 @@ console.log(
     `(${rate(whole.classes, ms)} classes/s${finished ? '' : ' so far, not the rate of the rest'}), ` +
     `${whole.bypasses} bypass class(es) in ${whole.findings.length} finding(s) so far; peak RSS ${mb(peak)} (${mb(before)} before) — goal < 60 s and < 500 MB: ${ok ? 'met' : 'MISSED'}`,
 );
+
+// The same search spread over worker threads (src/prove/parallel.ts; `eoplock prove` does this), for comparison: the
+// decisions made in the same 60 s, and the peak memory of the process (each worker holds its own memos).
+const threads = Math.min(cpus().length, 4);
+if (threads >= 2) {
+  const { proveInParallel } = await import('../src/prove/parallel.js');
+  const parallelStart = performance.now();
+  const spread = await proveInParallel(snapshot, { profile, assumptions: DEFAULT_ASSUMPTIONS, stop: () => performance.now() - parallelStart >= 60_000 }, { threads });
+  const parallelMs = performance.now() - parallelStart;
+  console.log(
+    `bench tenant, ${threads} worker threads: ${spread.stopped ? 'stopped at 60 s' : 'ended'} after ${(spread.decided ?? 0).toLocaleString('en-US')} decisions ` +
+      `(one thread: ${(whole.decided ?? 0).toLocaleString('en-US')}, ${((spread.decided ?? 0) / Math.max(1, whole.decided ?? 0)).toFixed(2)}×) in ${parallelMs.toFixed(0)} ms; ` +
+      `peak RSS of the process ${mb(process.resourceUsage().maxRSS * 1024)}`,
+  );
+}
 process.exitCode = met ? 0 : 1;

@@ -171,6 +171,7 @@ Exit code 0 when no check at or above --fail-on fails, 1 when one does, 2 on bad
     .option('-t, --trace', "show each representative's decision steps with their sources", false)
     .option('--replay', "send each finding's representative over real SMTP to the lab (loopback) and confirm the same reply", false)
     .option('--time-limit <seconds>', 'stop each search after this many seconds and report what it found so far (then it is not a proof)')
+    .option('--threads <count>', 'a search not ended after a second goes on in up to this many worker threads (default: one per processor, at most 4; 1: this thread only)')
     .option('--no-color', 'no colour in text output')
     .addHelpText(
       'after',
@@ -195,7 +196,9 @@ Examples:
 
 On a terminal, the search shows how much of the space it has covered. A tenant with hundreds of rules and
 connectors can have billions of classes: --time-limit stops the search and reports the findings of the classes
-covered so far, marked as not a proof.
+covered so far, marked as not a proof. A search that has not ended after a second goes on in worker threads (the
+same result as on one thread; each thread holds its own memos, a few hundred MB on such a tenant); --threads 1
+keeps it on one. --all-assumptions searches on one thread.
 
 Exit code 0 when no class is a bypass or a broken legitimate path (and, with --replay, the lab gave every
 representative the emulator's reply), 1 otherwise (also when --time-limit stopped a search), 2 on bad input.`,
@@ -212,6 +215,7 @@ representative the emulator's reply), 1 otherwise (also when --time-limit stoppe
           trace: options.trace === true,
           replay: options.replay === true,
           ...(typeof options.timeLimit === 'string' ? { timeLimit: options.timeLimit } : {}),
+          ...(typeof options.threads === 'string' ? { threads: options.threads } : {}),
           color: options.color !== false && io.color,
           progress: io.progress,
         }),

@@ -2,6 +2,7 @@
  * `eoplock prove <snapshot…>`: wiring only. Reads each snapshot, runs the class search (src/prove) against the
  * gateway profile, optionally replays each finding's representative through the lab over SMTP, renders.
  */
+import { availableParallelism } from 'node:os';
 import { parseAssumeFlags, resolveAssumptions } from '../eop/assumptions.js';
 import { compileIpList } from '../eop/ip.js';
 import { InputError } from '../errors.js';
@@ -34,6 +35,20 @@ export interface ProveCommandOptions {
   progress: boolean;
   /** `--time-limit`: seconds per search, as given. */
   timeLimit?: string;
+  /** `--threads`: worker threads at most, as given. */
+  threads?: string;
+}
+
+/** Worker threads by default: one per processor, at most this many (each holds its own memos). */
+export const DEFAULT_MAX_THREADS = 4;
+
+/** `--threads`: a whole number from 1 to 64. */
+export function parseThreads(value: string): number {
+  const threads = /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+    throw new InputError(`expected a whole number of threads from 1 to 64, got "${visible(value)}"`, { where: '--threads' });
+  }
+  return threads;
 }
 
 
@@ -65,8 +80,10 @@ export async function proveCommand(io: Io, files: string[], options: ProveComman
   const assumptions = resolveAssumptions(overrides);
   const allowDirectSend = parseAllowedSources(options.allowDirectSend);
   const limit = options.timeLimit === undefined ? null : parseTimeLimit(options.timeLimit);
+  const threads = options.threads === undefined ? Math.min(availableParallelism(), DEFAULT_MAX_THREADS) : parseThreads(options.threads);
   const given = await loadProfile(options);
-  const { prove, proveAll } = await import('../prove/prove.js');
+  const { proveAll } = await import('../prove/prove.js');
+  const { proveInParallel } = await import('../prove/parallel.js');
 
   // One progress line, redrawn in place: each text padded over the longer one before it.
   let drawn = 0;
@@ -78,7 +95,7 @@ export async function proveCommand(io: Io, files: string[], options: ProveComman
   for (const [index, file] of files.entries()) {
     const { snapshot } = await loadSnapshotFile(file);
     const profile = given ?? inferProfile(snapshot);
-    const label = `prove ${visible(file)}${files.length > 1 ? ` (${index + 1}/${files.length})` : ''}`;
+    let label = `prove ${visible(file)}${files.length > 1 ? ` (${index + 1}/${files.length})` : ''}`;
     if (options.progress) draw(`${label}…`);
     const started = Date.now();
     const proofOptions: ProofOptions = {
@@ -89,7 +106,8 @@ export async function proveCommand(io: Io, files: string[], options: ProveComman
       ...(options.progress ? { progress: throttled((covered: number, total: number) => draw(`${label}: ${percent(covered, total)} of ${total.toLocaleString('en-US')} classes, ${Math.round((Date.now() - started) / 1000)} s…`)) } : {}),
       ...(limit !== null ? { stop: stopAfter(limit) } : {}),
     };
-    const result: ProofResult = options.allAssumptions ? proveAll(snapshot, proofOptions) : prove(snapshot, proofOptions);
+    // A search that has not ended after a second on this thread goes on in worker threads (src/prove/parallel.ts).
+    const result: ProofResult = options.allAssumptions ? proveAll(snapshot, proofOptions) : await proveInParallel(snapshot, proofOptions, { threads, onWorkers: (count) => (label += ` in ${count} threads`) });
     result.snapshot.file = file;
     const report: ProveReport = { result, file, assumptionOverrides: overrides, allAssumptions: options.allAssumptions, gateway: gatewayText(profile) };
     if (options.replay && result.findings.length > 0) {

@@ -45,7 +45,7 @@ const REACHES_MAILBOX = new Set<Verdict['disposition']>(['deliver', 'junk']);
 const LEGITIMATE_OUTCOME = new Set<Verdict['disposition']>(['deliver', 'junk', 'relay']);
 
 /** Indices of one class in the space. */
-interface ClassIndex {
+export interface ClassIndex {
   clientIp: number;
   tls: number;
   mailFrom: number;
@@ -55,7 +55,7 @@ interface ClassIndex {
   authentication: number;
 }
 
-interface Group {
+export interface Group {
   finding: Omit<ProofFinding, 'representative' | 'sources'>;
   /** The recipient regions of its classes. */
   recipients: Set<string>;
@@ -63,7 +63,7 @@ interface Group {
 }
 
 /** What one search under one set of assumptions found. */
-interface SearchResult {
+export interface SearchResult {
   /** The classes covered: the product of the regions. */
   classes: number;
   /** The classes decided (the rest share a decided verdict, or cannot change a finding). */
@@ -509,8 +509,32 @@ export interface SearchMode {
 }
 
 function search(snapshot: Snapshot, options: ProofOptions, decider: Decider, mode: SearchMode = { prune: true }): SearchResult {
+  const searcher = makeSearcher(snapshot, options, decider, mode);
+  return searcher.run(0, searcher.cells);
+}
+
+/** An empty result over a space, for {@link mergeSearch} to add to. */
+export function emptySearch(space: DerivedClassSpace): SearchResult {
+  return { classes: 0, decided: 0, groups: new Map(), gatewayDelivered: null, assumptionsUsed: new Set(), incomplete: 0, stopped: false, space };
+}
+
+/**
+ * The search, by cells: a cell is a client IP region with a TLS region (cell = clientIp × TLS regions + tls), the
+ * outermost loops of the search order, and `run(from, to)` searches the cells from `from` to before `to` in that
+ * order. What the search remembers (causes, rule reasons, inputs) is kept from one run to the next. `until`, asked
+ * after each cell, ends a run early: `next` is then the first cell not searched (parallel.ts runs the first cells on
+ * the calling thread for a while, and the rest in worker threads).
+ */
+export interface Searcher {
+  space: DerivedClassSpace;
+  /** How many cells the space has. */
+  cells: number;
+  run(from: number, to: number, until?: () => boolean): SearchResult & { next: number };
+}
+
+export function makeSearcher(snapshot: Snapshot, options: ProofOptions, decider: Decider, mode: SearchMode = { prune: true }): Searcher {
   const space = deriveClassSpace(snapshot, { ...options, mergeRecipients: mode.prune });
-  const result: SearchResult = { classes: 0, decided: 0, groups: new Map(), gatewayDelivered: null, assumptionsUsed: new Set(), incomplete: 0, stopped: false, space };
+  let result: SearchResult = emptySearch(space);
   /** Every 1,024 steps (an envelope, or a header From and headers combination): progress, and whether to stop. */
   let steps = 0;
   const interrupted = (): boolean => {
@@ -695,8 +719,13 @@ function search(snapshot: Snapshot, options: ProofOptions, decider: Decider, mod
   };
 
   const index: ClassIndex = { clientIp: 0, tls: 0, mailFrom: 0, recipients: 0, headerFrom: 0, headers: 0, authentication: 0 };
-  envelopes: for (index.clientIp = 0; index.clientIp < space.clientIp.length; index.clientIp++) {
-    for (index.tls = 0; index.tls < space.tls.length; index.tls++) {
+  const run = (from: number, to: number, until?: () => boolean): SearchResult & { next: number } => {
+    result = emptySearch(space);
+    let cell = from;
+    envelopes: for (; cell < to; cell++) {
+      if (cell > from && until?.()) break;
+      index.clientIp = Math.floor(cell / space.tls.length);
+      index.tls = cell % space.tls.length;
       const origin = originOf(space, index);
       // Whether every class matters (a bypass needs a verdict; so does a gateway delivery when the vendor shares its
       // infrastructure), or only the classes in a legitimate shape (a broken legitimate path).
@@ -771,8 +800,41 @@ function search(snapshot: Snapshot, options: ProofOptions, decider: Decider, mod
         }
       }
     }
+    // A run that was stopped did not finish the cell it was in.
+    return Object.assign(result, { next: result.stopped ? Math.min(cell + 1, to) : cell });
+  };
+  return { space, cells: space.clientIp.length * space.tls.length, run };
+}
+
+/**
+ * Adds the result of the cells after `into`'s to it, as if one search had gone on through them: counts add up, a
+ * group keeps its first class (the earlier cells'), and the representative of the gateway's deliveries is the first
+ * class with both the gateway's address and its certificate, if any has.
+ */
+export function mergeSearch(into: SearchResult, part: Omit<SearchResult, 'space'>, profile: ProofOptions['profile']): void {
+  into.classes += part.classes;
+  into.decided += part.decided;
+  into.incomplete += part.incomplete;
+  into.stopped ||= part.stopped;
+  for (const id of part.assumptionsUsed) into.assumptionsUsed.add(id);
+  for (const [key, group] of part.groups) {
+    const known = into.groups.get(key);
+    if (!known) into.groups.set(key, group);
+    else {
+      known.finding.classes += group.finding.classes;
+      for (const entry of group.recipients) known.recipients.add(entry);
+    }
   }
-  return result;
+  const delivered = part.gatewayDelivered;
+  if (!delivered) return;
+  const found = into.gatewayDelivered;
+  const space = into.space;
+  const whole = (at: ClassIndex) => space.clientIp[at.clientIp]?.origin === 'gateway' && (profile.certificateName === null || space.tls[at.tls]?.origin === 'gateway');
+  if (!found) into.gatewayDelivered = delivered;
+  else {
+    found.count += delivered.count;
+    if (!whole(found.index) && whole(delivered.index)) found.index = delivered.index;
+  }
 }
 
 // ─────────────────────────────────────────────────────────────────────────────────────────────────
@@ -840,7 +902,7 @@ const STANDING_LIMITS = [
   'a bypass counts only mail EOP accepts for delivery (disposition deliver or junk); mail relayed on through an OnPremises connector is not counted',
 ];
 
-function finish(snapshot: Snapshot, options: ProofOptions, result: SearchResult, decider: Decider, started: number): ProofResult {
+export function finish(snapshot: Snapshot, options: ProofOptions, result: SearchResult, decider: Decider, started: number): ProofResult {
   const findings: ProofFinding[] = [];
   for (const group of result.groups.values()) {
     const { representative, sources } = represent(options, result.space, group.index, decider);

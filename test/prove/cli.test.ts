@@ -144,6 +144,8 @@ describe('bad input: exit 2, one line naming what is wrong, no stack trace', () 
     ['an unknown format', ['prove', 'examples/contoso-locked.json', '--format', 'junit'], /argument 'junit' is invalid/],
     ['a time limit that is not a positive number', ['prove', 'examples/contoso-locked.json', '--time-limit', '0'], /--time-limit: expected a positive number of seconds, got "0"/],
     ['a time limit in words', ['prove', 'examples/contoso-locked.json', '--time-limit', 'ten'], /--time-limit: expected a positive number of seconds, got "ten"/],
+    ['no threads', ['prove', 'examples/contoso-locked.json', '--threads', '0'], /--threads: expected a whole number of threads from 1 to 64, got "0"/],
+    ['threads in part', ['prove', 'examples/contoso-locked.json', '--threads', '1.5'], /--threads: expected a whole number of threads from 1 to 64, got "1\.5"/],
   ];
   for (const [name, argv, message] of cases) {
     test(name, async () => {
