@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { parseAssumeFlags, resolveAssumptions } from '../eop/assumptions.js';
 import { compileIpList } from '../eop/ip.js';
 import { InputError } from '../errors.js';
-import { inferProfile, type GatewayProfile } from '../profile/profile.js';
+import { inferProfile, profileTooWide, type GatewayProfile } from '../profile/profile.js';
 import type { ProofOptions, ProofResult } from '../prove/types.js';
 import { renderProveJson, renderProveSarif, renderProveText, type ProveReport } from '../report/prove.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
@@ -68,7 +68,9 @@ export function parseAllowedSources(values: readonly string[]): string[] {
 /** The gateway in one line, for the report's header. */
 export function gatewayText(profile: GatewayProfile): string {
   if (profile.origin.kind === 'none') return 'none found (no gateway connector, no MX at a gateway): every class counts as not from the gateway';
-  const parts = [profile.ips.length > 0 ? profile.ips.join(', ') : null, profile.certificateName ? `certificate ${profile.certificateName}` : null].filter(Boolean);
+  // A profile can hold thousands of addresses: the first few, then how many more.
+  const ips = profile.ips.length > 8 ? `${profile.ips.slice(0, 8).join(', ')} and ${(profile.ips.length - 8).toLocaleString('en-US')} more` : profile.ips.join(', ');
+  const parts = [profile.ips.length > 0 ? ips : null, profile.certificateName ? `certificate ${profile.certificateName}` : null].filter(Boolean);
   return `${profile.name ?? 'unnamed'} — ${parts.join('; ') || 'no address or certificate'} (${profile.origin.kind === 'inferred' ? 'inferred from' : 'given by'} ${profile.origin.from.join('; ')})`;
 }
 
@@ -95,6 +97,14 @@ export async function proveCommand(io: Io, files: string[], options: ProveComman
   for (const [index, file] of files.entries()) {
     const { snapshot } = await loadSnapshotFile(file);
     const profile = given ?? inferProfile(snapshot);
+    const tooWide = profileTooWide(profile);
+    if (tooWide) {
+      throw new InputError(
+        `${tooWide}: every class from there counts as the gateway's, so the search could find no bypass and would prove nothing; ` +
+          'give the gateway\'s own addresses with --seg-ip (or its certificate name with --seg-cert)',
+        { file, where: 'gateway profile' },
+      );
+    }
     let label = `prove ${visible(file)}${files.length > 1 ? ` (${index + 1}/${files.length})` : ''}`;
     if (options.progress) draw(`${label}…`);
     const started = Date.now();

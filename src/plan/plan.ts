@@ -12,7 +12,7 @@ import { decide } from '../eop/decide.js';
 import { compileIpList, findInList, formatIpv4Interval, ipv4Interval, mergeIntervals, parseIp, type IpEntry } from '../eop/ip.js';
 import type { Verdict } from '../eop/types.js';
 import { InputError } from '../errors.js';
-import { hasGateway, type GatewayProfile } from '../profile/profile.js';
+import { hasGateway, profileTooWide, type GatewayProfile } from '../profile/profile.js';
 import type { Snapshot } from '../snapshot/parse.js';
 import type { InboundConnector, TransportRule } from '../snapshot/schema.js';
 import { prove } from '../prove/prove.js';
@@ -228,6 +228,14 @@ export function buildPlan(snapshot: Snapshot, profile: GatewayProfile, options: 
   const assumptions = options.assumptions ?? DEFAULT_ASSUMPTIONS;
   if (!hasGateway(profile)) {
     throw new InputError('no gateway is known: give its addresses with --seg-ip and/or its certificate name with --seg-cert', { where: 'gateway profile' });
+  }
+  const tooWide = profileTooWide(profile);
+  if (tooWide) {
+    throw new InputError(
+      `${tooWide}: the plan would restrict the gateway connector to that, trusting it all as the gateway; ` +
+        'give the gateway\'s own addresses with --seg-ip (or its certificate name with --seg-cert)',
+      { where: 'gateway profile' },
+    );
   }
   const gatewayEntries = compileIpList(profile.ips).entries;
   const gatewayV4 = gatewayEntries.filter((entry) => entry.family === 'ipv4');

@@ -4,7 +4,7 @@
  */
 import * as z from 'zod';
 import { normaliseDomain } from '../eop/addresses.js';
-import { parseIpEntry } from '../eop/ip.js';
+import { compileIpList, ipv4Interval, mergeIntervals, parseIpEntry, type IpEntry } from '../eop/ip.js';
 import { InputError } from '../errors.js';
 import type { Snapshot } from '../snapshot/parse.js';
 import type { InboundConnector } from '../snapshot/schema.js';
@@ -135,4 +135,37 @@ export function inferProfile(snapshot: Snapshot): GatewayProfile {
 /** True when the profile describes a gateway at all (addresses, a certificate or MX hosts). */
 export function hasGateway(profile: GatewayProfile): boolean {
   return profile.ips.length > 0 || profile.certificateName !== null || profile.mxHosts.length > 0;
+}
+
+/** The most IPv4 addresses a gateway profile may hold: a /14 (1,024 blocks of /24). */
+export const MAX_GATEWAY_IPV4_ADDRESSES = 1024 * 256;
+
+/**
+ * Why a profile trusts so much as the gateway that nothing could be told from it, or null: IPv4 addresses beyond a /14
+ * (0.0.0.0/0, a /8), an IPv6 entry wider than a /32, or a certificate name that is a wildcard over a single label
+ * (`*.com`). Gateways send from a few blocks and present a name in their own domain; with such a profile every
+ * class from there counts as the gateway's, so a search for a bypass would find none and prove nothing, and a plan
+ * would restrict the connector to a good part of the Internet.
+ */
+export function profileTooWide(profile: GatewayProfile): string | null {
+  const entries = compileIpList(profile.ips).entries;
+  const ipv4 = mergeIntervals(entries.map(ipv4Interval).filter((interval): interval is [number, number] => interval !== null));
+  const addresses = ipv4.reduce((sum, [low, high]) => sum + (high - low + 1), 0);
+  const where = profile.origin.kind === 'inferred' && profile.ipsSource ? ` (from ${profile.ipsSource})` : '';
+  if (addresses > MAX_GATEWAY_IPV4_ADDRESSES) {
+    const wide = entries.filter((entry) => entry.family === 'ipv4').sort((a, b) => (ipv4Size(b) ?? 0) - (ipv4Size(a) ?? 0))[0];
+    return `the gateway's addresses${where} cover ${addresses.toLocaleString('en-US')} IPv4 addresses (the widest entry: ${wide?.text ?? '?'}), more than a /14 (${MAX_GATEWAY_IPV4_ADDRESSES.toLocaleString('en-US')})`;
+  }
+  const wideV6 = entries.find((entry) => entry.family === 'ipv6' && entry.form === 'cidr' && (entry.prefix ?? 128) < 32);
+  if (wideV6) return `the gateway's addresses${where} include ${wideV6.text}, an IPv6 block wider than a /32`;
+  const name = profile.certificateName ? normaliseDomain(profile.certificateName) : null;
+  if (name && (name === '*' || (name.startsWith('*.') && !name.slice(2).includes('.')))) {
+    return `the gateway's certificate name ${name} matches a host in any domain under .${name.slice(2) || '*'}`;
+  }
+  return null;
+}
+
+function ipv4Size(entry: IpEntry): number | null {
+  const interval = ipv4Interval(entry);
+  return interval ? interval[1] - interval[0] + 1 : null;
 }

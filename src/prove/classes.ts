@@ -118,7 +118,7 @@ export function isGatewayShaped(connector: InboundConnector): boolean {
 // Client IP
 // ─────────────────────────────────────────────────────────────────────────────────────────────────
 
-interface NamedList {
+export interface NamedList {
   name: string;
   entries: IpEntry[];
   origin?: Exclude<Origin, 'other'>;
@@ -171,7 +171,7 @@ function formatAddress(value: bigint, family: 'ipv4' | 'ipv6'): string {
   return parseIp(groups.join(':'))?.toString() ?? groups.join(':');
 }
 
-function ipRegions(lists: readonly NamedList[]): IpRegion[] {
+export function ipRegions(lists: readonly NamedList[]): IpRegion[] {
   const regions: IpRegion[] = [];
   for (const family of ['ipv4', 'ipv6'] as const) {
     const entries: { list: number; entry: number; low: bigint; high: bigint }[] = [];
@@ -187,15 +187,42 @@ function ipRegions(lists: readonly NamedList[]): IpRegion[] {
       if (entry.high < max) points.add(entry.high + 1n);
     }
     const sorted = [...points].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    // The entries that start at each point, and those that end just before it (the points are every entry's first
+    // address and the one after its last, so between two points the entries an address is in do not change).
+    const starting = new Map<bigint, number[]>();
+    const ending = new Map<bigint, number[]>();
+    const at = (map: Map<bigint, number[]>, point: bigint): number[] => {
+      let list = map.get(point);
+      if (!list) map.set(point, (list = []));
+      return list;
+    };
+    entries.forEach((entry, position) => {
+      at(starting, entry.low).push(position);
+      if (entry.high < max) at(ending, entry.high + 1n).push(position);
+    });
+    // One sweep over the points, the entries an interval is in kept in the lists' order (linear in the points and the
+    // entries, not their product: a snapshot with tens of thousands of addresses is read in a moment).
+    const active: number[] = [];
+    const place = (position: number) => {
+      let low = 0;
+      let high = active.length;
+      while (low < high) {
+        const middle = (low + high) >> 1;
+        if ((active[middle] as number) < position) low = middle + 1;
+        else high = middle;
+      }
+      return low;
+    };
     // Intervals in the same entries of the same lists are one region: signature → intervals.
     const bySignature = new Map<string, { intervals: [bigint, bigint][]; inside: typeof entries }>();
     sorted.forEach((low, index) => {
+      for (const position of ending.get(low) ?? []) active.splice(place(position), 1);
+      for (const position of starting.get(low) ?? []) active.splice(place(position), 0, position);
       const high = index + 1 < sorted.length ? (sorted[index + 1] as bigint) - 1n : max;
-      const inside = entries.filter((entry) => entry.low <= low && high <= entry.high);
-      const signature = inside.map((entry) => `${entry.list}.${entry.entry}`).join(',');
+      const signature = active.map((position) => `${entries[position]?.list}.${entries[position]?.entry}`).join(',');
       const region = bySignature.get(signature);
       if (region) region.intervals.push([low, high]);
-      else bySignature.set(signature, { intervals: [[low, high]], inside });
+      else bySignature.set(signature, { intervals: [[low, high]], inside: active.map((position) => entries[position] as (typeof entries)[number]) });
     });
     for (const { intervals, inside } of bySignature.values()) {
       const preferred = (family === 'ipv4' ? PREFERRED_IPV4 : PREFERRED_IPV6)

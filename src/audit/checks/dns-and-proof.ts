@@ -7,6 +7,7 @@ import { acceptedClaim, ATTACK_ACCEPTED } from '../../corpus/builtin.js';
 import { normaliseDomain } from '../../eop/addresses.js';
 import type { Snapshot } from '../../snapshot/parse.js';
 import type { Verdict } from '../../eop/types.js';
+import { profileTooWide } from '../../profile/profile.js';
 import { EXCHANGE_ONLINE_MX } from '../../profile/vendors.js';
 import { fail, notApplicable, pass, type AuditContext } from '../context.js';
 import type { CheckOutcome, Evidence, ProofEntry } from '../model.js';
@@ -111,6 +112,11 @@ function proofOf(context: AuditContext): ProofResult {
 function withStoppedNote(outcome: CheckOutcome, result: ProofResult): CheckOutcome {
   const of = result.stopped?.of ?? result.classes;
   return { ...outcome, summary: `${outcome.summary}; judged on the corpus: the class search stopped at its time limit after ${classCount(result.classes)} of ${classCount(of)}, with nothing found there (not a proof)` };
+}
+
+/** The corpus's outcome, its summary saying why the class search was not run (profileTooWide). */
+function withTooWideNote(outcome: CheckOutcome, why: string): CheckOutcome {
+  return { ...outcome, summary: `${outcome.summary}; judged on the corpus: ${why}, so every class from there would count as the gateway's and the class search would prove nothing` };
 }
 
 /** Without the class search (`audit --prove`): EOPL-090 judged on the corpus's attacks. */
@@ -242,6 +248,8 @@ export const DNS_AND_PROOF_CHECKS: Record<string, Check> = {
 
   'EOPL-090': (context) => {
     if (!context.classSearch) return corpusBypassOutcome(context);
+    const wide = profileTooWide(context.profile);
+    if (wide) return withTooWideNote(corpusBypassOutcome(context), wide);
     const result = proofOf(context);
     const bypasses = result.findings.filter((finding) => finding.kind === 'bypass');
     const shared = result.findings.filter((finding) => finding.kind === 'shared-gateway-infrastructure');
@@ -264,6 +272,8 @@ export const DNS_AND_PROOF_CHECKS: Record<string, Check> = {
 
   'EOPL-091': (context) => {
     if (!context.classSearch) return corpusBrokenOutcome(context);
+    const wide = profileTooWide(context.profile);
+    if (wide) return withTooWideNote(corpusBrokenOutcome(context), wide);
     const result = proofOf(context);
     // The class search sends the gateway's classes with the headers it stamps (src/prove/classes.ts gatewayHeaders).
     const broken = result.findings.filter((finding) => finding.kind === 'broken-legitimate');
