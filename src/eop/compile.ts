@@ -24,7 +24,7 @@ import { compiledIpList, type IpList } from './ip.js';
 import { IntervalIndex, IpSet, parseClientAddress, type ClientAddress } from './ip-table.js';
 import { mxElsewhereTable, type DnsZones } from './authentication.js';
 import { policiesFor, type ApplyingPolicy } from './policy-scope.js';
-import { runStages } from './stages.js';
+import { runStages, runStagesEach } from './stages.js';
 import type { HeaderField, Transaction, Verdict } from './types.js';
 
 export interface CompiledDecideOptions {
@@ -38,6 +38,11 @@ export interface CompiledPolicy {
   readonly assumptions: Assumptions;
   /** The verdict for one transaction; `trace: true` for the trace and rule reasons decide() returns. */
   decide(transaction: Transaction, options?: CompiledDecideOptions): Verdict;
+  /**
+   * The fast path's verdict for the transaction with each authentication input in turn (the stages before
+   * authentication run once): `inputs.map((a) => decide({ ...transaction, authentication: a }))`.
+   */
+  decideEach(transaction: Transaction, inputs: readonly Transaction['authentication'][]): Verdict[];
 }
 
 /** `SenderDomains`-style patterns (`*`, `contoso.com`, `*.contoso.com`) of one connector, normalised once. */
@@ -402,6 +407,10 @@ class Policy implements CompiledPolicy {
 
   decide(transaction: Transaction, options?: CompiledDecideOptions): Verdict {
     return runStages(this.tables, transaction, options?.trace === true);
+  }
+
+  decideEach(transaction: Transaction, inputs: readonly Transaction['authentication'][]): Verdict[] {
+    return runStagesEach(this.tables, transaction, inputs);
   }
 }
 

@@ -148,6 +148,8 @@ export class Decision {
   declare rules: Verdict['rules'];
   declare incompleteReasons: string[] | null;
   declare authentication: Verdict['authentication'];
+  /** Set by runStagesEach: the authentication input this copy decides with, instead of the transaction's. */
+  declare authenticationInstead: { input: Transaction['authentication'] } | null;
   declare addedHeaders: Verdict['addedHeaders'];
   declare authDisposition: 'quarantine' | 'junk' | null;
 
@@ -190,7 +192,14 @@ export class Decision {
     this.authentication = undefined;
     this.addedHeaders = undefined;
     this.authDisposition = null;
+    this.authenticationInstead = null;
   }
+
+  /** The authentication input: the transaction's, or the one runStagesEach gives this copy. */
+  authenticationInput(): Transaction['authentication'] {
+    return this.authenticationInstead === null ? this.transaction.authentication : this.authenticationInstead.input;
+  }
+
 
   use(id: AssumptionId): void {
     this.used |= ASSUMPTION_BIT[id] as number;
@@ -881,7 +890,7 @@ function tenantAllow(d: Decision): { by: string | null; ignored: string | null; 
  * a tenant allow winning over it. Returns the ending when Honor DMARC rejects; sets the junk/quarantine disposition.
  */
 export function authentication(d: Decision): Ending | null {
-  const input = d.transaction.authentication;
+  const input = d.authenticationInput();
   if (!input) return null;
   const tables = d.tables;
   const assumptions = tables.assumptions;
@@ -1063,7 +1072,7 @@ export function disposition(d: Decision): Ending {
   d.trace?.push({
     step: 'filtering',
     detail:
-      `accepted by the transport layer; content filtering (anti-malware, anti-spam${d.transaction.authentication ? '' : ', spoof intelligence, DMARC'}) is not emulated` +
+      `accepted by the transport layer; content filtering (anti-malware, anti-spam${d.authenticationInput() ? '' : ', spoof intelligence, DMARC'}) is not emulated` +
       (d.scl !== null ? ` — a rule set SCL ${d.scl}, an input to filtering` : ''),
     sources: ['S18', 'S32', '§6.3'],
   });
@@ -1128,6 +1137,51 @@ export function verdictOf(d: Decision, top: Reply, disposition: Verdict['disposi
   if (d.authentication) verdict.authentication = d.authentication;
   if (d.addedHeaders && top.action === 'accept') verdict.addedHeaders = d.addedHeaders;
   return verdict;
+}
+
+/**
+ * One decision per authentication input, the stages before authentication run once (the fast path): what
+ * `runStages` gives for the transaction with each input in its `authentication`. No stage before authentication
+ * reads the input, so it can only change what authentication and disposition decide; a decision that ends before
+ * them gives the same verdict (one object, shared) for every input.
+ */
+export function runStagesEach(tables: CompiledTables, transaction: Transaction, inputs: readonly Transaction['authentication'][]): Verdict[] {
+  const d = new Decision(tables, transaction, false);
+  let ended: Verdict | null = null;
+  connection(d);
+  connectorMatch(d);
+  connectionFilter(d);
+  recipientReplies(d);
+  if (d.acceptedRecipients.length === 0) {
+    const replies = d.replies;
+    let first = replies[0] as Reply;
+    for (let index = 0; first.action !== 'reject'; index++) first = replies[index + 1] as Reply;
+    ended = verdictOf(d, first, 'none');
+  } else {
+    const refused = data(d);
+    if (refused) ended = verdictOf(d, refused, 'none');
+    else {
+      const ruled = transportRules(d);
+      if (ruled) ended = verdictOf(d, ruled.reply, ruled.disposition);
+    }
+  }
+  if (ended) return inputs.map(() => ended);
+  // Authentication and disposition write only these fields of the decision (a test holds them to it): each input
+  // starts from them as the rules left them. (The same object, not a copy: a copy of a class instance made with
+  // Object.assign has a shape of its own, and every stage slows down on it.)
+  const { used, incompleteReasons } = d;
+  return inputs.map((input) => {
+    d.used = used;
+    d.incompleteReasons = incompleteReasons === null ? null : [...incompleteReasons];
+    d.authentication = undefined;
+    d.addedHeaders = undefined;
+    d.authDisposition = null;
+    d.authenticationInstead = { input };
+    const authenticated = authentication(d);
+    if (authenticated) return verdictOf(d, authenticated.reply, authenticated.disposition);
+    const ending = disposition(d);
+    return verdictOf(d, ending.reply, ending.disposition);
+  });
 }
 
 /** One decision through every stage. */

@@ -710,9 +710,11 @@ export function makeSearcher(snapshot: Snapshot, options: ProofOptions, decider:
     result.decided++;
     return decider.decide(new WatchedTransaction(space, index, read) as Transaction, { trace: false });
   };
-  const decidePlain = (index: ClassIndex): Verdict => {
-    result.decided++;
-    return decider.decide(transactionOf(space, index), { trace: false });
+  /** The class at `index` under each of the authentication regions `regions` (one decision each, counted so). */
+  const decideEach = (index: ClassIndex, regions: readonly number[]): Verdict[] => {
+    result.decided += regions.length;
+    const inputs = regions.map((authentication) => authenticationOf(space, { ...index, authentication }));
+    return decider.decideEach(transactionOf(space, index), inputs);
   };
   const skip = (index: ClassIndex, count: number) => {
     result.classes += count * (space.recipients[index.recipients]?.members.length ?? 1);
@@ -790,9 +792,17 @@ export function makeSearcher(snapshot: Snapshot, options: ProofOptions, decider:
                 recordUnread({ ...index, authentication: 0 }, first, origin, 'authentication');
                 continue;
               }
+              // The other authentication regions that matter, decided together: the stages before authentication
+              // (connection, connectors, recipients, DATA, the rules) run once for them all.
+              const others: number[] = [];
+              for (index.authentication = 0; index.authentication < sizes.authentication; index.authentication++) {
+                if (index.authentication !== firstAuthentication && matters(index)) others.push(index.authentication);
+              }
+              const verdicts = others.length > 0 ? decideEach(index, others) : [];
+              let next = 0;
               for (index.authentication = 0; index.authentication < sizes.authentication; index.authentication++) {
                 if (index.authentication === firstAuthentication) record(index, first, origin);
-                else if (matters(index)) record(index, decidePlain(index), origin);
+                else if (others[next] === index.authentication) record(index, verdicts[next++] as Verdict, origin);
                 else skip(index, 1);
               }
             }

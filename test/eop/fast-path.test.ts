@@ -5,6 +5,7 @@
  * The traced path is the one decide() returns and the rest of test/eop pins to Microsoft's documentation.
  */
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { builtinCorpus } from '../../src/corpus/builtin.js';
@@ -184,6 +185,72 @@ const transaction: fc.Arbitrary<Transaction> = fc.record(
   },
   { requiredKeys: ['clientIp', 'mailFrom', 'rcptTo'] },
 );
+
+describe('decideEach: the stages before authentication once, then one verdict per authentication input', () => {
+  test('random snapshots × transactions × inputs: what decide gives for the transaction with each input', () => {
+    const input = fc.option(
+      fc.record({ spf: fc.constantFrom('pass', 'fail', 'softfail', 'none'), dkim: fc.constantFrom([], [{ result: 'pass', domain: 'contoso.com' }], [{ result: 'fail', domain: 'fabrikam.com' }]) }) as fc.Arbitrary<NonNullable<Transaction['authentication']>>,
+      { nil: undefined },
+    );
+    let differed = 0;
+    fc.assert(
+      fc.property(snapshot, assumptions, transaction, fc.array(input, { minLength: 2, maxLength: 4 }), (generated, values, entry, inputs) => {
+        const policy = compile(generated, values);
+        // Bad input (an address that is none) is refused alike, with the same message.
+        const outcome = <T,>(run: () => T): T | { refused: string } => {
+          try {
+            return run();
+          } catch (error) {
+            return { refused: (error as Error).message };
+          }
+        };
+        const each = outcome(() => policy.decideEach(entry, inputs));
+        if ('refused' in each) {
+          for (const authentication of inputs) assert.deepEqual(outcome(() => policy.decide({ ...entry, authentication })), each);
+          return;
+        }
+        assert.equal(each.length, inputs.length);
+        inputs.forEach((authentication, k) => assert.deepEqual(each[k], policy.decide({ ...entry, authentication }), `input ${k}`));
+        if (each.some((verdict) => JSON.stringify(verdict) !== JSON.stringify(each[0]))) differed++;
+      }),
+      { numRuns: 300 },
+    );
+    // The inputs change some verdicts (authentication and disposition do run), or the test would show nothing.
+    assert.ok(differed >= 10, `${differed} of 300 runs gave different verdicts for different inputs`);
+  });
+
+  test('the builtin corpus on the three examples (DMARC p=reject, anti-phishing policies) with every input in turn', async () => {
+    const inputs: Transaction['authentication'][] = [
+      undefined,
+      { spf: 'fail', dkim: [] },
+      { spf: 'pass', dkim: [] },
+      { spf: 'fail', dkim: [{ result: 'pass', domain: 'contoso.com' }] },
+      { spf: 'softfail', dkim: [{ result: 'fail', domain: 'contoso.com' }] },
+      { spf: 'fail', dkim: [] },
+    ];
+    const dispositions = new Set<string>();
+    // And the exposed example with contoso.com's MX at Exchange Online and DMARC p=quarantine: Honor DMARC then acts on
+    // a failing input (quarantine or Junk) and not on a passing one, one after the other.
+    const raw = JSON.parse(await readFile('examples/contoso-exposed.json', 'utf8')) as { Dns: Record<string, { MX: string[]; DMARC: string[] }> };
+    raw.Dns['contoso.com'] = { ...(raw.Dns['contoso.com'] as { MX: string[]; DMARC: string[] }), MX: ['0 contoso-com.mail.protection.outlook.com'], DMARC: ['v=DMARC1; p=quarantine'] };
+    const honoured = parseSnapshot(raw).snapshot;
+    for (const file of ['examples/contoso-exposed.json', 'examples/contoso-partial.json', 'examples/contoso-locked.json', 'honoured']) {
+      const example = file === 'honoured' ? honoured : (await loadSnapshotFile(file)).snapshot;
+      const policy = compile(example);
+      for (const entry of builtinCorpus(example)) {
+        const each = policy.decideEach(entry.transaction, inputs);
+        inputs.forEach((authentication, k) => {
+          const alone = policy.decide({ ...entry.transaction, authentication });
+          assert.deepEqual(each[k], alone, `${file}: "${entry.name}", input ${k}`);
+          dispositions.add(`${alone.action} ${alone.disposition} ${alone.enhanced}`);
+        });
+      }
+    }
+    // Honor DMARC's action is among them, beside deliveries.
+    const seen = [...dispositions];
+    assert.ok(seen.some((entry) => entry.startsWith('accept deliver')) && seen.some((entry) => /^accept (quarantine|junk) /.test(entry)), seen.join(', '));
+  });
+});
 
 describe('the fast path agrees with the traced path', () => {
   test('random snapshots × random transactions (fast-check, 300 runs × 4 transactions)', () => {
