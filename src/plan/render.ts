@@ -41,8 +41,11 @@ const SCRIPT_HELP: Record<ScriptKind, { what: string; example: string }> = {
   },
 };
 
-/** Text from the plan (it may quote a rule or connector name) inside the help comment: one line, no end of the block. */
-const helpText = (text: string) => visible(text).replace(/<#|#>/g, '#');
+/**
+ * Text from the plan (it may quote a rule or connector name) inside the help comment: one line, no end of the block,
+ * and no TAB (visible() keeps it; a script file gets none raw, see psString).
+ */
+const helpText = (text: string) => visible(text).replace(/\t/g, '\\t').replace(/<#|#>/g, '#');
 
 const HEADER = (title: string, purpose: string, kind: ScriptKind, file: string) => `<#
 .SYNOPSIS

@@ -10,6 +10,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { resolveAssumptions } from '../../src/eop/assumptions.js';
 import { buildPlan, DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME } from '../../src/plan/plan.js';
+import { psString } from '../../src/plan/powershell.js';
 import { renderPlan } from '../../src/plan/render.js';
 import { inferProfile } from '../../src/profile/profile.js';
 import { parseSnapshot } from '../../src/snapshot/parse.js';
@@ -88,8 +89,9 @@ describe('PLAN.md with hostile names', () => {
     assert.equal(after.Meta.tenant, FORGED_TENANT);
     // The PowerShell keeps the exact value inside its single-quoted literal; a comment naming it stays one line.
     const connectors = await readFile(join(out, '02-connectors.ps1'), 'utf8');
-    assert.ok(connectors.includes(`$identity = '${FORGED_CONNECTOR}'`));
-    assert.match(connectors, /^# 2\. Set-InboundConnector 'From SEG # forged heading \| x \|/m);
+    assert.ok(connectors.includes(`$identity = ${psString(FORGED_CONNECTOR)}\n`));
+    assert.doesNotMatch(connectors, RAW_CONTROL);
+    assert.match(connectors, /^# 2\. Set-InboundConnector \('From SEG' \+ \[char\]0x0D \+ \[char\]0x0A \+ '# forged heading \| x \|'/m);
   });
 
   test('fuzz: any names leave PLAN.md with no raw control character, the same line count and whole tables', { timeout: 60_000 }, () => {

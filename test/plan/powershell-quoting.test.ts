@@ -49,11 +49,15 @@ function parseArgument(source: string): { commands: Node[]; strings: Node[]; has
 
 const HOSTILE = ["'", '\u2018', '\u2019', '\u201A', '\u201B', '"', '\u201C', '\u201D', '\u201E', '`', '$', '$(', ')', '${', '}', ';', '\n', '\r\n', '#', '<#', '#>', '|', '&', '@', '-', '\u2013', '\u2014', '\u2015', ' ', 'a', 'Z', '0', 'é', '中', '\t', '@(', '[', ']', "'; Remove-Item C:\\ -Recurse; '", '$(Invoke-Expression x)', '`n'];
 const hostile = fc.array(fc.oneof(fc.constantFrom(...HOSTILE), fc.string({ maxLength: 4, unit: 'grapheme' })), { maxLength: 12 }).map((parts) => parts.join(''));
+/** Control and bidirectional characters: psString writes a string holding one as a concatenation (test/plan/powershell.test.ts). */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+/** The hostile strings that are one verbatim literal. */
+const hostileText = hostile.filter((value) => !CONTROL.test(value));
 
 describe('psString', () => {
   test('any hostile string is exactly one verbatim string argument with the same value (10,000 cases)', () => {
     fc.assert(
-      fc.property(hostile, (input) => {
+      fc.property(hostileText, (input) => {
         const source = `Set-Thing -Name ${psString(input)}`;
         const { commands, strings, hasError } = parseArgument(source);
         assert.equal(hasError, false, source);
@@ -90,7 +94,7 @@ describe('psValue', () => {
 
   test('a list of hostile strings parses as one array of the same strings', () => {
     fc.assert(
-      fc.property(fc.array(hostile, { minLength: 1, maxLength: 4 }), (items) => {
+      fc.property(fc.array(hostileText, { minLength: 1, maxLength: 4 }), (items) => {
         const source = `Set-Thing -Names ${psValue(items)}`;
         const { commands, strings, hasError } = parseArgument(source);
         assert.equal(hasError, false, source);
