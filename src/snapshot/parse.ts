@@ -28,22 +28,41 @@ export function parseSnapshot(value: unknown): ParsedSnapshot {
 function issueToError(issues: z.core.$ZodIssue[], document: Record<string, unknown>): InputError {
   const first = issues[0];
   if (!first) return new InputError('the snapshot is not valid');
-  const where = formatPath(first.path as PropertyKey[]);
-  let message = first.message;
-  if (first.code === 'invalid_type' && valueAt(document, first.path as PropertyKey[]) === undefined) {
-    message = `required property is missing (${first.message})`;
-  }
   const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
-  return new InputError(`${message}${more}`, { where });
+  // A record key that failed its own check (a Dns key that is not a domain name): the key check's message, not zod's
+  // "Invalid key in record"; a very long key is cut in the path as it is in the message.
+  if (first.code === 'invalid_key') {
+    const path = first.path.map((key, index) => (index === first.path.length - 1 && typeof key === 'string' && key.length > MAX_KEY_SHOWN ? `${key.slice(0, MAX_KEY_SHOWN)}…` : key));
+    return new InputError(`${first.issues[0]?.message ?? first.message}${more}`, { where: formatPath(path) });
+  }
+  return new InputError(`${describeIssue(first, document)}${more}`, { where: formatPath(first.path) });
 }
 
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+/** Keys longer than this are cut where an error names them. */
+const MAX_KEY_SHOWN = 120;
+
+/**
+ * The issue's message, except for a value that is not there at all: zod's "expected string, received undefined" then
+ * becomes "required property is missing" (an enum keeps the list of what it may be); messages the schema wrote
+ * itself, such as Meta.eoplockSnapshot's, are kept.
+ */
+function describeIssue(issue: z.core.$ZodIssue, document: Record<string, unknown>): string {
+  if (!isMissing(document, issue.path)) return issue.message;
+  if (issue.code === 'invalid_type') return 'required property is missing';
+  if (issue.code === 'invalid_value' && issue.values.length > 1) {
+    return `required property is missing (one of ${issue.values.map((value) => JSON.stringify(value)).join(', ')})`;
+  }
+  return issue.message;
+}
+
+/** Whether the document has no value at `path` (own properties only: "constructor" is not Object.prototype's). */
+function isMissing(root: unknown, path: readonly PropertyKey[]): boolean {
   let current: unknown = root;
   for (const key of path) {
-    if (current === null || typeof current !== 'object') return undefined;
+    if (current === null || typeof current !== 'object' || !Object.hasOwn(current, key)) return true;
     current = (current as Record<PropertyKey, unknown>)[key];
   }
-  return current;
+  return current === undefined;
 }
 
 /** Text to JSON, with `line L, column C` in the error. Handles a UTF-8 BOM left in the text. */

@@ -11,6 +11,7 @@ export interface NormalisationNote {
   /** What kind of quirk it was. */
   kind:
     | 'wrapped-in-array'
+    | 'value-count-unwrapped'
     | 'type-annotation-removed'
     | 'date-converted'
     | 'enum-number-mapped'
@@ -218,6 +219,15 @@ function clean(value: Json, path: Path, notes: NormalisationNote[]): Json {
     return out;
   }
   if (value && typeof value === 'object') {
+    const wrapped = path.length > 0 ? countWrapped(value) : undefined;
+    if (wrapped) {
+      notes.push({
+        path: formatPath(path),
+        kind: 'value-count-unwrapped',
+        detail: `{"value": [...], "Count": ${wrapped.length}} (Windows PowerShell 5.1) → its list of ${wrapped.length}`,
+      });
+      return clean(wrapped, path, notes);
+    }
     const out: Record<string, Json> = {};
     for (const key of Object.keys(value)) {
       const child = value[key] as Json;
@@ -235,6 +245,24 @@ function clean(value: Json, path: Path, notes: NormalisationNote[]): Json {
     return out;
   }
   return value;
+}
+
+/**
+ * The array inside `{"value": [...], "Count": n}`: how Windows PowerShell 5.1's ConvertTo-Json writes an array that
+ * reaches it as a single object (an array property of a PSObject, `Write-Output -NoEnumerate`, the output of
+ * ConvertFrom-Json), because of the `Count` property its type data adds to System.Array
+ * (https://github.com/PowerShell/PowerShell/issues/3153, https://github.com/PowerShell/PowerShell/issues/5579,
+ * https://stackoverflow.com/a/38212718; PowerShell 6 and later write the array). Only an object with exactly these
+ * two keys, whose `Count` is the length of `value`, is taken for the wrapper; anything else is data.
+ */
+function countWrapped(value: { [key: string]: Json }): Json[] | undefined {
+  let keys = 0;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    if (++keys > 2 || (key !== 'value' && key !== 'Count')) return undefined;
+  }
+  const list = value.value;
+  return keys === 2 && Array.isArray(list) && value.Count === list.length ? list : undefined;
 }
 
 /** What a removed type annotation said: its text (the REST API writes strings), or what kind of value it was. */

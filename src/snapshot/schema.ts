@@ -4,7 +4,7 @@
  */
 import * as z from 'zod';
 import { hasControl, visible } from '../util/display.js';
-import { isDomainPattern } from '../util/smtp-syntax.js';
+import { isDomainName, isDomainPattern } from '../util/smtp-syntax.js';
 
 const list = z.array(z.string());
 const optionalList = list.nullish().transform((value) => value ?? []);
@@ -28,6 +28,15 @@ const domainPattern = (options: { any?: boolean } = {}) =>
   z.string().refine((value) => isDomainPattern(value, options), {
     error: (issue) => `"${shown(issue.input)}" is not a domain name${options.any ? ', *.domain or *' : ' or *.domain'}`,
   });
+/**
+ * A `Dns` key: the domain whose records the entry holds, as the export script and `eoplock pull` write it (an accepted
+ * domain's name). A domain name by the same rule as AcceptedDomain's (so IDN labels too), with a trailing dot allowed;
+ * no wildcard and no address-space form, which are not names that DNS records belong to. Keys reach DNS lookups and
+ * every report, so a control character, a space or an empty key is an error.
+ */
+const dnsDomainKey = z.string().refine((value) => isDomainName(value.endsWith('.') ? value.slice(0, -1) : value), {
+  error: (issue) => `the key "${shown(issue.input)}" is not a domain name (a Dns key names the domain its records belong to)`,
+});
 /** A free-form value (a certificate name, an address) that must not hold control characters. */
 const noControl = z.string().refine((value) => !hasControl(value) && !value.includes('\t'), {
   error: (issue) => `"${shown(issue.input)}" holds a control character`,
@@ -213,7 +222,7 @@ export const SnapshotSchema = z.looseObject({
     .transform((value) => value ?? []),
   DkimSigningConfig: looseArray,
   Dns: z
-    .record(z.string(), z.preprocess(noteAbsentDnsLists, DnsDomainSchema))
+    .record(dnsDomainKey, z.preprocess(noteAbsentDnsLists, DnsDomainSchema))
     .nullish()
     .transform((value) => value ?? {}),
 });

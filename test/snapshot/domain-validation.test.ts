@@ -121,6 +121,60 @@ describe('domain and address fields that are refused', () => {
   });
 });
 
+describe('Dns keys: the domain each entry belongs to', () => {
+  const entry = { MX: ['10 mx1.seg.example.net'], TXT: [], DMARC: [] };
+  test('upper case, a trailing dot, punycode and IDN names are accepted, as for AcceptedDomain', () => {
+    const keys = ['CONTOSO.COM', 'contoso.co.uk.', 'xn--bcher-kva.example', 'bücher.example', 'mail-1.contoso.com'];
+    const { snapshot } = parseSnapshot(base({ Dns: Object.fromEntries(keys.map((key) => [key, entry])) }));
+    assert.deepEqual(Object.keys(snapshot.Dns), keys);
+    assert.deepEqual(snapshot.Dns['CONTOSO.COM']?.MX, ['10 mx1.seg.example.net']);
+  });
+
+  for (const [name, key, where] of [
+    ['ESC (a terminal colour sequence)', 'x\u001b[31m', 'Dns["x\\u001b[31m"]'],
+    ['a space', 'a b', 'Dns["a b"]'],
+    ['an empty key', '', 'Dns[""]'],
+    ['CRLF', 'contoso.com\r\nX', 'Dns["contoso.com\\r\\nX"]'],
+    ['an HTML tag', '<img src=x>.example', 'Dns["<img src=x>.example"]'],
+    ['a wildcard', '*.contoso.com', 'Dns["*.contoso.com"]'],
+    ['two trailing dots', 'contoso.com..', 'Dns["contoso.com.."]'],
+    ['a lone dot', '.', 'Dns["."]'],
+    ['an underscore', '_dmarc.contoso.com', 'Dns["_dmarc.contoso.com"]'],
+    ['a 64-character label', `${'a'.repeat(64)}.com`, `Dns["${'a'.repeat(64)}.com"]`],
+  ] as const) {
+    test(`a key with ${name} is refused, the key shown escaped`, () => {
+      refused(base({ Dns: { 'contoso.com': entry, [key]: entry } }), where, /^the key ".*" is not a domain name \(a Dns key names the domain its records belong to\)$/);
+    });
+  }
+
+  test('the message shows the key with visible escapes', () => {
+    assert.throws(
+      () => parseSnapshot(base({ Dns: { 'x\u001b[31m\u2028': entry } })),
+      (error: unknown) => error instanceof InputError && error.message.startsWith('the key "x\\e[31m\\u2028" is not a domain name'),
+    );
+  });
+
+  test('a very long key is cut short in the path and the message', () => {
+    assert.throws(
+      () => parseSnapshot(base({ Dns: { [`${'x'.repeat(10_000)}\r\n`]: entry } })),
+      (error: unknown) => error instanceof InputError && (error.where ?? '').length < 200 && error.message.length < 300 && error.message.includes('…'),
+    );
+  });
+
+  test('eoplock audit with a bad Dns key: exit 2, one line naming Dns["…"], no stack trace', async () => {
+    const document = JSON.parse(await readFile('examples/contoso-exposed.json', 'utf8')) as { Dns: Record<string, unknown> };
+    document.Dns['x\u001b[31m'] = document.Dns['contoso.com'];
+    const crafted = await file('dns-key.json', JSON.stringify(document));
+    const result = await cli('audit', crafted);
+    assert.equal(result.code, 2);
+    assert.equal(result.stdout, '');
+    assert.equal(result.stderr.trimEnd().split('\n').length, 1);
+    assert.ok(!result.stderr.includes('\u001b'), 'ESC is shown escaped');
+    assert.doesNotMatch(result.stderr, /internal error|^ {4}at /m);
+    assert.match(result.stderr, /^eoplock: error: .*dns-key\.json: at Dns\["x\\u001b\[31m"\]: the key "x\\e\[31m" is not a domain name/);
+  });
+});
+
 test('eoplock audit on a crafted snapshot: exit 2, one line naming the file and the path', async () => {
   const document = JSON.parse(await readFile('examples/contoso-locked.json', 'utf8')) as { AcceptedDomain: { DomainName: string }[] };
   const first = document.AcceptedDomain[0];

@@ -131,6 +131,136 @@ describe('validation names the JSON path', () => {
   }
 });
 
+describe('Windows PowerShell 5.1 {"value": [...], "Count": n} wrapper', () => {
+  const base = (overrides: Record<string, unknown> = {}) => ({
+    Meta: { eoplockSnapshot: 1 },
+    OrganizationConfig: {},
+    AcceptedDomain: [{ DomainName: 'contoso.com', DomainType: 'Authoritative' }],
+    ...overrides,
+  });
+  const connector = (SenderIPAddresses: unknown) => ({ Name: 'From SEG', ConnectorType: 'Partner', SenderDomains: ['*'], SenderIPAddresses });
+  const wrapperNotes = (notes: { kind: string; path: string; detail: string }[]) =>
+    notes.filter((note) => note.kind === 'value-count-unwrapped').map((note) => `${note.path}: ${note.detail}`);
+
+  test('a whole section is unwrapped into its list, with a note', () => {
+    const domains = [
+      { DomainName: 'contoso.com', DomainType: 0, Default: true },
+      { DomainName: 'contoso.co.uk', DomainType: 'Authoritative' },
+    ];
+    const { snapshot, notes } = parseSnapshot(base({ AcceptedDomain: { value: domains, Count: 2 } }));
+    assert.deepEqual(
+      snapshot.AcceptedDomain.map((domain) => [domain.DomainName, domain.DomainType, domain.Default]),
+      [
+        ['contoso.com', 'Authoritative', true],
+        ['contoso.co.uk', 'Authoritative', false],
+      ],
+    );
+    assert.deepEqual(wrapperNotes(notes), ['AcceptedDomain: {"value": [...], "Count": 2} (Windows PowerShell 5.1) → its list of 2']);
+    // The items are normalised at the paths of the unwrapped list, and the list is not taken for a single object.
+    assert.ok(notes.some((note) => note.kind === 'enum-number-mapped' && note.path === 'AcceptedDomain[0].DomainType'));
+    assert.ok(!notes.some((note) => note.kind === 'wrapped-in-array' && note.path === 'AcceptedDomain'));
+  });
+
+  test('a property value is unwrapped (SenderIPAddresses), an empty one too', () => {
+    const { snapshot, notes } = parseSnapshot(
+      base({
+        InboundConnector: [
+          connector({ value: ['203.0.113.10', '198.51.100.0/28'], Count: 2 }),
+          { ...connector([]), Name: 'Other', EFSkipIPs: { value: [], Count: 0 } },
+        ],
+      }),
+    );
+    assert.deepEqual(snapshot.InboundConnector[0]?.SenderIPAddresses, ['203.0.113.10', '198.51.100.0/28']);
+    assert.deepEqual(snapshot.InboundConnector[1]?.EFSkipIPs, []);
+    assert.deepEqual(wrapperNotes(notes), [
+      'InboundConnector[0].SenderIPAddresses: {"value": [...], "Count": 2} (Windows PowerShell 5.1) → its list of 2',
+      'InboundConnector[1].EFSkipIPs: {"value": [...], "Count": 0} (Windows PowerShell 5.1) → its list of 0',
+    ]);
+  });
+
+  test('a wrapper in a section kept as exported is unwrapped as well', () => {
+    const { snapshot, notes } = parseSnapshot(base({ AntiPhishPolicy: [{ Name: 'Office365 AntiPhish Default', ExcludedDomains: { value: ['a.example'], Count: 1 } }] }));
+    assert.deepEqual((snapshot.AntiPhishPolicy[0] as Record<string, unknown>).ExcludedDomains, ['a.example']);
+    assert.deepEqual(wrapperNotes(notes).map((line) => line.split(':')[0]), ['AntiPhishPolicy[0].ExcludedDomains']);
+  });
+
+  for (const [name, value] of [
+    ['Count is not the length of value', { value: ['203.0.113.10', '203.0.113.11'], Count: 3 }],
+    ['Count is a string', { value: ['203.0.113.10'], Count: '1' }],
+    ['a third key', { value: ['203.0.113.10'], Count: 1, Extra: true }],
+    ['value is not a list', { value: '203.0.113.10', Count: 1 }],
+    ['only value', { value: ['203.0.113.10'] }],
+    ['the keys in another case', { Value: ['203.0.113.10'], count: 1 }],
+  ] as const) {
+    test(`not unwrapped when ${name}`, () => {
+      assert.throws(
+        () => parseSnapshot(base({ InboundConnector: [connector(value)] })),
+        (error: unknown) => {
+          assert.ok(error instanceof InputError);
+          assert.equal(error.where, 'InboundConnector[0].SenderIPAddresses');
+          assert.match(error.message, /expected array, received object/);
+          return true;
+        },
+      );
+    });
+  }
+
+  test('a section that only looks like a wrapper stays an object (and is wrapped in an array as one)', () => {
+    const { snapshot, notes } = parseSnapshot(base({ OrganizationConfig: { value: [1, 2], Count: 3 } }));
+    assert.deepEqual(snapshot.OrganizationConfig[0], { value: [1, 2], Count: 3, RejectDirectSend: false });
+    assert.deepEqual(wrapperNotes(notes), []);
+    assert.ok(notes.some((note) => note.kind === 'wrapped-in-array' && note.path === 'OrganizationConfig'));
+  });
+
+  test('the document root is never unwrapped', () => {
+    assert.throws(
+      () => parseSnapshot({ value: [base()], Count: 1 }),
+      (error: unknown) => error instanceof InputError && error.where === 'Meta' && error.message.startsWith('required property is missing'),
+    );
+  });
+});
+
+describe('a required property that is missing', () => {
+  const base = () => ({
+    Meta: { eoplockSnapshot: 1 },
+    OrganizationConfig: {},
+    AcceptedDomain: [{ DomainName: 'contoso.com', DomainType: 'Authoritative' }],
+  });
+  const cases: [string, Record<string, unknown>, string, string][] = [
+    ['a string', { ...base(), AcceptedDomain: [{ DomainType: 'Authoritative' }] }, 'AcceptedDomain[0].DomainName', 'required property is missing'],
+    ['a number', { ...base(), TransportRule: [{ Name: 'x' }] }, 'TransportRule[0].Priority', 'required property is missing'],
+    ['a section', { Meta: { eoplockSnapshot: 1 }, OrganizationConfig: {} }, 'AcceptedDomain', 'required property is missing'],
+    ['a property whose name Object.prototype has', { ...base(), InboundConnector: [JSON.parse('{"ConnectorType": "Partner", "constructor": 1}')] }, 'InboundConnector[0].Name', 'required property is missing'],
+    [
+      'an enum (its values are listed)',
+      { ...base(), AcceptedDomain: [{ DomainName: 'contoso.com' }] },
+      'AcceptedDomain[0].DomainType',
+      'required property is missing (one of "Authoritative", "InternalRelay", "ExternalRelay")',
+    ],
+    ['the format version (its own message)', { ...base(), Meta: {} }, 'Meta.eoplockSnapshot', 'Meta.eoplockSnapshot must be 1 (the only snapshot format version so far)'],
+  ];
+  for (const [name, document, where, message] of cases) {
+    test(name, () => {
+      assert.throws(
+        () => parseSnapshot(document),
+        (error: unknown) => {
+          assert.ok(error instanceof InputError);
+          assert.equal(error.where, where);
+          assert.equal(error.message, message);
+          return true;
+        },
+      );
+    });
+  }
+
+  test('a value of the wrong type still says what was expected and what was found', () => {
+    assert.throws(
+      () => parseSnapshot({ ...base(), AcceptedDomain: [{ DomainName: ['contoso.com'], DomainType: 'Authoritative' }] }),
+      (error: unknown) => error instanceof InputError && error.where === 'AcceptedDomain[0].DomainName' && /expected string, received array/.test(error.message),
+    );
+  });
+});
+
 test('addressSpaceDomain reads the address-space forms Exchange writes', () => {
   assert.equal(addressSpaceDomain('smtp:*;1'), '*');
   assert.equal(addressSpaceDomain('SMTP:contoso.com;10'), 'contoso.com');
