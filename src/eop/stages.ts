@@ -1139,54 +1139,8 @@ export function verdictOf(d: Decision, top: Reply, disposition: Verdict['disposi
   return verdict;
 }
 
-/**
- * One decision per authentication input, the stages before authentication run once (the fast path): what
- * `runStages` gives for the transaction with each input in its `authentication`. No stage before authentication
- * reads the input, so it can only change what authentication and disposition decide; a decision that ends before
- * them gives the same verdict (one object, shared) for every input.
- */
-export function runStagesEach(tables: CompiledTables, transaction: Transaction, inputs: readonly Transaction['authentication'][]): Verdict[] {
-  const d = new Decision(tables, transaction, false);
-  let ended: Verdict | null = null;
-  connection(d);
-  connectorMatch(d);
-  connectionFilter(d);
-  recipientReplies(d);
-  if (d.acceptedRecipients.length === 0) {
-    const replies = d.replies;
-    let first = replies[0] as Reply;
-    for (let index = 0; first.action !== 'reject'; index++) first = replies[index + 1] as Reply;
-    ended = verdictOf(d, first, 'none');
-  } else {
-    const refused = data(d);
-    if (refused) ended = verdictOf(d, refused, 'none');
-    else {
-      const ruled = transportRules(d);
-      if (ruled) ended = verdictOf(d, ruled.reply, ruled.disposition);
-    }
-  }
-  if (ended) return inputs.map(() => ended);
-  // Authentication and disposition write only these fields of the decision (a test holds them to it): each input
-  // starts from them as the rules left them. (The same object, not a copy: a copy of a class instance made with
-  // Object.assign has a shape of its own, and every stage slows down on it.)
-  const { used, incompleteReasons } = d;
-  return inputs.map((input) => {
-    d.used = used;
-    d.incompleteReasons = incompleteReasons === null ? null : [...incompleteReasons];
-    d.authentication = undefined;
-    d.addedHeaders = undefined;
-    d.authDisposition = null;
-    d.authenticationInstead = { input };
-    const authenticated = authentication(d);
-    if (authenticated) return verdictOf(d, authenticated.reply, authenticated.disposition);
-    const ending = disposition(d);
-    return verdictOf(d, ending.reply, ending.disposition);
-  });
-}
-
-/** One decision through every stage. */
-export function runStages(tables: CompiledTables, transaction: Transaction, traced: boolean): Verdict {
-  const d = new Decision(tables, transaction, traced);
+/** The stages before authentication: the verdict when one of them ends the decision, else null. */
+function beforeAuthentication(d: Decision): Verdict | null {
   connection(d);
   connectorMatch(d);
   connectionFilter(d);
@@ -1200,10 +1154,45 @@ export function runStages(tables: CompiledTables, transaction: Transaction, trac
   const refused = data(d);
   if (refused) return verdictOf(d, refused, 'none');
   const ruled = transportRules(d);
-  if (ruled) return verdictOf(d, ruled.reply, ruled.disposition);
+  return ruled ? verdictOf(d, ruled.reply, ruled.disposition) : null;
+}
+
+/** Authentication and disposition: the verdict of a decision the stages before them did not end. */
+function fromAuthentication(d: Decision): Verdict {
   const authenticated = authentication(d);
   if (authenticated) return verdictOf(d, authenticated.reply, authenticated.disposition);
   const ending = disposition(d);
   return verdictOf(d, ending.reply, ending.disposition);
+}
+
+/** One decision through every stage. */
+export function runStages(tables: CompiledTables, transaction: Transaction, traced: boolean): Verdict {
+  const d = new Decision(tables, transaction, traced);
+  return beforeAuthentication(d) ?? fromAuthentication(d);
+}
+
+/**
+ * One decision per authentication input, the stages before authentication run once (the fast path): what
+ * `runStages` gives for the transaction with each input in its `authentication`. No stage before authentication
+ * reads the input, so it can only change what authentication and disposition decide; a decision that ends before
+ * them gives the same verdict (one object, shared) for every input.
+ */
+export function runStagesEach(tables: CompiledTables, transaction: Transaction, inputs: readonly Transaction['authentication'][]): Verdict[] {
+  const d = new Decision(tables, transaction, false);
+  const ended = beforeAuthentication(d);
+  if (ended) return inputs.map(() => ended);
+  // Authentication and disposition write only these fields of the decision (a test holds them to it): each input
+  // starts from them as the rules left them. (The same object, not a copy: a copy of a class instance made with
+  // Object.assign has a shape of its own, and every stage slows down on it.)
+  const { used, incompleteReasons } = d;
+  return inputs.map((input) => {
+    d.used = used;
+    d.incompleteReasons = incompleteReasons === null ? null : [...incompleteReasons];
+    d.authentication = undefined;
+    d.addedHeaders = undefined;
+    d.authDisposition = null;
+    d.authenticationInstead = { input };
+    return fromAuthentication(d);
+  });
 }
 
