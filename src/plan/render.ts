@@ -71,7 +71,14 @@ if (-not (Get-Command Get-OrganizationConfig -ErrorAction SilentlyContinue)) {
 `;
 
 /** Reading and comparing live values: apply, rollback and verify scripts. */
-const COMPARE_FUNCTIONS = `function Get-EoplockProperty {
+const COMPARE_FUNCTIONS = `function Format-EoplockShown {
+    # Text from the tenant (a name, a live value) as the console shows it: each control or bidirectional character
+    # written as \\xNN, so that a name cannot drive the terminal or reorder what it shows.
+    param([string]$Text)
+    return [regex]::Replace($Text, '[\\x00-\\x1F\\x7F-\\x9F\\u061C\\u200E\\u200F\\u2028-\\u202E\\u2066-\\u2069]', { param($match) '\\x{0:X2}' -f [int][char]$match.Value })
+}
+
+function Get-EoplockProperty {
     param($Object, [string]$Name)
     if ($null -eq $Object) { return $null }
     $property = $Object.PSObject.Properties[$Name]
@@ -118,7 +125,7 @@ function Add-EoplockMismatch {
     foreach ($name in $Wanted.Keys) {
         $live = ConvertTo-EoplockText (Get-EoplockProperty $Current $name)
         $planned = ConvertTo-EoplockText $Wanted[$name]
-        if ($live -ne $planned) { $script:mismatches += "$What $($name): live '$live' $([char]0x2260) planned '$planned'" }
+        if ($live -ne $planned) { $script:mismatches += (Format-EoplockShown "$What $($name): live '$live' $([char]0x2260) planned '$planned'") }
     }
 }
 `;
@@ -175,18 +182,18 @@ export function renderOp(op: Op): string {
         `$identity = ${psString(op.name)}`,
         `$current = @(Get-${noun} | Where-Object { $_.Name -eq $identity }) | Select-Object -First 1`,
         'if ($null -eq $current) {',
-        `    if ($PSCmdlet.ShouldProcess("${what} $identity", 'Create')) {`,
+        `    if ($PSCmdlet.ShouldProcess((Format-EoplockShown "${what} $identity"), 'Create')) {`,
         `        $parameters = ${psHashtable(forCmdlet(op.parameters))}`,
         `        New-${noun} -Name $identity @parameters | Out-Null`,
-        `        Write-Host "created: ${what} $identity"`,
+        `        Write-Host (Format-EoplockShown "created: ${what} $identity")`,
         '    }',
         '} else {',
         `    $changes = Get-EoplockChanges $current ${ordered(compare)}`,
         ...(op.cmdlet === 'New-TransportRule' ? ["    $changes.Remove('State')"] : []),
-        `    if ($changes.Count -eq 0) { Write-Host "unchanged: ${what} $identity" }`,
-        `    elseif ($PSCmdlet.ShouldProcess("${what} $identity", "Set $($changes.Keys -join ', ')")) {`,
+        `    if ($changes.Count -eq 0) { Write-Host (Format-EoplockShown "unchanged: ${what} $identity") }`,
+        `    elseif ($PSCmdlet.ShouldProcess((Format-EoplockShown "${what} $identity"), "Set $($changes.Keys -join ', ')")) {`,
         `        Set-${noun} -Identity $identity @changes`,
-        `        Write-Host "changed: ${what} $identity ($($changes.Keys -join ', '))"`,
+        `        Write-Host (Format-EoplockShown "changed: ${what} $identity ($($changes.Keys -join ', '))")`,
         '    }',
         '}',
       );
@@ -201,10 +208,10 @@ export function renderOp(op: Op): string {
         `$identity = ${psString(op.identity)}`,
         `$current = Get-${noun} -Identity $identity`,
         `$changes = Get-EoplockChanges $current ${ordered(withoutEnabled(op.parameters))}`,
-        `if ($changes.Count -eq 0) { Write-Host "unchanged: ${what} $identity" }`,
-        `elseif ($PSCmdlet.ShouldProcess("${what} $identity", "Set $($changes.Keys -join ', ')")) {`,
+        `if ($changes.Count -eq 0) { Write-Host (Format-EoplockShown "unchanged: ${what} $identity") }`,
+        `elseif ($PSCmdlet.ShouldProcess((Format-EoplockShown "${what} $identity"), "Set $($changes.Keys -join ', ')")) {`,
         `    Set-${noun} -Identity $identity @changes`,
-        `    Write-Host "changed: ${what} $identity ($($changes.Keys -join ', '))"`,
+        `    Write-Host (Format-EoplockShown "changed: ${what} $identity ($($changes.Keys -join ', '))")`,
         '}',
       );
       break;
@@ -215,10 +222,10 @@ export function renderOp(op: Op): string {
       lines.push(
         `$identity = ${psString(op.identity)}`,
         '$current = Get-TransportRule -Identity $identity',
-        `if ([string](Get-EoplockProperty $current 'State') -eq '${wanted}') { Write-Host "unchanged: transport rule $identity is ${wanted.toLowerCase()}" }`,
-        `elseif ($PSCmdlet.ShouldProcess("transport rule $identity", '${op.cmdlet.split('-')[0]}')) {`,
+        `if ([string](Get-EoplockProperty $current 'State') -eq '${wanted}') { Write-Host (Format-EoplockShown "unchanged: transport rule $identity is ${wanted.toLowerCase()}") }`,
+        `elseif ($PSCmdlet.ShouldProcess((Format-EoplockShown "transport rule $identity"), '${op.cmdlet.split('-')[0]}')) {`,
         `    ${op.cmdlet} -Identity $identity -Confirm:$false`,
-        `    Write-Host "changed: transport rule $identity ${wanted.toLowerCase()}"`,
+        `    Write-Host (Format-EoplockShown "changed: transport rule $identity ${wanted.toLowerCase()}")`,
         '}',
       );
       break;
@@ -230,10 +237,10 @@ export function renderOp(op: Op): string {
       lines.push(
         `$identity = ${psString(op.identity)}`,
         `$current = @(Get-${noun} | Where-Object { $_.Name -eq $identity }) | Select-Object -First 1`,
-        `if ($null -eq $current) { Write-Host "unchanged: ${what} $identity is already absent" }`,
-        `elseif ($PSCmdlet.ShouldProcess("${what} $identity", 'Remove')) {`,
+        `if ($null -eq $current) { Write-Host (Format-EoplockShown "unchanged: ${what} $identity is already absent") }`,
+        `elseif ($PSCmdlet.ShouldProcess((Format-EoplockShown "${what} $identity"), 'Remove')) {`,
         `    ${op.cmdlet} -Identity $identity -Confirm:$false`,
-        `    Write-Host "removed: ${what} $identity"`,
+        `    Write-Host (Format-EoplockShown "removed: ${what} $identity")`,
         '}',
       );
       break;
@@ -281,7 +288,7 @@ function verifyScript(phase: Phase): string {
           [
             `$identity = ${psString(name)}`,
             `$current = @(Get-${noun} | Where-Object { $_.Name -eq $identity }) | Select-Object -First 1`,
-            `if ($null -eq $current) { $mismatches += "${noun} $identity is missing" }`,
+            `if ($null -eq $current) { $mismatches += (Format-EoplockShown "${noun} $identity is missing") }`,
             `else { Add-EoplockMismatch "${noun} $identity" $current ${ordered(wanted)} }`,
           ].join('\n'),
         );

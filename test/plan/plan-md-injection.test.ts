@@ -91,6 +91,10 @@ describe('PLAN.md with hostile names', () => {
     const connectors = await readFile(join(out, '02-connectors.ps1'), 'utf8');
     assert.ok(connectors.includes(`$identity = ${psString(FORGED_CONNECTOR)}\n`));
     assert.doesNotMatch(connectors, RAW_CONTROL);
+    // When the script runs, a name it prints goes through Format-EoplockShown (control characters as \xNN) first.
+    assert.match(connectors, /^function Format-EoplockShown \{/m);
+    assert.doesNotMatch(connectors, /(Write-Host|ShouldProcess\(|\+=) "[^"]*\$identity/, 'every printed name is escaped');
+    assert.match(connectors, /Write-Host \(Format-EoplockShown "(created|changed|unchanged): inbound connector \$identity/);
     assert.match(connectors, /^# 2\. Set-InboundConnector \('From SEG' \+ \[char\]0x0D \+ \[char\]0x0A \+ '# forged heading \| x \|'/m);
   });
 

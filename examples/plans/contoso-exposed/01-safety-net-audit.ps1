@@ -20,6 +20,13 @@ if (-not (Get-Command Get-OrganizationConfig -ErrorAction SilentlyContinue)) {
     throw 'No Exchange Online session: run Connect-ExchangeOnline first (ExchangeOnlineManagement module).'
 }
 
+function Format-EoplockShown {
+    # Text from the tenant (a name, a live value) as the console shows it: each control or bidirectional character
+    # written as \xNN, so that a name cannot drive the terminal or reorder what it shows.
+    param([string]$Text)
+    return [regex]::Replace($Text, '[\x00-\x1F\x7F-\x9F\u061C\u200E\u200F\u2028-\u202E\u2066-\u2069]', { param($match) '\x{0:X2}' -f [int][char]$match.Value })
+}
+
 function Get-EoplockProperty {
     param($Object, [string]$Name)
     if ($null -eq $Object) { return $null }
@@ -57,17 +64,17 @@ function Get-EoplockChanges {
 $identity = 'eoplock - Block mail not from the gateway'
 $current = @(Get-TransportRule | Where-Object { $_.Name -eq $identity }) | Select-Object -First 1
 if ($null -eq $current) {
-    if ($PSCmdlet.ShouldProcess("transport rule $identity", 'Create')) {
+    if ($PSCmdlet.ShouldProcess((Format-EoplockShown "transport rule $identity"), 'Create')) {
         $parameters = @{ Priority = 0; Enabled = $true; ExceptIfSenderIpRanges = @('203.0.113.10', '203.0.113.11', '198.51.100.0/28', '192.0.2.25'); ExceptIfHeaderContainsMessageHeader = 'X-MS-Exchange-Organization-AuthAs'; ExceptIfHeaderContainsWords = @('Internal'); Quarantine = $true; StopRuleProcessing = $true; Mode = 'Audit'; Comments = 'eoplock safety net: applies to all messages; excepts the gateway, the named Direct Send sources, the IP connectors and AuthAs Internal.' }
         New-TransportRule -Name $identity @parameters | Out-Null
-        Write-Host "created: transport rule $identity"
+        Write-Host (Format-EoplockShown "created: transport rule $identity")
     }
 } else {
     $changes = Get-EoplockChanges $current ([ordered]@{ State = 'Enabled'; ExceptIfSenderIpRanges = @('203.0.113.10', '203.0.113.11', '198.51.100.0/28', '192.0.2.25'); ExceptIfHeaderContainsMessageHeader = 'X-MS-Exchange-Organization-AuthAs'; ExceptIfHeaderContainsWords = @('Internal'); Quarantine = $true; StopRuleProcessing = $true; Mode = 'Audit' })
     $changes.Remove('State')
-    if ($changes.Count -eq 0) { Write-Host "unchanged: transport rule $identity" }
-    elseif ($PSCmdlet.ShouldProcess("transport rule $identity", "Set $($changes.Keys -join ', ')")) {
+    if ($changes.Count -eq 0) { Write-Host (Format-EoplockShown "unchanged: transport rule $identity") }
+    elseif ($PSCmdlet.ShouldProcess((Format-EoplockShown "transport rule $identity"), "Set $($changes.Keys -join ', ')")) {
         Set-TransportRule -Identity $identity @changes
-        Write-Host "changed: transport rule $identity ($($changes.Keys -join ', '))"
+        Write-Host (Format-EoplockShown "changed: transport rule $identity ($($changes.Keys -join ', '))")
     }
 }

@@ -20,6 +20,13 @@ if (-not (Get-Command Get-OrganizationConfig -ErrorAction SilentlyContinue)) {
     throw 'No Exchange Online session: run Connect-ExchangeOnline first (ExchangeOnlineManagement module).'
 }
 
+function Format-EoplockShown {
+    # Text from the tenant (a name, a live value) as the console shows it: each control or bidirectional character
+    # written as \xNN, so that a name cannot drive the terminal or reorder what it shows.
+    param([string]$Text)
+    return [regex]::Replace($Text, '[\x00-\x1F\x7F-\x9F\u061C\u200E\u200F\u2028-\u202E\u2066-\u2069]', { param($match) '\x{0:X2}' -f [int][char]$match.Value })
+}
+
 function Get-EoplockProperty {
     param($Object, [string]$Name)
     if ($null -eq $Object) { return $null }
@@ -57,17 +64,17 @@ function Get-EoplockChanges {
 $identity = 'Office scanners (192.0.2.25)'
 $current = @(Get-InboundConnector | Where-Object { $_.Name -eq $identity }) | Select-Object -First 1
 if ($null -eq $current) {
-    if ($PSCmdlet.ShouldProcess("inbound connector $identity", 'Create')) {
+    if ($PSCmdlet.ShouldProcess((Format-EoplockShown "inbound connector $identity"), 'Create')) {
         $parameters = @{ ConnectorType = 'Partner'; SenderDomains = @('contoso.co.uk', 'contoso.com', 'contoso.mail.onmicrosoft.com', 'contoso.onmicrosoft.com', 'contosolabs.com'); SenderIPAddresses = @('192.0.2.25'); RestrictDomainsToIPAddresses = $false; RequireTls = $false; Comment = 'eoplock: a Direct Send source, identified by IP.' }
         New-InboundConnector -Name $identity @parameters | Out-Null
-        Write-Host "created: inbound connector $identity"
+        Write-Host (Format-EoplockShown "created: inbound connector $identity")
     }
 } else {
     $changes = Get-EoplockChanges $current ([ordered]@{ ConnectorType = 'Partner'; SenderDomains = @('contoso.co.uk', 'contoso.com', 'contoso.mail.onmicrosoft.com', 'contoso.onmicrosoft.com', 'contosolabs.com'); SenderIPAddresses = @('192.0.2.25'); RestrictDomainsToIPAddresses = $false; RequireTls = $false })
-    if ($changes.Count -eq 0) { Write-Host "unchanged: inbound connector $identity" }
-    elseif ($PSCmdlet.ShouldProcess("inbound connector $identity", "Set $($changes.Keys -join ', ')")) {
+    if ($changes.Count -eq 0) { Write-Host (Format-EoplockShown "unchanged: inbound connector $identity") }
+    elseif ($PSCmdlet.ShouldProcess((Format-EoplockShown "inbound connector $identity"), "Set $($changes.Keys -join ', ')")) {
         Set-InboundConnector -Identity $identity @changes
-        Write-Host "changed: inbound connector $identity ($($changes.Keys -join ', '))"
+        Write-Host (Format-EoplockShown "changed: inbound connector $identity ($($changes.Keys -join ', '))")
     }
 }
 
@@ -75,8 +82,8 @@ if ($null -eq $current) {
 $identity = 'From Secure Email Gateway'
 $current = Get-InboundConnector -Identity $identity
 $changes = Get-EoplockChanges $current ([ordered]@{ RestrictDomainsToIPAddresses = $true })
-if ($changes.Count -eq 0) { Write-Host "unchanged: inbound connector $identity" }
-elseif ($PSCmdlet.ShouldProcess("inbound connector $identity", "Set $($changes.Keys -join ', ')")) {
+if ($changes.Count -eq 0) { Write-Host (Format-EoplockShown "unchanged: inbound connector $identity") }
+elseif ($PSCmdlet.ShouldProcess((Format-EoplockShown "inbound connector $identity"), "Set $($changes.Keys -join ', ')")) {
     Set-InboundConnector -Identity $identity @changes
-    Write-Host "changed: inbound connector $identity ($($changes.Keys -join ', '))"
+    Write-Host (Format-EoplockShown "changed: inbound connector $identity ($($changes.Keys -join ', '))")
 }

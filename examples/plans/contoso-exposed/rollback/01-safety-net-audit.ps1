@@ -20,6 +20,13 @@ if (-not (Get-Command Get-OrganizationConfig -ErrorAction SilentlyContinue)) {
     throw 'No Exchange Online session: run Connect-ExchangeOnline first (ExchangeOnlineManagement module).'
 }
 
+function Format-EoplockShown {
+    # Text from the tenant (a name, a live value) as the console shows it: each control or bidirectional character
+    # written as \xNN, so that a name cannot drive the terminal or reorder what it shows.
+    param([string]$Text)
+    return [regex]::Replace($Text, '[\x00-\x1F\x7F-\x9F\u061C\u200E\u200F\u2028-\u202E\u2066-\u2069]', { param($match) '\x{0:X2}' -f [int][char]$match.Value })
+}
+
 function Get-EoplockProperty {
     param($Object, [string]$Name)
     if ($null -eq $Object) { return $null }
@@ -56,8 +63,8 @@ function Get-EoplockChanges {
 # 1. Remove-TransportRule 'eoplock - Block mail not from the gateway'
 $identity = 'eoplock - Block mail not from the gateway'
 $current = @(Get-TransportRule | Where-Object { $_.Name -eq $identity }) | Select-Object -First 1
-if ($null -eq $current) { Write-Host "unchanged: transport rule $identity is already absent" }
-elseif ($PSCmdlet.ShouldProcess("transport rule $identity", 'Remove')) {
+if ($null -eq $current) { Write-Host (Format-EoplockShown "unchanged: transport rule $identity is already absent") }
+elseif ($PSCmdlet.ShouldProcess((Format-EoplockShown "transport rule $identity"), 'Remove')) {
     Remove-TransportRule -Identity $identity -Confirm:$false
-    Write-Host "removed: transport rule $identity"
+    Write-Host (Format-EoplockShown "removed: transport rule $identity")
 }

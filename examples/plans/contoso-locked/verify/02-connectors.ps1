@@ -21,6 +21,13 @@ if (-not (Get-Command Get-OrganizationConfig -ErrorAction SilentlyContinue)) {
 }
 
 
+function Format-EoplockShown {
+    # Text from the tenant (a name, a live value) as the console shows it: each control or bidirectional character
+    # written as \xNN, so that a name cannot drive the terminal or reorder what it shows.
+    param([string]$Text)
+    return [regex]::Replace($Text, '[\x00-\x1F\x7F-\x9F\u061C\u200E\u200F\u2028-\u202E\u2066-\u2069]', { param($match) '\x{0:X2}' -f [int][char]$match.Value })
+}
+
 function Get-EoplockProperty {
     param($Object, [string]$Name)
     if ($null -eq $Object) { return $null }
@@ -47,7 +54,7 @@ function Add-EoplockMismatch {
     foreach ($name in $Wanted.Keys) {
         $live = ConvertTo-EoplockText (Get-EoplockProperty $Current $name)
         $planned = ConvertTo-EoplockText $Wanted[$name]
-        if ($live -ne $planned) { $script:mismatches += "$What $($name): live '$live' $([char]0x2260) planned '$planned'" }
+        if ($live -ne $planned) { $script:mismatches += (Format-EoplockShown "$What $($name): live '$live' $([char]0x2260) planned '$planned'") }
     }
 }
 

@@ -21,6 +21,13 @@ if (-not (Get-Command Get-OrganizationConfig -ErrorAction SilentlyContinue)) {
 }
 
 
+function Format-EoplockShown {
+    # Text from the tenant (a name, a live value) as the console shows it: each control or bidirectional character
+    # written as \xNN, so that a name cannot drive the terminal or reorder what it shows.
+    param([string]$Text)
+    return [regex]::Replace($Text, '[\x00-\x1F\x7F-\x9F\u061C\u200E\u200F\u2028-\u202E\u2066-\u2069]', { param($match) '\x{0:X2}' -f [int][char]$match.Value })
+}
+
 function Get-EoplockProperty {
     param($Object, [string]$Name)
     if ($null -eq $Object) { return $null }
@@ -47,14 +54,14 @@ function Add-EoplockMismatch {
     foreach ($name in $Wanted.Keys) {
         $live = ConvertTo-EoplockText (Get-EoplockProperty $Current $name)
         $planned = ConvertTo-EoplockText $Wanted[$name]
-        if ($live -ne $planned) { $script:mismatches += "$What $($name): live '$live' $([char]0x2260) planned '$planned'" }
+        if ($live -ne $planned) { $script:mismatches += (Format-EoplockShown "$What $($name): live '$live' $([char]0x2260) planned '$planned'") }
     }
 }
 
 $mismatches = @()
 $identity = 'From Secure Email Gateway'
 $current = @(Get-InboundConnector | Where-Object { $_.Name -eq $identity }) | Select-Object -First 1
-if ($null -eq $current) { $mismatches += "InboundConnector $identity is missing" }
+if ($null -eq $current) { $mismatches += (Format-EoplockShown "InboundConnector $identity is missing") }
 else { Add-EoplockMismatch "InboundConnector $identity" $current ([ordered]@{ EFSkipIPs = @('203.0.113.10', '203.0.113.11', '198.51.100.0/28') }) }
 if ($mismatches.Count -gt 0) { throw ("Not as planned:`n  " + ($mismatches -join "`n  ")) }
 Write-Host 'verified: Enhanced Filtering for the gateway connector'
