@@ -5,7 +5,7 @@ import { failsAt, runAudit } from '../audit/run.js';
 import type { AuditResult, Severity } from '../audit/model.js';
 import { parseAssumeFlags, resolveAssumptions } from '../eop/assumptions.js';
 import { InputError } from '../errors.js';
-import { inferProfile } from '../profile/profile.js';
+import { inferProfile, profileTooWide } from '../profile/profile.js';
 import { renderAuditTable, renderAuditText } from '../report/audit-text.js';
 import { withLiveDns } from '../dns/dns-section.js';
 import { dnsGapNote } from '../dns/facts.js';
@@ -67,6 +67,8 @@ export async function auditCommand(io: Io, files: string[], options: AuditComman
   if (options.resolver !== undefined && !options.liveDns) throw new InputError('--resolver needs --live-dns', { where: '--resolver' });
   const dns = options.liveDns ? (await import('../dns/live-resolver.js')).liveResolver(options.resolver) : null; // node:dns only here
   const prove = options.classSearch ? (await import('../prove/prove.js')).prove : null;
+  // One snapshot: its search, when it has not ended after a second, goes on in worker threads (as "eoplock prove").
+  const parallel = options.classSearch && files.length === 1 ? await import('../prove/parallel.js') : null;
   // Each snapshot's search stops at --prove-time-limit (EOPL-090/091 then say so and fall back to the corpus).
   const limit = parseTimeLimit(options.proveTimeLimit ?? DEFAULT_PROVE_TIME_LIMIT, '--prove-time-limit');
   const classSearch: Prove | null = prove ? (snapshot, proofOptions) => prove(snapshot, { ...proofOptions, stop: stopAfter(limit) }) : null;
@@ -107,7 +109,15 @@ export async function auditCommand(io: Io, files: string[], options: AuditComman
       }
       if (dns) snapshot = await withLiveDns(snapshot, dns); // a failed lookup is recorded in the entry, not thrown
       noteDnsGaps(file, snapshot);
-      const result = runAudit(snapshot, given ?? inferProfile(snapshot), { file, assumptions, ...(classSearch ? { classSearch } : {}) });
+      const profile = given ?? inferProfile(snapshot);
+      let search = classSearch;
+      // The proof EOPL-090/091 read, searched before the checks run (they run synchronously); a profile too wide to
+      // prove anything is left to them (they judge on the corpus and say why).
+      if (parallel && !profileTooWide(profile)) {
+        const proof = await parallel.proveInParallel(snapshot, { profile, assumptions, trace: true, stop: stopAfter(limit) });
+        search = () => proof;
+      }
+      const result = runAudit(snapshot, profile, { file, assumptions, ...(search ? { classSearch: search } : {}) });
       if (options.format === 'sarif') {
         const locate = lineLocator(text);
         for (const finding of result.findings) for (const evidence of finding.evidence) evidence.line = locate(evidence.path);

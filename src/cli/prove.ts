@@ -2,7 +2,6 @@
  * `eoplock prove <snapshot…>`: wiring only. Reads each snapshot, runs the class search (src/prove) against the
  * gateway profile, optionally replays each finding's representative through the lab over SMTP, renders.
  */
-import { availableParallelism } from 'node:os';
 import { parseAssumeFlags, resolveAssumptions } from '../eop/assumptions.js';
 import { compileIpList } from '../eop/ip.js';
 import { InputError } from '../errors.js';
@@ -38,9 +37,6 @@ export interface ProveCommandOptions {
   /** `--threads`: worker threads at most, as given. */
   threads?: string;
 }
-
-/** Worker threads by default: one per processor, at most this many (each holds its own memos). */
-export const DEFAULT_MAX_THREADS = 4;
 
 /** `--threads`: a whole number from 1 to 64. */
 export function parseThreads(value: string): number {
@@ -82,10 +78,10 @@ export async function proveCommand(io: Io, files: string[], options: ProveComman
   const assumptions = resolveAssumptions(overrides);
   const allowDirectSend = parseAllowedSources(options.allowDirectSend);
   const limit = options.timeLimit === undefined ? null : parseTimeLimit(options.timeLimit);
-  const threads = options.threads === undefined ? Math.min(availableParallelism(), DEFAULT_MAX_THREADS) : parseThreads(options.threads);
   const given = await loadProfile(options);
   const { proveAll } = await import('../prove/prove.js');
-  const { proveInParallel } = await import('../prove/parallel.js');
+  const { defaultThreads, proveInParallel } = await import('../prove/parallel.js');
+  const threads = options.threads === undefined ? defaultThreads() : parseThreads(options.threads);
 
   // One progress line, redrawn in place: each text padded over the longer one before it.
   let drawn = 0;

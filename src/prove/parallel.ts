@@ -18,8 +18,15 @@ import { makeDecider } from './decider.js';
 import { finish, makeSearcher, mergeSearch, type SearchMode, type SearchResult } from './prove.js';
 import type { ProofOptions, ProofResult } from './types.js';
 
+/** Worker threads by default: one per processor, at most 4 (each holds its own memos). */
+export const DEFAULT_MAX_THREADS = 4;
+
+export function defaultThreads(): number {
+  return Math.min(availableParallelism(), DEFAULT_MAX_THREADS);
+}
+
 export interface ParallelOptions {
-  /** Worker threads at most (default: one per processor, at most 8); 0 or 1 searches on the calling thread alone. */
+  /** Worker threads at most (default: {@link defaultThreads}); 0 or 1 searches on the calling thread alone. */
   threads?: number;
   /** How long the calling thread searches alone before it starts the workers, in milliseconds (default 1,000). */
   aloneFor?: number;
@@ -68,7 +75,7 @@ export async function proveInParallel(snapshot: Snapshot, options: ProofOptions,
   const mode: SearchMode = { prune: true };
   const decider = makeDecider(snapshot, options.assumptions);
   const searcher = makeSearcher(snapshot, options, decider, mode);
-  const threads = Math.max(0, Math.min(parallel.threads ?? Math.min(availableParallelism(), 8), 64));
+  const threads = Math.max(0, Math.min(parallel.threads ?? defaultThreads(), 64));
   const module = threads >= 2 ? workerModule() : null;
   const aloneFor = parallel.aloneFor ?? 1000;
   const total = searcher.run(0, searcher.cells, module ? () => performance.now() - started >= aloneFor : undefined);
