@@ -30,7 +30,7 @@ export interface ParallelOptions {
   threads?: number;
   /** How long the calling thread searches alone before it starts the workers, in milliseconds (default 1,000). */
   aloneFor?: number;
-  /** Cells per piece (default: about eight pieces per worker). */
+  /** Cells per piece (default: about 64 pieces per worker). */
   piece?: number;
   /** Called when the search goes on in worker threads, with how many. */
   onWorkers?: (count: number) => void;
@@ -83,7 +83,9 @@ export async function proveInParallel(snapshot: Snapshot, options: ProofOptions,
 
   const from = total.next;
   const remaining = searcher.cells - from;
-  const size = Math.max(1, parallel.piece ?? Math.ceil(remaining / (threads * 8)));
+  // Small pieces, about 64 per worker: a cell can take a second or many minutes (an accepted bypass region has every
+  // class decided), and a worker left with one long piece at the end keeps the others idle.
+  const size = Math.max(1, parallel.piece ?? Math.ceil(remaining / (threads * 64)));
   const pieces: [number, number][] = [];
   for (let at = from; at < searcher.cells; at += size) pieces.push([at, Math.min(at + size, searcher.cells)]);
   const stop = new Int32Array(new SharedArrayBuffer(4));
