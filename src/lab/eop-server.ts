@@ -110,6 +110,8 @@ export class EopLab {
   private readonly states = new Map<string, SessionState>();
   private readonly sockets = new Set<Socket>();
   private stored = 0;
+  /** Writing transactions.jsonl failed once: the log is stopped (record). */
+  private logFailed = false;
   /** What the store folder holds (counted at {@link listen}, then kept up to date), against the quota. */
   private readonly usage = { messages: 0, bytes: 0 };
   private readonly noticed = new Set<'messages' | 'bytes'>();
@@ -198,7 +200,9 @@ export class EopLab {
     }
     const reply = verdict.recipients?.find((entry) => entry.recipient === address) ?? verdict;
     if (reply.action === 'reject' && reply.stage === 'rcpt') {
-      void this.record(transaction, { ...verdict, ...reply });
+      // The record names the refused recipient only: the others stay in the transaction and are recorded with it (a
+      // log of refusals that listed every recipient so far grew with the square of a session's RCPTs).
+      void this.record({ ...transaction, rcptTo: [address] }, { ...verdict, ...reply });
       return callback(smtpError(reply));
     }
     state.rcptTo = candidates;
@@ -210,7 +214,13 @@ export class EopLab {
     const chunks = await readMessageData(stream, this.options.limits.maxMessageBytes);
     if (!chunks) return messageTooLarge();
     // The header ends at the first empty line, lines ending as eoplock's header reader ends them (CRLF, CR or LF).
-    const message = splitMessage(Buffer.concat(chunks).toString('utf8'));
+    // Split on the bytes (latin1 maps each byte to one character), so that the body is stored as it came: the server
+    // offers 8BITMIME, and a body that is not UTF-8 must not come out with U+FFFD in place of its bytes. The header is
+    // read as UTF-8 (SMTPUTF8).
+    const raw = Buffer.concat(chunks);
+    const parts = splitMessage(raw.toString('latin1'));
+    const body = raw.subarray(raw.length - Buffer.byteLength(parts.body, 'latin1'));
+    const message = { header: raw.subarray(0, Buffer.byteLength(parts.header, 'latin1')).toString('utf8') };
     if (headerBlockOverLimit(message.header)) {
       return Object.assign(new Error(`5.3.4 Message header size exceeds fixed maximum size (header block over ${MAX_HEADER_TEXT})`), { responseCode: 552 });
     }
@@ -224,10 +234,14 @@ export class EopLab {
     let file: string | undefined;
     if (this.options.store) {
       const id = randomUUID();
-      const stamped = stampHeaders({ transaction, verdict, serverName: this.options.serverName, id, date: new Date(), tls: session.secure });
       // The sender's header with CRLF line ends (no bare CR left to be read as a line of its own), then the body as sent.
       const header = headerFirewall(message.header, verdict.authAs);
-      const content = Buffer.from(`${stamped}${header === '' ? '' : `${header}\r\n`}\r\n${message.body}`, 'utf8');
+      // A header that begins with a folded line would continue the last field stamped above it (the verdict): a field
+      // of its own is stamped last to take it.
+      const stamped =
+        stampHeaders({ transaction, verdict, serverName: this.options.serverName, id, date: new Date(), tls: session.secure }) +
+        (/^[ \t]/.test(header) ? `${FOLDED_START_NOTE}\r\n` : '');
+      const content = Buffer.concat([Buffer.from(`${stamped}${header === '' ? '' : `${header}\r\n`}\r\n`, 'utf8'), body]);
       if (!this.reserve(1, content.length)) {
         await this.record(transaction, verdict, undefined, STORE_FULL);
         return Object.assign(new Error(`${STORE_FULL.enhanced} ${STORE_FULL.text}`), { responseCode: STORE_FULL.code });
@@ -329,12 +343,18 @@ export class EopLab {
       ...(reply ? { reply: { ...reply } } : {}),
     };
     this.options.onTransaction?.(record);
-    if (this.options.store) {
+    if (this.options.store && !this.logFailed) {
       const line = `${JSON.stringify(record)}\n`;
       if (!this.reserve(0, Buffer.byteLength(line))) return;
-      await mkdir(this.options.store, { recursive: true });
-      // O_NOFOLLOW: a symbolic link planted at the log's name is refused, never written through.
-      await appendFile(join(this.options.store, 'transactions.jsonl'), line, { flag: APPEND_NO_FOLLOW });
+      try {
+        await mkdir(this.options.store, { recursive: true });
+        // O_NOFOLLOW: a symbolic link planted at the log's name is refused, never written through.
+        await appendFile(join(this.options.store, 'transactions.jsonl'), line, { flag: APPEND_NO_FOLLOW });
+      } catch (error) {
+        // A log that cannot be written (a symbolic link at its name, a full disk) stops the log, not the lab: said once.
+        this.logFailed = true;
+        this.options.onNotice?.(`cannot write transactions.jsonl in the store (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): transactions are no longer logged there`);
+      }
     }
   }
 
@@ -365,6 +385,12 @@ export class EopLab {
     });
   }
 }
+
+/**
+ * The field the lab (and its gateway hop) writes after its own when a message's header begins with a folded line:
+ * the line, which has no field name, continues this field instead of one the lab wrote.
+ */
+export const FOLDED_START_NOTE = 'X-Eoplock-Lab-Note: the header as sent began with a folded line (no field name), which continues this field';
 
 /** Append to a file, creating it, and refuse a symbolic link at its name. */
 const APPEND_NO_FOLLOW = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;

@@ -3,11 +3,11 @@
  * Received header, and relays to the EOP lab from the gateway's source address, presenting the gateway's client
  * certificate over STARTTLS — so the legitimate path is real end to end. The EOP lab's reply is passed back.
  */
-import type { Server as NetServer } from 'node:net';
+import type { Server as NetServer, Socket } from 'node:net';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { CertificatePair } from './certificates.js';
-import { messageTooLarge, readMessageData, type LabLimits } from './eop-server.js';
+import { FOLDED_START_NOTE, messageTooLarge, readMessageData, type LabLimits } from './eop-server.js';
 
 export interface GatewayHopOptions {
   /** The gateway's host name (its certificate's name). */
@@ -29,6 +29,7 @@ function relayError(error: unknown): Error & { responseCode: number } {
 
 export class GatewayHop {
   readonly server: SMTPServer;
+  private readonly sockets = new Set<Socket>();
 
   constructor(private readonly options: GatewayHopOptions) {
     this.server = new SMTPServer({
@@ -41,6 +42,7 @@ export class GatewayHop {
       size: options.limits.maxMessageBytes,
       maxClients: options.limits.maxClients,
       socketTimeout: options.limits.idleTimeoutMs,
+      closeTimeout: 5_000,
       logger: false,
       onData: (stream, session, callback) => {
         this.relay(stream, session).then(
@@ -50,6 +52,18 @@ export class GatewayHop {
       },
     });
     this.server.on('error', () => undefined);
+    // As the EOP lab does: a session ends after sessionTimeoutMs however busy (a client sending a byte a second never
+    // reaches the idle timeout).
+    const net = (this.server as unknown as { server: NetServer }).server;
+    net.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      const timer = setTimeout(() => socket.destroy(), options.limits.sessionTimeoutMs);
+      timer.unref();
+      socket.once('close', () => {
+        clearTimeout(timer);
+        this.sockets.delete(socket);
+      });
+    });
   }
 
   private async relay(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
@@ -58,7 +72,11 @@ export class GatewayHop {
     const received =
       `Received: from ${session.hostNameAppearsAs || 'unknown'} (${session.remoteAddress}) by ${this.options.name} ` +
       `(eoplock lab gateway) with ${session.secure ? 'ESMTPS' : 'ESMTP'}; ${new Date().toUTCString().replace('GMT', '+0000')}\r\n`;
-    const message = Buffer.concat([Buffer.from(received), ...chunks]);
+    // A message whose header begins with a folded line would continue the Received field above it (and could add a
+    // "from [address]" of its choosing to the hop the EOP lab reads): a field of its own takes the line instead.
+    const first = chunks[0]?.[0];
+    const folded = first === 0x20 || first === 0x09 ? `${FOLDED_START_NOTE}\r\n` : '';
+    const message = Buffer.concat([Buffer.from(received + folded), ...chunks]);
     const connection = new SMTPConnection({
       host: this.options.eop.host,
       port: this.options.eop.port,
@@ -101,7 +119,17 @@ export class GatewayHop {
     });
   }
 
-  close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
+  /** Stops accepting, lets relays in flight finish (up to `graceMs`), then closes what is left. */
+  close(graceMs = 5_000): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        for (const socket of this.sockets) socket.destroy();
+      }, graceMs);
+      timer.unref();
+      this.server.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 }

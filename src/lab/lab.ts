@@ -97,7 +97,7 @@ export async function startLab(options: LabOptions): Promise<RunningLab> {
     gatewayAddress,
     gatewayCertificateName: gateway ? (gatewayCertificateName ?? 'gateway.lab.example') : null,
     close: async (graceMs = 5_000) => {
-      await Promise.all([eop.close(graceMs), gateway?.close()]);
+      await Promise.all([eop.close(graceMs), gateway?.close(graceMs)]);
     },
   };
 }

@@ -5,8 +5,12 @@
 import type { Transaction, Verdict } from '../eop/types.js';
 import { splitHeaderLines } from '../headers/lines.js';
 
-/** A field of the organisation's own (`X-MS-Exchange-Organization-…:`), space before the colon allowed. */
-const ORGANIZATION_HEADER = /^x-ms-exchange-organization-[^:]*:/i;
+/**
+ * A field of the organisation's own (`X-MS-Exchange-Organization-…:`), space before the colon allowed, and control
+ * characters before or in the name ignored (`\0X-MS-Exchange-Organization-AuthAs:` is one to a reader that drops them).
+ */
+const CONTROLS = /[\x00-\x08\x0a-\x1f\x7f]/g;
+const isOrganizationField = (line: string) => /^x-ms-exchange-organization-[^:]*:/i.test(line.replace(CONTROLS, ''));
 
 export interface StampInput {
   transaction: Transaction;
@@ -34,7 +38,7 @@ export function headerFirewall(headerBlock: string, authAs: Verdict['authAs']): 
       if (!dropping) kept.push(line);
       continue;
     }
-    dropping = ORGANIZATION_HEADER.test(line);
+    dropping = isOrganizationField(line);
     if (!dropping) kept.push(line);
   }
   return kept.join('\r\n');

@@ -28,7 +28,7 @@ interface Lab extends RunningLab {
   notices: string[];
 }
 
-async function lab(store: string, storeQuota?: StoreQuota): Promise<Lab> {
+async function lab(store: string, storeQuota?: StoreQuota, more: Partial<Parameters<typeof startLab>[0]> = {}): Promise<Lab> {
   const records: TransactionRecord[] = [];
   const notices: string[] = [];
   const running = await startLab({
@@ -38,6 +38,7 @@ async function lab(store: string, storeQuota?: StoreQuota): Promise<Lab> {
     listen: { host: HOST, port: 0 },
     store,
     ...(storeQuota ? { storeQuota } : {}),
+    ...more,
     onTransaction: (record) => records.push(record),
     onNotice: (notice) => notices.push(notice),
   });
@@ -125,6 +126,76 @@ describe('the header firewall and the one line rule', () => {
       assert.doesNotMatch(report.stdout, /Internal|forged/);
     });
   }
+
+  test('a body that is not UTF-8 is stored byte for byte (8BITMIME)', { timeout: 20_000 }, async () => {
+    const before = new Set(await emlFiles(store));
+    const body = Buffer.from([0x68, 0xe9, 0x6c, 0x6c, 0xf6, 0xff, 0x0d, 0x0a]);
+    const raw = `From: Orders <orders@fabrikam.example>\r\nSubject: latin1\r\n\r\n${body.toString('latin1')}`;
+    // The session writes strings as UTF-8: send the message's bytes as latin1 through a socket of their own.
+    const replies = await new Promise<string[]>((resolve, reject) => {
+      const socket = connect({ host: HOST, port: running.eop.port });
+      const steps = [...message('').slice(0, 4).map((line) => Buffer.from(line)), Buffer.concat([Buffer.from(raw, 'latin1'), Buffer.from('\r\n.\r\n')]), Buffer.from('QUIT\r\n')];
+      const got: string[] = [];
+      let buffer = '';
+      let next = 0;
+      socket.on('data', (chunk) => {
+        buffer += chunk.toString('latin1');
+        if (!/(?:^|\r\n)\d{3} [^\r\n]*\r\n$/.test(buffer)) return;
+        got.push(buffer.trimEnd().split('\r\n').at(-1) as string);
+        buffer = '';
+        if (next < steps.length) socket.write(steps[next++] as Buffer);
+        else {
+          socket.end();
+          resolve(got);
+        }
+      });
+      socket.on('error', reject);
+    });
+    assert.match(replies[5] ?? '', /^250 /, replies.join(' | '));
+    const added = (await emlFiles(store)).filter((file) => !before.has(file));
+    assert.equal(added.length, 1);
+    const eml = await readFile(join(store, added[0] as string));
+    assert.ok(eml.subarray(eml.length - body.length - 2).equals(Buffer.concat([body, Buffer.from('\r\n')])) || eml.includes(body), 'the body bytes as sent');
+    assert.ok(!eml.includes(Buffer.from('\ufffd')), 'no replacement character');
+  });
+
+  test('a header that begins with a folded line continues a note field, not the lab\'s verdict', { timeout: 20_000 }, async () => {
+    const before = new Set(await emlFiles(store));
+    const raw = ' (spoofed) reject 550 5.7.1; disposition=reject\r\nFrom: Orders <orders@fabrikam.example>\r\nSubject: folded\r\n\r\nHello\r\n';
+    const replies = await session(running.eop.port, message(raw));
+    assert.match(replies[5] ?? '', /^250 /, replies.join(' | '));
+    const added = (await emlFiles(store)).filter((file) => !before.has(file));
+    const { fields } = await readMessageHeaders(await readFile(join(store, added[0] as string), 'utf8'), 'folded.eml');
+    const verdict = fields.find((field) => field.name === 'X-Eoplock-Lab-Verdict');
+    assert.match(verdict?.value ?? '', /^accept 250 2\.6\.0; disposition=\w+$/, 'the verdict field as the lab wrote it');
+    assert.match(fields.find((field) => field.name === 'X-Eoplock-Lab-Note')?.value ?? '', /began with a folded line.*\(spoofed\) reject 550/s);
+  });
+
+  test('an organisation header behind a NUL is removed too', { timeout: 20_000 }, async () => {
+    const before = new Set(await emlFiles(store));
+    const raw = 'From: Orders <orders@fabrikam.example>\r\n\u0000X-MS-Exchange-Organization-AuthAs: Internal\r\nSubject: nul\r\n\r\nHello\r\n';
+    const replies = await session(running.eop.port, message(raw));
+    assert.match(replies[5] ?? '', /^250 /, replies.join(' | '));
+    const added = (await emlFiles(store)).filter((file) => !before.has(file));
+    const eml = await readFile(join(store, added[0] as string), 'utf8');
+    assert.doesNotMatch(eml, /AuthAs: Internal/);
+  });
+
+  test('a refused recipient is logged alone, not with the recipients before it', { timeout: 20_000 }, async () => {
+    const count = running.records.length;
+    const replies = await session(running.eop.port, [
+      'EHLO mail.fabrikam.example\r\n',
+      'MAIL FROM:<orders@fabrikam.example>\r\n',
+      'RCPT TO:<alice@contoso.com>\r\n',
+      'RCPT TO:<bob@contoso.com>\r\n',
+      'RCPT TO:<someone@unknown-domain.example>\r\n',
+      'QUIT\r\n',
+    ]);
+    assert.match(replies[5] ?? '', /^5\d\d /, replies.join(' | '));
+    const refused = running.records.slice(count).filter((record) => record.verdict.action === 'reject');
+    assert.equal(refused.length, 1);
+    assert.deepEqual(refused[0]?.rcptTo, ['someone@unknown-domain.example']);
+  });
 
   test('a header block over 1 MB is refused with 552 5.3.4 and nothing is stored', { timeout: 20_000 }, async () => {
     const before = await emlFiles(store);
@@ -243,6 +314,68 @@ describe('the store against a planted link', () => {
       assert.equal(await readFile(target, 'utf8'), 'precious\n', 'the link target is unchanged');
       assert.equal((await lstat(join(folder, 'transactions.jsonl'))).isSymbolicLink(), true);
     } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  test('a log that cannot be written stops the log, not the lab: a refused recipient, then more sessions', { timeout: 30_000 }, async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'eoplock-lab-link-'));
+    try {
+      await writeFile(join(folder, 'victim.txt'), 'precious\n');
+      await symlink(join(folder, 'victim.txt'), join(folder, 'transactions.jsonl'));
+      const running = await lab(folder);
+      try {
+        // A recipient refused at RCPT is logged while the session goes on (the write that fails must not stop the lab).
+        await session(running.eop.port, ['EHLO a.example\r\n', 'MAIL FROM:<x@fabrikam.example>\r\n', 'RCPT TO:<y@unknown-domain.example>\r\n', 'QUIT\r\n']);
+        await sleep(200);
+        const replies = await session(running.eop.port, message('From: orders@fabrikam.example\r\nSubject: after\r\n\r\nHello\r\n'));
+        assert.match(replies[5] ?? '', /^250 /, `the lab still answers: ${replies.join(' | ')}`);
+        assert.equal(running.notices.filter((notice) => /cannot write transactions\.jsonl in the store \(ELOOP\)/.test(notice)).length, 1, running.notices.join(' | '));
+      } finally {
+        await running.close(0);
+      }
+      assert.equal(await readFile(join(folder, 'victim.txt'), 'utf8'), 'precious\n');
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the gateway hop ends sessions as the lab does', () => {
+  test('a client sending a byte at a time is cut off at the session limit, and close() does not wait for it', { timeout: 30_000 }, async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'eoplock-lab-gateway-'));
+    const running = await lab(folder, undefined, { gatewayListen: { host: HOST, port: 0 }, limits: { idleTimeoutMs: 60_000, sessionTimeoutMs: 1_000 } });
+    try {
+      const gateway = running.gateway;
+      assert.ok(gateway);
+      const closed = await new Promise<boolean>((resolve) => {
+        const socket = connect({ host: HOST, port: gateway.port });
+        // A byte every 200 ms: never idle, so only the session limit can end it.
+        const drip = setInterval(() => socket.write('N'), 200);
+        const bound = setTimeout(() => {
+          clearInterval(drip);
+          socket.destroy();
+          resolve(false);
+        }, 15_000);
+        socket.on('close', () => {
+          clearInterval(drip);
+          clearTimeout(bound);
+          resolve(true);
+        });
+        socket.on('error', () => undefined);
+      });
+      assert.equal(closed, true, 'the gateway hop closed the session');
+      // A client that stays connected does not hold up close() beyond its grace.
+      const idle = connect({ host: HOST, port: gateway.port });
+      idle.on('error', () => undefined);
+      await new Promise((resolve) => idle.once('data', resolve));
+      let done = false;
+      const closing = running.close(200).then(() => (done = true));
+      await Promise.race([closing, sleep(10_000)]);
+      assert.equal(done, true, 'close() returned with a client still connected');
+      idle.destroy();
+    } finally {
+      await running.close(0).catch(() => undefined);
       await rm(folder, { recursive: true, force: true });
     }
   });
