@@ -27,6 +27,9 @@ function relayError(error: unknown): Error & { responseCode: number } {
   return Object.assign(new Error(text), { responseCode: failure.responseCode && failure.responseCode >= 400 ? failure.responseCode : 451 });
 }
 
+/** Bytes kept free under the EOP lab's size limit for the Received field the hop adds (and its note, if any). */
+const RECEIVED_ROOM = 1024;
+
 export class GatewayHop {
   readonly server: SMTPServer;
   private readonly sockets = new Set<Socket>();
@@ -39,7 +42,8 @@ export class GatewayHop {
       cert: options.certificate.cert,
       authOptional: true,
       disabledCommands: ['AUTH'],
-      size: options.limits.maxMessageBytes,
+      // Room for the Received field the hop adds: a message the hop takes is one the EOP lab takes after it.
+      size: options.limits.maxMessageBytes - RECEIVED_ROOM,
       maxClients: options.limits.maxClients,
       socketTimeout: options.limits.idleTimeoutMs,
       closeTimeout: 5_000,
@@ -67,7 +71,7 @@ export class GatewayHop {
   }
 
   private async relay(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
-    const chunks = await readMessageData(stream, this.options.limits.maxMessageBytes);
+    const chunks = await readMessageData(stream, this.options.limits.maxMessageBytes - RECEIVED_ROOM);
     if (!chunks) throw messageTooLarge();
     const received =
       `Received: from ${session.hostNameAppearsAs || 'unknown'} (${session.remoteAddress}) by ${this.options.name} ` +
@@ -93,15 +97,18 @@ export class GatewayHop {
         connection.once('error', reject);
         connection.connect(() => resolve());
       });
-      const info = await new Promise<{ response?: string }>((resolve, reject) => {
+      const info = await new Promise<{ response?: string; rejected?: string[] }>((resolve, reject) => {
         connection.send(
           { from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((rcpt) => rcpt.address) },
           message,
-          (error, result) => (error ? reject(error) : resolve(result as { response?: string })),
+          (error, result) => (error ? reject(error) : resolve(result as { response?: string; rejected?: string[] })),
         );
       });
       connection.quit();
-      return `Relayed: ${(info.response ?? '').replace(/^250[ -]/, '')}`;
+      // Recipients the EOP lab refused are said in the reply (a gateway would bounce them later; the hop does not).
+      const refused = info.rejected ?? [];
+      const note = refused.length > 0 ? `; refused by EOP for ${refused.length} recipient(s): ${refused.slice(0, 5).join(', ')}${refused.length > 5 ? ', …' : ''}` : '';
+      return `Relayed: ${(info.response ?? '').replace(/^250[ -]/, '')}${note}`;
     } finally {
       connection.close();
     }

@@ -194,6 +194,23 @@ describe('the gateway hop and stored messages', () => {
     const log = (await readFile(join(store, 'transactions.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as TransactionRecord);
     assert.equal(log.at(-1)?.file, files[0]);
   });
+
+  test('recipients the EOP lab refuses behind the gateway hop are named in its reply', async () => {
+    const connection = new SMTPConnection({ host: HOST, port: running.gateway?.port ?? 0, tls: { rejectUnauthorized: false } });
+    await new Promise<void>((resolve, reject) => {
+      connection.once('error', reject);
+      connection.connect(() => resolve());
+    });
+    const info = await new Promise<{ response?: string }>((resolve, reject) =>
+      connection.send(
+        { from: 'orders@fabrikam.example', to: ['alice@contoso.com', 'someone@unknown-domain.example'] },
+        'From: Orders <orders@fabrikam.example>\r\nSubject: Order 2\r\n\r\nHello\r\n',
+        (error, result) => (error ? reject(error) : resolve(result as { response?: string })),
+      ),
+    );
+    connection.quit();
+    assert.match(info.response ?? '', /^250 Relayed: Queued mail for delivery; refused by EOP for 1 recipient\(s\): someone@unknown-domain\.example$/);
+  });
 });
 
 describe('lab behaviour', () => {
