@@ -108,7 +108,7 @@ function smtpError(verdict: Pick<Verdict, 'code' | 'enhanced' | 'text'>): Error 
 export class EopLab {
   readonly server: SMTPServer;
   private readonly states = new Map<string, SessionState>();
-  private readonly sockets = new Set<Socket>();
+  private readonly sessions: Sessions;
   private stored = 0;
   /** Writing transactions.jsonl failed once: the log is stopped (record). */
   private logFailed = false;
@@ -159,16 +159,7 @@ export class EopLab {
       },
     });
     this.server.on('error', () => undefined);
-    const net = (this.server as unknown as { server: NetServer }).server;
-    net.on('connection', (socket: Socket) => {
-      this.sockets.add(socket);
-      const timer = setTimeout(() => socket.destroy(), limits.sessionTimeoutMs);
-      timer.unref();
-      socket.once('close', () => {
-        clearTimeout(timer);
-        this.sockets.delete(socket);
-      });
-    });
+    this.sessions = new Sessions(this.server, limits.sessionTimeoutMs);
   }
 
   /** The transaction as decide() sees it; the address map turns loopback sources into the addresses they stand for. */
@@ -373,6 +364,36 @@ export class EopLab {
 
   /** Stops accepting, lets transactions in flight finish (up to `graceMs`), then closes what is left. */
   close(graceMs = 5_000): Promise<void> {
+    return this.sessions.close(graceMs);
+  }
+}
+
+/**
+ * The sessions of an SMTP server (the EOP lab's and the gateway hop's): each ended after `sessionTimeoutMs` however
+ * busy (a client sending a byte a second never reaches the idle timeout), and `close` that waits at most `graceMs`
+ * for them.
+ */
+export class Sessions {
+  private readonly sockets = new Set<Socket>();
+
+  constructor(
+    private readonly server: SMTPServer,
+    sessionTimeoutMs: number,
+  ) {
+    const net = (server as unknown as { server: NetServer }).server;
+    net.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      const timer = setTimeout(() => socket.destroy(), sessionTimeoutMs);
+      timer.unref();
+      socket.once('close', () => {
+        clearTimeout(timer);
+        this.sockets.delete(socket);
+      });
+    });
+  }
+
+  /** Stops accepting, lets the sessions in flight finish (up to `graceMs`), then closes what is left. */
+  close(graceMs: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         for (const socket of this.sockets) socket.destroy();

@@ -3,11 +3,11 @@
  * Received header, and relays to the EOP lab from the gateway's source address, presenting the gateway's client
  * certificate over STARTTLS — so the legitimate path is real end to end. The EOP lab's reply is passed back.
  */
-import type { Server as NetServer, Socket } from 'node:net';
+import type { Server as NetServer } from 'node:net';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { CertificatePair } from './certificates.js';
-import { FOLDED_START_NOTE, messageTooLarge, readMessageData, type LabLimits } from './eop-server.js';
+import { FOLDED_START_NOTE, messageTooLarge, readMessageData, Sessions, type LabLimits } from './eop-server.js';
 
 export interface GatewayHopOptions {
   /** The gateway's host name (its certificate's name). */
@@ -32,7 +32,7 @@ const RECEIVED_ROOM = 1024;
 
 export class GatewayHop {
   readonly server: SMTPServer;
-  private readonly sockets = new Set<Socket>();
+  private readonly sessions: Sessions;
 
   constructor(private readonly options: GatewayHopOptions) {
     this.server = new SMTPServer({
@@ -56,18 +56,8 @@ export class GatewayHop {
       },
     });
     this.server.on('error', () => undefined);
-    // As the EOP lab does: a session ends after sessionTimeoutMs however busy (a client sending a byte a second never
-    // reaches the idle timeout).
-    const net = (this.server as unknown as { server: NetServer }).server;
-    net.on('connection', (socket: Socket) => {
-      this.sockets.add(socket);
-      const timer = setTimeout(() => socket.destroy(), options.limits.sessionTimeoutMs);
-      timer.unref();
-      socket.once('close', () => {
-        clearTimeout(timer);
-        this.sockets.delete(socket);
-      });
-    });
+    // As the EOP lab's: a session ends after sessionTimeoutMs however busy.
+    this.sessions = new Sessions(this.server, options.limits.sessionTimeoutMs);
   }
 
   private async relay(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
@@ -128,15 +118,6 @@ export class GatewayHop {
 
   /** Stops accepting, lets relays in flight finish (up to `graceMs`), then closes what is left. */
   close(graceMs = 5_000): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        for (const socket of this.sockets) socket.destroy();
-      }, graceMs);
-      timer.unref();
-      this.server.close(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    return this.sessions.close(graceMs);
   }
 }

@@ -161,20 +161,25 @@ describe('the gateway hop and stored messages', () => {
     await rm(store, { recursive: true, force: true });
   });
 
-  test('mail sent by nodemailer through the gateway hop is accepted and stored with the headers EOP adds', async () => {
+  /** One message sent by nodemailer's SMTP client through the gateway hop; its reply. */
+  async function throughGateway(to: string[], text: string): Promise<{ response?: string }> {
     const connection = new SMTPConnection({ host: HOST, port: running.gateway?.port ?? 0, tls: { rejectUnauthorized: false } });
     await new Promise<void>((resolve, reject) => {
       connection.once('error', reject);
       connection.connect(() => resolve());
     });
     const info = await new Promise<{ response?: string }>((resolve, reject) =>
-      connection.send(
-        { from: 'orders@fabrikam.example', to: ['alice@contoso.com'] },
-        'From: Orders <orders@fabrikam.example>\r\nTo: alice@contoso.com\r\nSubject: Order 1\r\nX-MS-Exchange-Organization-AuthAs: Internal\r\n\r\nHello\r\n',
-        (error, result) => (error ? reject(error) : resolve(result as { response?: string })),
-      ),
+      connection.send({ from: 'orders@fabrikam.example', to }, text, (error, result) => (error ? reject(error) : resolve(result as { response?: string }))),
     );
     connection.quit();
+    return info;
+  }
+
+  test('mail sent by nodemailer through the gateway hop is accepted and stored with the headers EOP adds', async () => {
+    const info = await throughGateway(
+      ['alice@contoso.com'],
+      'From: Orders <orders@fabrikam.example>\r\nTo: alice@contoso.com\r\nSubject: Order 1\r\nX-MS-Exchange-Organization-AuthAs: Internal\r\n\r\nHello\r\n',
+    );
     assert.match(info.response ?? '', /^250 Relayed: Queued mail for delivery/);
     const record = running.records.at(-1);
     assert.equal(record?.clientIp, '203.0.113.10', 'the relay stands for the gateway address');
@@ -196,19 +201,7 @@ describe('the gateway hop and stored messages', () => {
   });
 
   test('recipients the EOP lab refuses behind the gateway hop are named in its reply', async () => {
-    const connection = new SMTPConnection({ host: HOST, port: running.gateway?.port ?? 0, tls: { rejectUnauthorized: false } });
-    await new Promise<void>((resolve, reject) => {
-      connection.once('error', reject);
-      connection.connect(() => resolve());
-    });
-    const info = await new Promise<{ response?: string }>((resolve, reject) =>
-      connection.send(
-        { from: 'orders@fabrikam.example', to: ['alice@contoso.com', 'someone@unknown-domain.example'] },
-        'From: Orders <orders@fabrikam.example>\r\nSubject: Order 2\r\n\r\nHello\r\n',
-        (error, result) => (error ? reject(error) : resolve(result as { response?: string })),
-      ),
-    );
-    connection.quit();
+    const info = await throughGateway(['alice@contoso.com', 'someone@unknown-domain.example'], 'From: Orders <orders@fabrikam.example>\r\nSubject: Order 2\r\n\r\nHello\r\n');
     assert.match(info.response ?? '', /^250 Relayed: Queued mail for delivery; refused by EOP for 1 recipient\(s\): someone@unknown-domain\.example$/);
   });
 });
