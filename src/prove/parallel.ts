@@ -9,11 +9,10 @@
  * `stop` and `progress` work as for `prove`: the calling thread asks `stop` every 100 ms and tells the workers through
  * shared memory; a stopped search adds what every piece covered.
  */
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Snapshot } from '../snapshot/parse.js';
+import { startWorker, workerModule } from '../util/workers.js';
 import { makeDecider } from './decider.js';
 import { finish, makeSearcher, mergeSearch, type SearchMode, type SearchResult } from './prove.js';
 import type { ProofOptions, ProofResult } from './types.js';
@@ -52,23 +51,6 @@ export type SearchMessage =
   | { piece: number; result: Omit<SearchResult, 'space'> }
   | { failed: string };
 
-/** The worker's module beside this one (src/ under tsx, dist/ when built; the CLI bundle finds dist/prove/). */
-function workerModule(): URL | null {
-  const here = import.meta.url;
-  const url = new URL(`../prove/search-worker.${here.endsWith('.ts') ? 'ts' : 'js'}`, here);
-  return existsSync(fileURLToPath(url)) ? url : null;
-}
-
-function startWorker(module: URL, task: SearchTask): Worker {
-  // The TypeScript sources (tests, under tsx) need tsx's loader registered in the worker too. A young generation of
-  // 4 MB (V8's default for a worker is 16): the search's objects are short-lived; measured on the bench tenant, 740
-  // against 773 MB peak for two workers and the calling thread, at the same speed.
-  const source = module.pathname.endsWith('.ts')
-    ? `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(module.href)}); })`
-    : module;
-  return new Worker(source, { eval: typeof source === 'string', workerData: task, execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 4 } });
-}
-
 /** {@link prove}, its search spread over worker threads when it does not end on the calling thread first. */
 export async function proveInParallel(snapshot: Snapshot, options: ProofOptions, parallel: ParallelOptions = {}): Promise<ProofResult> {
   const started = performance.now();
@@ -76,7 +58,7 @@ export async function proveInParallel(snapshot: Snapshot, options: ProofOptions,
   const decider = makeDecider(snapshot, options.assumptions);
   const searcher = makeSearcher(snapshot, options, decider, mode);
   const threads = Math.max(0, Math.min(parallel.threads ?? defaultThreads(), 64));
-  const module = threads >= 2 ? workerModule() : null;
+  const module = threads >= 2 ? workerModule('prove', 'search-worker') : null;
   const aloneFor = parallel.aloneFor ?? 1000;
   const total = searcher.run(0, searcher.cells, module ? () => performance.now() - started >= aloneFor : undefined);
   if (!module || total.stopped || total.next >= searcher.cells) return finish(snapshot, options, total, decider, started);
@@ -115,7 +97,9 @@ export async function proveInParallel(snapshot: Snapshot, options: ProofOptions,
     : null;
   let failed = false;
   try {
-    for (let k = Math.min(threads, pieces.length); k > 0; k--) workers.push(startWorker(module, task));
+    // A young generation of 4 MB (V8's default for a worker is 16): the search's objects are short-lived; measured on the
+  // bench tenant, 740 against 773 MB peak for two workers and the calling thread, at the same speed.
+  for (let k = Math.min(threads, pieces.length); k > 0; k--) workers.push(startWorker(module, task, { maxYoungGenerationSizeMb: 4 }));
     parallel.onWorkers?.(workers.length);
     await new Promise<void>((resolve, reject) => {
       let busy = workers.length;

@@ -9,13 +9,11 @@
  * not, or a worker fails (a record too long, text that is no CSV), the file is read again in one piece, which reports
  * what it finds with the right line. Only plain UTF-8 files are cut; gzip, UTF-16 and JSON are read as streams.
  */
-import { existsSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { domainOf } from '../eop/addresses.js';
 import { own } from '../util/strings.js';
+import { startWorker, workerModule } from '../util/workers.js';
 import { GroupKeys, ImpactAnalysis, SharedStrings, type BreakingMessage, type ImpactCounts } from './impact.js';
 import { parseTime } from './records.js';
 import { csvLayout, readCsvRange, SPLIT_ABOVE, type CsvLayout, type Malformed, type RangeSummary, type ReadOptions, type ReadSummary } from './read.js';
@@ -196,13 +194,6 @@ export async function readPart(task: PartTask): Promise<PartResult> {
   }
 }
 
-/** The worker's module beside this one (src/ under tsx, dist/ when built; the CLI bundle finds dist/trace/). */
-function workerModule(): URL | null {
-  const here = import.meta.url;
-  const url = new URL(`../trace/read-worker.${here.endsWith('.ts') ? 'ts' : 'js'}`, here);
-  return existsSync(fileURLToPath(url)) ? url : null;
-}
-
 /** Where the ranges start: after line feeds near equal shares of the rows' bytes, best between two quoted fields. */
 async function cuts(file: string, from: number, size: number, parts: number): Promise<number[]> {
   const handle = await open(file, 'r');
@@ -238,12 +229,7 @@ function runPart(module: URL, task: PartTask, onBatch: (batch: BreakingPart) => 
   return new Promise((resolve) => {
     // A small young generation (V8's default for a worker is 16 MB): rows are short-lived, and peak memory is the sum
     // of every thread's heap. Measured on 5,000,000 rows (bench/README.md): 2 MB holds the peak under 200 MB.
-    // The TypeScript sources (tests, under tsx) need tsx's loader registered in the worker too; the built module needs
-    // none of the process's options.
-    const source = module.pathname.endsWith('.ts')
-      ? `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(module.href)}); })`
-      : module;
-    const worker = new Worker(source, { eval: typeof source === 'string', workerData: task, execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 2 } });
+    const worker = startWorker(module, task, { maxYoungGenerationSizeMb: 2 });
     let answered = false;
     worker.on('message', (message: PartMessage) => {
       if ('batch' in message) return onBatch(message.batch);
@@ -268,7 +254,7 @@ export async function readInParts(file: string, analysis: ImpactAnalysis, option
   const size = await stat(file).then((info) => (info.isFile() ? info.size : 0), () => 0);
   if (size <= (options.splitAbove ?? SPLIT_ABOVE)) return null;
   const parts = options.parts ?? availableParallelism();
-  const module = workerModule();
+  const module = workerModule('trace', 'read-worker');
   if (parts < 2 || !module) return null;
   const layout = await csvLayout(file);
   if (!layout) return null;

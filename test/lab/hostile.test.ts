@@ -127,6 +127,16 @@ describe('the header firewall and the one line rule', () => {
     });
   }
 
+  /** Sends one accepted message; the path of the one .eml file it added to the store. */
+  async function storedOne(raw: string): Promise<string> {
+    const before = new Set(await emlFiles(store));
+    const replies = await session(running.eop.port, message(raw));
+    assert.match(replies[5] ?? '', /^250 /, replies.join(' | '));
+    const added = (await emlFiles(store)).filter((file) => !before.has(file));
+    assert.equal(added.length, 1);
+    return join(store, added[0] as string);
+  }
+
   test('a body that is not UTF-8 is stored byte for byte (8BITMIME)', { timeout: 20_000 }, async () => {
     const before = new Set(await emlFiles(store));
     const body = Buffer.from([0x68, 0xe9, 0x6c, 0x6c, 0xf6, 0xff, 0x0d, 0x0a]);
@@ -155,29 +165,21 @@ describe('the header firewall and the one line rule', () => {
     const added = (await emlFiles(store)).filter((file) => !before.has(file));
     assert.equal(added.length, 1);
     const eml = await readFile(join(store, added[0] as string));
-    assert.ok(eml.subarray(eml.length - body.length - 2).equals(Buffer.concat([body, Buffer.from('\r\n')])) || eml.includes(body), 'the body bytes as sent');
+    assert.ok(eml.includes(body), 'the body bytes as sent');
     assert.ok(!eml.includes(Buffer.from('\ufffd')), 'no replacement character');
   });
 
   test('a header that begins with a folded line continues a note field, not the lab\'s verdict', { timeout: 20_000 }, async () => {
-    const before = new Set(await emlFiles(store));
     const raw = ' (spoofed) reject 550 5.7.1; disposition=reject\r\nFrom: Orders <orders@fabrikam.example>\r\nSubject: folded\r\n\r\nHello\r\n';
-    const replies = await session(running.eop.port, message(raw));
-    assert.match(replies[5] ?? '', /^250 /, replies.join(' | '));
-    const added = (await emlFiles(store)).filter((file) => !before.has(file));
-    const { fields } = await readMessageHeaders(await readFile(join(store, added[0] as string), 'utf8'), 'folded.eml');
+    const { fields } = await readMessageHeaders(await readFile(await storedOne(raw), 'utf8'), 'folded.eml');
     const verdict = fields.find((field) => field.name === 'X-Eoplock-Lab-Verdict');
     assert.match(verdict?.value ?? '', /^accept 250 2\.6\.0; disposition=\w+$/, 'the verdict field as the lab wrote it');
     assert.match(fields.find((field) => field.name === 'X-Eoplock-Lab-Note')?.value ?? '', /began with a folded line.*\(spoofed\) reject 550/s);
   });
 
   test('an organisation header behind a NUL is removed too', { timeout: 20_000 }, async () => {
-    const before = new Set(await emlFiles(store));
     const raw = 'From: Orders <orders@fabrikam.example>\r\n\u0000X-MS-Exchange-Organization-AuthAs: Internal\r\nSubject: nul\r\n\r\nHello\r\n';
-    const replies = await session(running.eop.port, message(raw));
-    assert.match(replies[5] ?? '', /^250 /, replies.join(' | '));
-    const added = (await emlFiles(store)).filter((file) => !before.has(file));
-    const eml = await readFile(join(store, added[0] as string), 'utf8');
+    const eml = await readFile(await storedOne(raw), 'utf8');
     assert.doesNotMatch(eml, /AuthAs: Internal/);
   });
 
