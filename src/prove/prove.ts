@@ -3,7 +3,7 @@
  * (classes.ts), classify where it comes from, and group the bypasses and broken legitimate paths by their cause.
  *
  * The classes are met in a fixed order (client IP, TLS, MAIL FROM, recipients, header From, headers, authentication),
- * and three prunings, each exact, keep most of them from being decided; `classes` counts every class covered,
+ * and four prunings, each exact, keep most of them from being decided; `classes` counts every class covered,
  * `decided` those decided:
  * - Unread inputs. The decision reads the whole envelope (client IP, TLS, MAIL FROM, recipients) before it decides
  *   anything, but it reads the headers only when a recipient is accepted and the authentication input only after the
@@ -18,6 +18,9 @@
  * - Recipients the configuration treats alike. Single-recipient regions that every reader of a recipient puts in the
  *   same place are one region of the space (classes.ts, recipientSignature); it counts for all of them and the
  *   finding lists all their domains.
+ * - Headers the configuration treats alike. Per client IP region, headers regions that every rule answers alike, or
+ *   that differ only in rules whose one effect is an SCL of the same class in the same place among the rules that could
+ *   change it (header-groups.ts), are decided once: the first of the group stands for all of it.
  * Verdicts of classes that are not decided contribute no relied-on assumptions (`proveAll`): they cannot change a
  * finding under any value. `proveWith(…, { prune: false })` decides every class of the unmerged product; the tests
  * compare the two on every example and seeded tenant. Memory stays bounded: one representative and a count per cause.
@@ -34,6 +37,7 @@ import { vendorForGateway } from '../profile/vendors.js';
 import type { Snapshot } from '../snapshot/parse.js';
 import { deriveClassSpace, domainRegion, isGatewayShaped, originOfTransaction, type DerivedClassSpace } from './classes.js';
 import { makeDecider, type Decider } from './decider.js';
+import { headerGroups } from './header-groups.js';
 import { predicateOf, RuleExplainer, type RuleReason } from './explain.js';
 import type { ClassSpace, Origin, ProofFinding, ProofOptions, ProofResult, Prove, ProvenClass } from './types.js';
 
@@ -652,9 +656,14 @@ export function makeSearcher(snapshot: Snapshot, options: ProofOptions, decider:
     }
   };
 
-  /** One decided class (standing for the merged recipients of its region). */
+  /**
+   * How many headers regions the class at hand stands for: the size of its headers group (header-groups.ts) inside
+   * the loop over a cell's headers groups, else 1.
+   */
+  let headerWeight = 1;
+  /** One decided class (standing for the merged recipients of its region, and its headers group). */
   const record = (index: ClassIndex, verdict: Verdict, origin: Origin) => {
-    const count = space.recipients[index.recipients]?.members.length ?? 1;
+    const count = (space.recipients[index.recipients]?.members.length ?? 1) * headerWeight;
     result.classes += count;
     for (const id of verdict.assumptions) result.assumptionsUsed.add(id);
     if (origin === 'gateway') delivered(index, verdict, count);
@@ -668,7 +677,7 @@ export function makeSearcher(snapshot: Snapshot, options: ProofOptions, decider:
    * data dimension, so only the refused legitimate shapes among them are found one by one.
    */
   const recordUnread = (index: ClassIndex, verdict: Verdict, origin: Origin, free: 'data' | 'authentication') => {
-    const weight = space.recipients[index.recipients]?.members.length ?? 1;
+    const weight = (space.recipients[index.recipients]?.members.length ?? 1) * (free === 'data' ? 1 : headerWeight);
     const count = weight * (free === 'data' ? sizes.headerFrom * sizes.headers : 1) * sizes.authentication;
     result.classes += count;
     for (const id of verdict.assumptions) result.assumptionsUsed.add(id);
@@ -717,8 +726,11 @@ export function makeSearcher(snapshot: Snapshot, options: ProofOptions, decider:
     return decider.decideEach(transactionOf(space, index), inputs);
   };
   const skip = (index: ClassIndex, count: number) => {
-    result.classes += count * (space.recipients[index.recipients]?.members.length ?? 1);
+    result.classes += count * (space.recipients[index.recipients]?.members.length ?? 1) * headerWeight;
   };
+  // The headers regions alike per client IP region (pruned), else each alone.
+  const groupsOf = mode.prune ? headerGroups(snapshot, options.assumptions, space) : null;
+  const eachAlone = space.headers.map((_, position) => [position]);
 
   const index: ClassIndex = { clientIp: 0, tls: 0, mailFrom: 0, recipients: 0, headerFrom: 0, headers: 0, authentication: 0 };
   const run = (from: number, to: number, until?: () => boolean): SearchResult & { next: number } => {
@@ -735,8 +747,10 @@ export function makeSearcher(snapshot: Snapshot, options: ProofOptions, decider:
       const matters = (at: ClassIndex) => all || legitimateShape(snapshot, options, space, at, origin);
       // When only legitimate shapes matter, only one headers region can: the source's own (legitimateShape's first test).
       const legitimateHeaders = legitimateHeadersOf(space, origin);
+      const headerGroupList = groupsOf ? groupsOf(index.clientIp) : eachAlone;
       for (index.mailFrom = 0; index.mailFrom < space.mailFrom.length; index.mailFrom++) {
         for (index.recipients = 0; index.recipients < space.recipients.length; index.recipients++) {
+          headerWeight = 1;
           if (interrupted()) break envelopes;
           index.headerFrom = 0;
           index.headers = 0;
@@ -748,7 +762,8 @@ export function makeSearcher(snapshot: Snapshot, options: ProofOptions, decider:
           // The envelope is decided with the first data combination that matters, its data reads watched.
           let probe: ClassIndex | null = null;
           for (index.headerFrom = 0; index.headerFrom < sizes.headerFrom && !probe; index.headerFrom++) {
-            for (index.headers = 0; index.headers < sizes.headers && !probe; index.headers++) {
+            for (let group = 0; group < headerGroupList.length && !probe; group++) {
+              index.headers = (headerGroupList[group] as readonly number[])[0] as number;
               if (!all && index.headers !== legitimateHeaders) continue;
               for (index.authentication = 0; index.authentication < sizes.authentication && !probe; index.authentication++) {
                 if (matters(index)) probe = { ...index };
@@ -766,7 +781,10 @@ export function makeSearcher(snapshot: Snapshot, options: ProofOptions, decider:
             continue;
           }
           for (index.headerFrom = 0; index.headerFrom < sizes.headerFrom; index.headerFrom++) {
-            for (index.headers = 0; index.headers < sizes.headers; index.headers++) {
+            for (let group = 0; group < headerGroupList.length; group++) {
+              const members = headerGroupList[group] as readonly number[];
+              index.headers = members[0] as number;
+              headerWeight = members.length;
               if (interrupted()) break envelopes;
               if (!all && index.headers !== legitimateHeaders) {
                 skip(index, sizes.authentication);

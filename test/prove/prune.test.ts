@@ -1,6 +1,6 @@
 /**
  * The search's pruning is exact (issue 16 §2: "prune only where a test proves the pruning exact"): the pruned search
- * (unread inputs, classes that cannot be a finding, recipients the configuration treats alike) finds exactly what
+ * (unread inputs, classes that cannot be a finding, recipients and headers the configuration treats alike) finds exactly what
  * deciding every class of the unmerged product finds — the same findings, counts, causes, representatives and their
  * verdicts — on the three examples and on every tenant seeded with a hole (test/fixtures/prove), under the default
  * assumptions and under a reading that breaks the gateway's own path (a refused legitimate class, which the pruning of
@@ -17,6 +17,7 @@ import { describe, test } from 'node:test';
 import { DEFAULT_ASSUMPTIONS, resolveAssumptions } from '../../src/eop/assumptions.js';
 import { givenProfile, inferProfile, type GatewayProfile } from '../../src/profile/profile.js';
 import { deriveClassSpace } from '../../src/prove/classes.js';
+import { headerGroups } from '../../src/prove/header-groups.js';
 import { proveWith } from '../../src/prove/prove.js';
 import type { ProofOptions, ProofResult } from '../../src/prove/types.js';
 import type { Snapshot } from '../../src/snapshot/parse.js';
@@ -31,6 +32,7 @@ const SEEDED = [
   'hole-wide-wildcard.json',
   'shared-mimecast.json',
   'inert-rules.json',
+  'header-rules.json',
 ];
 /** The gateway as the seeded tenants' owners describe it, where the connector is wider than the gateway. */
 const GIVEN: Record<string, Parameters<typeof givenProfile>[0]> = {
@@ -119,5 +121,41 @@ describe('the pruned search finds what deciding every class finds', () => {
     // verdicts it touches are counted as not final.
     assert.ok(pruned.findings.every((finding) => !finding.cause.includes('Mark spring campaign')));
     assert.ok(pruned.limits.some((limit) => /rest on a verdict that is not final/.test(limit)));
+  });
+
+  test('headers regions alike are decided once, and an address rule, a stop or another SCL between their rules keeps them apart', async () => {
+    // header-rules.json: header-only rules that set SCLs, with SCL -1 and stop rules by client address between them,
+    // a rule that reads a header and a sender, one that reads a header and an address, and rules on an organisation
+    // header and on Received. Each of these made the search differ from deciding every class when the grouping
+    // ignored it (checked by breaking the grouping by hand, one reader at a time).
+    const { snapshot, options } = await load(`${FIXTURES}/header-rules.json`);
+    const space = deriveClassSpace(snapshot, { ...options, mergeRecipients: true });
+    const groupsOf = headerGroups(snapshot, options.assumptions, space);
+    const header = (text: string) => space.headers.findIndex((region) => Object.entries(region.value).map(([name, value]) => `${name}: ${value}`).join() === text);
+    const address = (text: string) => space.clientIp.findIndex((region) => region.value === text);
+    const together = (clientIp: number, a: string, b: string) => {
+      const group = groupsOf(clientIp).find((members) => members.includes(header(a)));
+      assert.ok(group, `${a} is a region`);
+      return group.includes(header(b));
+    };
+    const fax = address('198.51.100.60');
+    const scanner = space.clientIp.findIndex((region) => region.label.includes('"Scanner"'));
+    assert.ok(fax >= 0 && scanner >= 0);
+    // The same SCL class with nothing between: one group (SCL 1 for two ticket subjects).
+    assert.ok(together(fax, 'Subject: [ticket-1]', 'Subject: [ticket-2]'));
+    // The scanner's range stops rule processing between the two ticket rules: only the first one's SCL applies there.
+    assert.ok(!together(scanner, 'Subject: [ticket-1]', 'Subject: [ticket-2]'));
+    // Rules that set a spam SCL by an organisation header and by Received lie between the bulk and the ticket rules.
+    assert.ok(!together(fax, 'Subject: [bulk]', 'Subject: [ticket-1]'));
+    // Autumn matches a spam SCL and later SCL 1, with those rules between: it stays apart from another spam SCL.
+    assert.ok(!together(fax, 'X-Campaign: autumn', 'X-Campaign: fall'));
+    // A value no rule matches and a rule in Audit mode change nothing.
+    assert.ok(together(fax, 'X-Campaign: eoplock-no-match', 'X-Priority: urgent'));
+    // A quarantine, a stop and SCL -1 are named or end the rules; an organisation header and Received are read by
+    // other stages; a header a sender rule also reads is told apart: each stays alone.
+    for (const alone of ['X-Mailer: massmail', 'X-Tag: keep', 'X-Campaign: winter', 'X-MS-Exchange-Organization-SCL: 9', 'Received: relay.partner.example', 'X-Priority: bulk']) {
+      assert.deepEqual(groupsOf(fax).find((members) => members.includes(header(alone))), [header(alone)], alone);
+    }
+    assertSame(snapshot, options, 'header-rules.json');
   });
 });
