@@ -3,7 +3,7 @@
  * (classes.ts), classify where it comes from, and group the bypasses and broken legitimate paths by their cause.
  *
  * The classes are met in a fixed order (client IP, TLS, MAIL FROM, recipients, header From, headers, authentication),
- * and four prunings, each exact, keep most of them from being decided; `classes` counts every class covered,
+ * and five prunings, each exact, keep most of them from being decided; `classes` counts every class covered,
  * `decided` those decided:
  * - Unread inputs. The decision reads the whole envelope (client IP, TLS, MAIL FROM, recipients) before it decides
  *   anything, but it reads the headers only when a recipient is accepted and the authentication input only after the
@@ -21,6 +21,11 @@
  * - Headers the configuration treats alike. Per client IP region, headers regions that every rule answers alike, or
  *   that differ only in rules whose one effect is an SCL of the same class in the same place among the rules that could
  *   change it (header-groups.ts), are decided once: the first of the group stands for all of it.
+ * - MAIL FROM the configuration treats alike. Per cell, MAIL FROM regions that every reader of the envelope sender
+ *   answers alike (the accepted domain, the SenderDomains that can apply there, the rules' envelope conditions) are one
+ *   group, split per header From where SPF alignment or a header rule without a From header tells them apart
+ *   (sender-groups.ts). The groups are met in the order of their first region; a finding's representative is its first
+ *   class in the search order all the same (`earlier`).
  * Verdicts of classes that are not decided contribute no relied-on assumptions (`proveAll`): they cannot change a
  * finding under any value. `proveWith(…, { prune: false })` decides every class of the unmerged product; the tests
  * compare the two on every example and seeded tenant. Memory stays bounded: one representative and a count per cause.
@@ -38,6 +43,7 @@ import type { Snapshot } from '../snapshot/parse.js';
 import { deriveClassSpace, domainRegion, isGatewayShaped, originOfTransaction, type DerivedClassSpace } from './classes.js';
 import { makeDecider, type Decider } from './decider.js';
 import { headerGroups } from './header-groups.js';
+import { senderGroups } from './sender-groups.js';
 import { predicateOf, RuleExplainer, type RuleReason } from './explain.js';
 import type { ClassSpace, Origin, ProofFinding, ProofOptions, ProofResult, Prove, ProvenClass } from './types.js';
 
@@ -517,6 +523,13 @@ function search(snapshot: Snapshot, options: ProofOptions, decider: Decider, mod
   return searcher.run(0, searcher.cells);
 }
 
+/** Whether class `a` comes before class `b` in the search order (client IP, TLS, MAIL FROM, recipients, header From, headers, authentication). */
+function earlier(a: ClassIndex, b: ClassIndex): boolean {
+  return (
+    a.clientIp - b.clientIp || a.tls - b.tls || a.mailFrom - b.mailFrom || a.recipients - b.recipients || a.headerFrom - b.headerFrom || a.headers - b.headers || a.authentication - b.authentication
+  ) < 0;
+}
+
 /** An empty result over a space, for {@link mergeSearch} to add to. */
 export function emptySearch(space: DerivedClassSpace): SearchResult {
   return { classes: 0, decided: 0, groups: new Map(), gatewayDelivered: null, assumptionsUsed: new Set(), incomplete: 0, stopped: false, space };
@@ -641,6 +654,8 @@ export function makeSearcher(snapshot: Snapshot, options: ProofOptions, decider:
     if (group) {
       group.finding.classes += count;
       for (const entry of recipients) group.recipients.add(entry);
+      // The representative is the group's first class in the search order, whatever order groups of regions are met in.
+      if (earlier(first, group.index)) group.index = { ...first };
     } else result.groups.set(key, { finding: { kind, cause, key, classes: count }, recipients: new Set(recipients), index: { ...first } });
   };
 
@@ -652,7 +667,11 @@ export function makeSearcher(snapshot: Snapshot, options: ProofOptions, decider:
     if (!found) result.gatewayDelivered = { index: { ...index }, verdict, count };
     else {
       found.count += count;
-      if (!whole(found.index) && whole(index)) found.index = { ...index };
+      const better = whole(index) === whole(found.index) ? earlier(index, found.index) : whole(index);
+      if (better) {
+        found.index = { ...index };
+        found.verdict = verdict;
+      }
     }
   };
 
@@ -661,9 +680,11 @@ export function makeSearcher(snapshot: Snapshot, options: ProofOptions, decider:
    * the loop over a cell's headers groups, else 1.
    */
   let headerWeight = 1;
-  /** One decided class (standing for the merged recipients of its region, and its headers group). */
+  /** Likewise, how many MAIL FROM regions it stands for (sender-groups.ts). */
+  let senderWeight = 1;
+  /** One decided class (standing for the merged recipients of its region, its headers group and its MAIL FROM group). */
   const record = (index: ClassIndex, verdict: Verdict, origin: Origin) => {
-    const count = (space.recipients[index.recipients]?.members.length ?? 1) * headerWeight;
+    const count = (space.recipients[index.recipients]?.members.length ?? 1) * headerWeight * senderWeight;
     result.classes += count;
     for (const id of verdict.assumptions) result.assumptionsUsed.add(id);
     if (origin === 'gateway') delivered(index, verdict, count);
@@ -677,7 +698,7 @@ export function makeSearcher(snapshot: Snapshot, options: ProofOptions, decider:
    * data dimension, so only the refused legitimate shapes among them are found one by one.
    */
   const recordUnread = (index: ClassIndex, verdict: Verdict, origin: Origin, free: 'data' | 'authentication') => {
-    const weight = (space.recipients[index.recipients]?.members.length ?? 1) * (free === 'data' ? 1 : headerWeight);
+    const weight = (space.recipients[index.recipients]?.members.length ?? 1) * senderWeight * (free === 'data' ? 1 : headerWeight);
     const count = weight * (free === 'data' ? sizes.headerFrom * sizes.headers : 1) * sizes.authentication;
     result.classes += count;
     for (const id of verdict.assumptions) result.assumptionsUsed.add(id);
@@ -726,11 +747,14 @@ export function makeSearcher(snapshot: Snapshot, options: ProofOptions, decider:
     return decider.decideEach(transactionOf(space, index), inputs);
   };
   const skip = (index: ClassIndex, count: number) => {
-    result.classes += count * (space.recipients[index.recipients]?.members.length ?? 1) * headerWeight;
+    result.classes += count * (space.recipients[index.recipients]?.members.length ?? 1) * headerWeight * senderWeight;
   };
   // The headers regions alike per client IP region (pruned), else each alone.
   const groupsOf = mode.prune ? headerGroups(snapshot, options.assumptions, space) : null;
   const eachAlone = space.headers.map((_, position) => [position]);
+  // The MAIL FROM regions alike per cell and header From (pruned), else each alone.
+  const sendersAlike = mode.prune ? senderGroups(snapshot, options.assumptions, space) : null;
+  const eachSenderAlone = space.mailFrom.map((_, position) => [position]);
 
   const index: ClassIndex = { clientIp: 0, tls: 0, mailFrom: 0, recipients: 0, headerFrom: 0, headers: 0, authentication: 0 };
   const run = (from: number, to: number, until?: () => boolean): SearchResult & { next: number } => {
@@ -748,8 +772,11 @@ export function makeSearcher(snapshot: Snapshot, options: ProofOptions, decider:
       // When only legitimate shapes matter, only one headers region can: the source's own (legitimateShape's first test).
       const legitimateHeaders = legitimateHeadersOf(space, origin);
       const headerGroupList = groupsOf ? groupsOf(index.clientIp) : eachAlone;
-      for (index.mailFrom = 0; index.mailFrom < space.mailFrom.length; index.mailFrom++) {
+      const senderGroupList = sendersAlike ? sendersAlike.groupsOf(index.clientIp, index.tls) : eachSenderAlone;
+      for (const senderGroup of senderGroupList) {
         for (index.recipients = 0; index.recipients < space.recipients.length; index.recipients++) {
+          index.mailFrom = senderGroup[0] as number;
+          senderWeight = senderGroup.length;
           headerWeight = 1;
           if (interrupted()) break envelopes;
           index.headerFrom = 0;
@@ -781,47 +808,52 @@ export function makeSearcher(snapshot: Snapshot, options: ProofOptions, decider:
             continue;
           }
           for (index.headerFrom = 0; index.headerFrom < sizes.headerFrom; index.headerFrom++) {
-            for (let group = 0; group < headerGroupList.length; group++) {
-              const members = headerGroupList[group] as readonly number[];
-              index.headers = members[0] as number;
-              headerWeight = members.length;
-              if (interrupted()) break envelopes;
-              if (!all && index.headers !== legitimateHeaders) {
-                skip(index, sizes.authentication);
-                continue;
-              }
-              const atProbe = index.headerFrom === probe.headerFrom && index.headers === probe.headers;
-              // The first authentication region that matters is decided with the authentication input watched.
-              let firstAuthentication = -1;
-              for (index.authentication = 0; index.authentication < sizes.authentication; index.authentication++) {
-                if (matters(index)) {
-                  firstAuthentication = index.authentication;
-                  break;
+            // The envelope's MAIL FROM group, split where this header From tells its members apart.
+            for (const part of sendersAlike ? sendersAlike.split(senderGroup, index.headerFrom) : [senderGroup]) {
+              index.mailFrom = part[0] as number;
+              senderWeight = part.length;
+              for (let group = 0; group < headerGroupList.length; group++) {
+                const members = headerGroupList[group] as readonly number[];
+                index.headers = members[0] as number;
+                headerWeight = members.length;
+                if (interrupted()) break envelopes;
+                if (!all && index.headers !== legitimateHeaders) {
+                  skip(index, sizes.authentication);
+                  continue;
                 }
-              }
-              if (firstAuthentication < 0) {
-                skip(index, sizes.authentication);
-                continue;
-              }
-              index.authentication = firstAuthentication;
-              const first = atProbe ? envelope : decideWatched(index);
-              const authenticationRead = atProbe ? envelopeRead.authentication : read.authentication;
-              if (mode.prune && !authenticationRead) {
-                recordUnread({ ...index, authentication: 0 }, first, origin, 'authentication');
-                continue;
-              }
-              // The other authentication regions that matter, decided together: the stages before authentication
-              // (connection, connectors, recipients, DATA, the rules) run once for them all.
-              const others: number[] = [];
-              for (index.authentication = 0; index.authentication < sizes.authentication; index.authentication++) {
-                if (index.authentication !== firstAuthentication && matters(index)) others.push(index.authentication);
-              }
-              const verdicts = others.length > 0 ? decideEach(index, others) : [];
-              let next = 0;
-              for (index.authentication = 0; index.authentication < sizes.authentication; index.authentication++) {
-                if (index.authentication === firstAuthentication) record(index, first, origin);
-                else if (others[next] === index.authentication) record(index, verdicts[next++] as Verdict, origin);
-                else skip(index, 1);
+                const atProbe = index.headerFrom === probe.headerFrom && index.headers === probe.headers && index.mailFrom === probe.mailFrom;
+                // The first authentication region that matters is decided with the authentication input watched.
+                let firstAuthentication = -1;
+                for (index.authentication = 0; index.authentication < sizes.authentication; index.authentication++) {
+                  if (matters(index)) {
+                    firstAuthentication = index.authentication;
+                    break;
+                  }
+                }
+                if (firstAuthentication < 0) {
+                  skip(index, sizes.authentication);
+                  continue;
+                }
+                index.authentication = firstAuthentication;
+                const first = atProbe ? envelope : decideWatched(index);
+                const authenticationRead = atProbe ? envelopeRead.authentication : read.authentication;
+                if (mode.prune && !authenticationRead) {
+                  recordUnread({ ...index, authentication: 0 }, first, origin, 'authentication');
+                  continue;
+                }
+                // The other authentication regions that matter, decided together: the stages before authentication
+                // (connection, connectors, recipients, DATA, the rules) run once for them all.
+                const others: number[] = [];
+                for (index.authentication = 0; index.authentication < sizes.authentication; index.authentication++) {
+                  if (index.authentication !== firstAuthentication && matters(index)) others.push(index.authentication);
+                }
+                const verdicts = others.length > 0 ? decideEach(index, others) : [];
+                let next = 0;
+                for (index.authentication = 0; index.authentication < sizes.authentication; index.authentication++) {
+                  if (index.authentication === firstAuthentication) record(index, first, origin);
+                  else if (others[next] === index.authentication) record(index, verdicts[next++] as Verdict, origin);
+                  else skip(index, 1);
+                }
               }
             }
           }

@@ -1,6 +1,6 @@
 /**
  * The search's pruning is exact (issue 16 §2: "prune only where a test proves the pruning exact"): the pruned search
- * (unread inputs, classes that cannot be a finding, recipients and headers the configuration treats alike) finds exactly what
+ * (unread inputs, classes that cannot be a finding, recipients, headers and MAIL FROM the configuration treats alike) finds exactly what
  * deciding every class of the unmerged product finds — the same findings, counts, causes, representatives and their
  * verdicts — on the three examples and on every tenant seeded with a hole (test/fixtures/prove), under the default
  * assumptions and under a reading that breaks the gateway's own path (a refused legitimate class, which the pruning of
@@ -18,6 +18,7 @@ import { DEFAULT_ASSUMPTIONS, resolveAssumptions } from '../../src/eop/assumptio
 import { givenProfile, inferProfile, type GatewayProfile } from '../../src/profile/profile.js';
 import { deriveClassSpace } from '../../src/prove/classes.js';
 import { headerGroups } from '../../src/prove/header-groups.js';
+import { senderGroups } from '../../src/prove/sender-groups.js';
 import { proveWith } from '../../src/prove/prove.js';
 import type { ProofOptions, ProofResult } from '../../src/prove/types.js';
 import type { Snapshot } from '../../src/snapshot/parse.js';
@@ -33,6 +34,7 @@ const SEEDED = [
   'shared-mimecast.json',
   'inert-rules.json',
   'header-rules.json',
+  'sender-rules.json',
 ];
 /** The gateway as the seeded tenants' owners describe it, where the connector is wider than the gateway. */
 const GIVEN: Record<string, Parameters<typeof givenProfile>[0]> = {
@@ -157,5 +159,36 @@ describe('the pruned search finds what deciding every class finds', () => {
       assert.deepEqual(groupsOf(fax).find((members) => members.includes(header(alone))), [header(alone)], alone);
     }
     assertSame(snapshot, options, 'header-rules.json');
+  });
+
+  test('MAIL FROM regions alike are decided once per cell and header From, and every reader of the envelope sender keeps them apart', async () => {
+    // sender-rules.json: a restricting connector for payroll.example, a connector for *.marketing.example and
+    // *.strict.example, rules on the envelope (Envelope, HeaderOrEnvelope) and on the header (which read the envelope
+    // when there is no From header), and DMARC with strict SPF alignment. The prune test failed for each of these when
+    // the grouping ignored it (checked by breaking it by hand, one reader at a time).
+    const { snapshot, options } = await load(`${FIXTURES}/sender-rules.json`);
+    const space = deriveClassSpace(snapshot, { ...options, mergeRecipients: true });
+    const groups = senderGroups(snapshot, options.assumptions, space);
+    const sender = (address: string) => space.mailFrom.findIndex((region) => region.value === address);
+    const from = (address: string | null) => space.headerFrom.findIndex((region) => region.value === address);
+    const address = (text: string) => space.clientIp.findIndex((region) => region.value === text);
+    const groupOf = (clientIp: number, position: number) => groups.groupsOf(clientIp, 0).find((members) => members.includes(position)) ?? [];
+    const relay = address('198.51.100.40');
+    const marketing = address('198.51.100.90');
+    // Foreign domains no rule or connector names are one group; so are the accepted contoso.com and northwind.com.
+    assert.ok(groupOf(relay, sender('sender@mailer.attacker.example')).includes(sender('sender@strict.example')));
+    assert.ok(groupOf(relay, sender('sender@contoso.com')).includes(sender('sender@northwind.com')));
+    // The restricting connector's domain, an envelope rule's domain, an InternalRelay domain: each alone.
+    for (const alone of ['sender@payroll.example', 'sender@vendor.example', 'sender@fabrikam.com']) assert.deepEqual(groupOf(relay, sender(alone)), [sender(alone)], alone);
+    // A connector's SenderDomains count where its address is: apart in its cell, together elsewhere.
+    assert.ok(!groupOf(marketing, sender('sender@strict.example')).includes(sender('sender@mailer.attacker.example')));
+    // Split by the header From: SPF alignment (strict for strict.example), and a header rule without a From header.
+    const group = groupOf(relay, sender('sender@mailer.attacker.example'));
+    const partOf = (headerFrom: number, position: number) => groups.split(group, headerFrom).find((members) => members.includes(position)) ?? [];
+    assert.ok(!partOf(from('ceo@strict.example'), sender('sender@strict.example')).includes(sender('sender@sub.strict.example')));
+    assert.ok(partOf(from('sender@mailer.attacker.example'), sender('sender@strict.example')).includes(sender('sender@sub.strict.example')));
+    assert.ok(!partOf(from(null), sender('sender@partner.example')).includes(sender('sender@mailer.attacker.example')));
+    assert.ok(partOf(from('sender@contoso.com'), sender('sender@partner.example')).includes(sender('sender@mailer.attacker.example')));
+    assertSame(snapshot, options, 'sender-rules.json');
   });
 });
