@@ -680,9 +680,9 @@ export function makeSearcher(snapshot: Snapshot, options: ProofOptions, decider:
    * the loop over a cell's headers groups, else 1.
    */
   let headerWeight = 1;
-  /** Likewise, how many MAIL FROM regions it stands for (sender-groups.ts). */
+  /** Likewise, how many pairs of a MAIL FROM and a header From region it stands for (sender-groups.ts). */
   let senderWeight = 1;
-  /** One decided class (standing for the merged recipients of its region, its headers group and its MAIL FROM group). */
+  /** One decided class (standing for the merged recipients of its region, its headers group and its sender pairs). */
   const record = (index: ClassIndex, verdict: Verdict, origin: Origin) => {
     const count = (space.recipients[index.recipients]?.members.length ?? 1) * headerWeight * senderWeight;
     result.classes += count;
@@ -755,6 +755,7 @@ export function makeSearcher(snapshot: Snapshot, options: ProofOptions, decider:
   // The MAIL FROM regions alike per cell and header From (pruned), else each alone.
   const sendersAlike = mode.prune ? senderGroups(snapshot, options.assumptions, space) : null;
   const eachSenderAlone = space.mailFrom.map((_, position) => [position]);
+  const eachFromAlone = space.headerFrom.map((_, position) => [position]);
 
   const index: ClassIndex = { clientIp: 0, tls: 0, mailFrom: 0, recipients: 0, headerFrom: 0, headers: 0, authentication: 0 };
   const run = (from: number, to: number, until?: () => boolean): SearchResult & { next: number } => {
@@ -773,6 +774,7 @@ export function makeSearcher(snapshot: Snapshot, options: ProofOptions, decider:
       const legitimateHeaders = legitimateHeadersOf(space, origin);
       const headerGroupList = groupsOf ? groupsOf(index.clientIp) : eachAlone;
       const senderGroupList = sendersAlike ? sendersAlike.groupsOf(index.clientIp, index.tls) : eachSenderAlone;
+      const fromGroupList = sendersAlike ? sendersAlike.fromGroupsOf(index.clientIp, index.tls) : eachFromAlone;
       for (const senderGroup of senderGroupList) {
         for (index.recipients = 0; index.recipients < space.recipients.length; index.recipients++) {
           index.mailFrom = senderGroup[0] as number;
@@ -807,11 +809,12 @@ export function makeSearcher(snapshot: Snapshot, options: ProofOptions, decider:
             recordUnread({ ...index, headerFrom: 0, headers: 0, authentication: 0 }, envelope, origin, 'data');
             continue;
           }
-          for (index.headerFrom = 0; index.headerFrom < sizes.headerFrom; index.headerFrom++) {
-            // The envelope's MAIL FROM group, split where this header From tells its members apart.
-            for (const part of sendersAlike ? sendersAlike.split(senderGroup, index.headerFrom) : [senderGroup]) {
-              index.mailFrom = part[0] as number;
-              senderWeight = part.length;
+          for (const fromGroup of fromGroupList) {
+            // The envelope's MAIL FROM group with this header From group, in pairs that every reader answers alike.
+            for (const pair of sendersAlike ? sendersAlike.pairs(senderGroup, fromGroup) : [{ mailFrom: senderGroup[0] as number, headerFrom: fromGroup[0] as number, count: 1 }]) {
+              index.mailFrom = pair.mailFrom;
+              index.headerFrom = pair.headerFrom;
+              senderWeight = pair.count;
               for (let group = 0; group < headerGroupList.length; group++) {
                 const members = headerGroupList[group] as readonly number[];
                 index.headers = members[0] as number;

@@ -1,6 +1,8 @@
 /**
- * MAIL FROM regions the configuration treats alike in one cell (client IP and TLS region): the search's fifth
- * pruning, exact. One of each group is decided with each header From region, and its verdict counts for the group.
+ * MAIL FROM and header From regions the configuration treats alike in one cell (client IP and TLS region): the
+ * search's fifth pruning, exact. The regions of each dimension fall into groups by what reads them alone; a MAIL FROM
+ * group and a header From group then fall into pairs by what reads the two together, and one class per pair kind is
+ * decided: its verdict counts for every such pair.
  *
  * What reads the MAIL FROM of a class (src/eop/stages.ts, compile.ts senderFacts, rule-predicates.ts,
  * authentication.ts, and the search's legitimateShape):
@@ -15,15 +17,21 @@
  *   stage reads for every header From domain;
  * - nothing else: the SPF result itself is an input of the class (its authentication region), and the trace's texts,
  *   which name the address, are not part of a finding.
- * The first three do not depend on the header From: the groups of a cell (`groupsOf`). The last two do: a group is
- * split per header From region (`split`), and the same address as the header From stays apart too. The null sender
- * is always alone. An inert rule (isInertRule) takes no part.
+ * What reads the header From: the DATA stage (whether there is one), the accepted domain that holds its domain and
+ * whether it is internal (the rules, compauth's reason), the rules' sender conditions that look at the header (Header,
+ * HeaderOrEnvelope), the DMARC record that applies to its domain (given with the class, or from the Dns section with
+ * the organisational fallback), the SenderDomains the search's legitimateShape reads, and SPF alignment with the MAIL
+ * FROM. The DKIM signature of an authentication region is the header From domain's own, always aligned.
+ * The alignment, the same address on both sides, and (without a From header) the header rules answered on the
+ * envelope are what reads both: `pairs`. The null sender and the missing From header are always alone. An inert rule
+ * (isInertRule) takes no part.
  */
-import { domainOf, findAcceptedDomain, senderDomainPatternCovers } from '../eop/addresses.js';
+import { domainOf, findAcceptedDomain, normaliseDomain, senderDomainPatternCovers } from '../eop/addresses.js';
 import type { Assumptions } from '../eop/assumptions.js';
 import { AcceptedIndex, DomainPatterns } from '../eop/compile.js';
 import { CompiledRules, isInertRule } from '../eop/compiled-rules.js';
 import { compiledIpList, findInList, parseIp } from '../eop/ip.js';
+import { dmarcRecordFor } from '../eop/authentication.js';
 import { configuredPredicates, type ConfiguredPredicate, type RuleContext } from '../eop/rule-predicates.js';
 import { aligned } from '../mail/dmarc.js';
 import type { Snapshot } from '../snapshot/parse.js';
@@ -37,11 +45,20 @@ function readsEnvelope(predicate: ConfiguredPredicate): boolean {
   return location === 'Envelope' || location === 'HeaderOrEnvelope';
 }
 
+/** Pairs of a MAIL FROM and a header From region that every reader answers alike: the first pair and how many. */
+export interface SenderPair {
+  mailFrom: number;
+  headerFrom: number;
+  count: number;
+}
+
 export interface SenderGroups {
   /** The MAIL FROM groups of a cell, in the order of their first region (each a list of positions, first lowest). */
   groupsOf(clientIp: number, tls: number): readonly (readonly number[])[];
-  /** A group of {@link groupsOf} split for one header From region, in the order of first positions. */
-  split(group: readonly number[], headerFrom: number): readonly (readonly number[])[];
+  /** The header From groups of a cell, likewise. */
+  fromGroupsOf(clientIp: number, tls: number): readonly (readonly number[])[];
+  /** The pairs of a MAIL FROM group and a header From group, each kind with its first pair (lowest MAIL FROM, then header From). */
+  pairs(senders: readonly number[], froms: readonly number[]): readonly SenderPair[];
 }
 
 export function senderGroups(snapshot: Snapshot, assumptions: Assumptions, space: DerivedClassSpace): SenderGroups {
@@ -49,13 +66,13 @@ export function senderGroups(snapshot: Snapshot, assumptions: Assumptions, space
   const senders = space.mailFrom.map((region) => region.value);
   const domains = senders.map((address) => (address === '' ? null : domainOf(address)));
   // What no cell changes: the accepted domain, and the rules' sender predicates on the envelope.
-  const predicates: { predicate: ConfiguredPredicate; always: boolean }[] = [];
+  const predicates: { predicate: ConfiguredPredicate; always: boolean; header: boolean }[] = [];
   for (const rule of new CompiledRules(snapshot.TransportRule, assumptions).rules) {
     if (isInertRule(rule)) continue;
     const { conditions, exceptions } = configuredPredicates(rule.rule as Record<string, unknown>);
     for (const predicate of [...conditions, ...exceptions]) {
       const base = predicate.definition?.parameters[0] ?? '';
-      if (SENDER_PARAMETERS.has(base)) predicates.push({ predicate, always: readsEnvelope(predicate) });
+      if (SENDER_PARAMETERS.has(base)) predicates.push({ predicate, always: readsEnvelope(predicate), header: String(predicate.values[1] ?? 'Header') !== 'Envelope' });
     }
   }
   const answerOn = (predicate: ConfiguredPredicate, address: string): string => {
@@ -93,64 +110,103 @@ export function senderGroups(snapshot: Snapshot, assumptions: Assumptions, space
     domains.map((domain) => `${patterns.covers(domain) ? 1 : 0}${connector.SenderDomains.some((pattern) => senderDomainPatternCovers(pattern, domain)) ? 1 : 0}`),
   );
 
-  const byReaders = new Map<string, readonly (readonly number[])[]>();
-  const byCell = new Map<number, readonly (readonly number[])[]>();
-  const groupsOf = (clientIp: number, tls: number): readonly (readonly number[])[] => {
-    const cell = clientIp * space.tls.length + tls;
-    let groups = byCell.get(cell);
-    if (groups) return groups;
-    const address = parseIp(space.clientIp[clientIp]?.value ?? '');
-    const readers = connectors.map((entry, position) => (entry.always || (address !== null && findInList(entry.addresses, address) !== null) ? position : -1)).filter((position) => position >= 0);
-    const readersKey = readers.join(',');
-    groups = byReaders.get(readersKey);
-    if (!groups) {
-      const byKey = new Map<string, number[]>();
-      const list: number[][] = [];
-      senders.forEach((_, position) => {
-        const sig = fixed[position];
-        const key = sig === null ? `alone ${position}` : `${sig}|${readers.map((reader) => coverage[reader]?.[position]).join('')}`;
-        const group = byKey.get(key);
-        if (group) group.push(position);
-        else {
-          const made = [position];
-          byKey.set(key, made);
-          list.push(made);
-        }
-      });
-      groups = list;
-      byReaders.set(readersKey, groups);
-    }
-    byCell.set(cell, groups);
-    return groups;
-  };
+  const fromAddresses = space.headerFrom.map((region) => region.value);
+  const fromDomains = fromAddresses.map((address) => (address === null ? null : domainOf(address)));
+  const zones = new Map(Object.entries(snapshot.Dns).map(([domain, data]) => [normaliseDomain(domain), data]));
+  const fromFixed = fromAddresses.map((address, position) => {
+    if (address === null) return null;
+    const domain = fromDomains[position] ?? null;
+    const found = index.find(domain);
+    const legacy = domain !== null && findAcceptedDomain(domain, snapshot.AcceptedDomain, assumptions) !== null;
+    const dmarc = domain === null ? null : dmarcRecordFor(snapshot, domain, space.dmarcRecords.get(domain), zones);
+    return [
+      found ? `${found.domain.DomainType}${found.viaSubdomain ? '.sub' : ''}` : '-',
+      legacy ? 'accepted' : '-',
+      index.internal(domain) ? 'internal' : '-',
+      domain === null ? 'no domain' : JSON.stringify(dmarc),
+      // Header and HeaderOrEnvelope conditions, answered on the header From (HeaderOrEnvelope: either address).
+      predicates.filter((entry) => entry.header).map((entry) => answerOn(entry.predicate, address)).join(''),
+    ].join('|');
+  });
+  const fromCoverage = connectors.map(({ connector }) =>
+    fromDomains.map((domain) => (connector.SenderDomains.some((pattern) => senderDomainPatternCovers(pattern, domain)) ? 1 : 0)),
+  );
 
-  const fromDomains = space.headerFrom.map((region) => (region.value === null ? null : domainOf(region.value)));
-  const splits = new WeakMap<readonly number[], Map<number, readonly (readonly number[])[]>>();
-  const split = (group: readonly number[], headerFrom: number): readonly (readonly number[])[] => {
-    if (group.length === 1) return [group];
-    let known = splits.get(group);
-    if (!known) splits.set(group, (known = new Map()));
-    let parts = known.get(headerFrom);
-    if (parts) return parts;
-    const from = space.headerFrom[headerFrom]?.value ?? null;
-    const fromDomain = fromDomains[headerFrom] ?? null;
+  /** Positions grouped by key, in the order of their first position. */
+  const grouped = (count: number, keyOf: (position: number) => string): number[][] => {
     const byKey = new Map<string, number[]>();
     const list: number[][] = [];
-    for (const position of group) {
-      const domain = domains[position] ?? null;
-      const alignment = fromDomain !== null && domain !== null ? `${aligned(fromDomain, domain, 'r') ? 1 : 0}${aligned(fromDomain, domain, 's') ? 1 : 0}` : '-';
-      const key = `${alignment}|${from === senders[position] ? 'same' : '-'}|${from === null ? headerOnly[position] : ''}`;
-      const part = byKey.get(key);
-      if (part) part.push(position);
+    for (let position = 0; position < count; position++) {
+      const key = keyOf(position);
+      const group = byKey.get(key);
+      if (group) group.push(position);
       else {
         const made = [position];
         byKey.set(key, made);
         list.push(made);
       }
     }
-    parts = list;
-    known.set(headerFrom, parts);
-    return parts;
+    return list;
   };
-  return { groupsOf, split };
+  /** The connectors whose SenderDomains can be read in a cell. */
+  const readersOf = (clientIp: number): number[] => {
+    const address = parseIp(space.clientIp[clientIp]?.value ?? '');
+    return connectors.map((entry, position) => (entry.always || (address !== null && findInList(entry.addresses, address) !== null) ? position : -1)).filter((position) => position >= 0);
+  };
+  const byReaders = new Map<string, { senders: readonly (readonly number[])[]; froms: readonly (readonly number[])[] }>();
+  const byCell = new Map<number, { senders: readonly (readonly number[])[]; froms: readonly (readonly number[])[] }>();
+  const cellGroups = (clientIp: number, tls: number) => {
+    const cell = clientIp * space.tls.length + tls;
+    let groups = byCell.get(cell);
+    if (groups) return groups;
+    const readers = readersOf(clientIp);
+    const readersKey = readers.join(',');
+    groups = byReaders.get(readersKey);
+    if (!groups) {
+      groups = {
+        senders: grouped(senders.length, (position) => {
+          const sig = fixed[position];
+          return sig === null ? `alone ${position}` : `${sig}|${readers.map((reader) => coverage[reader]?.[position]).join('')}`;
+        }),
+        froms: grouped(fromAddresses.length, (position) => {
+          const sig = fromFixed[position];
+          return sig === null ? `alone ${position}` : `${sig}|${readers.map((reader) => fromCoverage[reader]?.[position]).join('')}`;
+        }),
+      };
+      byReaders.set(readersKey, groups);
+    }
+    byCell.set(cell, groups);
+    return groups;
+  };
+
+  const pairsOf = new WeakMap<readonly number[], WeakMap<readonly number[], readonly SenderPair[]>>();
+  const pairs = (group: readonly number[], froms: readonly number[]): readonly SenderPair[] => {
+    let known = pairsOf.get(group);
+    if (!known) pairsOf.set(group, (known = new WeakMap()));
+    let list = known.get(froms);
+    if (list) return list;
+    const byKey = new Map<string, SenderPair>();
+    const made: SenderPair[] = [];
+    // Met MAIL FROM first, then header From: the first pair of a kind is its lowest.
+    for (const position of group) {
+      const domain = domains[position] ?? null;
+      for (const from of froms) {
+        const fromDomain = fromDomains[from] ?? null;
+        const address = fromAddresses[from] ?? null;
+        const alignment = fromDomain !== null && domain !== null ? `${aligned(fromDomain, domain, 'r') ? 1 : 0}${aligned(fromDomain, domain, 's') ? 1 : 0}` : '-';
+        const key = `${alignment}|${address === senders[position] ? 'same' : '-'}|${address === null ? headerOnly[position] : ''}`;
+        const pair = byKey.get(key);
+        if (pair) pair.count++;
+        else {
+          const first = { mailFrom: position, headerFrom: from, count: 1 };
+          byKey.set(key, first);
+          made.push(first);
+        }
+      }
+    }
+    list = made;
+    known.set(froms, list);
+    return list;
+  };
+  return { groupsOf: (clientIp, tls) => cellGroups(clientIp, tls).senders, fromGroupsOf: (clientIp, tls) => cellGroups(clientIp, tls).froms, pairs };
 }
