@@ -3,7 +3,7 @@
  * (classes.ts), classify where it comes from, and group the bypasses and broken legitimate paths by their cause.
  *
  * The classes are met in a fixed order (client IP, TLS, MAIL FROM, recipients, header From, headers, authentication),
- * and five prunings, each exact, keep most of them from being decided; `classes` counts every class covered,
+ * and six prunings, each exact, keep most of them from being decided; `classes` counts every class covered,
  * `decided` those decided:
  * - Unread inputs. The decision reads the whole envelope (client IP, TLS, MAIL FROM, recipients) before it decides
  *   anything, but it reads the headers only when a recipient is accepted and the authentication input only after the
@@ -26,6 +26,9 @@
  *   group, split per header From where SPF alignment or a header rule without a From header tells them apart
  *   (sender-groups.ts). The groups are met in the order of their first region; a finding's representative is its first
  *   class in the search order all the same (`earlier`).
+ * - TLS the configuration treats alike. Per client IP region, TLS regions whose certificate every connector matches
+ *   alike, and that no reader of TLS tells apart there (tls-groups.ts), are one cell: the cell of the first is searched
+ *   and counts for the others.
  * Verdicts of classes that are not decided contribute no relied-on assumptions (`proveAll`): they cannot change a
  * finding under any value. `proveWith(…, { prune: false })` decides every class of the unmerged product; the tests
  * compare the two on every example and seeded tenant. Memory stays bounded: one representative and a count per cause.
@@ -44,6 +47,7 @@ import { deriveClassSpace, domainRegion, isGatewayShaped, originOfTransaction, t
 import { makeDecider, type Decider } from './decider.js';
 import { headerGroups } from './header-groups.js';
 import { senderGroups } from './sender-groups.js';
+import { tlsGroups } from './tls-groups.js';
 import { predicateOf, RuleExplainer, type RuleReason } from './explain.js';
 import type { ClassSpace, Origin, ProofFinding, ProofOptions, ProofResult, Prove, ProvenClass } from './types.js';
 
@@ -682,9 +686,11 @@ export function makeSearcher(snapshot: Snapshot, options: ProofOptions, decider:
   let headerWeight = 1;
   /** Likewise, how many pairs of a MAIL FROM and a header From region it stands for (sender-groups.ts). */
   let senderWeight = 1;
+  /** And how many TLS regions its cell stands for (tls-groups.ts). */
+  let cellWeight = 1;
   /** One decided class (standing for the merged recipients of its region, its headers group and its sender pairs). */
   const record = (index: ClassIndex, verdict: Verdict, origin: Origin) => {
-    const count = (space.recipients[index.recipients]?.members.length ?? 1) * headerWeight * senderWeight;
+    const count = (space.recipients[index.recipients]?.members.length ?? 1) * headerWeight * senderWeight * cellWeight;
     result.classes += count;
     for (const id of verdict.assumptions) result.assumptionsUsed.add(id);
     if (origin === 'gateway') delivered(index, verdict, count);
@@ -698,7 +704,7 @@ export function makeSearcher(snapshot: Snapshot, options: ProofOptions, decider:
    * data dimension, so only the refused legitimate shapes among them are found one by one.
    */
   const recordUnread = (index: ClassIndex, verdict: Verdict, origin: Origin, free: 'data' | 'authentication') => {
-    const weight = (space.recipients[index.recipients]?.members.length ?? 1) * senderWeight * (free === 'data' ? 1 : headerWeight);
+    const weight = (space.recipients[index.recipients]?.members.length ?? 1) * senderWeight * cellWeight * (free === 'data' ? 1 : headerWeight);
     const count = weight * (free === 'data' ? sizes.headerFrom * sizes.headers : 1) * sizes.authentication;
     result.classes += count;
     for (const id of verdict.assumptions) result.assumptionsUsed.add(id);
@@ -747,7 +753,7 @@ export function makeSearcher(snapshot: Snapshot, options: ProofOptions, decider:
     return decider.decideEach(transactionOf(space, index), inputs);
   };
   const skip = (index: ClassIndex, count: number) => {
-    result.classes += count * (space.recipients[index.recipients]?.members.length ?? 1) * headerWeight * senderWeight;
+    result.classes += count * (space.recipients[index.recipients]?.members.length ?? 1) * headerWeight * senderWeight * cellWeight;
   };
   // The headers regions alike per client IP region (pruned), else each alone.
   const groupsOf = mode.prune ? headerGroups(snapshot, options.assumptions, space) : null;
@@ -756,6 +762,8 @@ export function makeSearcher(snapshot: Snapshot, options: ProofOptions, decider:
   const sendersAlike = mode.prune ? senderGroups(snapshot, options.assumptions, space) : null;
   const eachSenderAlone = space.mailFrom.map((_, position) => [position]);
   const eachFromAlone = space.headerFrom.map((_, position) => [position]);
+  // The TLS regions alike per client IP region (pruned): the cell of a group's first stands for the group.
+  const tlsWeightsOf = mode.prune ? tlsGroups(snapshot, options.assumptions, space) : null;
 
   const index: ClassIndex = { clientIp: 0, tls: 0, mailFrom: 0, recipients: 0, headerFrom: 0, headers: 0, authentication: 0 };
   const run = (from: number, to: number, until?: () => boolean): SearchResult & { next: number } => {
@@ -765,6 +773,8 @@ export function makeSearcher(snapshot: Snapshot, options: ProofOptions, decider:
       if (cell > from && until?.()) break;
       index.clientIp = Math.floor(cell / space.tls.length);
       index.tls = cell % space.tls.length;
+      cellWeight = tlsWeightsOf ? ((tlsWeightsOf(index.clientIp)[index.tls] ?? 1) as number) : 1;
+      if (cellWeight === 0) continue;
       const origin = originOf(space, index);
       // Whether every class matters (a bypass needs a verdict; so does a gateway delivery when the vendor shares its
       // infrastructure), or only the classes in a legitimate shape (a broken legitimate path).

@@ -1,6 +1,6 @@
 /**
  * The search's pruning is exact (issue 16 §2: "prune only where a test proves the pruning exact"): the pruned search
- * (unread inputs, classes that cannot be a finding, recipients, headers and MAIL FROM the configuration treats alike) finds exactly what
+ * (unread inputs, classes that cannot be a finding, recipients, headers, senders and TLS the configuration treats alike) finds exactly what
  * deciding every class of the unmerged product finds — the same findings, counts, causes, representatives and their
  * verdicts — on the three examples and on every tenant seeded with a hole (test/fixtures/prove), under the default
  * assumptions and under a reading that breaks the gateway's own path (a refused legitimate class, which the pruning of
@@ -19,6 +19,7 @@ import { givenProfile, inferProfile, type GatewayProfile } from '../../src/profi
 import { deriveClassSpace } from '../../src/prove/classes.js';
 import { headerGroups } from '../../src/prove/header-groups.js';
 import { senderGroups } from '../../src/prove/sender-groups.js';
+import { tlsGroups } from '../../src/prove/tls-groups.js';
 import { proveWith } from '../../src/prove/prove.js';
 import type { ProofOptions, ProofResult } from '../../src/prove/types.js';
 import type { Snapshot } from '../../src/snapshot/parse.js';
@@ -196,5 +197,34 @@ describe('the pruned search finds what deciding every class finds', () => {
     assert.ok(!together(from(null), 'sender@partner.example', 'sender@mailer.attacker.example'));
     assert.ok(together(from('sender@contoso.com'), 'sender@partner.example', 'sender@mailer.attacker.example'));
     assertSame(snapshot, options, 'sender-rules.json');
+  });
+
+  test('TLS regions alike are searched once per client IP region: whether there is TLS counts only where a connector that requires it can apply', async () => {
+    // header-rules.json: the gateway's connector (203.0.113.0/28) requires TLS; no connector has a certificate name,
+    // so the certificates of the space match none. Breaking the grouping by hand at the TLS test or at the
+    // certificate matches made the prune test fail (hole-wide-wildcard.json, shared-mimecast.json).
+    const { snapshot, options } = await load(`${FIXTURES}/header-rules.json`);
+    const space = deriveClassSpace(snapshot, { ...options, mergeRecipients: true });
+    const weightsOf = tlsGroups(snapshot, options.assumptions, space);
+    const address = (text: string) => space.clientIp.findIndex((region) => region.value === text);
+    assert.deepEqual(weightsOf(address('198.51.100.40')), [4, 0, 0, 0]);
+    assert.deepEqual(weightsOf(address('203.0.113.1')), [1, 3, 0, 0]);
+    for (const name of ['hole-wide-wildcard.json', 'shared-mimecast.json']) {
+      const loaded = await load(`${FIXTURES}/${name}`);
+      const regions = deriveClassSpace(loaded.snapshot, { ...loaded.options, mergeRecipients: true });
+      const weights = tlsGroups(loaded.snapshot, loaded.options.assumptions, regions);
+      // Every TLS region is counted once in each address region.
+      regions.clientIp.forEach((_, clientIp) => assert.equal(weights(clientIp).reduce((sum, weight) => sum + weight, 0), regions.tls.length, name));
+    }
+    // hole-wide-wildcard.json, the gateway being *.seg.example.net: its certificate and mx1.example.net (which the
+    // connector's *.example.net matches, a hole) each stay alone; the four others match no connector, and no
+    // connector there requires TLS.
+    const wildcard = await load(`${FIXTURES}/hole-wide-wildcard.json`);
+    const wide = deriveClassSpace(wildcard.snapshot, { ...wildcard.options, mergeRecipients: true });
+    const weights = tlsGroups(wildcard.snapshot, wildcard.options.assumptions, wide)(0);
+    const certificate = (name: string) => wide.tls.findIndex((region) => region.value?.certificate?.subject === `CN=${name}`);
+    assert.equal(weights[certificate('mx1.seg.example.net')], 1);
+    assert.equal(weights[certificate('mx1.example.net')], 1);
+    assert.equal(weights[0], wide.tls.length - 2);
   });
 });
