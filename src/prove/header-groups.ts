@@ -27,6 +27,7 @@ import { parseIp } from '../eop/ip.js';
 import { configuredPredicates, type ConfiguredPredicate, type RuleContext } from '../eop/rule-predicates.js';
 import type { Snapshot } from '../snapshot/parse.js';
 import type { DerivedClassSpace } from './classes.js';
+import { groupPositions } from './grouping.js';
 
 const HEADER_PARAMETERS = new Set(['HeaderContainsMessageHeader', 'HeaderMatchesMessageHeader']);
 const ORGANIZATION_PREFIX = 'x-ms-exchange-organization-';
@@ -149,19 +150,7 @@ export function headerGroups(snapshot: Snapshot, assumptions: Assumptions, space
       if (between.some((order) => order > first && order < last.order)) return exact;
       return `${sameEverywhere[position]}#${kind}@${between.filter((order) => order < first).length}`;
     };
-    const byKey = new Map<string, number[]>();
-    const list: number[][] = [];
-    space.headers.forEach((_, position) => {
-      const key = keyOf(position);
-      const group = byKey.get(key);
-      if (group) group.push(position);
-      else {
-        const made = [position];
-        byKey.set(key, made);
-        list.push(made);
-      }
-    });
-    groups = list;
+    groups = groupPositions(space.headers.length, keyOf);
     byRegion.set(clientIp, groups);
     return groups;
   };

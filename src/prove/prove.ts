@@ -556,10 +556,13 @@ export interface Searcher {
 export function makeSearcher(snapshot: Snapshot, options: ProofOptions, decider: Decider, mode: SearchMode = { prune: true }): Searcher {
   const space = deriveClassSpace(snapshot, { ...options, mergeRecipients: mode.prune });
   let result: SearchResult = emptySearch(space);
-  /** Every 1,024 steps (an envelope, or a header From and headers combination): progress, and whether to stop. */
+  /**
+   * At the first step and every 256 after (a step is an envelope, or a sender pair and headers group, which the
+   * groups make few and weighty): progress, and whether to stop.
+   */
   let steps = 0;
   const interrupted = (): boolean => {
-    if ((++steps & 1023) !== 0 || (!options.progress && !options.stop)) return false;
+    if (((++steps & 255) !== 0 && steps !== 1) || (!options.progress && !options.stop)) return false;
     options.progress?.(result.classes, space.size);
     if (options.stop?.()) result.stopped = true;
     return result.stopped;

@@ -36,6 +36,7 @@ import { configuredPredicates, type ConfiguredPredicate, type RuleContext } from
 import { aligned } from '../mail/dmarc.js';
 import type { Snapshot } from '../snapshot/parse.js';
 import type { DerivedClassSpace } from './classes.js';
+import { groupPositions } from './grouping.js';
 
 const SENDER_PARAMETERS = new Set(['From', 'SenderDomainIs', 'FromScope']);
 
@@ -132,22 +133,6 @@ export function senderGroups(snapshot: Snapshot, assumptions: Assumptions, space
     fromDomains.map((domain) => (connector.SenderDomains.some((pattern) => senderDomainPatternCovers(pattern, domain)) ? 1 : 0)),
   );
 
-  /** Positions grouped by key, in the order of their first position. */
-  const grouped = (count: number, keyOf: (position: number) => string): number[][] => {
-    const byKey = new Map<string, number[]>();
-    const list: number[][] = [];
-    for (let position = 0; position < count; position++) {
-      const key = keyOf(position);
-      const group = byKey.get(key);
-      if (group) group.push(position);
-      else {
-        const made = [position];
-        byKey.set(key, made);
-        list.push(made);
-      }
-    }
-    return list;
-  };
   /** The connectors whose SenderDomains can be read in a cell. */
   const readersOf = (clientIp: number): number[] => {
     const address = parseIp(space.clientIp[clientIp]?.value ?? '');
@@ -164,11 +149,11 @@ export function senderGroups(snapshot: Snapshot, assumptions: Assumptions, space
     groups = byReaders.get(readersKey);
     if (!groups) {
       groups = {
-        senders: grouped(senders.length, (position) => {
+        senders: groupPositions(senders.length, (position) => {
           const sig = fixed[position];
           return sig === null ? `alone ${position}` : `${sig}|${readers.map((reader) => coverage[reader]?.[position]).join('')}`;
         }),
-        froms: grouped(fromAddresses.length, (position) => {
+        froms: groupPositions(fromAddresses.length, (position) => {
           const sig = fromFixed[position];
           return sig === null ? `alone ${position}` : `${sig}|${readers.map((reader) => fromCoverage[reader]?.[position]).join('')}`;
         }),
