@@ -8,6 +8,7 @@
  * wildcard certificate name covers "a domain and all subdomains" (S7, S8, assumption certificate-wildcard).
  */
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { builtinCorpus, corpusOutcome } from '../../src/corpus/builtin.js';
 import { domainOf } from '../../src/eop/addresses.js';
@@ -231,5 +232,14 @@ describe('tenants seeded with the holes the corpus misses', async () => {
     const broken = some.find((finding) => finding.kind === 'broken-legitimate');
     assert.ok(broken);
     assert.deepEqual(broken.onlyUnder, [{ 'certificate-wildcard': 'single-label' }]);
+  });
+
+  test('prove ⊇ corpus on every seeded tenant in test/fixtures/prove', async () => {
+    const names = readdirSync(FIXTURES).filter((name) => name.endsWith('.json')).sort();
+    assert.ok(names.length >= 9, names.join(', '));
+    for (const name of names) {
+      const { snapshot, options, proof } = await seeded(name);
+      assertProofCoversCorpus(snapshot, options, proof);
+    }
   });
 });
