@@ -10,7 +10,8 @@
  * plain regions are alike when every rule gives the same answer for both in every context, or differs only in rules
  * whose one effect is the same kind of SCL, in the same place among the rules that could change it:
  * - A rule that reads anything but plain headers (an address, a sender, a recipient, an organisation header; or a
- *   predicate eoplock does not evaluate) must give the same answer for its header predicates on both regions.
+ *   predicate eoplock does not evaluate) must give the same answer for its header predicates on both regions; so must
+ *   a blocking rule that reads only plain headers, whose exception that matched a cause names.
  * - A rule that reads only plain headers matches or not by the region alone. Such rules that match one region and
  *   not the other may only set an SCL of 0 or more in Enforce mode, or do nothing in another mode: no reject, delete,
  *   quarantine, stop, or SCL -1, which a cause names or which changes what follows. Of those, the last that sets an SCL
@@ -109,6 +110,8 @@ export function headerGroups(snapshot: Snapshot, assumptions: Assumptions, space
         // The fast path answers every such predicate; were one not answered here, the region stays alone.
         if (conditions.includes(null) || exceptions.includes(null)) known = false;
         else if (conditions.every((holds) => holds) && !exceptions.some((holds) => holds)) matched.push(index);
+        // A cause names why a blocking rule did not act (its exception that matched): each answer counts.
+        if (shape.rule.outcome !== null) answers.push([...conditions, ...exceptions].map(String).join(','));
       } else if (shape.headerPredicates.length > 0) {
         answers.push(shape.headerPredicates.map((predicate) => String(answer(predicate, context))).join(','));
       }

@@ -37,6 +37,7 @@ const SEEDED = [
   'shared-mimecast.json',
   'inert-rules.json',
   'header-rules.json',
+  'header-net.json',
   'sender-rules.json',
 ];
 /** The gateway as the seeded tenants' owners describe it, where the connector is wider than the gateway. */
@@ -161,6 +162,13 @@ describe('the pruned search finds what deciding every class finds', () => {
     for (const alone of ['X-Mailer: massmail', 'X-Tag: keep', 'X-Campaign: winter', 'X-MS-Exchange-Organization-SCL: 9', 'Received: relay.partner.example', 'X-Priority: bulk']) {
       assert.deepEqual(groupsOf(fax).find((members) => members.includes(header(alone))), [header(alone)], alone);
     }
+    // header-net.json: a safety net that either of two gateway headers exempts. Each exempts it, so neither region
+    // matches the rule; but a cause names the exception that matched, so the two stay apart.
+    const net = await load(`${FIXTURES}/header-net.json`);
+    const netSpace = deriveClassSpace(net.snapshot, { ...net.options, mergeRecipients: true });
+    const netHeader = (text: string) => netSpace.headers.findIndex((region) => Object.entries(region.value).map(([name, value]) => `${name}: ${value}`).join() === text);
+    const netGroups = headerGroups(net.snapshot, net.options.assumptions, netSpace)(0);
+    assert.ok(!netGroups.some((members) => members.includes(netHeader('X-Gateway-Signature: signed')) && members.includes(netHeader('X-Gateway-Verdict: clean'))));
     assertSame(snapshot, options, 'header-rules.json');
   });
 
