@@ -323,6 +323,15 @@ function tlsRegions(snapshot: Snapshot, options: ClassSpaceOptions, acceptedName
   return regions;
 }
 
+/** Where the classes of a cell (a client IP region with a TLS region) come from: the gateway first, then an allowed source. */
+export function originOfCell(space: Pick<DerivedClassSpace, 'clientIp' | 'tls'>, clientIp: number, tls: number): Origin {
+  const ip = space.clientIp[clientIp];
+  const region = space.tls[tls];
+  if (ip?.origin === 'gateway' || region?.origin === 'gateway') return 'gateway';
+  if (ip?.origin === 'allowed-source' || region?.origin === 'allowed-source') return 'allowed-source';
+  return 'other';
+}
+
 /**
  * Where any transaction comes from, by the same rules as the regions: the gateway (inside the profile's addresses, or
  * a certificate within its certificate name), an allowed source (an allowed Direct Send source, a non-gateway

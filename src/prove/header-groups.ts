@@ -74,8 +74,8 @@ interface RuleShape {
 /** The groups of headers regions per client IP region: each a list of region positions, the first the lowest. */
 export type HeaderGroupsOf = (clientIp: number) => readonly (readonly number[])[];
 
-export function headerGroups(snapshot: Snapshot, assumptions: Assumptions, space: DerivedClassSpace): HeaderGroupsOf {
-  const compiled = new CompiledRules(snapshot.TransportRule, assumptions);
+/** `compiled`: the snapshot's rules compiled under `assumptions`, when the caller has them. */
+export function headerGroups(snapshot: Snapshot, assumptions: Assumptions, space: DerivedClassSpace, compiled = new CompiledRules(snapshot.TransportRule, assumptions)): HeaderGroupsOf {
   const shapes: RuleShape[] = [];
   for (const rule of compiled.rules) {
     if (isInertRule(rule)) continue;

@@ -37,13 +37,14 @@ import { findAcceptedDomain, normaliseDomain, senderDomainPatternCovers } from '
 import { ASSUMPTIONS, type Assumptions, type AssumptionId } from '../eop/assumptions.js';
 import type { AuthenticationInput } from '../eop/authentication.js';
 import { certificateNames, matchCertificateName } from '../eop/certificate.js';
+import { CompiledRules } from '../eop/compiled-rules.js';
 import { compiledIpList, findInList, parseIp } from '../eop/ip.js';
 import { configuredPredicates, isSet } from '../eop/rule-predicates.js';
 import { ruleRejectReply } from '../eop/rules.js';
 import type { HeaderField, Transaction, Verdict } from '../eop/types.js';
 import { vendorForGateway } from '../profile/vendors.js';
 import type { Snapshot } from '../snapshot/parse.js';
-import { deriveClassSpace, domainRegion, isGatewayShaped, originOfTransaction, type DerivedClassSpace } from './classes.js';
+import { deriveClassSpace, domainRegion, isGatewayShaped, originOfCell, originOfTransaction, type DerivedClassSpace } from './classes.js';
 import { makeDecider, type Decider } from './decider.js';
 import { headerGroups } from './header-groups.js';
 import { senderGroups } from './sender-groups.js';
@@ -229,11 +230,7 @@ function labelsOf(space: DerivedClassSpace, index: ClassIndex): ProvenClass['lab
 // ─────────────────────────────────────────────────────────────────────────────────────────────────
 
 function originOf(space: DerivedClassSpace, index: ClassIndex): Origin {
-  const ip = space.clientIp[index.clientIp];
-  const tls = space.tls[index.tls];
-  if (ip?.origin === 'gateway' || tls?.origin === 'gateway') return 'gateway';
-  if (ip?.origin === 'allowed-source' || tls?.origin === 'allowed-source') return 'allowed-source';
-  return 'other';
+  return originOfCell(space, index.clientIp, index.tls);
 }
 
 /**
@@ -759,10 +756,12 @@ export function makeSearcher(snapshot: Snapshot, options: ProofOptions, decider:
     result.classes += count * (space.recipients[index.recipients]?.members.length ?? 1) * headerWeight * senderWeight * cellWeight;
   };
   // The headers regions alike per client IP region (pruned), else each alone.
-  const groupsOf = mode.prune ? headerGroups(snapshot, options.assumptions, space) : null;
+  // The rules compiled once for the header and sender groups.
+  const compiledRules = mode.prune ? new CompiledRules(snapshot.TransportRule, options.assumptions) : null;
+  const groupsOf = compiledRules ? headerGroups(snapshot, options.assumptions, space, compiledRules) : null;
   const eachAlone = space.headers.map((_, position) => [position]);
   // The MAIL FROM regions alike per cell and header From (pruned), else each alone.
-  const sendersAlike = mode.prune ? senderGroups(snapshot, options.assumptions, space) : null;
+  const sendersAlike = compiledRules ? senderGroups(snapshot, options.assumptions, space, compiledRules) : null;
   const eachSenderAlone = space.mailFrom.map((_, position) => [position]);
   const eachFromAlone = space.headerFrom.map((_, position) => [position]);
   // The TLS regions alike per client IP region (pruned): the cell of a group's first stands for the group.

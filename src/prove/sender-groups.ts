@@ -62,13 +62,14 @@ export interface SenderGroups {
   pairs(senders: readonly number[], froms: readonly number[]): readonly SenderPair[];
 }
 
-export function senderGroups(snapshot: Snapshot, assumptions: Assumptions, space: DerivedClassSpace): SenderGroups {
+/** `compiled`: the snapshot's rules compiled under `assumptions`, when the caller has them. */
+export function senderGroups(snapshot: Snapshot, assumptions: Assumptions, space: DerivedClassSpace, compiled = new CompiledRules(snapshot.TransportRule, assumptions)): SenderGroups {
   const index = new AcceptedIndex(snapshot.AcceptedDomain, assumptions['accepted-subdomains']);
   const senders = space.mailFrom.map((region) => region.value);
   const domains = senders.map((address) => (address === '' ? null : domainOf(address)));
   // What no cell changes: the accepted domain, and the rules' sender predicates on the envelope.
   const predicates: { predicate: ConfiguredPredicate; always: boolean; header: boolean }[] = [];
-  for (const rule of new CompiledRules(snapshot.TransportRule, assumptions).rules) {
+  for (const rule of compiled.rules) {
     if (isInertRule(rule)) continue;
     const { conditions, exceptions } = configuredPredicates(rule.rule as Record<string, unknown>);
     for (const predicate of [...conditions, ...exceptions]) {

@@ -20,7 +20,7 @@ import { certificateNames, matchCertificateName } from '../eop/certificate.js';
 import { AcceptedIndex } from '../eop/compile.js';
 import { compiledIpList, findInList, parseIp } from '../eop/ip.js';
 import type { Snapshot } from '../snapshot/parse.js';
-import type { DerivedClassSpace } from './classes.js';
+import { originOfCell, type DerivedClassSpace } from './classes.js';
 
 /** Per client IP region, per TLS region: how many TLS regions the cell stands for (0: another cell stands for it). */
 export type TlsWeightsOf = (clientIp: number) => readonly number[];
@@ -53,8 +53,7 @@ export function tlsGroups(snapshot: Snapshot, assumptions: Assumptions, space: D
     const address = parseIp(ip?.value ?? '');
     const byAddress = connectors.map((entry) => address !== null && findInList(entry.addresses, address) !== null);
     const keys = regions.map((region, position) => {
-      const tls = space.tls[position];
-      const origin = ip?.origin === 'gateway' || tls?.origin === 'gateway' ? 'gateway' : ip?.origin === 'allowed-source' || tls?.origin === 'allowed-source' ? 'allowed-source' : 'other';
+      const origin = originOfCell(space, clientIp, position);
       const candidate = (index: number) => byAddress[index] === true || region.matches[index] !== null;
       const tlsRead = origin === 'gateway' || connectors.some((entry, index) => entry.connector.RequireTls && candidate(index));
       const onPremises = connectors.some((entry, index) => entry.connector.ConnectorType === 'OnPremises' && candidate(index));
