@@ -402,6 +402,17 @@ export function configuredPredicates(rule: Record<string, unknown>): { condition
   return cached;
 }
 
+/** Evaluates one configured predicate: not emulated, or one that cannot be evaluated here, is `matched: null`. */
+export function evaluatePredicate({ parameter, definition, values }: ConfiguredPredicate, context: RuleContext): PredicateOutcome {
+  if (!definition) return { parameter, matched: null, reason: `not evaluated: ${parameter} is not emulated` };
+  try {
+    const result = definition.evaluate(values, context);
+    return { parameter, matched: result.matched, reason: result.reason };
+  } catch (error) {
+    return { parameter, matched: null, reason: `not evaluated: ${(error as Error).message}` };
+  }
+}
+
 /** Evaluates every configured condition (prefix `''`) or exception (prefix `'ExceptIf'`) of a rule. */
 export function evaluatePredicates(
   rule: Record<string, unknown>,
@@ -409,13 +420,5 @@ export function evaluatePredicates(
   context: RuleContext,
 ): PredicateOutcome[] {
   const configured = configuredPredicates(rule);
-  return (prefix === '' ? configured.conditions : configured.exceptions).map(({ parameter, definition, values }) => {
-    if (!definition) return { parameter, matched: null, reason: `not evaluated: ${parameter} is not emulated` };
-    try {
-      const result = definition.evaluate(values, context);
-      return { parameter, matched: result.matched, reason: result.reason };
-    } catch (error) {
-      return { parameter, matched: null, reason: `not evaluated: ${(error as Error).message}` };
-    }
-  });
+  return (prefix === '' ? configured.conditions : configured.exceptions).map((predicate) => evaluatePredicate(predicate, context));
 }

@@ -25,7 +25,7 @@
 import type { Assumptions } from '../eop/assumptions.js';
 import { CompiledRules, isInertRule, type CompiledRule } from '../eop/compiled-rules.js';
 import { parseIp } from '../eop/ip.js';
-import { configuredPredicates, type ConfiguredPredicate, type RuleContext } from '../eop/rule-predicates.js';
+import { configuredPredicates, evaluatePredicate, type ConfiguredPredicate, type RuleContext } from '../eop/rule-predicates.js';
 import type { Snapshot } from '../snapshot/parse.js';
 import type { DerivedClassSpace } from './classes.js';
 import { groupPositions } from './grouping.js';
@@ -47,14 +47,7 @@ function plainHeaderPredicate(predicate: ConfiguredPredicate): boolean {
 }
 
 /** The answer of one predicate in a context with only `headers` and the client address set (true, false or null). */
-function answer(predicate: ConfiguredPredicate, context: RuleContext): boolean | null {
-  if (!predicate.definition) return null;
-  try {
-    return predicate.definition.evaluate(predicate.values, context).matched;
-  } catch {
-    return null;
-  }
-}
+const answer = (predicate: ConfiguredPredicate, context: RuleContext): boolean | null => evaluatePredicate(predicate, context).matched;
 
 type SclClass = 'minus-one' | 'spam' | 'other';
 const sclClass = (scl: number): SclClass => (scl === -1 ? 'minus-one' : scl >= 5 ? 'spam' : 'other');

@@ -26,13 +26,13 @@
  * envelope are what reads both: `pairs`. The null sender and the missing From header are always alone. An inert rule
  * (isInertRule) takes no part.
  */
-import { domainOf, findAcceptedDomain, normaliseDomain, senderDomainPatternCovers } from '../eop/addresses.js';
+import { domainOf, findAcceptedDomain, senderDomainPatternCovers } from '../eop/addresses.js';
 import type { Assumptions } from '../eop/assumptions.js';
 import { AcceptedIndex, DomainPatterns } from '../eop/compile.js';
 import { CompiledRules, isInertRule } from '../eop/compiled-rules.js';
 import { compiledIpList, findInList, parseIp } from '../eop/ip.js';
 import { dmarcRecordFor } from '../eop/authentication.js';
-import { configuredPredicates, type ConfiguredPredicate, type RuleContext } from '../eop/rule-predicates.js';
+import { configuredPredicates, evaluatePredicate, type ConfiguredPredicate, type RuleContext } from '../eop/rule-predicates.js';
 import { aligned } from '../mail/dmarc.js';
 import type { Snapshot } from '../snapshot/parse.js';
 import type { DerivedClassSpace } from './classes.js';
@@ -40,11 +40,6 @@ import { groupPositions } from './grouping.js';
 
 const SENDER_PARAMETERS = new Set(['From', 'SenderDomainIs', 'FromScope']);
 
-/** Whether a sender predicate looks at the envelope even when the message has a From header. */
-function readsEnvelope(predicate: ConfiguredPredicate): boolean {
-  const location = String(predicate.values[1] ?? 'Header');
-  return location === 'Envelope' || location === 'HeaderOrEnvelope';
-}
 
 /** Pairs of a MAIL FROM and a header From region that every reader answers alike: the first pair and how many. */
 export interface SenderPair {
@@ -74,28 +69,32 @@ export function senderGroups(snapshot: Snapshot, assumptions: Assumptions, space
     const { conditions, exceptions } = configuredPredicates(rule.rule as Record<string, unknown>);
     for (const predicate of [...conditions, ...exceptions]) {
       const base = predicate.definition?.parameters[0] ?? '';
-      if (SENDER_PARAMETERS.has(base)) predicates.push({ predicate, always: readsEnvelope(predicate), header: String(predicate.values[1] ?? 'Header') !== 'Envelope' });
+      if (!SENDER_PARAMETERS.has(base)) continue;
+      // SenderAddressLocation: Envelope and HeaderOrEnvelope look at the envelope even with a From header; Header and
+      // HeaderOrEnvelope look at the header From.
+      const location = String(predicate.values[1] ?? 'Header');
+      predicates.push({ predicate, always: location === 'Envelope' || location === 'HeaderOrEnvelope', header: location !== 'Envelope' });
     }
   }
   const answerOn = (predicate: ConfiguredPredicate, address: string): string => {
     // The envelope alone (no From header): every location reads it. AuthAs Internal lets FromScope InOrganization
     // answer by the domain, which is all it reads of the address.
     const context = { clientIp: parseIp('192.0.2.1'), clientIpText: '192.0.2.1', mailFrom: address, headerFrom: null, recipients: [], headers: [], authAs: 'Internal', acceptedDomains: snapshot.AcceptedDomain, assumptions } as unknown as RuleContext;
-    try {
-      return String(predicate.definition?.evaluate(predicate.values, context).matched ?? null);
-    } catch {
-      return 'error';
-    }
+    return String(evaluatePredicate(predicate, context).matched);
+  };
+  /** What the emulator reads of the accepted domain that holds a domain (its index, findAcceptedDomain, internal). */
+  const acceptedKey = (domain: string | null): string => {
+    const found = index.find(domain);
+    return [
+      found ? `${found.domain.DomainType}${found.viaSubdomain ? '.sub' : ''}` : '-',
+      domain !== null && findAcceptedDomain(domain, snapshot.AcceptedDomain, assumptions) !== null ? 'accepted' : '-',
+      index.internal(domain) ? 'internal' : '-',
+    ].join('|');
   };
   const fixed = senders.map((address, position) => {
     if (address === '') return null;
-    const domain = domains[position] ?? null;
-    const found = index.find(domain);
-    const legacy = domain !== null && findAcceptedDomain(domain, snapshot.AcceptedDomain, assumptions) !== null;
     return [
-      found ? `${found.domain.DomainType}${found.viaSubdomain ? '.sub' : ''}` : '-',
-      legacy ? 'accepted' : '-',
-      index.internal(domain) ? 'internal' : '-',
+      acceptedKey(domains[position] ?? null),
       predicates.filter((entry) => entry.always).map((entry) => answerOn(entry.predicate, address)).join(''),
     ].join('|');
   });
@@ -114,18 +113,13 @@ export function senderGroups(snapshot: Snapshot, assumptions: Assumptions, space
 
   const fromAddresses = space.headerFrom.map((region) => region.value);
   const fromDomains = fromAddresses.map((address) => (address === null ? null : domainOf(address)));
-  const zones = new Map(Object.entries(snapshot.Dns).map(([domain, data]) => [normaliseDomain(domain), data]));
   const fromFixed = fromAddresses.map((address, position) => {
     if (address === null) return null;
     const domain = fromDomains[position] ?? null;
-    const found = index.find(domain);
-    const legacy = domain !== null && findAcceptedDomain(domain, snapshot.AcceptedDomain, assumptions) !== null;
-    const dmarc = domain === null ? null : dmarcRecordFor(snapshot, domain, space.dmarcRecords.get(domain), zones);
     return [
-      found ? `${found.domain.DomainType}${found.viaSubdomain ? '.sub' : ''}` : '-',
-      legacy ? 'accepted' : '-',
-      index.internal(domain) ? 'internal' : '-',
-      domain === null ? 'no domain' : JSON.stringify(dmarc),
+      acceptedKey(domain),
+      // The record that applies (the Dns section with the organisational fallback, or the one the class gives).
+      domain === null ? 'no domain' : JSON.stringify(dmarcRecordFor(snapshot, domain, space.dmarcRecords.get(domain))),
       // Header and HeaderOrEnvelope conditions, answered on the header From (HeaderOrEnvelope: either address).
       predicates.filter((entry) => entry.header).map((entry) => answerOn(entry.predicate, address)).join(''),
     ].join('|');
