@@ -167,6 +167,26 @@ interface Source {
 /** How a message is refused now and after the change (null: accepted). */
 type Outcomes = [string | null, string | null];
 
+/**
+ * What {@link ImpactAnalysis.evaluate} did with a record, for {@link ImpactAnalysis.repeat}: the counter it added the
+ * record to, {@link CERTIFICATE_ASSUMED} when a certificate was assumed for it, and for one that breaks, its reason's
+ * number times {@link REASON} ({@link ImpactAnalysis.reasonOf}). 0: not to be repeated (a record that stands for many
+ * messages).
+ */
+export const Effect = { none: 0, outbound: 1, noSourceIp: 2, notForTenant: 3, refusedNow: 4, accepted: 5, breaking: 6 } as const;
+export const REASON = 16;
+export const CERTIFICATE_ASSUMED = 8;
+
+/**
+ * What decides a record's evaluation besides its source IP: the sender's and the recipient's domain, or their whole
+ * addresses (lower-cased) when the configuration looks at addresses (transport rules on sender addresses or headers;
+ * policies scoped to recipients by SentTo).
+ */
+export interface DecisionKeyShape {
+  wholeSender: boolean;
+  wholeRecipient: boolean;
+}
+
 export class ImpactAnalysis {
   private readonly groups = new Map<number | string, ImpactGroup>();
   /** Per group: the distinct recipients it counted beyond those it keeps (addRecipient). */
@@ -185,8 +205,15 @@ export class ImpactAnalysis {
   private summaryRows = 0;
   /** Whether any transport rule looks at the sender's whole address or its headers (then it is part of the cache key). */
   private readonly addressMatters: boolean;
+  /**
+   * Whether any policy is scoped to recipients by address (SentTo, ExceptIfSentTo): then the recipient's whole address,
+   * not its domain, is part of the cache key.
+   */
+  private readonly recipientMatters: boolean;
   /** Every string the configuration mentions (lower-cased): a sender domain not among them is decided like any other. */
   private readonly mentioned: Set<string>;
+  /** What the last {@link evaluate} did (Effect, with CERTIFICATE_ASSUMED). */
+  lastEffect: number = Effect.none;
 
   constructor(
     readonly now: Snapshot,
@@ -199,6 +226,8 @@ export class ImpactAnalysis {
     this.addressMatters = [...now.TransportRule, ...after.TransportRule].some((rule) =>
       Object.entries(rule).some(([name, value]) => addressRule.test(name) && set(value) && !/x-ms-exchange-organization-authas/i.test(String(value))),
     );
+    const policyRules = (snapshot: Snapshot) => [snapshot.AntiPhishRule, snapshot.HostedContentFilterRule, snapshot.EOPProtectionPolicyRule, snapshot.ATPProtectionPolicyRule].flatMap((rules) => rules ?? []);
+    this.recipientMatters = [now, after].some((snapshot) => policyRules(snapshot).some((rule) => set(rule.SentTo) || set(rule.ExceptIfSentTo)));
     this.mentioned = new Set<string>();
     const collect = (value: unknown): void => {
       if (typeof value === 'string') this.mentioned.add(value.toLowerCase().replace(/^smtp:|;\d+$|^\*\./g, ''));
@@ -279,6 +308,11 @@ export class ImpactAnalysis {
     return source.certificate;
   }
 
+  /** What decides an evaluation besides the source IP (for a caller that remembers evaluations by their inputs). */
+  keyShape(): DecisionKeyShape {
+    return { wholeSender: this.addressMatters, wholeRecipient: this.recipientMatters };
+  }
+
   add(record: TraceRecord): void {
     const reason = this.evaluate(record);
     // A record that breaks has a source IP (evaluate skips the others).
@@ -292,14 +326,17 @@ export class ImpactAnalysis {
   evaluate(record: TraceRecord): string | null {
     // Every count is of messages: a summary row counts as the messages it stands for.
     const messages = record.count ?? 1;
-    if (record.count !== undefined) this.summaryRows++;
+    const many = record.count !== undefined;
+    if (many) this.summaryRows++;
     this.result.records += messages;
     if (record.direction === 'outbound' || record.direction === 'intra-org') {
       this.result.skipped.outbound += messages;
+      this.lastEffect = many ? Effect.none : Effect.outbound;
       return null;
     }
     if (!record.clientIp) {
       this.result.skipped.noSourceIp += messages;
+      this.lastEffect = many ? Effect.none : Effect.noSourceIp;
       return null;
     }
     let recipient: string | undefined;
@@ -313,17 +350,20 @@ export class ImpactAnalysis {
     }
     if (recipient === undefined) {
       this.result.skipped.notForTenant += messages;
+      this.lastEffect = many ? Effect.none : Effect.notForTenant;
       return null;
     }
     const source = this.source(record.clientIp);
     const certificate = this.certificateFor(record, source);
     if (certificate) this.certificateAssumed += messages;
-    // Verdicts depend on the sender's domain, not its local part, unless a rule looks at whole addresses.
+    // Verdicts depend on the sender's domain, not its local part, unless a rule looks at whole addresses; and on the
+    // recipient's domain, unless a policy is scoped to recipients by address.
     const sender = this.addressMatters ? record.mailFrom.toLowerCase() : this.senderClass(domainOf(record.mailFrom));
     const from = record.headerFrom ? (this.addressMatters ? record.headerFrom.toLowerCase() : this.senderClass(domainOf(record.headerFrom))) : '';
+    const recipientKey = this.recipientMatters ? recipient.toLowerCase() : (recipientDomain as string);
     // The rest of the decision key, level by level: each part a string already hashed (remembered above), none joined.
     const bySender = source.outcomes.get(sender);
-    const byRecipient = bySender?.get(recipientDomain as string);
+    const byRecipient = bySender?.get(recipientKey);
     const byFrom = byRecipient?.get(from);
     let outcomes = byFrom?.get(certificate ?? '');
     if (!outcomes) {
@@ -344,30 +384,97 @@ export class ImpactAnalysis {
         this.sources.clear();
         this.cached = 1;
       }
-      level(level(level(this.source(clientIp).outcomes, sender), recipientDomain as string), from).set(certificate ?? '', outcomes);
+      level(level(level(this.source(clientIp).outcomes, sender), recipientKey), from).set(certificate ?? '', outcomes);
     }
     this.result.evaluated += messages;
     const [before, reason] = outcomes;
+    const assumed = certificate ? CERTIFICATE_ASSUMED : 0;
     if (before) {
       this.result.refusedNow += messages;
+      this.lastEffect = many ? Effect.none : Effect.refusedNow | assumed;
       return null;
     }
     this.result.acceptedNow += messages;
-    if (!reason) return null;
+    if (!reason) {
+      this.lastEffect = many ? Effect.none : Effect.accepted | assumed;
+      return null;
+    }
     this.result.breaking += messages;
+    this.lastEffect = many ? Effect.none : Effect.breaking | assumed | (REASON * this.reasonNumber(reason));
     return reason;
+  }
+
+  /** The reasons of breaking effects, by number. */
+  private readonly reasons: string[] = [];
+  private readonly reasonNumbers = new Map<string, number>();
+
+  private reasonNumber(reason: string): number {
+    let number = this.reasonNumbers.get(reason);
+    if (number === undefined) {
+      number = this.reasons.length;
+      this.reasons.push(reason);
+      this.reasonNumbers.set(reason, number);
+    }
+    return number;
+  }
+
+  /** The reason of a breaking effect ({@link lastEffect}). */
+  reasonOf(effect: number): string {
+    return this.reasons[Math.floor(effect / REASON)] as string;
+  }
+
+  /**
+   * Counts `times` more records that {@link evaluate} would count as it did one whose {@link lastEffect} was `effect`
+   * (one message each): for a reader that knows those records decide alike without making them. Records that break
+   * are counted here; their groups take them with {@link addBreaking}.
+   */
+  repeat(effect: number, times: number): void {
+    const result = this.result;
+    result.records += times;
+    switch (effect & 7) {
+      case Effect.outbound:
+        result.skipped.outbound += times;
+        return;
+      case Effect.noSourceIp:
+        result.skipped.noSourceIp += times;
+        return;
+      case Effect.notForTenant:
+        result.skipped.notForTenant += times;
+        return;
+      case Effect.refusedNow:
+        result.refusedNow += times;
+        break;
+      case Effect.accepted:
+        result.acceptedNow += times;
+        break;
+      case Effect.breaking:
+        result.acceptedNow += times;
+        result.breaking += times;
+        break;
+      default:
+        throw new Error(`an evaluation that cannot be repeated (${effect})`);
+    }
+    result.evaluated += times;
+    if (effect & CERTIFICATE_ASSUMED) this.certificateAssumed += times;
   }
 
   /** A message that breaks (as {@link evaluate} said), into its group: groups keep the first subjects and recipients read. */
   addBreaking(record: BreakingMessage, reason: string): void {
-    const group = this.group(record.clientIp, domainOf(record.mailFrom) ?? '<>', reason);
+    this.addTo(this.group(record.clientIp, domainOf(record.mailFrom) ?? '<>', reason), record);
+  }
+
+  /**
+   * A message that breaks, into its group ({@link group}: by source, sender domain and reason). `owned`: its strings are
+   * copies of their own (not slices of a larger text), kept as they are.
+   */
+  addTo(group: ImpactGroup, record: Omit<BreakingMessage, 'clientIp' | 'mailFrom'>, owned = false): void {
     group.messages += record.count ?? 1;
     if (record.time) {
-      if (!group.firstSeen || record.time < group.firstSeen) group.firstSeen = own(record.time);
+      if (!group.firstSeen || record.time < group.firstSeen) group.firstSeen = owned ? record.time : own(record.time);
     }
     const last = record.lastTime ?? record.time;
     if (last) {
-      if (!group.lastSeen || last > group.lastSeen) group.lastSeen = own(last);
+      if (!group.lastSeen || last > group.lastSeen) group.lastSeen = owned ? last : own(last);
     }
     // Lists of exact length (concat; an array grown by push holds room for 16 more): groups are many.
     if (record.subject && group.subjects.length < MAX_SAMPLES && !group.subjects.includes(record.subject)) group.subjects = group.subjects.concat(this.strings.own(record.subject));

@@ -14,9 +14,10 @@ import { availableParallelism } from 'node:os';
 import { domainOf } from '../eop/addresses.js';
 import { own } from '../util/strings.js';
 import { startWorker, workerModule } from '../util/workers.js';
-import { GroupKeys, ImpactAnalysis, SharedStrings, type BreakingMessage, type ImpactCounts } from './impact.js';
-import { parseTime } from './records.js';
-import { csvLayout, readCsvRange, SPLIT_ABOVE, type CsvLayout, type Malformed, type RangeSummary, type ReadOptions, type ReadSummary } from './read.js';
+import { Effect, GroupKeys, ImpactAnalysis, SharedStrings, type BreakingMessage, type ImpactCounts } from './impact.js';
+import { keyColumns, messageTraceColumns, parseTime, recipientList } from './records.js';
+import { rowKernelAvailable } from './row-kernel.js';
+import { csvLayout, readCsvRange, SPLIT_ABOVE, type CsvLayout, type Malformed, type RangeSummary, type ReadOptions, type ReadSummary, type RowRepeats } from './read.js';
 
 const MAX_EXAMPLES = 50;
 const MAX_SAMPLES = 3;
@@ -58,18 +59,27 @@ export class BreakingCollector {
   private readonly strings = new SharedStrings();
 
   add(record: BreakingMessage, reason: string): void {
-    const senderDomain = domainOf(record.mailFrom) ?? '<>';
-    const key = this.keys.key(record.clientIp, senderDomain, reason);
+    this.addTo(this.group(record.clientIp, domainOf(record.mailFrom) ?? '<>', reason), record);
+  }
+
+  /** The group of a source, sender domain and reason, made on first use. */
+  group(clientIp: string, senderDomain: string, reason: string): PartGroup {
+    const key = this.keys.key(clientIp, senderDomain, reason);
     let group = this.groups.get(key);
     if (!group) {
-      group = { clientIp: this.strings.own(record.clientIp), senderDomain: this.strings.own(senderDomain), reason, messages: 0, firstSeen: null, lastSeen: null, subjects: [], recipients: [] };
+      group = { clientIp: this.strings.own(clientIp), senderDomain: this.strings.own(senderDomain), reason, messages: 0, firstSeen: null, lastSeen: null, subjects: [], recipients: [] };
       this.groups.set(key, group);
     }
+    return group;
+  }
+
+  /** A breaking message into its group; `owned`: its strings are copies of their own, kept as they are. */
+  addTo(group: PartGroup, record: Omit<BreakingMessage, 'clientIp' | 'mailFrom'>, owned = false): void {
     group.messages += record.count ?? 1;
     // Kept strings are copied (own): a slice would keep the whole chunk of text it was cut from alive.
-    if (record.time && (!group.firstSeen || record.time < group.firstSeen)) group.firstSeen = own(record.time);
+    if (record.time && (!group.firstSeen || record.time < group.firstSeen)) group.firstSeen = owned ? record.time : own(record.time);
     const last = record.lastTime ?? record.time;
-    if (last && (!group.lastSeen || last > group.lastSeen)) group.lastSeen = own(last);
+    if (last && (!group.lastSeen || last > group.lastSeen)) group.lastSeen = owned ? last : own(last);
     if (record.subject && group.subjects.length < MAX_SAMPLES && !group.subjects.includes(record.subject)) group.subjects = group.subjects.concat(this.strings.own(record.subject));
     for (const address of record.recipients) {
       const lower = address.toLowerCase();
@@ -159,13 +169,46 @@ export function* partMessages(result: PartResult): Generator<PartMessage> {
   yield { done };
 }
 
+/** Where a part's breaking messages go, by group: the analysis itself (the first part) or a collector (the others). */
+interface BreakingSink<G> {
+  group(clientIp: string, senderDomain: string, reason: string): G;
+  addTo(group: G, message: Omit<BreakingMessage, 'clientIp' | 'mailFrom'>, owned?: boolean): void;
+}
+
 /**
- * Reads one part into an analysis: its records evaluated, the breaking ones handed to `breaking`, which keeps copies of
+ * Reads one part into an analysis: its records evaluated, the breaking ones handed to `sink`, which keeps copies of
  * what it keeps (the records are transient: csvRecords). A message trace row's time is parsed only when it breaks
- * (evaluate does not look at it).
+ * (evaluate does not look at it). Rows whose key columns are those of a row before them are not evaluated again
+ * (RowRepeats): counted, or, when they break, read into their group from their bytes.
  */
-async function readPartInto(task: PartTask, analysis: ImpactAnalysis, breaking: (record: BreakingMessage, reason: string) => void): Promise<RangeSummary> {
-  const rawTime = task.layout.format === 'message-trace';
+async function readPartInto<G>(task: PartTask, analysis: ImpactAnalysis, sink: BreakingSink<G>): Promise<RangeSummary> {
+  const { header, format } = task.layout;
+  const rawTime = format === 'message-trace';
+  const columns = keyColumns(header, format, analysis.keyShape());
+  const at = messageTraceColumns(header);
+  // One message object for the rows read from their bytes: the sinks copy what they keep.
+  const message: Omit<BreakingMessage, 'clientIp' | 'mailFrom'> = { time: null, subject: null, recipients: [] };
+  const repeats: RowRepeats | undefined = columns
+    ? {
+        columns,
+        // A key that breaks: each of its rows goes to its group (a negative effect).
+        effect: () => ((analysis.lastEffect & 7) === Effect.breaking ? -analysis.lastEffect : analysis.lastEffect),
+        repeat: (effect, times) => analysis.repeat(effect, times),
+        again: (effect, value, memo) => {
+          analysis.repeat(-effect, 1);
+          // The group, the same for every row of the key: its source IP and sender domain are parts of the key.
+          let group = memo.group as G | undefined;
+          if (group === undefined) {
+            const mailFrom = value(at.sender);
+            memo.group = group = sink.group(value(at.fromIp), domainOf(mailFrom === '<>' ? '' : mailFrom) ?? '<>', analysis.reasonOf(-effect));
+          }
+          message.time = parseTime(value(at.received));
+          message.subject = at.subject < 0 ? null : value(at.subject);
+          message.recipients = recipientList(value(at.recipient));
+          sink.addTo(group, message, true);
+        },
+      }
+    : undefined;
   return readCsvRange(
     task.file,
     task.layout,
@@ -176,9 +219,10 @@ async function readPartInto(task: PartTask, analysis: ImpactAnalysis, breaking: 
       if (!reason) return;
       if (rawTime) record.time = parseTime(record.time);
       // A record that breaks has a source IP (evaluate skips the others).
-      breaking(record as BreakingMessage, reason);
+      sink.addTo(sink.group(record.clientIp as string, domainOf(record.mailFrom) ?? '<>', reason), record);
     },
     true,
+    repeats,
   );
 }
 
@@ -187,7 +231,7 @@ export async function readPart(task: PartTask): Promise<PartResult> {
   const analysis = new ImpactAnalysis(task.now, task.after, task.gateway, task.assumptions);
   const breaking = new BreakingCollector();
   try {
-    const read = await readPartInto(task, analysis, (record, reason) => breaking.add(record, reason));
+    const read = await readPartInto(task, analysis, breaking);
     return { ok: true, ...read, counts: analysis.counts(), breaking: breaking.result() };
   } catch (error) {
     return { ok: false, message: error instanceof Error ? error.message : String(error) };
@@ -252,14 +296,14 @@ function runPart(module: URL, task: PartTask, onBatch: (batch: BreakingPart) => 
  */
 export async function readInParts(file: string, analysis: ImpactAnalysis, options: ReadOptions): Promise<ReadSummary | null> {
   const size = await stat(file).then((info) => (info.isFile() ? info.size : 0), () => 0);
-  if (size <= (options.splitAbove ?? SPLIT_ABOVE)) return null;
-  const parts = options.parts ?? availableParallelism();
-  const module = workerModule('trace', 'read-worker');
-  if (parts < 2 || !module) return null;
+  const wanted = size > (options.splitAbove ?? SPLIT_ABOVE) ? (options.parts ?? availableParallelism()) : 1;
   const layout = await csvLayout(file);
   if (!layout) return null;
-  const starts = await cuts(file, layout.dataStart, size, parts);
-  if (starts.length < 2) return null;
+  const module = wanted > 1 ? workerModule('trace', 'read-worker') : null;
+  // In one part (a small file, one processor): only when its rows are read from their bytes by the row-key kernel,
+  // else the reading in one piece does the same.
+  if (!module && !(keyColumns(layout.header, layout.format, analysis.keyShape()) && rowKernelAvailable())) return null;
+  const starts = module ? await cuts(file, layout.dataStart, size, wanted) : [layout.dataStart];
   const { now, after, gateway, assumptions } = analysis;
   options.onBytes?.(layout.dataStart);
   // The calling thread reads the first part itself, straight into the analysis (the first part is merged first):
@@ -290,24 +334,27 @@ export async function readInParts(file: string, analysis: ImpactAnalysis, option
     }
   };
   type Read = PartDone | ({ ok: true; first: true } & RangeSummary);
-  const results = await Promise.all(
-    starts.map(async (start, k): Promise<Read> => {
-      const end = starts[k + 1] ?? size;
-      const task: PartTask = { file, layout, start, end, now, after, gateway, assumptions };
-      let result: Read;
-      if (k > 0) result = await runPart(module, task, (batch) => take(k, batch));
-      else {
-        try {
-          result = { ok: true, first: true, ...(await readPartInto(task, analysis, (record, reason) => analysis.addBreaking(record, reason))) };
-        } catch (error) {
-          result = { ok: false, message: error instanceof Error ? error.message : String(error) };
-        }
+  const read = async (k: number): Promise<Read> => {
+    const start = starts[k] as number;
+    const end = starts[k + 1] ?? size;
+    const task: PartTask = { file, layout, start, end, now, after, gateway, assumptions };
+    let result: Read;
+    if (k > 0) result = await runPart(module as URL, task, (batch) => take(k, batch));
+    else {
+      try {
+        result = { ok: true, first: true, ...(await readPartInto(task, analysis, analysis)) };
+      } catch (error) {
+        result = { ok: false, message: error instanceof Error ? error.message : String(error) };
       }
-      finished(k);
-      options.onBytes?.(end - start);
-      return result;
-    }),
-  );
+    }
+    finished(k);
+    options.onBytes?.(end - start);
+    return result;
+  };
+  // The workers first: the calling thread's part is read without a pause (synchronous reads), and they run meanwhile.
+  const others = starts.slice(1).map((_, k) => read(k + 1));
+  const first = await read(0);
+  const results = [first, ...(await Promise.all(others))];
   for (const [k, result] of results.entries()) {
     if (!result.ok || (result.quoteOpenAtEnd && k < results.length - 1)) {
       analysis.restore(checkpoint);

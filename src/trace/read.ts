@@ -25,7 +25,8 @@ import { InputError } from '../errors.js';
 import type { ImpactAnalysis } from './impact.js';
 import { own } from '../util/strings.js';
 import { csvColumns, csvRecords, detectFormat, isStreamingRecord, MalformedRow, objectGetter, STREAMING_CATEGORY, toRecord, type CsvRecordMaker, type Getter, type Row, type TraceFormat, type TraceRecord } from './records.js';
-import { countLines, CsvRecordScanner, JsonDocumentScanner, MAX_RECORD, skipBlank, tooLong, WRAPPER_KEYS } from './tokenize.js';
+import { EventKind, INPUT_BYTES, RowKernel, ScanStatus, type KeyColumn } from './row-kernel.js';
+import { countLines, CSV_FAST_RECORD, CsvRecordScanner, JsonDocumentScanner, MAX_RECORD, skipBlank, tooLong, WRAPPER_KEYS } from './tokenize.js';
 
 export interface Malformed {
   file: string;
@@ -493,6 +494,21 @@ function lineFeeds(values: readonly string[]): number {
 }
 
 /**
+ * Takes the values of one CSV row: a line of blanks is no row; a row of the header's length is made a record, any
+ * other is malformed. Rows are numbered by {@link Sink.rows}.
+ */
+function rowTaker(sink: Sink, make: CsvRecordMaker, fields: number): (values: string[]) => void {
+  const most = fields + EXTRA_FIELDS;
+  return (values) => {
+    // A line of blanks is no row.
+    if (values.length === 1 && (values[0] as string).trim() === '') return;
+    const index = ++sink.rows;
+    if (values.length === fields) sink.acceptValues(make, values, index);
+    else sink.malformed(index, `${values.length === most ? `${most} or more` : values.length} fields where the header has ${fields}`);
+  };
+}
+
+/**
  * The rows under the header, read as a stream: every row is handed over as it is read and none is kept. The
  * {@link CsvRecordScanner} reads rows of the common shape (every row PowerShell writes); from the first record it does
  * not read, csv-parse reads the rest with its relaxed rules. Blank and whitespace-only lines are skipped; a row whose
@@ -500,18 +516,9 @@ function lineFeeds(values: readonly string[]): number {
  * {@link MAX_RECORD} is bad input, at the line it starts on.
  */
 async function readRows(sink: Sink, delimiter: string, header: string[], firstLine: number, text: AsyncIterable<string>, transient = false): Promise<void> {
-  const make = csvRecords(header, sink.format as TraceFormat, transient);
   const fields = header.length;
   const most = fields + EXTRA_FIELDS;
-  let index = 0;
-  const take = (values: string[]): void => {
-    // A line of blanks is no row.
-    if (values.length === 1 && (values[0] as string).trim() === '') return;
-    index++;
-    sink.rows++;
-    if (values.length === fields) sink.acceptValues(make, values, index);
-    else sink.malformed(index, `${values.length === most ? `${most} or more` : values.length} fields where the header has ${fields}`);
-  };
+  const take = rowTaker(sink, csvRecords(header, sink.format as TraceFormat, transient), fields);
   const scanner = new CsvRecordScanner(delimiter, most, take, firstLine, csvColumns(header, sink.format as TraceFormat));
   const chunks = text[Symbol.asyncIterator]();
   let rest: string | null = null;
@@ -558,8 +565,7 @@ async function readRows(sink: Sink, delimiter: string, header: string[], firstLi
     if (error.code === 'CSV_QUOTE_NOT_CLOSED') {
       // The last row: the rows before it are read.
       sink.quoteOpenAtEnd = true;
-      sink.rows++;
-      return sink.malformed(index + 1, 'a quoted field is not closed');
+      return sink.malformed(++sink.rows, 'a quoted field is not closed');
     }
     // A row spanning lines has a quoted field with line breaks: likely one never closed.
     if (error.code === 'CSV_MAX_RECORD_SIZE') throw tooLong(sink.file, line, typeof error.lines === 'number' && error.lines > nextCsvLine + skipped ? ', or a quoted field is never closed' : '');
@@ -781,11 +787,196 @@ export interface RangeSummary {
  * `transient`: the caller looks at each record only until the next, and parses the time of a message trace's records
  * itself (csvRecords).
  */
-export async function readCsvRange(file: string, layout: CsvLayout, start: number, end: number, onRecord: (record: TraceRecord) => void, transient = false): Promise<RangeSummary> {
+export async function readCsvRange(
+  file: string,
+  layout: CsvLayout,
+  start: number,
+  end: number,
+  onRecord: (record: TraceRecord) => void,
+  transient = false,
+  repeats?: RowRepeats,
+): Promise<RangeSummary> {
   const sink = new Sink(file, onRecord);
   sink.setFormat(layout.format);
-  await readRows(sink, layout.delimiter, layout.header, layout.line, rangeText(file, start, end), transient);
+  if (repeats) await readKeyedRows(sink, layout, start, end, transient, repeats);
+  else await readRows(sink, layout.delimiter, layout.header, layout.line, rangeText(file, start, end), transient);
   return { summary: sink.summary, rows: sink.rows, quoteOpenAtEnd: sink.quoteOpenAtEnd };
+}
+
+/**
+ * How a reader goes through rows without evaluating each, for a caller whose work on a record depends on a few of its
+ * columns only (the impact analysis): those columns, as parts of a key (row-kernel.ts); what the caller did with the
+ * record it was just handed, for the rows with the same key after it (`effect`: positive, count them with `repeat`,
+ * without making records of them; negative, hand each to `again`, which does for it what the caller did without
+ * deciding again; 0, hand them to onRecord as any row). `again` reads the row's columns with `value` (by position, as
+ * the record would hold them: trimmed; fresh strings, no slices of a larger text), and gets the same `memo` object for
+ * every row of one key while the reader remembers the key.
+ */
+export interface RowRepeats {
+  columns: readonly KeyColumn[];
+  effect(): number;
+  repeat(effect: number, times: number): void;
+  again(effect: number, value: (position: number) => string, memo: Record<string, unknown>): void;
+}
+
+/**
+ * The rows of a byte range as {@link readRows} reads them, but from the bytes, through the row-key kernel
+ * (row-kernel.ts): a row whose key columns' bytes are those of a row before it is counted or made a record of as
+ * `repeats` says, without the caller evaluating it again; any other row is decoded and taken as readRows takes it, in
+ * the order of the rows. From the first record of a shape the kernel does not read, the rest of the range is read as
+ * text by readRows; so is the whole range when the kernel is not there (the sources run without a build).
+ */
+async function readKeyedRows(sink: Sink, layout: CsvLayout, start: number, end: number, transient: boolean, repeats: RowRepeats): Promise<void> {
+  const { file } = sink;
+  const format = sink.format as TraceFormat;
+  const fields = layout.header.length;
+  const most = fields + EXTRA_FIELDS;
+  const kernel = RowKernel.create(layout.delimiter, fields, most, repeats.columns);
+  if (!kernel) return readRows(sink, layout.delimiter, layout.header, layout.line, rangeText(file, start, end), transient);
+  const make = csvRecords(layout.header, format, transient);
+  const take = rowTaker(sink, make, fields);
+  const wanted = csvColumns(layout.header, format);
+  // The rows handed to onRecord are read by the text scanner, one at a time.
+  const rows = new CsvRecordScanner(layout.delimiter, most, take, layout.line, wanted);
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  const { memory } = kernel;
+  const text = (from: number, to: number): string => (isAscii(memory.subarray(from, to)) ? memory.toString('latin1', from, to) : decoder.decode(memory.subarray(from, to)));
+  /** The event being handed to `again`, and whether its record is ASCII. */
+  let current = 0;
+  let ascii = true;
+  /** A field of the current event's record, as the text scanner gives it. */
+  const field = (position: number): string => {
+    const from = kernel.input + kernel.fieldStart(current, position);
+    const to = kernel.input + kernel.fieldEnd(current, position);
+    const text = ascii ? memory.toString('latin1', from, to) : decoder.decode(memory.subarray(from, to));
+    // Only a quoted field holds quotes, each doubled.
+    return text.includes('"') ? text.replaceAll('""', '"') : text;
+  };
+  /** A value of the current event's record, as the record maker gives it (trimmed). */
+  const value = (position: number): string => field(position).trim();
+  /** The current event's values as the text scanner gives them to `take` (the columns `make` does not read: empty). */
+  const values: string[] = new Array<string>(fields).fill('');
+  const valuesOf = (): string[] => {
+    for (let position = 0; position < fields; position++) if (!wanted || wanted[position]) values[position] = field(position);
+    return values;
+  };
+  /** Per key (entry) handed to `again`: the caller's memo, as long as the kernel keeps the key. */
+  const memos = new Map<number, Record<string, unknown>>();
+  const takeHits = (): void => {
+    kernel.takeHits((effect, times) => repeats.repeat(effect, times));
+    memos.clear();
+  };
+  /** A row the caller takes as any other (through the text scanner): true, or false when the scanner does not read it. */
+  const handOn = (from: number, to: number, last: boolean): boolean => {
+    let rest = rows.feed(text(kernel.input + from, kernel.input + to));
+    if (rest === null && last) rest = rows.end();
+    return rest === null;
+  };
+  let line = layout.line;
+  /** Where the text reading takes over (a record's first byte in the file), or -1. */
+  let handOver = -1;
+  let handle: number;
+  try {
+    handle = openSync(file, 'r');
+  } catch (error) {
+    throw unreadable(file, error);
+  }
+  try {
+    let filled = 0;
+    // The file offset of the input's first byte, and of the next byte to read.
+    let offset = start;
+    let at = start;
+    reading: for (;;) {
+      let count = 0;
+      if (at < end) {
+        try {
+          count = readSync(handle, memory, kernel.input + filled, Math.min(INPUT_BYTES - filled, end - at), at);
+        } catch (error) {
+          throw unreadable(file, error);
+        }
+        at += count;
+      }
+      const last = at >= end || count === 0;
+      const length = filled + count;
+      let i = 0;
+      for (;;) {
+        const status = kernel.scan(i, length, last);
+        const base = sink.rows;
+        const events = kernel.eventCount;
+        // Records the kernel passed that are no rows (a line of blanks: the text scanner reads one field, take skips it).
+        let blank = 0;
+        for (let k = 0; k < events; k++) {
+          const kind = kernel.eventKind(k);
+          const from = kernel.eventStart(k);
+          const to = kernel.eventEnd(k);
+          // The rows before this one, counted by the kernel or not.
+          const before = base + kernel.eventRow(k) - blank;
+          sink.rows = before;
+          if (kind === EventKind.found) {
+            const entry = kernel.eventEntry(k);
+            const effect = kernel.value(entry);
+            if (effect > 0) {
+              kernel.hit(entry);
+              sink.rows++;
+              sink.summary.records++;
+              continue;
+            }
+            if (effect < 0) {
+              // Valid (its key's first row was) and decided: read from its bytes, without the text scanner.
+              sink.rows++;
+              sink.summary.records++;
+              current = k;
+              ascii = isAscii(memory.subarray(kernel.input + from, kernel.input + to));
+              let memo = memos.get(entry);
+              if (!memo) memos.set(entry, (memo = {}));
+              repeats.again(effect, value, memo);
+              continue;
+            }
+          }
+          const records = sink.summary.records;
+          if (kind !== EventKind.odd) {
+            // A record of the header's length: its values from the bytes.
+            current = k;
+            ascii = isAscii(memory.subarray(kernel.input + from, kernel.input + to));
+            take(valuesOf());
+          } else {
+            if (!handOn(from, to, last && to === length)) {
+              // Not expected (the text scanner reads every record the kernel does), but the text reading decides.
+              handOver = offset + from;
+              break reading;
+            }
+            if (sink.rows === before) blank++;
+          }
+          if (kind === EventKind.new) kernel.setValue(kernel.eventEntry(k), sink.summary.records === records + 1 ? repeats.effect() : 0);
+        }
+        // The rows the kernel counted itself (each event's row was taken above).
+        const passed = kernel.rows;
+        sink.summary.records += passed - events;
+        sink.rows = base + passed - blank;
+        line += kernel.lines;
+        i = kernel.position;
+        if (status === ScanStatus.handedOver) {
+          handOver = offset + i;
+          break reading;
+        }
+        if (status === ScanStatus.tableFull) takeHits();
+        else if (status === ScanStatus.done) break;
+      }
+      if (last) break;
+      // A record longer than the kernel reads: the text reading takes it.
+      if (length - i > CSV_FAST_RECORD) {
+        handOver = offset + i;
+        break;
+      }
+      memory.copyWithin(kernel.input, kernel.input + i, kernel.input + length);
+      filled = length - i;
+      offset += i;
+    }
+  } finally {
+    closeSync(handle);
+  }
+  takeHits();
+  if (handOver >= 0) await readRows(sink, layout.delimiter, layout.header, line, rangeText(file, handOver, end), transient);
 }
 
 /** Bytes read at a time from a byte range: few reads (each a system call). */
@@ -804,7 +995,8 @@ const RANGE_CHUNK = 1 << 14;
  */
 async function* rangeText(file: string, start: number, end: number): AsyncGenerator<string> {
   if (end <= start) return;
-  const decoder = new TextDecoder('utf-8');
+  // A BOM inside the file is text (only the file's first bytes can be one): as reading the file in one piece keeps it.
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   let handle: number;
   try {
     handle = openSync(file, 'r');

@@ -7,6 +7,7 @@
  */
 import { parseIp } from '../eop/ip.js';
 import { own } from '../util/strings.js';
+import type { KeyColumn } from './row-kernel.js';
 import { isSummaryHeader, summaryRecord, SummaryRowError } from './summary.js';
 
 export type TraceFormat = 'message-trace' | 'historical-search' | 'email-events' | 'email-events-streaming' | 'lab' | 'impact-summary';
@@ -204,7 +205,7 @@ export function toRecord(field: Getter, format: TraceFormat, file: string, index
         time: parseTime(field('Received')),
         mailFrom: field('SenderAddress') ?? '',
         headerFrom: null,
-        recipients: (field('RecipientAddress') ?? '').split(/[;,]\s*/).filter((address) => address.includes('@')),
+        recipients: recipientList(field('RecipientAddress') ?? ''),
         clientIp: field('FromIP') || null,
         subject: field('Subject'),
         status: field('Status'),
@@ -294,6 +295,17 @@ export type CsvRecordMaker = (values: readonly string[], file: string, index: nu
 /** The columns of a message trace a record is made of. */
 const MESSAGE_TRACE_COLUMNS = ['Received', 'SenderAddress', 'RecipientAddress', 'FromIP', 'Subject', 'Status'];
 
+/** Where a message trace's columns are under a header (the first of each name; -1: absent). */
+export function messageTraceColumns(header: readonly string[]): Record<'received' | 'sender' | 'recipient' | 'fromIp' | 'subject' | 'status', number> {
+  const [received, sender, recipient, fromIp, subject, status] = MESSAGE_TRACE_COLUMNS.map((name) => header.findIndex((value) => key(value) === key(name))) as number[];
+  return { received: received as number, sender: sender as number, recipient: recipient as number, fromIp: fromIp as number, subject: subject as number, status: status as number };
+}
+
+/** A message trace's RecipientAddress as addresses: split at `;` and `,`, the parts with an `@` kept. */
+export function recipientList(text: string): string[] {
+  return text.split(/[;,]\s*/).filter((address) => address.includes('@'));
+}
+
 /**
  * The columns {@link csvRecords} reads under a header, by position (null: all of them): a message trace's by name,
  * the first always (a row of one blank field is a blank line).
@@ -315,8 +327,7 @@ export function csvColumns(header: readonly string[], format: TraceFormat): bool
 export function csvRecords(header: readonly string[], format: TraceFormat, transient = false): CsvRecordMaker {
   const getter = columnGetter(header);
   if (format !== 'message-trace') return (values, file, index) => toRecord(getter(values), format, file, index);
-  const column = (name: string) => header.findIndex((value) => key(value) === key(name));
-  const [received, sender, recipient, fromIp, subject, status] = MESSAGE_TRACE_COLUMNS.map(column) as number[];
+  const { received, sender, recipient, fromIp, subject, status } = messageTraceColumns(header);
   const value = (values: readonly string[], index: number): string | null => (index < 0 ? null : (values[index] as string).trim());
   const one = [''];
   const kept: TraceRecord = { file: '', row: 0, format, time: null, mailFrom: '', headerFrom: null, recipients: one, clientIp: null, subject: null, status: null, direction: null, connector: null };
@@ -329,8 +340,7 @@ export function csvRecords(header: readonly string[], format: TraceFormat, trans
     record.time = transient ? time : parseTime(time);
     record.mailFrom = value(values, sender as number) ?? '';
     // One address (the common case) needs no split.
-    if (recipients.includes(';') || recipients.includes(',')) record.recipients = recipients.split(/[;,]\s*/).filter((address) => address.includes('@'));
-    else if (!recipients.includes('@')) record.recipients = [];
+    if (recipients.includes(';') || recipients.includes(',') || !recipients.includes('@')) record.recipients = recipientList(recipients);
     else if (transient) {
       one[0] = recipients;
       record.recipients = one;
@@ -340,4 +350,20 @@ export function csvRecords(header: readonly string[], format: TraceFormat, trans
     record.status = value(values, status as number);
     return checked(record);
   };
+}
+
+/**
+ * The columns of a CSV row that decide how the impact analysis evaluates its record (ImpactAnalysis.evaluate reads
+ * nothing else of a record that stands for one message), as parts of a key (row-kernel.ts): a message trace's source IP,
+ * and its sender's and recipients' domains, or whole addresses as `shape` says. Null for other formats (not keyed).
+ */
+export function keyColumns(header: readonly string[], format: TraceFormat, shape: { wholeSender: boolean; wholeRecipient: boolean }): KeyColumn[] | null {
+  if (format !== 'message-trace') return null;
+  const { fromIp: ip, sender, recipient } = messageTraceColumns(header);
+  if (ip < 0 || sender < 0 || recipient < 0) return null;
+  return [
+    { position: ip, part: 'whole' },
+    { position: sender, part: shape.wholeSender ? 'whole' : 'domain' },
+    { position: recipient, part: shape.wholeRecipient ? 'whole' : 'recipients' },
+  ];
 }

@@ -1,0 +1,233 @@
+/**
+ * The row-key kernel: a WebAssembly module (AssemblyScript source in wasm/row-keys.ts, built into
+ * dist/trace/row-keys.wasm by `npm run build`) that reads CSV records of the common shape from bytes, finds their fields
+ * with SIMD, hashes the bytes of the columns that decide a row's evaluation (the key) and looks the key up in a table
+ * it keeps. Rows whose key the caller said to count are counted inside it; every other row comes back as an event for
+ * the caller (read.ts), in the order of the rows. This module owns the memory layout and reads the kernel's answers.
+ *
+ * The record grammar is CsvRecordScanner's (tokenize.ts): a record of another shape is handed over, and the text
+ * reading goes on from it. Keys are compared byte for byte, never merged by hash. Pure but for loading the module.
+ */
+import { readFileSync } from 'node:fs';
+import { CSV_FAST_RECORD } from './tokenize.js';
+
+/**
+ * How a column's value takes part in a key: `whole`; `domain`, an address of which only the domain (after the last
+ * `@`) decides, the whole value when it has no `@`; `recipients`, a list of addresses (split at `;` or `,`) read as
+ * `domain` when it holds one address, whole otherwise.
+ */
+export type KeyPart = 'whole' | 'domain' | 'recipients';
+
+export interface KeyColumn {
+  /** The column's position in the header. */
+  position: number;
+  part: KeyPart;
+}
+
+/** What {@link RowKernel.scan} stopped at. */
+export const ScanStatus = { done: 0, handedOver: 1, eventsFull: 2, tableFull: 3 } as const;
+
+/** A row for the caller: its key was new, its key's value is not a count, or it has another length than the header. */
+export const EventKind = { new: 1, found: 2, odd: 3 } as const;
+
+/** The value of a key the caller has not said anything of yet. */
+const PENDING = 0x7fffffff;
+
+const PAGE = 1 << 16;
+/** Bytes read in at a time (the input region; a record that does not fit is handed over). */
+export const INPUT_BYTES = 1 << 18;
+/** Bytes after each region that the kernel's 16-byte loads may read. */
+const SLACK = 64;
+/**
+ * The kernel's bounds: events per scan, and slots of its table (a power of two; it holds half as many keys). Changed
+ * by tests only, to reach the paths where either fills.
+ */
+export const kernelLimits = { events: 4096, slots: 1 << 17 };
+const ARENA_BYTES = 1 << 22;
+const PART_NUMBER: Record<KeyPart, number> = { whole: 0, domain: 1, recipients: 2 };
+
+/** The WebAssembly API as used here (TypeScript's lib for Node does not declare it). */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: object) => { exports: unknown };
+}
+type WasmModule = { readonly wasmModule: unique symbol };
+const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+interface Exports {
+  memory: { buffer: ArrayBuffer; grow(pages: number): number };
+  configure(...args: number[]): void;
+  clear(): void;
+  scan(from: number, end: number, last: number): number;
+}
+
+let compiled: WasmModule | null | undefined;
+
+/**
+ * The compiled kernel, or null when it cannot be had (the sources run without a build): the path is the same from
+ * src/trace, dist/trace and dist/cli-bundle, two levels below the package root.
+ */
+function kernelModule(): WasmModule | null {
+  if (compiled === undefined) {
+    try {
+      compiled = new wasm.Module(readFileSync(new URL('../../dist/trace/row-keys.wasm', import.meta.url)));
+    } catch {
+      compiled = null;
+    }
+  }
+  return compiled;
+}
+
+/** Whether the kernel is there to use. */
+export function rowKernelAvailable(): boolean {
+  return kernelModule() !== null;
+}
+
+export class RowKernel {
+  /** The whole memory, as bytes (its size is set once: no view is ever detached). */
+  readonly memory: Buffer;
+  private readonly words: Int32Array;
+  /** Where the input region starts (bytes). */
+  readonly input: number;
+  private readonly events: number;
+  private readonly eventWords: number;
+  private readonly arena: number;
+  private readonly result: number;
+  private readonly exports: Exports;
+
+  /** A kernel for rows of `fields` fields (`most`: the field count from which a record is handed over), or null. */
+  static create(delimiter: string, fields: number, most: number, columns: readonly KeyColumn[]): RowKernel | null {
+    const module = kernelModule();
+    if (!module || delimiter.length !== 1 || delimiter.charCodeAt(0) > 0x7f) return null;
+    return new RowKernel(new wasm.Instance(module, {}).exports as unknown as Exports, delimiter.charCodeAt(0), fields, most, columns);
+  }
+
+  private constructor(exports: Exports, delimiter: number, fields: number, most: number, columns: readonly KeyColumn[]) {
+    this.exports = exports;
+    // The layout: regions one after the other from the second page (the first holds the module's own data), each
+    // followed by SLACK bytes and 8-aligned.
+    let at = PAGE;
+    const region = (bytes: number): number => {
+      const start = at;
+      at += (bytes + SLACK + 7) & ~7;
+      return start;
+    };
+    const keyColumns = region(8 * columns.length);
+    const keySpans = region(12 * columns.length);
+    const result = region(32);
+    const spans = region(8 * (most + 1));
+    this.eventWords = 5 + 2 * fields;
+    const { events: eventCount, slots: slotCount } = kernelLimits;
+    const events = region(4 * this.eventWords * eventCount);
+    const slots = region(8 * slotCount);
+    const arena = region(ARENA_BYTES);
+    const input = region(INPUT_BYTES);
+    exports.memory.grow(Math.ceil(at / PAGE) - exports.memory.buffer.byteLength / PAGE);
+    this.memory = Buffer.from(exports.memory.buffer);
+    this.words = new Int32Array(exports.memory.buffer);
+    columns.forEach((column, k) => {
+      this.words[keyColumns / 4 + 2 * k] = column.position;
+      this.words[keyColumns / 4 + 2 * k + 1] = PART_NUMBER[column.part];
+    });
+    this.input = input;
+    this.events = events;
+    this.arena = arena;
+    this.result = result;
+    exports.configure(delimiter, fields, most, columns.length, keyColumns, input, spans, events, eventCount, slots, slotCount, arena, ARENA_BYTES, keySpans, result);
+  }
+
+  /**
+   * Reads the records from `from` in the first `end` bytes of the input region (offsets relative to it; `last`: no more
+   * bytes will come): a {@link ScanStatus}. Then {@link position}, {@link eventCount}, {@link lines} and {@link rows}
+   * say what it did.
+   */
+  scan(from: number, end: number, last: boolean): number {
+    return this.exports.scan(from, end, last ? 1 : 0);
+  }
+
+  /** Where the scan stopped: the start of the record to go on from (or of one not complete yet), or the end. */
+  get position(): number {
+    return this.words[this.result / 4] as number;
+  }
+
+  get eventCount(): number {
+    return this.words[this.result / 4 + 1] as number;
+  }
+
+  /** Line feeds passed (empty lines and those in quoted fields included). */
+  get lines(): number {
+    return this.words[this.result / 4 + 2] as number;
+  }
+
+  /** Records passed (not empty lines), counted or not. */
+  get rows(): number {
+    return this.words[this.result / 4 + 5] as number;
+  }
+
+  private event(k: number): number {
+    return this.events / 4 + k * this.eventWords;
+  }
+
+  eventKind(k: number): number {
+    return this.words[this.event(k)] as number;
+  }
+
+  /** Where the event's record starts and ends in the input region. */
+  eventStart(k: number): number {
+    return this.words[this.event(k) + 1] as number;
+  }
+
+  eventEnd(k: number): number {
+    return this.words[this.event(k) + 2] as number;
+  }
+
+  eventEntry(k: number): number {
+    return this.words[this.event(k) + 3] as number;
+  }
+
+  /** How many records the scan passed before this one. */
+  eventRow(k: number): number {
+    return this.words[this.event(k) + 4] as number;
+  }
+
+  /** Where field `field` of the event's record starts and ends in the input region (records of the header's length). */
+  fieldStart(k: number, field: number): number {
+    return this.words[this.event(k) + 5 + 2 * field] as number;
+  }
+
+  fieldEnd(k: number, field: number): number {
+    return this.words[this.event(k) + 6 + 2 * field] as number;
+  }
+
+  /** An entry's value: PENDING until {@link setValue}; positive, its rows are counted; else handed over as events. */
+  value(entry: number): number {
+    return this.words[(this.arena + entry) / 4 + 1] as number;
+  }
+
+  setValue(entry: number, value: number): void {
+    if (value === PENDING) throw new Error('a value the kernel reserves');
+    this.words[(this.arena + entry) / 4 + 1] = value;
+  }
+
+  /** Counts one more row of an entry whose value is positive. */
+  hit(entry: number): void {
+    const at = (this.arena + entry) / 4;
+    this.words[at] = (this.words[at] as number) + 1;
+  }
+
+  /** Calls `take` with the value and the count of every entry that counted rows, then empties the table. */
+  takeHits(take: (value: number, hits: number) => void): void {
+    const used = this.words[this.result / 4 + 3] as number;
+    for (let at = 0; at < used; ) {
+      const word = (this.arena + at) / 4;
+      const hits = this.words[word] as number;
+      if (hits > 0) take(this.words[word + 1] as number, hits);
+      at += this.words[word + 2] as number;
+    }
+    this.exports.clear();
+    this.words[this.result / 4 + 3] = 0;
+  }
+}
+
+/** The longest record the kernel reads (as the text scanner): a longer one is handed over. */
+export const KERNEL_RECORD = CSV_FAST_RECORD;

@@ -1,0 +1,175 @@
+/**
+ * The row-key kernel (wasm/row-keys.ts, src/trace/row-kernel.ts): reading a message trace from its bytes, counting
+ * rows by the bytes of their key columns, gives what reading it as text row by row gives — the counts, the groups
+ * with their order, subjects, recipients and times, and the malformed rows with their numbers. On generated traces
+ * with every quirk of PowerShell's CSV and of hostile text, in the key columns too; with the kernel's table and event
+ * list made tiny, so that both fill again and again; and where the kernel hands the rest of the file to the text
+ * reading (a quote inside an unquoted field, a record longer than it reads).
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after as afterAll, describe, test } from 'node:test';
+import { DEFAULT_ASSUMPTIONS } from '../../src/eop/assumptions.js';
+import { buildPlan, DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME } from '../../src/plan/plan.js';
+import { inferProfile } from '../../src/profile/profile.js';
+import { loadSnapshotFile } from '../../src/snapshot/load.js';
+import type { Snapshot } from '../../src/snapshot/parse.js';
+import { ImpactAnalysis } from '../../src/trace/impact.js';
+import { readTrace } from '../../src/trace/read.js';
+import { kernelLimits, rowKernelAvailable } from '../../src/trace/row-kernel.js';
+
+const exposed = (await loadSnapshotFile('examples/contoso-exposed.json')).snapshot;
+const profile = inferProfile(exposed);
+const planned = buildPlan(exposed, profile, { allowDirectSend: [], safetyNet: 'reject', ruleName: DEFAULT_RULE_NAME, connectorName: DEFAULT_CONNECTOR_NAME }).after;
+
+const folder = await mkdtemp(join(tmpdir(), 'eoplock-kernel-'));
+afterAll(() => rm(folder, { recursive: true, force: true }));
+
+/** Row by row, as text (the reference). */
+async function asText(file: string, now: Snapshot = exposed, after: Snapshot = planned) {
+  const analysis = new ImpactAnalysis(now, after, profile, DEFAULT_ASSUMPTIONS);
+  const summary = await readTrace(file, { onRecord: (record) => analysis.add(record) });
+  return { summary, result: analysis.finish() };
+}
+
+/** From the bytes, through the kernel, on the calling thread (one part). */
+async function throughKernel(file: string, now: Snapshot = exposed, after: Snapshot = planned) {
+  const analysis = new ImpactAnalysis(now, after, profile, DEFAULT_ASSUMPTIONS);
+  const summary = await readTrace(file, { onRecord: () => assert.fail('no record is handed over one by one'), impact: analysis, parts: 1 });
+  return { summary, result: analysis.finish() };
+}
+
+/** A random source (a linear congruential generator: the same file every run). */
+function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state / 2147483648;
+  };
+}
+
+/**
+ * A Get-MessageTraceV2 export with the quirks of PowerShell and of hostile text. Key columns (SenderAddress,
+ * RecipientAddress, FromIP) hold addresses that differ in case, in their local part only, by a doubled quote, by
+ * blanks around them, by bytes that are no UTF-8, lists, the null sender, no `@`, bad and missing IPs; subjects hold
+ * line breaks and quotes; rows of another length, empty and blank lines, LF and CRLF line ends, unquoted fields.
+ */
+function hostileTrace(seed: number, rows: number): Buffer {
+  const next = random(seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
+  const sources = ['203.0.113.10', '198.51.100.5', '192.0.2.25', '192.0.2.26', ' 192.0.2.25 ', '192.0.2.250', '2001:db8::25', '2001:DB8::25', '', 'not-an-ip', '300.1.1.1'];
+  const senders = [
+    'scanner@contoso.com',
+    'printer@contoso.com',
+    'Scanner@CONTOSO.COM',
+    'billing@saas.example',
+    'other@saas.example',
+    'j.smith@partner.example',
+    'ceo@contoso.com',
+    ' ceo@contoso.com ',
+    'orders@fabrikam.example',
+    'a"b@fabrikam.example',
+    'x@y@contoso.com',
+    '<>',
+    '',
+    'no-at-sign',
+    'contoso.com',
+    'user@sub.contoso.com',
+    'ümlaut@bücher.example',
+  ];
+  const recipients = ['alice@contoso.com', 'Bob@contoso.com', 'finance@CONTOSO.com', 'hr@contoso.com', 'x@elsewhere.example', 'alice@contoso.com;bob@contoso.com', 'x@elsewhere.example, bob@contoso.com', 'bob@contoso.com;x@elsewhere.example', 'nobody', '', ' ops@contoso.com '];
+  const subjects = ['Invoice, November', 'Re: "contract" draft', 'two\r\nlines', 'a "\n" trap', '"\n"', 'scan', 'é ünïcode', '', ',', '""'];
+  const quote = (value: string) => `"${value.replace(/"/g, '""')}"`;
+  const parts: Buffer[] = [Buffer.from('#TYPE Deserialized.Microsoft.Exchange.Management.FfoReporting.MessageTraceResultV2\r\n"Received","SenderAddress","RecipientAddress","Subject","Status","ToIP","FromIP","Size"\r\n')];
+  for (let i = 0; i < rows; i++) {
+    const time = pick([new Date(Date.UTC(2026, 10, 1) + Math.floor(next() * 7 * 86_400_000)).toISOString(), '11/20/2026 9:14:03 AM', '', 'garbage']);
+    const values = [time, pick(senders), pick(recipients), pick(subjects), 'Delivered', '', pick(sources), String(1000 + i)];
+    const roll = next();
+    let line: string;
+    if (roll < 0.01) line = values.slice(0, 3).map(quote).join(',');
+    else if (roll < 0.02) line = '   ';
+    else if (roll < 0.03) line = '';
+    // Unquoted where the values allow it, as hand-written files have them.
+    else if (roll < 0.1) line = values.map((value) => (/[",\r\n]/.test(value) ? quote(value) : value)).join(',');
+    else line = values.map(quote).join(',');
+    const end = next() < 0.2 ? '\n' : '\r\n';
+    // Bytes that are no UTF-8, inside a quoted key column.
+    if (next() < 0.01) parts.push(Buffer.concat([Buffer.from(`"${values[0]}","bad`), Buffer.from([0xff, 0xc3]), Buffer.from(`@contoso.com","alice@contoso.com","s","Delivered","","192.0.2.25","1"${end}`)]));
+    else parts.push(Buffer.from(line + end));
+  }
+  return Buffer.concat(parts);
+}
+
+describe('the row-key kernel reads what the text reading reads', () => {
+  test('the kernel is built (npm run build) and available', () => {
+    assert.ok(rowKernelAvailable(), 'dist/trace/row-keys.wasm is missing: run npm run build');
+  });
+
+  test('the bundled trace', async () => {
+    const file = 'examples/traces/contoso-message-trace.csv';
+    const text = await asText(file);
+    assert.ok(text.result.breaking > 0);
+    assert.deepEqual(await throughKernel(file), text);
+  });
+
+  test('hostile traces: every quirk in the key columns, malformed rows, bytes that are no UTF-8', async () => {
+    for (const [seed, rows] of [[11, 4000], [12, 2500], [13, 300]] as const) {
+      const file = join(folder, `hostile-${seed}.csv`);
+      await writeFile(file, hostileTrace(seed, rows));
+      const text = await asText(file);
+      assert.ok(text.summary.malformed > 10 && text.result.groups.length > 5, 'malformed rows and several breaking groups');
+      assert.ok(text.result.skipped.noSourceIp > 0 && text.result.skipped.notForTenant > 0, 'rows skipped for each reason');
+      assert.deepEqual(await throughKernel(file), text, `seed ${seed}`);
+    }
+  });
+
+  test('a table of 16 keys and 3 events a scan: both fill again and again, with the same result', async () => {
+    const file = join(folder, 'tiny-table.csv');
+    await writeFile(file, hostileTrace(21, 3000));
+    const text = await asText(file);
+    const saved = { ...kernelLimits };
+    try {
+      Object.assign(kernelLimits, { slots: 32, events: 3 });
+      assert.deepEqual(await throughKernel(file), text);
+    } finally {
+      Object.assign(kernelLimits, saved);
+    }
+  });
+
+  test('where the kernel hands over (a quote in an unquoted field, a record over 64 KiB), the text reading goes on', async () => {
+    const rows = hostileTrace(31, 1500).toString('latin1').split('\r\n');
+    // Halfway: a stray quote in an unquoted field; further on, a subject longer than the kernel reads.
+    rows.splice(700, 0, '2026-11-24T09:00:00Z,scan"ner@contoso.com,alice@contoso.com,s,Delivered,,192.0.2.25,1');
+    const file = join(folder, 'handed-over.csv');
+    await writeFile(file, Buffer.from(rows.join('\r\n'), 'latin1'));
+    assert.deepEqual(await throughKernel(file), await asText(file));
+    const long = join(folder, 'long-record.csv');
+    rows.splice(300, 0, `"2026-11-24T09:00:00Z","scanner@contoso.com","alice@contoso.com","${'x'.repeat(70_000)}","Delivered","","192.0.2.25","1"`);
+    await writeFile(long, Buffer.from(rows.join('\r\n'), 'latin1'));
+    const text = await asText(long);
+    assert.ok(text.summary.records > 500 && text.summary.malformed > 100, `${text.summary.records} records, ${text.summary.malformed} malformed`);
+    assert.deepEqual(await throughKernel(long), text);
+  });
+
+  test('no line break after the last row; a header and no rows', async () => {
+    const file = join(folder, 'no-final-break.csv');
+    await writeFile(file, 'Received,SenderAddress,RecipientAddress,FromIP,Subject\r\n2026-11-24T09:00:00Z,scanner@contoso.com,alice@contoso.com,192.0.2.25,"last ""one"""');
+    const text = await asText(file);
+    assert.equal(text.summary.records, 1);
+    assert.deepEqual(await throughKernel(file), text);
+    const empty = join(folder, 'header-only.csv');
+    await writeFile(empty, 'Received,SenderAddress,RecipientAddress,FromIP,Subject\r\n');
+    assert.deepEqual(await throughKernel(empty), await asText(empty));
+  });
+
+  test('a policy scoped to recipients by address: the whole recipient address is part of the key', async () => {
+    const scoped: Snapshot = { ...exposed, AntiPhishRule: [{ Name: 'VIP', State: 'Enabled', Priority: 0, SentTo: ['ceo@contoso.com'] }] } as Snapshot;
+    assert.equal(new ImpactAnalysis(scoped, planned, profile, DEFAULT_ASSUMPTIONS).keyShape().wholeRecipient, true);
+    assert.equal(new ImpactAnalysis(exposed, planned, profile, DEFAULT_ASSUMPTIONS).keyShape().wholeRecipient, false);
+    const file = join(folder, 'scoped.csv');
+    await writeFile(file, hostileTrace(41, 1500));
+    assert.deepEqual(await throughKernel(file, scoped), await asText(file, scoped));
+  });
+});

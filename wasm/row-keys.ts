@@ -1,0 +1,465 @@
+// AssemblyScript: the row-key kernel of src/trace/row-kernel.ts, built into dist/trace/row-keys.wasm by
+// scripts/build-wasm.mjs. It reads CSV records of the common shape from bytes the caller put in memory, finds the
+// fields, hashes the key columns' bytes and looks the key up in a table: a row whose key the caller said to count is
+// counted here; every other row becomes an event for the caller. Every address and size comes from configure(); the
+// caller owns the layout (row-kernel.ts). The record grammar is CsvRecordScanner's (src/trace/tokenize.ts), on bytes.
+
+const LF: i32 = 10;
+const CR: i32 = 13;
+const QUOTE: i32 = 34;
+const AT: i32 = 64;
+const COMMA: i32 = 44;
+const SEMICOLON: i32 = 59;
+
+/** The longest record read here, in bytes (CSV_FAST_RECORD of tokenize.ts): longer ones are handed over. */
+const FAST_RECORD: i32 = 1 << 16;
+
+// What scan() stops with.
+const DONE: i32 = 0;
+const HANDED_OVER: i32 = 1;
+const EVENTS_FULL: i32 = 2;
+const TABLE_FULL: i32 = 3;
+
+// Events: a row for the caller.
+/** A row whose key was not in the table: added with PENDING, for the caller to say what rows of that key get. */
+const EVENT_NEW: i32 = 1;
+/** A row whose key is in the table with a value other than a count (PENDING, 0 or negative). */
+const EVENT_FOUND: i32 = 2;
+/** A row of another length than the header's: no key. */
+const EVENT_ODD: i32 = 3;
+
+/** The value of a key the caller has not yet said anything of. */
+const PENDING: i32 = 0x7fffffff;
+/** Hits an entry counts before the caller takes them (TABLE_FULL). */
+const MOST_HITS: i32 = 1 << 30;
+
+// The record scanner's answers.
+const NEEDS_MORE: i32 = -1;
+const HAND_OVER: i32 = -2;
+
+// Configuration.
+let delimiter: i32 = 44;
+let fields: i32 = 0;
+let mostFields: i32 = 0;
+let keyCount: i32 = 0;
+/** Per key part: its column and how it takes part (0 whole, 1 domain, 2 recipients). */
+let keyColumns: i32 = 0;
+let input: i32 = 0;
+/** Per field of the record being read: start and end (two i32). */
+let spans: i32 = 0;
+let events: i32 = 0;
+let eventCapacity: i32 = 0;
+/** i32 words per event: kind, start, end, entry, row, then start and end per field when it has the header's length. */
+let eventWords: i32 = 0;
+let slots: i32 = 0;
+/** The slots in use (a power of two, doubled as keys come, up to slotCapacity), less one. */
+let slotMask: i32 = 0;
+let slotCapacity: i32 = 0;
+let arena: i32 = 0;
+let arenaCapacity: i32 = 0;
+let entryCapacity: i32 = 0;
+/** Per key part: start, end, tag (three i32), for the row being read. */
+let keySpans: i32 = 0;
+/** Where scan() writes what it did (i32 words): position, events, line feeds, arena used, entries, records. */
+let result: i32 = 0;
+
+// State.
+let used: i32 = 0;
+let entries: i32 = 0;
+/** Line feeds inside quoted fields of the record being read. */
+let quotedLines: i32 = 0;
+let recordFields: i32 = 0;
+
+export function configure(
+  delimiterByte: i32,
+  headerFields: i32,
+  most: i32,
+  parts: i32,
+  keyColumnsAt: i32,
+  inputAt: i32,
+  spansAt: i32,
+  eventsAt: i32,
+  eventsCapacity: i32,
+  slotsAt: i32,
+  slotCount: i32,
+  arenaAt: i32,
+  arenaBytes: i32,
+  keySpansAt: i32,
+  resultAt: i32,
+): void {
+  delimiter = delimiterByte;
+  fields = headerFields;
+  mostFields = most;
+  keyCount = parts;
+  keyColumns = keyColumnsAt;
+  input = inputAt;
+  spans = spansAt;
+  events = eventsAt;
+  eventCapacity = eventsCapacity;
+  eventWords = 5 + 2 * headerFields;
+  slots = slotsAt;
+  slotCapacity = slotCount;
+  entryCapacity = slotCount >> 1;
+  arena = arenaAt;
+  arenaCapacity = arenaBytes;
+  keySpans = keySpansAt;
+  result = resultAt;
+  clear();
+}
+
+/** Empties the table. */
+export function clear(): void {
+  // Few slots while keys are few: the table stays in the processor's caches.
+  slotMask = min(FIRST_SLOTS, slotCapacity) - 1;
+  memory.fill(<usize>slots, 0, <usize>((slotMask + 1) * 8));
+  used = 0;
+  entries = 0;
+}
+
+const FIRST_SLOTS: i32 = 4096;
+
+/** Twice the slots, every entry placed again (each holds its hash). */
+function grow(): void {
+  slotMask = 2 * (slotMask + 1) - 1;
+  memory.fill(<usize>slots, 0, <usize>((slotMask + 1) * 8));
+  for (let entry = 0; entry < used; entry += load<i32>(<usize>(arena + entry + 8))) place(load<i32>(<usize>(arena + entry + 12)), entry);
+}
+
+function place(hash32: i32, entry: i32): void {
+  let slot = hash32 & slotMask;
+  while (load<i32>(<usize>(slots + 8 * slot + 4)) != 0) slot = (slot + 1) & slotMask;
+  store<i32>(<usize>(slots + 8 * slot), hash32);
+  store<i32>(<usize>(slots + 8 * slot + 4), entry + 1);
+}
+
+@inline function byte(at: i32): i32 {
+  return <i32>load<u8>(<usize>(input + at));
+}
+
+/**
+ * The first quote at or after `from` and before `end`, or -1; the line feeds before it (or before `end`) are added to
+ * quotedLines.
+ */
+function nextQuote(from: i32, end: i32): i32 {
+  const quotes = i8x16.splat(<i8>QUOTE);
+  const feeds = i8x16.splat(<i8>LF);
+  for (let i = from; i < end; i += 16) {
+    const block = v128.load(<usize>(input + i));
+    let quoteBits = i8x16.bitmask(i8x16.eq(block, quotes));
+    let feedBits = i8x16.bitmask(i8x16.eq(block, feeds));
+    const left = end - i;
+    if (left < 16) {
+      const keep = (1 << left) - 1;
+      quoteBits &= keep;
+      feedBits &= keep;
+    }
+    if (quoteBits != 0) {
+      const at = ctz<i32>(quoteBits);
+      quotedLines += popcnt<i32>(feedBits & ((1 << at) - 1));
+      return i + at;
+    }
+    quotedLines += popcnt<i32>(feedBits);
+  }
+  return -1;
+}
+
+/** The first delimiter, line feed or quote at or after `from` and before `end`, or `end`. */
+function nextStop(from: i32, end: i32): i32 {
+  const delimiters = i8x16.splat(<i8>delimiter);
+  const feeds = i8x16.splat(<i8>LF);
+  const quotes = i8x16.splat(<i8>QUOTE);
+  for (let i = from; i < end; i += 16) {
+    const block = v128.load(<usize>(input + i));
+    let bits = i8x16.bitmask(v128.or(v128.or(i8x16.eq(block, delimiters), i8x16.eq(block, feeds)), i8x16.eq(block, quotes)));
+    const left = end - i;
+    if (left < 16) bits &= (1 << left) - 1;
+    if (bits != 0) return i + ctz<i32>(bits);
+  }
+  return end;
+}
+
+/**
+ * One record (or an empty line) from `start` in the first `end` bytes: the index after it, NEEDS_MORE or HAND_OVER.
+ * Its fields' spans go to `spans`, their count to recordFields (0: an empty line), its quoted line feeds to
+ * quotedLines. As CsvRecordScanner.record reads text.
+ */
+function record(start: i32, end: i32, last: bool): i32 {
+  recordFields = 0;
+  quotedLines = 0;
+  const first = byte(start);
+  if (first == LF) return start + 1;
+  if (first == CR) {
+    if (start + 1 >= end) return last ? HAND_OVER : NEEDS_MORE;
+    if (byte(start + 1) == LF) return start + 2;
+  }
+  let count = 0;
+  let i = start;
+  while (true) {
+    if (i - start > FAST_RECORD || count >= mostFields) return HAND_OVER;
+    if (i < end && byte(i) == QUOTE) {
+      const open = i;
+      let from = i + 1;
+      let close = 0;
+      while (true) {
+        const quote = nextQuote(from, end);
+        if (quote < 0) return last ? HAND_OVER : NEEDS_MORE;
+        if (quote + 1 >= end) {
+          if (!last) return NEEDS_MORE;
+          close = quote;
+          break;
+        }
+        if (byte(quote + 1) == QUOTE) {
+          from = quote + 2;
+          continue;
+        }
+        close = quote;
+        break;
+      }
+      store<i32>(<usize>(spans + 8 * count), open + 1);
+      store<i32>(<usize>(spans + 8 * count + 4), close);
+      count++;
+      i = close + 1;
+      if (i >= end) break;
+      const c = byte(i);
+      if (c == delimiter) {
+        i++;
+        continue;
+      }
+      if (c == LF) {
+        i++;
+        break;
+      }
+      if (c == CR) {
+        if (i + 1 >= end) return last ? HAND_OVER : NEEDS_MORE;
+        if (byte(i + 1) == LF) {
+          i += 2;
+          break;
+        }
+      }
+      return HAND_OVER;
+    }
+    const k = nextStop(i, end);
+    if (k >= end) {
+      if (!last) return NEEDS_MORE;
+      store<i32>(<usize>(spans + 8 * count), i);
+      store<i32>(<usize>(spans + 8 * count + 4), k);
+      count++;
+      i = k;
+      break;
+    }
+    const c = byte(k);
+    if (c == QUOTE) return HAND_OVER;
+    store<i32>(<usize>(spans + 8 * count), i);
+    // The CR of a CR LF ends the record; a lone CR is text.
+    store<i32>(<usize>(spans + 8 * count + 4), c == LF && k > i && byte(k - 1) == CR ? k - 1 : k);
+    count++;
+    i = k + 1;
+    if (c == LF) break;
+  }
+  if (count >= mostFields || i - start > FAST_RECORD) return HAND_OVER;
+  recordFields = count;
+  return i;
+}
+
+const K: u64 = 0x9e3779b97f4a7c15;
+
+@inline function mix(hash: u64, word: u64): u64 {
+  const h = (hash ^ word) * K;
+  return h ^ (h >> 29);
+}
+
+/** `bytes` bytes from `at` (absolute), eight at a time; the last word's bytes past them are masked off. */
+function hashBytes(hash: u64, at: i32, bytes: i32): u64 {
+  let i = 0;
+  for (; i + 8 <= bytes; i += 8) hash = mix(hash, load<u64>(<usize>(at + i)));
+  if (i < bytes) hash = mix(hash, load<u64>(<usize>(at + i)) & ((<u64>1 << (<u64>(bytes - i) * 8)) - 1));
+  return hash;
+}
+
+/** Whether `bytes` bytes at `a` and at `b` (absolute) are the same. */
+function sameBytes(a: i32, b: i32, bytes: i32): bool {
+  let i = 0;
+  for (; i + 8 <= bytes; i += 8) if (load<u64>(<usize>(a + i)) != load<u64>(<usize>(b + i))) return false;
+  if (i < bytes) {
+    const mask = (<u64>1 << (<u64>(bytes - i) * 8)) - 1;
+    if ((load<u64>(<usize>(a + i)) & mask) != (load<u64>(<usize>(b + i)) & mask)) return false;
+  }
+  return true;
+}
+
+/** Bits of the bytes equal to `byte` in the 16 from `at` that lie in [from, to). */
+@inline function bitsOf(block: v128, byte: v128, at: i32, from: i32, to: i32): i32 {
+  let bits = i8x16.bitmask(i8x16.eq(block, byte));
+  if (at < from) bits &= ~((1 << (from - at)) - 1);
+  if (at + 16 > to) bits &= (1 << (to - at)) - 1;
+  return bits;
+}
+
+/** The key of the record just read: its parts to keySpans, and its hash. */
+function readKey(): u64 {
+  const ats = i8x16.splat(<i8>AT);
+  const semicolons = i8x16.splat(<i8>SEMICOLON);
+  const commas = i8x16.splat(<i8>COMMA);
+  let hash: u64 = 0x811c9dc5;
+  for (let k = 0; k < keyCount; k++) {
+    const column = load<i32>(<usize>(keyColumns + 8 * k));
+    const part = load<i32>(<usize>(keyColumns + 8 * k + 4));
+    const start = load<i32>(<usize>(spans + 8 * column));
+    const end = load<i32>(<usize>(spans + 8 * column + 4));
+    let from = start;
+    let tag = 0;
+    if (part != 0) {
+      // The last `@`, and whether a list separator is anywhere in the value.
+      let at = -1;
+      let list = false;
+      for (let i = start; i < end; i += 16) {
+        const block = v128.load(<usize>(input + i));
+        const bits = bitsOf(block, ats, i, start, end);
+        if (bits != 0) at = i + 31 - clz<i32>(bits);
+        if (part == 2 && (bitsOf(block, semicolons, i, start, end) | bitsOf(block, commas, i, start, end)) != 0) list = true;
+      }
+      // The domain after the last `@` decides, unless the value is a list of addresses.
+      if (at >= 0 && !list) {
+        from = at + 1;
+        tag = 1;
+      }
+    }
+    store<i32>(<usize>(keySpans + 12 * k), from);
+    store<i32>(<usize>(keySpans + 12 * k + 4), end);
+    store<i32>(<usize>(keySpans + 12 * k + 8), tag);
+    hash = hashBytes(hash, input + from, end - from);
+    hash = mix(hash, <u64>(0x100 + tag));
+  }
+  return hash;
+}
+
+// An entry in the arena (at a multiple of 4): hits, value, its size in bytes, its hash, then per part its length and
+// tag (two i32), then the parts' bytes.
+const ENTRY_HEADER: i32 = 16;
+
+/** The entry of the key just read, or -1. */
+function find(hash32: i32): i32 {
+  let slot = hash32 & slotMask;
+  while (true) {
+    const at = slots + 8 * slot;
+    const entry = load<i32>(<usize>(at + 4)) - 1;
+    if (entry < 0) return -1;
+    if (load<i32>(<usize>at) == hash32 && sameKey(entry)) return entry;
+    slot = (slot + 1) & slotMask;
+  }
+}
+
+function sameKey(entry: i32): bool {
+  const base = arena + entry;
+  let bytes = base + ENTRY_HEADER + 8 * keyCount;
+  for (let k = 0; k < keyCount; k++) {
+    const start = load<i32>(<usize>(keySpans + 12 * k));
+    const length = load<i32>(<usize>(keySpans + 12 * k + 4)) - start;
+    if (load<i32>(<usize>(base + ENTRY_HEADER + 8 * k)) != length || load<i32>(<usize>(base + ENTRY_HEADER + 4 + 8 * k)) != load<i32>(<usize>(keySpans + 12 * k + 8))) return false;
+    if (!sameBytes(bytes, input + start, length)) return false;
+    bytes += length;
+  }
+  return true;
+}
+
+/** Adds the key just read (not found) with PENDING: its entry, or -1 when the table is full. */
+function insert(hash32: i32): i32 {
+  let length = 0;
+  for (let k = 0; k < keyCount; k++) length += load<i32>(<usize>(keySpans + 12 * k + 4)) - load<i32>(<usize>(keySpans + 12 * k));
+  const size = (ENTRY_HEADER + 8 * keyCount + length + 3) & ~3;
+  if (entries >= entryCapacity || used + size > arenaCapacity) return -1;
+  if (2 * (entries + 1) > slotMask + 1) grow();
+  const entry = used;
+  const base = arena + entry;
+  store<i32>(<usize>base, 0);
+  store<i32>(<usize>(base + 4), PENDING);
+  store<i32>(<usize>(base + 8), size);
+  store<i32>(<usize>(base + 12), hash32);
+  let bytes = base + ENTRY_HEADER + 8 * keyCount;
+  for (let k = 0; k < keyCount; k++) {
+    const start = load<i32>(<usize>(keySpans + 12 * k));
+    const partLength = load<i32>(<usize>(keySpans + 12 * k + 4)) - start;
+    store<i32>(<usize>(base + ENTRY_HEADER + 8 * k), partLength);
+    store<i32>(<usize>(base + ENTRY_HEADER + 4 + 8 * k), load<i32>(<usize>(keySpans + 12 * k + 8)));
+    memory.copy(<usize>bytes, <usize>(input + start), <usize>partLength);
+    bytes += partLength;
+  }
+  used += size;
+  entries++;
+  place(hash32, entry);
+  return entry;
+}
+
+/** The `count`th event of this scan: its record from `start` to `end`, `row` records after the scan's first. */
+function event(kind: i32, count: i32, start: i32, end: i32, entry: i32, row: i32): void {
+  const at = events + 4 * eventWords * count;
+  store<i32>(<usize>at, kind);
+  store<i32>(<usize>(at + 4), start);
+  store<i32>(<usize>(at + 8), end);
+  store<i32>(<usize>(at + 12), entry);
+  store<i32>(<usize>(at + 16), row);
+  if (recordFields == fields) memory.copy(<usize>(at + 20), <usize>spans, <usize>(8 * fields));
+}
+
+/**
+ * Reads records from `from` in the first `end` bytes of the input (`last`: no more will come). Stops at the end, at a
+ * record it does not read (HANDED_OVER), when the events are full (EVENTS_FULL) or when the table is (TABLE_FULL); the
+ * result says where (the record to go on from), how many events there are and how many line feeds were passed.
+ */
+export function scan(from: i32, end: i32, last: bool): i32 {
+  let i = from;
+  let count = 0;
+  let lines = 0;
+  let rows = 0;
+  let status = DONE;
+  while (i < end) {
+    if (count >= eventCapacity) {
+      status = EVENTS_FULL;
+      break;
+    }
+    const next = record(i, end, last);
+    if (next == NEEDS_MORE) break;
+    if (next == HAND_OVER) {
+      status = HANDED_OVER;
+      break;
+    }
+    if (recordFields == 0) {
+      lines++;
+      i = next;
+      continue;
+    }
+    if (recordFields == fields) {
+      const hash = readKey();
+      const hash32 = <i32>(hash ^ (hash >> 32));
+      let entry = find(hash32);
+      if (entry < 0) {
+        entry = insert(hash32);
+        if (entry < 0) {
+          status = TABLE_FULL;
+          break;
+        }
+        event(EVENT_NEW, count++, i, next, entry, rows);
+      } else {
+        const value = load<i32>(<usize>(arena + entry + 4));
+        if (value > 0 && value != PENDING) {
+          const hits = load<i32>(<usize>(arena + entry)) + 1;
+          if (hits >= MOST_HITS) {
+            status = TABLE_FULL;
+            break;
+          }
+          store<i32>(<usize>(arena + entry), hits);
+        } else event(EVENT_FOUND, count++, i, next, entry, rows);
+      }
+    } else event(EVENT_ODD, count++, i, next, -1, rows);
+    lines += 1 + quotedLines;
+    rows++;
+    i = next;
+  }
+  store<i32>(<usize>result, i);
+  store<i32>(<usize>(result + 4), count);
+  store<i32>(<usize>(result + 8), lines);
+  store<i32>(<usize>(result + 12), used);
+  store<i32>(<usize>(result + 16), entries);
+  store<i32>(<usize>(result + 20), rows);
+  return status;
+}
