@@ -4,9 +4,10 @@
  *   - bare CSV passes, counting rows: `papaparse`, `udsv` (uDSV's incremental parser, string arrays), `csv-parse`
  *     (the reader's options) and `eoplock-csv` (eoplock's CSV reader: the row scanner of src/trace/tokenize.ts);
  *   - `duckdb`: read_csv with a SQL aggregate (count per FromIP), on 2 threads;
- *   - `eoplock-impact-1` (the file read in one piece, one thread) or `eoplock-impact` (as the CLI reads it: a large
- *     file in parts, on every processor). The eoplock passes load the built code from the folder given third
- *     (default dist/).
+ *   - `eoplock-impact-1`: the impact analysis of the library with the file read as text, row by row, in one piece on one
+ *     thread (the reference); `eoplock-impact`: the command `eoplock impact <tenant> <file> --format json` from the CLI
+ *     bundle, in this process (a large file in parts, on every processor, through the row-key kernel). The eoplock
+ *     passes load the built code from the folder given third (default dist/).
  * It prints rows, wall seconds, CPU seconds (every thread of the process) and peak RSS as JSON.
  */
 import { createReadStream } from 'node:fs';
@@ -16,11 +17,16 @@ import { pathToFileURL } from 'node:url';
 const [mode, file, code = 'dist'] = process.argv.slice(2) as [string, string, string?];
 const started = performance.now();
 let rows = 0;
+/** Wall and CPU time and peak RSS so far. */
+const measure = () => ({ seconds: (performance.now() - started) / 1000, cpu: process.cpuUsage(), maxRssMb: process.resourceUsage().maxRSS / 1024 });
+/** Measured before the pass's own checking work (parsing the command's output), where there is some. */
+let measured: ReturnType<typeof measure> | null = null;
 /** What the impact passes found, to compare (a digest of the groups: they are many). */
 let impact: (() => unknown) | null = null;
 // The built code, as the CLI runs it, not the TypeScript sources.
 const load = async <T>(path: string): Promise<T> => (await import(pathToFileURL(`${code}/${path}`).href)) as T;
 const text = () => createReadStream(file, { encoding: 'utf8' }) as AsyncIterable<string> & NodeJS.ReadableStream;
+const SNAPSHOT = 'examples/contoso-exposed.json';
 const HEADER = ['Received', 'SenderAddress', 'RecipientAddress', 'Subject', 'Status', 'ToIP', 'FromIP', 'Size', 'MessageId', 'MessageTraceId'];
 
 if (mode === 'papaparse') {
@@ -54,30 +60,39 @@ if (mode === 'papaparse') {
   const connection = await db.connect();
   const reader = await connection.runAndReadAll(`SELECT FromIP, count(*) AS n FROM read_csv('${file.replace(/'/g, "''")}', header = true, all_varchar = true) GROUP BY FromIP`);
   rows = reader.getRows().reduce((sum, row) => sum + Number(row[1]), 0);
-} else if (mode === 'eoplock-impact' || mode === 'eoplock-impact-1') {
+} else if (mode === 'eoplock-impact-1') {
   const { DEFAULT_ASSUMPTIONS } = await load<typeof import('../src/eop/assumptions.js')>('eop/assumptions.js');
-  const { buildPlan, DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME } = await load<typeof import('../src/plan/plan.js')>('plan/plan.js');
+  const { defaultPlan } = await load<typeof import('../src/plan/plan.js')>('plan/plan.js');
   const { inferProfile } = await load<typeof import('../src/profile/profile.js')>('profile/profile.js');
   const { loadSnapshotFile } = await load<typeof import('../src/snapshot/load.js')>('snapshot/load.js');
   const { ImpactAnalysis } = await load<typeof import('../src/trace/impact.js')>('trace/impact.js');
   const { readTrace } = await load<typeof import('../src/trace/read.js')>('trace/read.js');
-  const { snapshot } = await loadSnapshotFile('examples/contoso-exposed.json');
+  const { snapshot } = await loadSnapshotFile(SNAPSHOT);
   const profile = inferProfile(snapshot);
-  const after = buildPlan(snapshot, profile, { allowDirectSend: [], safetyNet: 'reject', ruleName: DEFAULT_RULE_NAME, connectorName: DEFAULT_CONNECTOR_NAME }).after;
-  const analysis = new ImpactAnalysis(snapshot, after, profile, DEFAULT_ASSUMPTIONS);
-  const parts = mode === 'eoplock-impact' ? { impact: analysis } : {};
-  const summary = await readTrace(file, { onRecord: (record) => analysis.add(record), ...parts });
+  const analysis = new ImpactAnalysis(snapshot, defaultPlan(snapshot, profile, DEFAULT_ASSUMPTIONS).after, profile, DEFAULT_ASSUMPTIONS);
+  // No `impact` option: the file is read as text, row by row, in one piece (the reference the CLI's reading must equal).
+  const summary = await readTrace(file, { onRecord: (record) => analysis.add(record) });
   const result = analysis.finish();
   rows = summary.records + summary.malformed;
   if (result.evaluated === 0) throw new Error('nothing evaluated');
   const { groups, limits: _limits, ...counts } = result;
   impact = () => ({ counts, groups: groups.length, digest: digest(groups.map((group) => JSON.stringify(group))) });
+} else if (mode === 'eoplock-impact') {
+  // The command itself, from the CLI bundle (as bin/eoplock.js runs it), its JSON kept in memory.
+  const { main } = (await import(pathToFileURL(`${code}/cli-bundle/main.js`).href)) as { main: (argv: readonly string[], io: object) => Promise<number> };
+  let output = '';
+  const keep = (text: string) => (output += text);
+  const exit = await main(['impact', SNAPSHOT, file, '--format', 'json'], { stdout: keep, data: keep, stderr: (text: string) => process.stderr.write(text), color: false, progress: false });
+  if (exit > 1) throw new Error(`eoplock impact exited with ${exit}`);
+  // The command is done, its output written: what follows is the bench's (parsing the output for the digest).
+  measured = measure();
+  const { snapshot: _snapshot, after: _after, inputs, groups, limits: _limits, ...counts } = JSON.parse(output) as { snapshot: unknown; after: unknown; inputs: { records: number; malformed: number }[]; groups: unknown[]; limits: unknown };
+  rows = (inputs[0]?.records ?? 0) + (inputs[0]?.malformed ?? 0);
+  impact = () => ({ counts, groups: groups.length, digest: digest(groups.map((group) => JSON.stringify(group))) });
 } else {
   throw new Error(`unknown mode ${mode}`);
 }
-const seconds = (performance.now() - started) / 1000;
-const cpu = process.cpuUsage();
-const maxRssMb = process.resourceUsage().maxRSS / 1024;
+const { seconds, cpu, maxRssMb } = measured ?? measure();
 // Measured before the digest is made.
 process.stdout.write(JSON.stringify({ mode, rows, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssMb, impact: impact?.() }));
 
