@@ -59,7 +59,9 @@ const packages = {
 
 await rm(outdir, { recursive: true, force: true });
 const result = await build({
-  entryPoints: [entry],
+  // The worker threads' modules too (the message-trace reader's, the class search's): a worker loads its bundle and the
+  // chunks it shares with the command, not the ~100 modules of dist/ one by one (src/util/workers.ts finds them).
+  entryPoints: { main: entry, 'read-worker': join(root, 'dist', 'trace', 'read-worker.js'), 'search-worker': join(root, 'dist', 'prove', 'search-worker.js') },
   outdir,
   bundle: true,
   splitting: true,

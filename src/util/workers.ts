@@ -9,10 +9,16 @@ import { Worker, type ResourceLimits } from 'node:worker_threads';
 
 /**
  * The worker module `name` in the source folder `folder` (`prove`, `trace`): `../<folder>/<name>.ts` from here under
- * tsx, `.js` when built (from dist/util/, or from the bundle's chunk in dist/cli-bundle/); null when it is not there.
+ * tsx, `.js` when built (from dist/util/), the worker's bundle `<name>.js` from the CLI bundle's chunk in
+ * dist/cli-bundle/ (else `../<folder>/<name>.js` from there); null when it is not there.
  */
 export function workerModule(folder: string, name: string): URL | null {
   const here = import.meta.url;
+  // From the CLI bundle: the worker's own bundle beside it (scripts/bundle-cli.mjs), which loads far fewer files.
+  if (/\/cli-bundle\/[^/]*$/.test(here)) {
+    const bundled = new URL(`./${name}.js`, here);
+    if (existsSync(fileURLToPath(bundled))) return bundled;
+  }
   const url = new URL(`../${folder}/${name}.${here.endsWith('.ts') ? 'ts' : 'js'}`, here);
   return existsSync(fileURLToPath(url)) ? url : null;
 }
