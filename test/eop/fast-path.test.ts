@@ -169,15 +169,18 @@ describe('decideEach: the stages before authentication once, then one verdict pe
 });
 
 describe('the fast path agrees with the traced path', () => {
-  test('random snapshots × random transactions (fast-check, 300 runs × 4 transactions)', () => {
-    fc.assert(
-      fc.property(snapshot, assumptions, fc.array(transaction, { minLength: 4, maxLength: 4 }), (generated, values, transactions) => {
-        const policy = compile(generated, values);
-        for (const [index, entry] of transactions.entries()) assertAgree(policy, entry, `transaction ${index}`);
-      }),
-      { numRuns: 300 },
-    );
-    for (const part of ['accept 2.6.0', 'reject 5.7.68', 'reject 5.7.51', 'reject 5.7.64', 'reject 5.7.1', 'disposition quarantine', 'disposition delete', 'disposition relay', 'a rule matched', 'a rule not evaluated', 'recipients differ', 'authentication', 'connector by ip', 'connector by certificate', 'refused input']) {
+  test('random snapshots × random transactions (fast-check, 300 runs × 4 transactions, more until every kind is reached)', () => {
+    const property = fc.property(snapshot, assumptions, fc.array(transaction, { minLength: 4, maxLength: 4 }), (generated, values, transactions) => {
+      const policy = compile(generated, values);
+      for (const [index, entry] of transactions.entries()) assertAgree(policy, entry, `transaction ${index}`);
+    });
+    const parts = ['accept 2.6.0', 'reject 5.7.68', 'reject 5.7.51', 'reject 5.7.64', 'reject 5.7.1', 'disposition quarantine', 'disposition delete', 'disposition relay', 'a rule matched', 'a rule not evaluated', 'recipients differ', 'authentication', 'connector by ip', 'connector by certificate', 'refused input'];
+    const short = () => parts.filter((part) => (reached.get(part) ?? 0) < 3);
+    fc.assert(property, { numRuns: 300 });
+    // A rare kind can fall short of three in 300 runs of a random seed: up to 1,200 more runs reach it (each checked
+    // as the first 300 are), so that the coverage asserted below does not depend on the seed.
+    for (let more = 0; more < 12 && short().length > 0; more++) fc.assert(property, { numRuns: 100 });
+    for (const part of parts) {
       assert.ok((reached.get(part) ?? 0) >= 3, `the generators reach "${part}" (${reached.get(part) ?? 0} times): ${JSON.stringify([...reached])}`);
     }
   });
