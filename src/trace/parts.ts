@@ -1,10 +1,8 @@
 /**
- * Reading a large CSV file on every processor: the rows after the header are cut into byte ranges at line feeds, a few
- * per thread; the first range is read on the calling thread straight into the analysis, the others claimed one at a
- * time by whichever thread is free (worker threads, read-worker.ts, each with an ImpactAnalysis of its own, and the
- * calling thread once done with the first), and their breaking groups are merged in the order of the file, so that the
- * result is the one reading the file in one piece gives. Rows are read from their bytes by the row-key kernel
- * (row-kernel.ts); a small file, or one on a single processor, is read so in one part on the calling thread.
+ * Reading a large CSV file on every processor: the rows after the header are cut into byte ranges at line feeds; the
+ * first range is read on the calling thread straight into the analysis, each other one by a worker thread
+ * (read-worker.ts) with an ImpactAnalysis of its own, and their results are merged in the order of the file, so that
+ * the result is the one reading the file in one piece gives.
  *
  * A cut must fall where a row ends, and a line feed may be inside a quoted field: the range before each cut proves it,
  * since it is read from a row's start (the first from the header's end) and must end outside quotes. When one does
@@ -133,7 +131,7 @@ export function mergeBreaking(analysis: ImpactAnalysis, part: BreakingPart): voi
   }
 }
 
-/** One byte range to read, with what its analysis is made of. */
+/** What a worker is given. */
 export interface PartTask {
   file: string;
   layout: CsvLayout;
@@ -145,67 +143,30 @@ export interface PartTask {
   assumptions: ImpactAnalysis['assumptions'];
 }
 
-/**
- * What a worker is given: every part's start, and a counter shared by every thread (SharedArrayBuffer), from which each
- * thread claims the next part to read until none is left. A thread that starts late, or runs slower, reads fewer.
- */
-export interface PartsTask extends Omit<PartTask, 'start' | 'end'> {
-  starts: number[];
-  size: number;
-  claim: SharedArrayBuffer;
-}
-
-/** How reading a part went: its summary (rows numbered from 1 in the part), or why it failed. */
-export type PartDone = ({ ok: true } & RangeSummary) | { ok: false; message: string };
+/** What reading a part gives. */
+export type PartResult =
+  | { ok: true; summary: ReadSummary; rows: number; quoteOpenAtEnd: boolean; counts: ImpactCounts; breaking: BreakingPart }
+  | { ok: false; message: string };
 
 /**
- * What a worker answers, in messages: per part, its breaking groups in batches (the first with every recipient
- * address), then how it went; after its last part, the counts of all its parts. The calling thread merges each batch
- * when the part's turn has come, and lets it go: never all of a part's groups at once in memory beside their
- * serialized copy.
+ * What a worker answers, in messages: its breaking groups in batches (the first with every recipient address), then the
+ * rest (without them). The calling thread merges each batch as it comes, when the part's turn has come, and lets it go:
+ * never all of a part's groups at once in memory beside their serialized copy.
  */
-export type PartMessage = { part: number; batch: BreakingPart } | { part: number; done: PartDone } | { counts: ImpactCounts };
+export type PartMessage = { batch: BreakingPart } | { done: PartDone };
+
+/** A part's answer but its breaking groups. */
+export type PartDone = Exclude<PartResult, { ok: true }> | Omit<Extract<PartResult, { ok: true }>, 'breaking'>;
 
 /** Groups in one message. */
 const BATCH = 1000;
 
-/** Parts per thread: a file is cut finer than the threads, so that they end together (see PartsTask). */
-const PARTS_PER_THREAD = 4;
-
-/** A part's breaking groups, in batches of {@link BATCH} (the first with every recipient address). */
-function* batches(breaking: BreakingPart): Generator<BreakingPart> {
-  for (let k = 0; k < breaking.groups.length; k += BATCH) yield { groups: breaking.groups.slice(k, k + BATCH), addresses: k === 0 ? breaking.addresses : [] };
-}
-
-/** The range of part `k` of a {@link PartsTask}. */
-function partTask(task: PartsTask, k: number): PartTask {
-  const { file, layout, now, after, gateway, assumptions } = task;
-  return { file, layout, start: task.starts[k] as number, end: task.starts[k + 1] ?? task.size, now, after, gateway, assumptions };
-}
-
-/** Reads part `k` into `analysis` (counts) and `sink` (breaking groups); never throws. */
-async function readOnePart<G>(task: PartsTask, k: number, analysis: ImpactAnalysis, sink: BreakingSink<G>): Promise<PartDone> {
-  try {
-    return { ok: true, ...(await readPartInto(partTask(task, k), analysis, sink)) };
-  } catch (error) {
-    return { ok: false, message: error instanceof Error ? error.message : String(error) };
-  }
-}
-
-/**
- * In a worker: claims parts until none is left, reading each with one analysis (its decisions kept from part to part)
- * and a collector of its own; yields the messages to answer with (PartMessage).
- */
-export async function* readClaimedParts(task: PartsTask): AsyncGenerator<PartMessage> {
-  const analysis = new ImpactAnalysis(task.now, task.after, task.gateway, task.assumptions);
-  const claim = new Int32Array(task.claim);
-  for (let k = Atomics.add(claim, 0, 1); k < task.starts.length; k = Atomics.add(claim, 0, 1)) {
-    const collector = new BreakingCollector();
-    const done = await readOnePart(task, k, analysis, collector);
-    if (done.ok) for (const batch of batches(collector.result())) yield { part: k, batch };
-    yield { part: k, done };
-  }
-  yield { counts: analysis.counts() };
+/** The messages a worker answers with (PartMessage). */
+export function* partMessages(result: PartResult): Generator<PartMessage> {
+  if (!result.ok) return yield { done: result };
+  const { breaking, ...done } = result;
+  for (let k = 0; k < breaking.groups.length; k += BATCH) yield { batch: { groups: breaking.groups.slice(k, k + BATCH), addresses: k === 0 ? breaking.addresses : [] } };
+  yield { done };
 }
 
 /** Where a part's breaking messages go, by group: the analysis itself (the first part) or a collector (the others). */
@@ -265,6 +226,18 @@ async function readPartInto<G>(task: PartTask, analysis: ImpactAnalysis, sink: B
   );
 }
 
+/** Reads and evaluates one part with an analysis of its own (in a worker). */
+export async function readPart(task: PartTask): Promise<PartResult> {
+  const analysis = new ImpactAnalysis(task.now, task.after, task.gateway, task.assumptions);
+  const breaking = new BreakingCollector();
+  try {
+    const read = await readPartInto(task, analysis, breaking);
+    return { ok: true, ...read, counts: analysis.counts(), breaking: breaking.result() };
+  } catch (error) {
+    return { ok: false, message: error instanceof Error ? error.message : String(error) };
+  }
+}
+
 /** Where the ranges start: after line feeds near equal shares of the rows' bytes, best between two quoted fields. */
 async function cuts(file: string, from: number, size: number, parts: number): Promise<number[]> {
   const handle = await open(file, 'r');
@@ -295,19 +268,25 @@ async function cuts(file: string, from: number, size: number, parts: number): Pr
   return starts;
 }
 
-/** Runs a worker on the parts it claims, its messages to `onMessage`: true when it answered for all of them. */
-function runWorker(module: URL, task: PartsTask, onMessage: (message: PartMessage) => void): Promise<boolean> {
+/** Runs a worker on a part: its batches of breaking groups to `onBatch`, as they come; then the rest of its answer. */
+function runPart(module: URL, task: PartTask, onBatch: (batch: BreakingPart) => void): Promise<PartDone> {
   return new Promise((resolve) => {
     // A small young generation (V8's default for a worker is 16 MB): rows are short-lived, and peak memory is the sum
     // of every thread's heap. Measured on 5,000,000 rows (bench/README.md): 2 MB holds the peak under 200 MB.
     const worker = startWorker(module, task, { maxYoungGenerationSizeMb: 2 });
     let answered = false;
     worker.on('message', (message: PartMessage) => {
-      if ('counts' in message) answered = true;
-      onMessage(message);
+      if ('batch' in message) return onBatch(message.batch);
+      answered = true;
+      resolve(message.done);
     });
-    worker.once('error', () => resolve(false));
-    worker.once('exit', () => resolve(answered));
+    worker.once('error', (error) => {
+      answered = true;
+      resolve({ ok: false, message: error.message });
+    });
+    worker.once('exit', (code) => {
+      if (!answered) resolve({ ok: false, message: `the worker stopped (${code})` });
+    });
   });
 }
 
@@ -324,17 +303,12 @@ export async function readInParts(file: string, analysis: ImpactAnalysis, option
   // In one part (a small file, one processor): only when its rows are read from their bytes by the row-key kernel,
   // else the reading in one piece does the same.
   if (!module && !(keyColumns(layout.header, layout.format, analysis.keyShape()) && rowKernelAvailable())) return null;
-  const starts = module ? await cuts(file, layout.dataStart, size, wanted * PARTS_PER_THREAD) : [layout.dataStart];
+  const starts = module ? await cuts(file, layout.dataStart, size, wanted) : [layout.dataStart];
   const { now, after, gateway, assumptions } = analysis;
-  const claim = new SharedArrayBuffer(4);
-  // Part 0 is the calling thread's; the others are claimed from 1 on.
-  const claimed = new Int32Array(claim);
-  claimed[0] = 1;
-  const task: PartsTask = { file, layout, starts, size, claim, now, after, gateway, assumptions };
   options.onBytes?.(layout.dataStart);
   // The calling thread reads the first part itself, straight into the analysis (the first part is merged first):
-  // one worker fewer to start and to hold in memory, and nothing of it to merge; then it claims parts as the workers
-  // do. Should the reading in parts fail, the analysis goes back to where it was, for the reading in one piece.
+  // one worker fewer to start and to hold in memory, and nothing of it to merge. Should the reading in parts fail,
+  // the analysis goes back to where it was, for the reading in one piece.
   const checkpoint = analysis.checkpoint();
   // The parts' breaking groups are merged in the order of the file: a part's batches wait until the parts before it are
   // done (the first, read straight into the analysis, is done when read).
@@ -351,53 +325,53 @@ export async function readInParts(file: string, analysis: ImpactAnalysis, option
     if (k === turn) merge(k, batch);
     else waiting[k]?.push(batch);
   };
-  const results: (PartDone | undefined)[] = starts.map(() => undefined);
-  const finished = (k: number, result: PartDone): void => {
-    results[k] = result;
+  const finished = (k: number): void => {
     done[k] = true;
-    options.onBytes?.((starts[k + 1] ?? size) - (starts[k] as number));
     while (turn < starts.length && done[turn]) {
       turn++;
       for (const batch of waiting[turn] ?? []) merge(turn, batch);
       waiting[turn] = [];
     }
   };
-  // The workers' counts, added once all is read.
-  const counts: ImpactCounts[] = [];
-  // The workers first: the calling thread reads without a pause (synchronous reads), and they run meanwhile.
-  const threads = Math.min(wanted, starts.length);
-  const workers = Array.from({ length: module ? threads - 1 : 0 }, () =>
-    runWorker(module as URL, task, (message) => {
-      if ('counts' in message) counts.push(message.counts);
-      else if ('batch' in message) take(message.part, message.batch);
-      else finished(message.part, message.done);
-    }),
-  );
-  finished(0, await readOnePart(task, 0, analysis, analysis));
-  // Then the parts no worker has claimed yet: counted into the analysis, their groups merged in their turn.
-  for (let k = Atomics.add(claimed, 0, 1); k < starts.length; k = Atomics.add(claimed, 0, 1)) {
-    const collector = new BreakingCollector();
-    const result = await readOnePart(task, k, analysis, collector);
-    if (result.ok) take(k, collector.result());
-    finished(k, result);
+  type Read = PartDone | ({ ok: true; first: true } & RangeSummary);
+  const read = async (k: number): Promise<Read> => {
+    const start = starts[k] as number;
+    const end = starts[k + 1] ?? size;
+    const task: PartTask = { file, layout, start, end, now, after, gateway, assumptions };
+    let result: Read;
+    if (k > 0) result = await runPart(module as URL, task, (batch) => take(k, batch));
+    else {
+      try {
+        result = { ok: true, first: true, ...(await readPartInto(task, analysis, analysis)) };
+      } catch (error) {
+        result = { ok: false, message: error instanceof Error ? error.message : String(error) };
+      }
+    }
+    finished(k);
+    options.onBytes?.(end - start);
+    return result;
+  };
+  // The workers first: the calling thread's part is read without a pause (synchronous reads), and they run meanwhile.
+  const others = starts.slice(1).map((_, k) => read(k + 1));
+  const first = await read(0);
+  const results = [first, ...(await Promise.all(others))];
+  for (const [k, result] of results.entries()) {
+    if (!result.ok || (result.quoteOpenAtEnd && k < results.length - 1)) {
+      analysis.restore(checkpoint);
+      return null;
+    }
   }
-  const answered = await Promise.all(workers);
-  const failed = answered.includes(false) || results.some((result, k) => !result?.ok || (result.quoteOpenAtEnd && k < starts.length - 1));
-  if (failed) {
-    analysis.restore(checkpoint);
-    return null;
-  }
-  for (const part of counts) analysis.addCounts(part);
   const summary: ReadSummary = { file, format: layout.format, records: 0, malformed: 0, examples: [] };
   let rowsBefore = 0;
   for (const result of results) {
-    if (!result?.ok) continue;
+    if (!result.ok) continue;
     summary.records += result.summary.records;
     summary.malformed += result.summary.malformed;
     for (const example of result.summary.examples) {
       if (summary.examples.length < MAX_EXAMPLES) summary.examples.push({ ...example, row: example.row + rowsBefore } satisfies Malformed);
     }
     rowsBefore += result.rows;
+    if (!('first' in result)) analysis.addCounts(result.counts);
   }
   return summary;
 }

@@ -83,9 +83,6 @@ export function rowKernelAvailable(): boolean {
   return kernelModule() !== null;
 }
 
-/** The kernel last made (RowKernel.create), and the layout it was made for. */
-let last: { shape: string; kernel: RowKernel } | undefined;
-
 export class RowKernel {
   /** The whole memory, as bytes (its size is set once: no view is ever detached). */
   readonly memory: Buffer;
@@ -98,18 +95,11 @@ export class RowKernel {
   private readonly result: number;
   private readonly exports: Exports;
 
-  /**
-   * A kernel for rows of `fields` fields (`most`: the field count from which a record is handed over), or null. The
-   * last one made is made again only when the layout differs (its memory is about 6 MB): parts are read one after the
-   * other on a thread. Its table is emptied: a kernel left by a reading that failed holds another caller's values.
-   */
+  /** A kernel for rows of `fields` fields (`most`: the field count from which a record is handed over), or null. */
   static create(delimiter: string, fields: number, most: number, columns: readonly KeyColumn[]): RowKernel | null {
     const module = kernelModule();
     if (!module || delimiter.length !== 1 || delimiter.charCodeAt(0) > 0x7f) return null;
-    const shape = JSON.stringify([delimiter, fields, most, columns, kernelLimits]);
-    if (last?.shape !== shape) last = { shape, kernel: new RowKernel(new wasm.Instance(module, {}).exports as unknown as Exports, delimiter.charCodeAt(0), fields, most, columns) };
-    last.kernel.empty();
-    return last.kernel;
+    return new RowKernel(new wasm.Instance(module, {}).exports as unknown as Exports, delimiter.charCodeAt(0), fields, most, columns);
   }
 
   private constructor(exports: Exports, delimiter: number, fields: number, most: number, columns: readonly KeyColumn[]) {
@@ -225,12 +215,6 @@ export class RowKernel {
     this.words[at] = (this.words[at] as number) + 1;
   }
 
-  /** Empties the table. */
-  private empty(): void {
-    this.exports.clear();
-    this.words[this.result / 4 + 3] = 0;
-  }
-
   /** Calls `take` with the value and the count of every entry that counted rows, then empties the table. */
   takeHits(take: (value: number, hits: number) => void): void {
     const used = this.words[this.result / 4 + 3] as number;
@@ -240,7 +224,8 @@ export class RowKernel {
       if (hits > 0) take(this.words[word + 1] as number, hits);
       at += this.words[word + 2] as number;
     }
-    this.empty();
+    this.exports.clear();
+    this.words[this.result / 4 + 3] = 0;
   }
 }
 
