@@ -11,8 +11,6 @@ const AT: i32 = 64;
 const COMMA: i32 = 44;
 const SEMICOLON: i32 = 59;
 
-/** The longest record read here, in bytes (CSV_FAST_RECORD of tokenize.ts): longer ones are handed over. */
-const FAST_RECORD: i32 = 1 << 16;
 
 // What scan() stops with.
 const DONE: i32 = 0;
@@ -41,6 +39,8 @@ const HAND_OVER: i32 = -2;
 let delimiter: i32 = 44;
 let fields: i32 = 0;
 let mostFields: i32 = 0;
+/** The longest record read here, in bytes (CSV_FAST_RECORD of tokenize.ts, given to configure()): longer ones are handed over. */
+let fastRecord: i32 = 0;
 let keyCount: i32 = 0;
 /** Per key part: its column and how it takes part (0 whole, 1 domain, 2 recipients). */
 let keyColumns: i32 = 0;
@@ -74,6 +74,7 @@ export function configure(
   delimiterByte: i32,
   headerFields: i32,
   most: i32,
+  longestRecord: i32,
   parts: i32,
   keyColumnsAt: i32,
   inputAt: i32,
@@ -90,6 +91,7 @@ export function configure(
   delimiter = delimiterByte;
   fields = headerFields;
   mostFields = most;
+  fastRecord = longestRecord;
   keyCount = parts;
   keyColumns = keyColumnsAt;
   input = inputAt;
@@ -195,7 +197,7 @@ function record(start: i32, end: i32, last: bool): i32 {
   let count = 0;
   let i = start;
   while (true) {
-    if (i - start > FAST_RECORD || count >= mostFields) return HAND_OVER;
+    if (i - start > fastRecord || count >= mostFields) return HAND_OVER;
     if (i < end && byte(i) == QUOTE) {
       const open = i;
       let from = i + 1;
@@ -256,7 +258,7 @@ function record(start: i32, end: i32, last: bool): i32 {
     i = k + 1;
     if (c == LF) break;
   }
-  if (count >= mostFields || i - start > FAST_RECORD) return HAND_OVER;
+  if (count >= mostFields || i - start > fastRecord) return HAND_OVER;
   recordFields = count;
   return i;
 }

@@ -133,7 +133,8 @@ export class RowKernel {
     this.events = events;
     this.arena = arena;
     this.result = result;
-    exports.configure(delimiter, fields, most, columns.length, keyColumns, input, spans, events, eventCount, slots, slotCount, arena, ARENA_BYTES, keySpans, result);
+    // The longest record it reads is the text scanner's (CSV_FAST_RECORD): a longer one is handed over.
+    exports.configure(delimiter, fields, most, CSV_FAST_RECORD, columns.length, keyColumns, input, spans, events, eventCount, slots, slotCount, arena, ARENA_BYTES, keySpans, result);
   }
 
   /**
@@ -228,6 +229,3 @@ export class RowKernel {
     this.words[this.result / 4 + 3] = 0;
   }
 }
-
-/** The longest record the kernel reads (as the text scanner): a longer one is handed over. */
-export const KERNEL_RECORD = CSV_FAST_RECORD;
