@@ -42,6 +42,10 @@ let mostFields: i32 = 0;
 /** The longest record read here, in bytes (CSV_FAST_RECORD of tokenize.ts, given to configure()): longer ones are handed over. */
 let fastRecord: i32 = 0;
 let keyCount: i32 = 0;
+/** Slots a lookup looks at before it gives up (the table is then emptied): lookups stay short whatever the keys. */
+let mostProbes: i32 = 0;
+/** The hash's starting value, random per kernel: keys cannot be chosen to collide. */
+let seed: u64 = 0;
 /** Per key part: its column and how it takes part (0 whole, 1 domain, 2 recipients). */
 let keyColumns: i32 = 0;
 let input: i32 = 0;
@@ -75,6 +79,8 @@ export function configure(
   headerFields: i32,
   most: i32,
   longestRecord: i32,
+  probes: i32,
+  hashSeed: i32,
   parts: i32,
   keyColumnsAt: i32,
   inputAt: i32,
@@ -92,6 +98,8 @@ export function configure(
   fields = headerFields;
   mostFields = most;
   fastRecord = longestRecord;
+  mostProbes = probes;
+  seed = <u64>(<u32>hashSeed) * K;
   keyCount = parts;
   keyColumns = keyColumnsAt;
   input = inputAt;
@@ -302,7 +310,7 @@ function readKey(): u64 {
   const ats = i8x16.splat(<i8>AT);
   const semicolons = i8x16.splat(<i8>SEMICOLON);
   const commas = i8x16.splat(<i8>COMMA);
-  let hash: u64 = 0x811c9dc5;
+  let hash: u64 = seed;
   for (let k = 0; k < keyCount; k++) {
     const column = load<i32>(<usize>(keyColumns + 8 * k));
     const part = load<i32>(<usize>(keyColumns + 8 * k + 4));
@@ -339,16 +347,17 @@ function readKey(): u64 {
 // tag (two i32), then the parts' bytes.
 const ENTRY_HEADER: i32 = 16;
 
-/** The entry of the key just read, or -1. */
+/** The entry of the key just read, -1 (not there), or -2 (not found within mostProbes slots). */
 function find(hash32: i32): i32 {
   let slot = hash32 & slotMask;
-  while (true) {
+  for (let probe = 0; probe < mostProbes; probe++) {
     const at = slots + 8 * slot;
     const entry = load<i32>(<usize>(at + 4)) - 1;
     if (entry < 0) return -1;
     if (load<i32>(<usize>at) == hash32 && sameKey(entry)) return entry;
     slot = (slot + 1) & slotMask;
   }
+  return -2;
 }
 
 function sameKey(entry: i32): bool {
@@ -434,6 +443,11 @@ export function scan(from: i32, end: i32, last: bool): i32 {
       const hash = readKey();
       const hash32 = <i32>(hash ^ (hash >> 32));
       let entry = find(hash32);
+      if (entry == -2) {
+        // A run of slots too long: the table is emptied (TABLE_FULL) and the record read again.
+        status = TABLE_FULL;
+        break;
+      }
       if (entry < 0) {
         entry = insert(hash32);
         if (entry < 0) {

@@ -8,6 +8,7 @@
  * The record grammar is CsvRecordScanner's (tokenize.ts): a record of another shape is handed over, and the text
  * reading goes on from it. Keys are compared byte for byte, never merged by hash. Pure but for loading the module.
  */
+import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CSV_FAST_RECORD } from './tokenize.js';
 
@@ -39,10 +40,11 @@ export const INPUT_BYTES = 1 << 18;
 /** Bytes after each region that the kernel's 16-byte loads may read. */
 const SLACK = 64;
 /**
- * The kernel's bounds: events per scan, and slots of its table (a power of two; it holds half as many keys). Changed
- * by tests only, to reach the paths where either fills.
+ * The kernel's bounds: events per scan, slots of its table (a power of two; it holds half as many keys), and slots a
+ * lookup looks at before the table is emptied (so that no choice of keys makes lookups long). Changed by tests only, to
+ * reach the paths where each is reached.
  */
-export const kernelLimits = { events: 4096, slots: 1 << 17 };
+export const kernelLimits = { events: 4096, slots: 1 << 17, probes: 64 };
 const ARENA_BYTES = 1 << 22;
 const PART_NUMBER: Record<KeyPart, number> = { whole: 0, domain: 1, recipients: 2 };
 
@@ -134,7 +136,7 @@ export class RowKernel {
     this.arena = arena;
     this.result = result;
     // The longest record it reads is the text scanner's (CSV_FAST_RECORD): a longer one is handed over.
-    exports.configure(delimiter, fields, most, CSV_FAST_RECORD, columns.length, keyColumns, input, spans, events, eventCount, slots, slotCount, arena, ARENA_BYTES, keySpans, result);
+    exports.configure(delimiter, fields, most, CSV_FAST_RECORD, kernelLimits.probes, randomInt(2 ** 31), columns.length, keyColumns, input, spans, events, eventCount, slots, slotCount, arena, ARENA_BYTES, keySpans, result);
   }
 
   /**

@@ -138,6 +138,19 @@ describe('the row-key kernel reads what the text reading reads', () => {
     }
   });
 
+  test('a lookup that looks at one slot only: the table is emptied at every collision, with the same result', async () => {
+    const file = join(folder, 'short-probes.csv');
+    await writeFile(file, hostileTrace(22, 2000));
+    const text = await asText(file);
+    const saved = { ...kernelLimits };
+    try {
+      Object.assign(kernelLimits, { slots: 64, probes: 1 });
+      assert.deepEqual(await throughKernel(file), text);
+    } finally {
+      Object.assign(kernelLimits, saved);
+    }
+  });
+
   test('where the kernel hands over (a quote in an unquoted field, a record over 64 KiB), the text reading goes on', async () => {
     const rows = hostileTrace(31, 1500).toString('latin1').split('\r\n');
     // Halfway: a stray quote in an unquoted field; further on, a subject longer than the kernel reads.
