@@ -64,6 +64,15 @@ let arenaCapacity: i32 = 0;
 let entryCapacity: i32 = 0;
 /** Per key part: start, end, tag (three i32), for the row being read. */
 let keySpans: i32 = 0;
+/**
+ * The named domains (a sender domain that is one of them, or below one, is a key part of its own; the others are one
+ * class): a table of slots (hash, then the string's offset in `named` plus one; two i32 each) and the strings (a length,
+ * an i32, then the bytes), lower-case ASCII. A domain being read is lower-cased into `scratch` to be looked up.
+ */
+let namedSlots: i32 = 0;
+let namedMask: i32 = 0;
+let named: i32 = 0;
+let scratch: i32 = 0;
 /** Where scan() writes what it did (i32 words): position, events, line feeds, arena used, entries, records. */
 let result: i32 = 0;
 
@@ -93,6 +102,11 @@ export function configure(
   arenaBytes: i32,
   keySpansAt: i32,
   resultAt: i32,
+  namedSlotsAt: i32,
+  namedSlotCount: i32,
+  namedAt: i32,
+  namedCount: i32,
+  scratchAt: i32,
 ): void {
   delimiter = delimiterByte;
   fields = headerFields;
@@ -114,8 +128,61 @@ export function configure(
   arenaCapacity = arenaBytes;
   keySpans = keySpansAt;
   result = resultAt;
+  namedSlots = namedSlotsAt;
+  namedMask = namedSlotCount - 1;
+  named = namedAt;
+  scratch = scratchAt;
+  memory.fill(<usize>namedSlots, 0, <usize>(8 * namedSlotCount));
+  for (let k = 0, at = named; k < namedCount; k++) {
+    const length = load<i32>(<usize>at);
+    const hash = hashBytes(seed, at + 4, length);
+    let slot = <i32>(hash ^ (hash >> 32)) & namedMask;
+    while (load<i32>(<usize>(namedSlots + 8 * slot + 4)) != 0) slot = (slot + 1) & namedMask;
+    store<i32>(<usize>(namedSlots + 8 * slot), <i32>(hash ^ (hash >> 32)));
+    store<i32>(<usize>(namedSlots + 8 * slot + 4), at - named + 1);
+    at += (4 + length + 3) & ~3;
+  }
   clear();
 }
+
+/** Whether the `length` bytes at `at` (absolute) are one of the named domains. */
+function isNamed(at: i32, length: i32): bool {
+  const hash = hashBytes(seed, at, length);
+  const hash32 = <i32>(hash ^ (hash >> 32));
+  // The table is at most half full and its strings are the configuration's: runs of slots stay short.
+  let slot = hash32 & namedMask;
+  while (true) {
+    const entry = load<i32>(<usize>(namedSlots + 8 * slot + 4)) - 1;
+    if (entry < 0) break;
+    const string = named + entry;
+    if (load<i32>(<usize>(namedSlots + 8 * slot)) == hash32 && load<i32>(<usize>string) == length && sameBytes(string + 4, at, length)) return true;
+    slot = (slot + 1) & namedMask;
+  }
+  return false;
+}
+
+/**
+ * Whether the domain from `from` to `end` (input offsets) is one the impact analysis puts in the class of all domains
+ * that are not named (ImpactAnalysis.senderClass): plain ASCII as domainOf returns it lower-cased and as it is (no
+ * space, control character, quote or `>`, not ending in a dot, not empty), and neither it nor any part after one of its
+ * dots is named.
+ */
+function inOtherClass(from: i32, end: i32): bool {
+  const length = end - from;
+  if (length <= 0 || length > MOST_DOMAIN || byte(end - 1) == 46) return false;
+  for (let i = 0; i < length; i++) {
+    let c = byte(from + i);
+    if (c <= 32 || c > 126 || c == QUOTE || c == 62) return false;
+    if (c >= 65 && c <= 90) c += 32;
+    store<u8>(<usize>(scratch + i), <u8>c);
+  }
+  if (isNamed(scratch, length)) return false;
+  for (let i = 0; i < length; i++) if (load<u8>(<usize>(scratch + i)) == 46 && isNamed(scratch + i + 1, length - i - 1)) return false;
+  return true;
+}
+
+/** The longest domain looked up in the named ones (`scratch` holds it); a longer one is a key part of its own. */
+const MOST_DOMAIN: i32 = 255;
 
 /** Empties the table. */
 export function clear(): void {
@@ -328,10 +395,15 @@ function readKey(): u64 {
         if (bits != 0) at = i + 31 - clz<i32>(bits);
         if (part == 2 && (bitsOf(block, semicolons, i, start, end) | bitsOf(block, commas, i, start, end)) != 0) list = true;
       }
-      // The domain after the last `@` decides, unless the value is a list of addresses.
+      // The domain after the last `@` decides, unless the value is a list of addresses; for a sender (part 3), only
+      // whether it is named, when it is not (the other class: no bytes, tag 3).
       if (at >= 0 && !list) {
         from = at + 1;
         tag = 1;
+        if (part == 3 && inOtherClass(from, end)) {
+          from = end;
+          tag = 3;
+        }
       }
     }
     store<i32>(<usize>(keySpans + 12 * k), from);

@@ -145,13 +145,26 @@ function refusal(verdict: Verdict): string | null {
  * The plan flag that keeps an IPv4 source working, as a shell argument that is safe to paste: the address as parsed,
  * and the domain in the name only when it is a plain host name (the data can hold anything, quotes included).
  */
-function suggestion(clientIp: string, domain: string): string | null {
-  const address = parseIp(clientIp);
-  if (address?.kind() !== 'ipv4') return null;
+function suggestion(address: string | null, domain: string): string | null {
+  if (address === null) return null;
   // The address in the name keeps names apart when several sources send as one domain (as the plan's suggestions do).
-  const name = /^[a-z0-9][a-z0-9.-]{0,252}$/.test(domain) ? `Direct Send from ${domain} (${address.toString()})` : `Direct Send source ${address.toString()}`;
-  return `--allow-direct-send '${address.toString()}=${name}'`;
+  const name = /^[a-z0-9][a-z0-9.-]{0,252}$/.test(domain) ? `Direct Send from ${domain} (${address})` : `Direct Send source ${address}`;
+  return `--allow-direct-send '${address}=${name}'`;
 }
+
+/** A source IP as a suggestion writes it: an IPv4 address in its usual form, else null (remembered: groups share sources). */
+function suggestedAddress(clientIp: string, known: Map<string, string | null>): string | null {
+  let address = known.get(clientIp);
+  if (address === undefined) {
+    const parsed = parseIp(clientIp);
+    address = parsed?.kind() === 'ipv4' ? parsed.toString() : null;
+    known.set(clientIp, address);
+  }
+  return address;
+}
+
+/** How groups with as many messages are ordered: by source IP as the default locale sorts text (localeCompare). */
+const byText = new Intl.Collator().compare;
 
 /**
  * A source IP's cached decisions: per the rest of the decision key (sender, recipient domain, header From,
@@ -185,6 +198,11 @@ export const CERTIFICATE_ASSUMED = 8;
 export interface DecisionKeyShape {
   wholeSender: boolean;
   wholeRecipient: boolean;
+  /**
+   * The strings the configuration mentions (lower-case): a sender domain that is none of them, and below none of them,
+   * is evaluated as any other such domain (senderClass).
+   */
+  named: readonly string[];
 }
 
 export class ImpactAnalysis {
@@ -310,7 +328,7 @@ export class ImpactAnalysis {
 
   /** What decides an evaluation besides the source IP (for a caller that remembers evaluations by their inputs). */
   keyShape(): DecisionKeyShape {
-    return { wholeSender: this.addressMatters, wholeRecipient: this.recipientMatters };
+    return { wholeSender: this.addressMatters, wholeRecipient: this.recipientMatters, named: [...this.mentioned] };
   }
 
   add(record: TraceRecord): void {
@@ -574,8 +592,9 @@ export class ImpactAnalysis {
   }
 
   finish(): ImpactResult {
-    for (const group of this.groups.values()) group.suggestion = suggestion(group.clientIp, group.senderDomain);
-    const groups = [...this.groups.values()].sort((a, b) => b.messages - a.messages || a.clientIp.localeCompare(b.clientIp));
+    const addresses = new Map<string, string | null>();
+    for (const group of this.groups.values()) group.suggestion = suggestion(suggestedAddress(group.clientIp, addresses), group.senderDomain);
+    const groups = [...this.groups.values()].sort((a, b) => b.messages - a.messages || byText(a.clientIp, b.clientIp));
     const limits = [
       'Message trace and EmailEvents hold only mail that EOP accepted: what is refused today is not in these data.',
       'TLS is not in mail-flow data: every message is taken to have used STARTTLS (a sender that does not is also refused by connectors that require TLS). ' +

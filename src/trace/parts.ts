@@ -181,29 +181,46 @@ interface BreakingSink<G> {
  * (evaluate does not look at it). Rows whose key columns are those of a row before them are not evaluated again
  * (RowRepeats): counted, or, when they break, read into their group from their bytes.
  */
-async function readPartInto<G>(task: PartTask, analysis: ImpactAnalysis, sink: BreakingSink<G>): Promise<RangeSummary> {
+async function readPartInto<G extends { subjects: readonly string[] }>(task: PartTask, analysis: ImpactAnalysis, sink: BreakingSink<G>): Promise<RangeSummary> {
   const { header, format } = task.layout;
   const rawTime = format === 'message-trace';
-  const columns = keyColumns(header, format, analysis.keyShape());
+  const shape = analysis.keyShape();
+  const columns = keyColumns(header, format, shape);
   const at = messageTraceColumns(header);
   // One message object for the rows read from their bytes: the sinks copy what they keep.
   const message: Omit<BreakingMessage, 'clientIp' | 'mailFrom'> = { time: null, subject: null, recipients: [] };
+  /** The domain of a row's sender, as groups have it. */
+  const senderDomain = (value: (position: number) => string): string => {
+    const mailFrom = value(at.sender);
+    return domainOf(mailFrom === '<>' ? '' : mailFrom) ?? '<>';
+  };
   const repeats: RowRepeats | undefined = columns
     ? {
         columns,
+        named: shape.named,
         // A key that breaks: each of its rows goes to its group (a negative effect).
         effect: () => ((analysis.lastEffect & 7) === Effect.breaking ? -analysis.lastEffect : analysis.lastEffect),
         repeat: (effect, times) => analysis.repeat(effect, times),
-        again: (effect, value, memo) => {
+        again: (effect, value, memo, senderVaries) => {
           analysis.repeat(-effect, 1);
-          // The group, the same for every row of the key: its source IP and sender domain are parts of the key.
-          let group = memo.group as G | undefined;
-          if (group === undefined) {
-            const mailFrom = value(at.sender);
-            memo.group = group = sink.group(value(at.fromIp), domainOf(mailFrom === '<>' ? '' : mailFrom) ?? '<>', analysis.reasonOf(-effect));
+          let group: G | undefined;
+          if (senderVaries) {
+            // The key's sender part is the class of the domains the configuration does not name: a group per domain.
+            const domain = senderDomain(value);
+            const groups = (memo.groups ??= new Map<string, G>()) as Map<string, G>;
+            group = groups.get(domain);
+            if (group === undefined) {
+              group = sink.group(value(at.fromIp), domain, analysis.reasonOf(-effect));
+              if (groups.size < MEMO_DOMAINS) groups.set(domain, group);
+            }
+          } else {
+            // The group, the same for every row of the key: its source IP and sender domain are parts of the key.
+            group = memo.group as G | undefined;
+            if (group === undefined) memo.group = group = sink.group(value(at.fromIp), senderDomain(value), analysis.reasonOf(-effect));
           }
           message.time = parseTime(value(at.received));
-          message.subject = at.subject < 0 ? null : value(at.subject);
+          // A group keeps its first few subjects: once it has them, the others are not read.
+          message.subject = at.subject < 0 || group.subjects.length >= MAX_SAMPLES ? null : value(at.subject);
           message.recipients = recipientList(value(at.recipient));
           sink.addTo(group, message, true);
         },
@@ -225,6 +242,9 @@ async function readPartInto<G>(task: PartTask, analysis: ImpactAnalysis, sink: B
     repeats,
   );
 }
+
+/** Sender domains whose group a key remembers (beyond them, looked up as they come): bounded, whatever the data. */
+const MEMO_DOMAINS = 4096;
 
 /** Reads and evaluates one part with an analysis of its own (in a worker). */
 export async function readPart(task: PartTask): Promise<PartResult> {

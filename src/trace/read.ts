@@ -814,9 +814,12 @@ export async function readCsvRange(
  */
 export interface RowRepeats {
   columns: readonly KeyColumn[];
+  /** The domains a `sender` key part keeps apart (the others are one class, as the caller evaluates them). */
+  named?: readonly string[];
   effect(): number;
   repeat(effect: number, times: number): void;
-  again(effect: number, value: (position: number) => string, memo: Record<string, unknown>): void;
+  /** `senderVaries`: the key's sender part is the class of the domains not named, so its rows' sender domains vary. */
+  again(effect: number, value: (position: number) => string, memo: Record<string, unknown>, senderVaries: boolean): void;
 }
 
 /**
@@ -831,7 +834,8 @@ async function readKeyedRows(sink: Sink, layout: CsvLayout, start: number, end: 
   const format = sink.format as TraceFormat;
   const fields = layout.header.length;
   const most = fields + EXTRA_FIELDS;
-  const kernel = RowKernel.create(layout.delimiter, fields, most, repeats.columns);
+  const kernel = RowKernel.create(layout.delimiter, fields, most, repeats.columns, repeats.named);
+  const senderPart = repeats.columns.findIndex((column) => column.part === 'sender');
   if (!kernel) return readRows(sink, layout.delimiter, layout.header, layout.line, rangeText(file, start, end), transient);
   const make = csvRecords(layout.header, format, transient);
   const take = rowTaker(sink, make, fields);
@@ -929,7 +933,7 @@ async function readKeyedRows(sink: Sink, layout: CsvLayout, start: number, end: 
               ascii = isAscii(memory.subarray(kernel.input + from, kernel.input + to));
               let memo = memos.get(entry);
               if (!memo) memos.set(entry, (memo = {}));
-              repeats.again(effect, value, memo);
+              repeats.again(effect, value, memo, senderPart >= 0 && kernel.inOtherClass(entry, senderPart));
               continue;
             }
           }

@@ -303,6 +303,8 @@ export function messageTraceColumns(header: readonly string[]): Record<'received
 
 /** A message trace's RecipientAddress as addresses: split at `;` and `,`, the parts with an `@` kept. */
 export function recipientList(text: string): string[] {
+  // One address (the common case) needs no split.
+  if (!text.includes(';') && !text.includes(',')) return text.includes('@') ? [text] : [];
   return text.split(/[;,]\s*/).filter((address) => address.includes('@'));
 }
 
@@ -363,7 +365,8 @@ export function keyColumns(header: readonly string[], format: TraceFormat, shape
   if (ip < 0 || sender < 0 || recipient < 0) return null;
   return [
     { position: ip, part: 'whole' },
-    { position: sender, part: shape.wholeSender ? 'whole' : 'domain' },
+    // The sender's domain as the analysis tells domains apart: named ones each, all others as one (senderClass).
+    { position: sender, part: shape.wholeSender ? 'whole' : 'sender' },
     { position: recipient, part: shape.wholeRecipient ? 'whole' : 'recipients' },
   ];
 }

@@ -15,9 +15,11 @@ import { CSV_FAST_RECORD } from './tokenize.js';
 /**
  * How a column's value takes part in a key: `whole`; `domain`, an address of which only the domain (after the last
  * `@`) decides, the whole value when it has no `@`; `recipients`, a list of addresses (split at `;` or `,`) read as
- * `domain` when it holds one address, whole otherwise.
+ * `domain` when it holds one address, whole otherwise; `sender`, read as `domain`, but every domain that is plain ASCII
+ * (no space, control character, quote or `>`, no final dot) and neither one of the kernel's named domains nor below one
+ * is one class (the same key part), as ImpactAnalysis.senderClass puts them.
  */
-export type KeyPart = 'whole' | 'domain' | 'recipients';
+export type KeyPart = 'whole' | 'domain' | 'recipients' | 'sender';
 
 export interface KeyColumn {
   /** The column's position in the header. */
@@ -46,7 +48,11 @@ const SLACK = 64;
  */
 export const kernelLimits = { events: 4096, slots: 1 << 17, probes: 64 };
 const ARENA_BYTES = 1 << 22;
-const PART_NUMBER: Record<KeyPart, number> = { whole: 0, domain: 1, recipients: 2 };
+const PART_NUMBER: Record<KeyPart, number> = { whole: 0, domain: 1, recipients: 2, sender: 3 };
+/** The tag of a `sender` key part that is the class of the domains not named (wasm/row-keys.ts). */
+const OTHER_CLASS_TAG = 3;
+/** The longest domain the kernel looks up among the named ones (MOST_DOMAIN in wasm/row-keys.ts). */
+const MOST_DOMAIN = 255;
 
 /** The WebAssembly API as used here (TypeScript's lib for Node does not declare it). */
 interface WasmApi {
@@ -97,14 +103,17 @@ export class RowKernel {
   private readonly result: number;
   private readonly exports: Exports;
 
-  /** A kernel for rows of `fields` fields (`most`: the field count from which a record is handed over), or null. */
-  static create(delimiter: string, fields: number, most: number, columns: readonly KeyColumn[]): RowKernel | null {
+  /**
+   * A kernel for rows of `fields` fields (`most`: the field count from which a record is handed over), or null. `named`:
+   * the domains that a `sender` key part keeps apart (lower-case; those that no plain domain can be are left out).
+   */
+  static create(delimiter: string, fields: number, most: number, columns: readonly KeyColumn[], named: readonly string[] = []): RowKernel | null {
     const module = kernelModule();
     if (!module || delimiter.length !== 1 || delimiter.charCodeAt(0) > 0x7f) return null;
-    return new RowKernel(new wasm.Instance(module, {}).exports as unknown as Exports, delimiter.charCodeAt(0), fields, most, columns);
+    return new RowKernel(new wasm.Instance(module, {}).exports as unknown as Exports, delimiter.charCodeAt(0), fields, most, columns, named);
   }
 
-  private constructor(exports: Exports, delimiter: number, fields: number, most: number, columns: readonly KeyColumn[]) {
+  private constructor(exports: Exports, delimiter: number, fields: number, most: number, columns: readonly KeyColumn[], named: readonly string[]) {
     this.exports = exports;
     // The layout: regions one after the other from the second page (the first holds the module's own data), each
     // followed by SLACK bytes and 8-aligned.
@@ -124,9 +133,23 @@ export class RowKernel {
     const slots = region(8 * slotCount);
     const arena = region(ARENA_BYTES);
     const input = region(INPUT_BYTES);
+    // The named domains a plain domain can be (lower-case ASCII without space, quote or `>`), as lengths and bytes, and
+    // a table of twice as many slots (a power of two).
+    const plain = [...new Set(named)].filter((domain) => domain.length > 0 && domain.length <= MOST_DOMAIN && /^[!#-=?-~]+$/.test(domain) && !/[A-Z]/.test(domain));
+    const namedBytes = plain.reduce((sum, domain) => sum + ((4 + domain.length + 3) & ~3), 0);
+    const namedSlotCount = 2 ** Math.ceil(Math.log2(2 * plain.length + 2));
+    const namedSlots = region(8 * namedSlotCount);
+    const namedAt = region(namedBytes);
+    const scratch = region(MOST_DOMAIN);
     exports.memory.grow(Math.ceil(at / PAGE) - exports.memory.buffer.byteLength / PAGE);
     this.memory = Buffer.from(exports.memory.buffer);
     this.words = new Int32Array(exports.memory.buffer);
+    let offset = namedAt;
+    for (const domain of plain) {
+      this.words[offset / 4] = domain.length;
+      this.memory.write(domain, offset + 4, 'latin1');
+      offset += (4 + domain.length + 3) & ~3;
+    }
     columns.forEach((column, k) => {
       this.words[keyColumns / 4 + 2 * k] = column.position;
       this.words[keyColumns / 4 + 2 * k + 1] = PART_NUMBER[column.part];
@@ -136,7 +159,10 @@ export class RowKernel {
     this.arena = arena;
     this.result = result;
     // The longest record it reads is the text scanner's (CSV_FAST_RECORD): a longer one is handed over.
-    exports.configure(delimiter, fields, most, CSV_FAST_RECORD, kernelLimits.probes, randomInt(2 ** 31), columns.length, keyColumns, input, spans, events, eventCount, slots, slotCount, arena, ARENA_BYTES, keySpans, result);
+    exports.configure(
+      delimiter, fields, most, CSV_FAST_RECORD, kernelLimits.probes, randomInt(2 ** 31), columns.length, keyColumns, input, spans, events, eventCount, slots, slotCount, arena, ARENA_BYTES, keySpans, result,
+      namedSlots, namedSlotCount, namedAt, plain.length, scratch,
+    );
   }
 
   /**
@@ -210,6 +236,11 @@ export class RowKernel {
   setValue(entry: number, value: number): void {
     if (value === PENDING) throw new Error('a value the kernel reserves');
     this.words[(this.arena + entry) / 4 + 1] = value;
+  }
+
+  /** Whether the key part `part` of an entry is the class of the sender domains not named (a `sender` part). */
+  inOtherClass(entry: number, part: number): boolean {
+    return this.words[(this.arena + entry) / 4 + 4 + 2 * part + 1] === OTHER_CLASS_TAG;
   }
 
   /** Counts one more row of an entry whose value is positive. */

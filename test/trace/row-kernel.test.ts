@@ -18,7 +18,7 @@ import { loadSnapshotFile } from '../../src/snapshot/load.js';
 import type { Snapshot } from '../../src/snapshot/parse.js';
 import { ImpactAnalysis } from '../../src/trace/impact.js';
 import { readTrace } from '../../src/trace/read.js';
-import { kernelLimits, rowKernelAvailable } from '../../src/trace/row-kernel.js';
+import { EventKind, kernelLimits, RowKernel, rowKernelAvailable, ScanStatus } from '../../src/trace/row-kernel.js';
 
 const exposed = (await loadSnapshotFile('examples/contoso-exposed.json')).snapshot;
 const profile = inferProfile(exposed);
@@ -184,5 +184,67 @@ describe('the row-key kernel reads what the text reading reads', () => {
     const file = join(folder, 'scoped.csv');
     await writeFile(file, hostileTrace(41, 1500));
     assert.deepEqual(await throughKernel(file, scoped), await asText(file, scoped));
+  });
+
+  test('sender domains the configuration does not name are one key part; named ones, those below them and odd ones each their own', () => {
+    const kernel = RowKernel.create(',', 2, 10, [{ position: 0, part: 'whole' }, { position: 1, part: 'sender' }], ['partner.example', 'contoso.com', 'Upper.Example', 'a"b.example']);
+    assert.ok(kernel);
+    const senders = [
+      'a@x.example', // 0: the class of the others (new)
+      'b@y.example', // 1: the same class
+      'c@partner.example', // 2: named: its own
+      'c2@partner.example', // 3: the same named domain
+      'd@sub.partner.example', // 4: below a named one: its own
+      'e@Y.EXAMPLE', // 5: upper case, not named: the class
+      'f@PARTNER.example', // 6: upper case of a named one: its own (its bytes)
+      'g@xpartner.example', // 7: ends like a named one, not at a dot: the class
+      'h@partner.example.', // 8: a final dot: its own
+      'i@partner.example>', // 9: a final `>`: its own
+      'j@upper.example', // 10: named in upper case only (the configuration's strings come lower-case): the class
+      'k@a"b.example', // 11: a quote: its own
+      'l@bücher.example', // 12: not ASCII: its own
+      'no-at-sign', // 13: whole
+      `m@${'x'.repeat(300)}.example`, // 14: too long to look up: its own
+      'n@example', // 15: no dot, not named: the class
+    ];
+    const input = Buffer.from(senders.map((sender) => `192.0.2.1,${sender.includes('"') ? `"${sender.replace(/"/g, '""')}"` : sender}\n`).join(''));
+    input.copy(kernel.memory, kernel.input);
+    assert.equal(kernel.scan(0, input.length, true), ScanStatus.done);
+    assert.equal(kernel.eventCount, senders.length, 'every row is an event (no key has a count yet)');
+    const kinds = senders.map((_, k) => kernel.eventKind(k));
+    const entries = senders.map((_, k) => kernel.eventEntry(k));
+    const same = (a: number, b: number) => entries[a] === entries[b];
+    for (const k of [1, 5, 7, 10, 15]) {
+      assert.ok(same(0, k), `${senders[k]} is in the class of ${senders[0]}`);
+      assert.equal(kinds[k], EventKind.found);
+    }
+    assert.ok(same(2, 3) && kinds[3] === EventKind.found, 'one named domain: one key');
+    for (const k of [2, 4, 6, 8, 9, 11, 12, 13, 14]) {
+      assert.equal(kinds[k], EventKind.new, `${senders[k]} is a key of its own`);
+      assert.equal(kernel.inOtherClass(entries[k] as number, 1), false);
+    }
+    assert.equal(kernel.inOtherClass(entries[0] as number, 1), true);
+  });
+
+  test('a tenant that names sender domains: named, below named and other domains, each in its group, as the text reading finds them', async () => {
+    const rule = { Name: 'Partner relay', State: 'Enabled', Mode: 'Enforce', Priority: 0, SenderDomainIs: ['partner.example'], RejectMessageReasonText: 'Partner mail goes through the relay', RejectMessageEnhancedStatusCode: '5.7.1' };
+    const naming = { ...planned, TransportRule: [rule, ...planned.TransportRule] } as Snapshot;
+    assert.ok(new ImpactAnalysis(exposed, naming, profile, DEFAULT_ASSUMPTIONS).keyShape().named.includes('partner.example'));
+    const next = random(51);
+    const domains = ['partner.example', 'PARTNER.EXAMPLE', 'sub.partner.example', 'xpartner.example', 'partner.example.', ...Array.from({ length: 40 }, (_, k) => `sender${k}.example`)];
+    const sources = ['192.0.2.25', '192.0.2.26', '203.0.113.10'];
+    const lines = ['"Received","SenderAddress","RecipientAddress","Subject","Status","ToIP","FromIP","Size"'];
+    for (let i = 0; i < 3000; i++) {
+      const domain = domains[Math.floor(next() * domains.length)] as string;
+      const time = new Date(Date.UTC(2026, 10, 1) + Math.floor(next() * 7 * 86_400_000)).toISOString();
+      lines.push(`"${time}","u${i % 13}@${domain}","${i % 2 ? 'alice' : 'bob'}@contoso.com","s${i % 5}","Delivered","","${sources[i % 3]}","${i}"`);
+    }
+    const file = join(folder, 'named-senders.csv');
+    await writeFile(file, `${lines.join('\r\n')}\r\n`);
+    const text = await asText(file, exposed, naming);
+    const reasons = new Set(text.result.groups.map((group) => group.reason));
+    assert.ok(reasons.size >= 2, `the named domain breaks otherwise than the others (${[...reasons].join('; ')})`);
+    assert.ok(new Set(text.result.groups.map((group) => group.senderDomain)).size > 40, 'a group per sender domain');
+    assert.deepEqual(await throughKernel(file, exposed, naming), text);
   });
 });
