@@ -75,15 +75,32 @@ export interface ImpactOptions extends CommonOptions {
 }
 
 export async function impactCommand(io: Io, snapshotFile: string, files: string[], options: ImpactOptions): Promise<number> {
+  if (options.format === 'html') return impactPage(io, snapshotFile, files, options);
+  // The workers that read a large file in parts start now, and load their code while the snapshot is read and planned.
+  const { startReadWorkers, stopReadWorkers } = await import('../trace/parts.js');
+  await startReadWorkers(files);
+  try {
+    return await impactReport(io, snapshotFile, files, options);
+  } finally {
+    stopReadWorkers();
+  }
+}
+
+/** `impact --format html`: the report's page with the impact section. */
+async function impactPage(io: Io, snapshotFile: string, files: string[], options: ImpactOptions): Promise<number> {
   const assumptions = resolveAssumptions(parseAssumeFlags(options.assume));
   const { snapshot } = await loadSnapshotFile(snapshotFile);
   const profile = (await loadProfile(options)) ?? inferProfile(snapshot);
-  if (options.format === 'html') {
-    const { htmlReport } = await import('./report.js'); // the HTML report's code only for --format html
-    const { html, impact } = await htmlReport(snapshot, snapshotFile, profile, { traces: files, assumptions, ...(options.plan ? { plan: options.plan } : {}) });
-    await emit(io, html, options.out);
-    return impact && impact.groups.length > 0 ? 1 : 0; // as for text and JSON: exit 1 when a source would break
-  }
+  const { htmlReport } = await import('./report.js'); // the HTML report's code only for --format html
+  const { html, impact } = await htmlReport(snapshot, snapshotFile, profile, { traces: files, assumptions, ...(options.plan ? { plan: options.plan } : {}) });
+  await emit(io, html, options.out);
+  return impact && impact.groups.length > 0 ? 1 : 0; // as for text and JSON: exit 1 when a source would break
+}
+
+async function impactReport(io: Io, snapshotFile: string, files: string[], options: ImpactOptions): Promise<number> {
+  const assumptions = resolveAssumptions(parseAssumeFlags(options.assume));
+  const { snapshot } = await loadSnapshotFile(snapshotFile);
+  const profile = (await loadProfile(options)) ?? inferProfile(snapshot);
   let after: Snapshot;
   let afterFrom: string;
   if (options.plan) {

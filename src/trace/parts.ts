@@ -13,6 +13,7 @@ import { open, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { domainOf } from '../eop/addresses.js';
 import { own } from '../util/strings.js';
+import type { Worker } from 'node:worker_threads';
 import { startWorker, workerModule } from '../util/workers.js';
 import { Effect, GroupKeys, ImpactAnalysis, SharedStrings, type BreakingMessage, type ImpactCounts } from './impact.js';
 import { keyColumns, messageTraceColumns, parseTime, recipientList } from './records.js';
@@ -288,12 +289,51 @@ async function cuts(file: string, from: number, size: number, parts: number): Pr
   return starts;
 }
 
+/** Workers that take their part later: heavy to start, they load their code while the caller prepares. */
+const ready: { worker: Worker; gone: boolean }[] = [];
+
+/**
+ * A small young generation (V8's default for a worker is 16 MB): rows are short-lived, and peak memory is the sum of
+ * every thread's heap. Measured on 5,000,000 rows (bench/README.md): 2 MB holds the peak under 200 MB.
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2 };
+
+/**
+ * Starts the workers that reading `files` in parts would start (one per processor but the calling thread's, for each
+ * file large enough to be read in parts, at most one set), so that they load their code while the caller reads its
+ * snapshot and plans; each waits for its part. Those not used by {@link readInParts} are let go by
+ * {@link stopReadWorkers}, and do not keep the process alive meanwhile. Returns how many wait.
+ */
+export async function startReadWorkers(files: readonly string[], options: Pick<ReadOptions, 'splitAbove' | 'parts'> = {}): Promise<number> {
+  const sizes = await Promise.all(files.map((file) => stat(file).then((info) => (info.isFile() ? info.size : 0), () => 0)));
+  const module = sizes.some((size) => size > (options.splitAbove ?? SPLIT_ABOVE)) ? workerModule('trace', 'read-worker') : null;
+  if (!module) return ready.length;
+  for (let k = ready.length; k < (options.parts ?? availableParallelism()) - 1; k++) {
+    const waiting = { worker: startWorker(module, null, WORKER_LIMITS), gone: false };
+    waiting.worker.unref();
+    // A worker that fails before its part comes is not used (runPart starts another).
+    waiting.worker.once('error', () => (waiting.gone = true)).once('exit', () => (waiting.gone = true));
+    ready.push(waiting);
+  }
+  return ready.length;
+}
+
+/** Lets the workers started ahead of time and not used go. */
+export function stopReadWorkers(): void {
+  for (const { worker } of ready.splice(0)) void worker.terminate();
+}
+
 /** Runs a worker on a part: its batches of breaking groups to `onBatch`, as they come; then the rest of its answer. */
 function runPart(module: URL, task: PartTask, onBatch: (batch: BreakingPart) => void): Promise<PartDone> {
   return new Promise((resolve) => {
-    // A small young generation (V8's default for a worker is 16 MB): rows are short-lived, and peak memory is the sum
-    // of every thread's heap. Measured on 5,000,000 rows (bench/README.md): 2 MB holds the peak under 200 MB.
-    const worker = startWorker(module, task, { maxYoungGenerationSizeMb: 2 });
+    let worker: Worker | undefined;
+    for (let waiting = ready.shift(); waiting && !worker; waiting = ready.shift()) {
+      if (waiting.gone) continue;
+      worker = waiting.worker;
+      worker.ref();
+      worker.postMessage(task);
+    }
+    worker ??= startWorker(module, task, WORKER_LIMITS);
     let answered = false;
     worker.on('message', (message: PartMessage) => {
       if ('batch' in message) return onBatch(message.batch);

@@ -19,7 +19,7 @@ import { buildPlan, DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME } from '../../src/
 import { inferProfile } from '../../src/profile/profile.js';
 import { loadSnapshotFile } from '../../src/snapshot/load.js';
 import { ImpactAnalysis } from '../../src/trace/impact.js';
-import { readInParts } from '../../src/trace/parts.js';
+import { readInParts, startReadWorkers, stopReadWorkers } from '../../src/trace/parts.js';
 import { readTrace, readTraceText, type ReadSummary } from '../../src/trace/read.js';
 import { columnGetter, MalformedRow, toRecord } from '../../src/trace/records.js';
 
@@ -212,6 +212,23 @@ describe('a file read in parts by worker threads gives what reading it in one pi
       }
     }
     assert.ok(read >= 6, `most of the 9 readings went in parts (${read})`);
+  });
+
+  test('workers started before the snapshot is read take their parts when they come; the ones not used are let go', async () => {
+    const file = join(folder, 'started-early.csv');
+    await writeFile(file, generatedTrace(7, 3000));
+    const whole = await impact(file);
+    assert.equal(await startReadWorkers([file], { parts: 3 }), 0, 'a file too small to be read in parts: no worker');
+    assert.equal(await startReadWorkers([join(folder, 'missing.csv')], { splitAbove: 0, parts: 3 }), 0, 'a file that is not there: no worker');
+    try {
+      assert.equal(await startReadWorkers([file], { splitAbove: 0, parts: 3 }), 2);
+      assert.equal(await startReadWorkers([file], { splitAbove: 0, parts: 3 }), 2, 'at most one set');
+      assert.deepEqual(await impactInParts(file, 3), whole);
+      assert.equal(await startReadWorkers([file], { splitAbove: 0, parts: 2 }), 1);
+    } finally {
+      stopReadWorkers();
+    }
+    assert.equal(await startReadWorkers([], { splitAbove: 0 }), 0, 'stopped: none wait');
   });
 
   test('a cut that falls inside a quoted field is found, and the file read in one piece', async () => {
