@@ -62,14 +62,14 @@ if (mode === 'papaparse') {
   rows = reader.getRows().reduce((sum, row) => sum + Number(row[1]), 0);
 } else if (mode === 'eoplock-impact-1') {
   const { DEFAULT_ASSUMPTIONS } = await load<typeof import('../src/eop/assumptions.js')>('eop/assumptions.js');
-  const { defaultPlan } = await load<typeof import('../src/plan/plan.js')>('plan/plan.js');
+  const { defaultPlanAfter } = await load<typeof import('../src/plan/plan.js')>('plan/plan.js');
   const { inferProfile } = await load<typeof import('../src/profile/profile.js')>('profile/profile.js');
   const { loadSnapshotFile } = await load<typeof import('../src/snapshot/load.js')>('snapshot/load.js');
   const { ImpactAnalysis } = await load<typeof import('../src/trace/impact.js')>('trace/impact.js');
   const { readTrace } = await load<typeof import('../src/trace/read.js')>('trace/read.js');
   const { snapshot } = await loadSnapshotFile(SNAPSHOT);
   const profile = inferProfile(snapshot);
-  const analysis = new ImpactAnalysis(snapshot, defaultPlan(snapshot, profile, DEFAULT_ASSUMPTIONS).after, profile, DEFAULT_ASSUMPTIONS);
+  const analysis = new ImpactAnalysis(snapshot, defaultPlanAfter(snapshot, profile, DEFAULT_ASSUMPTIONS), profile, DEFAULT_ASSUMPTIONS);
   // No `impact` option: the file is read as text, row by row, in one piece (the reference the CLI's reading must equal).
   const summary = await readTrace(file, { onRecord: (record) => analysis.add(record) });
   const result = analysis.finish();

@@ -9,7 +9,7 @@ import { runAudit } from '../audit/run.js';
 import { SEVERITIES, type AuditResult } from '../audit/model.js';
 import { ATTACK_ACCEPTED, builtinCorpus } from '../corpus/builtin.js';
 import { inferProfile } from '../profile/profile.js';
-import { buildPlan, DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME, defaultPlan } from '../plan/plan.js';
+import { buildPlan, DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME, defaultPlanAfter } from '../plan/plan.js';
 import { resolveAssumptions } from '../eop/assumptions.js';
 import { outcomeLabel, verdictLine, type SimulationResult } from '../report/simulate.js';
 import { proofHeadline } from '../report/prove.js';
@@ -266,7 +266,7 @@ export async function demoCommand(io: Io, options: { examples?: string; trace: b
   {
     const { snapshot } = await loadSnapshotFile(join(folder, 'contoso-exposed.json'));
     const profile = inferProfile(snapshot);
-    const after = defaultPlan(snapshot, profile, assumptions).after;
+    const after = defaultPlanAfter(snapshot, profile, assumptions);
     const analysis = new ImpactAnalysis(snapshot, after, profile, assumptions);
     const trace = join(folder, 'traces', 'contoso-message-trace.csv');
     const summary = await readTrace(trace, { onRecord: (record) => analysis.add(record) });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { compileIpList } from '../eop/ip.js';
 import { parseAssumeFlags, resolveAssumptions } from '../eop/assumptions.js';
 import { InputError } from '../errors.js';
-import { defaultPlan } from '../plan/plan.js';
+import { defaultPlanAfter } from '../plan/plan.js';
 import { hasGateway, inferProfile, type GatewayProfile } from '../profile/profile.js';
 import { loadSnapshotFile } from '../snapshot/load.js';
 import type { Snapshot } from '../snapshot/parse.js';
@@ -107,7 +107,7 @@ async function impactReport(io: Io, snapshotFile: string, files: string[], optio
     after = (await loadSnapshotFile(join(options.plan, 'expected-after.json'))).snapshot;
     afterFrom = join(options.plan, 'expected-after.json');
   } else {
-    after = defaultPlan(snapshot, profile, assumptions).after;
+    after = defaultPlanAfter(snapshot, profile, assumptions);
     afterFrom = 'the lockdown plan for the gateway profile (no Direct Send sources named yet)';
   }
   const analysis = new ImpactAnalysis(snapshot, after, profile, assumptions);

@@ -226,6 +226,79 @@ const EOP_SPF_INCLUDE = 'spf.protection.outlook.com';
 
 export function buildPlan(snapshot: Snapshot, profile: GatewayProfile, options: PlanOptions): Plan {
   const assumptions = options.assumptions ?? DEFAULT_ASSUMPTIONS;
+  const { phases, state, warnings } = planPhases(snapshot, profile, options, assumptions);
+
+  // What the emulator predicts after each phase.
+  const named = directSendPaths(snapshot, options.allowDirectSend);
+  const namedIps = new Set(named.map((entry) => entry.transaction.clientIp));
+  const corpus = builtinCorpus(snapshot, profile)
+    .filter((entry) => !(isSpfCandidate(entry.id) && namedIps.has(entry.transaction.clientIp)))
+    .concat(named);
+  for (const phase of phases) phase.expected = corpus.map((entry) => expectation(phase.after, entry, assumptions));
+
+  // Known senders the plan breaks, and the Direct Send candidates SPF suggests.
+  const broken: BrokenSender[] = [];
+  const candidates: DirectSendCandidate[] = [];
+  const lastPhase = phases.at(-1);
+  for (const entry of lastPhase?.expected ?? []) {
+    if (entry.kind !== 'legitimate' || entry.outcome !== 'broken') continue;
+    const reply = entry.verdict.action === 'reject' ? `${entry.verdict.code} ${entry.verdict.enhanced}` : entry.verdict.disposition;
+    const path = corpus.find((item) => item.id === entry.id);
+    const argument = path ? allowDirectSendArgument(path.transaction.clientIp, domainOf(path.transaction.mailFrom)) : null;
+    if (isSpfCandidate(entry.id)) {
+      // SPF authorises a sender for mail to anyone; it does not show that the sender delivers to this tenant straight to EOP.
+      candidates.push({ source: path?.transaction.clientIp ?? entry.name, evidence: entry.name, after: `refused (${reply})`, argument });
+    } else {
+      broken.push({ name: entry.name, why: `refused after the plan (${reply})`, from: 'corpus', source: path?.transaction.clientIp ?? null, argument });
+    }
+  }
+  for (const domain of snapshot.AcceptedDomain) {
+    const name = normaliseDomain(domain.DomainName);
+    for (const include of spfIncludes(snapshot.Dns[name]?.TXT ?? [])) {
+      if (include.toLowerCase() === EOP_SPF_INCLUDE || candidates.some((candidate) => candidate.source === `include:${include}`)) continue;
+      candidates.push({
+        source: `include:${include}`,
+        evidence: `${name}'s SPF record includes ${include}`,
+        after: 'refused if it sends to your domains straight to EOP',
+        argument: null,
+      });
+    }
+  }
+  // The proof of the configuration after: every class of transaction, not only the corpus.
+  const proof = prove(state, { profile, assumptions, allowDirectSend: options.allowDirectSend.map((source) => source.ip), ...(options.proofStop ? { stop: options.proofStop } : {}) });
+  for (const finding of proof.findings) {
+    if (finding.kind === 'bypass') warnings.push(`After the plan, ${finding.classes} class(es) of transaction would still be accepted by EOP without passing the gateway: ${finding.cause}.`);
+    else if (finding.kind === 'broken-legitimate') broken.push({ name: `${finding.classes} class(es) from the gateway or a named source`, why: finding.cause, from: 'proof', source: null, argument: null });
+  }
+  if (assumptions['restriction-satisfied-by'] === 'any-connector' && options.allowDirectSend.length > 0) {
+    warnings.push(
+      'The Direct Send connectors keep working beside the restricted gateway connector only if a match with another connector satisfies ' +
+        'the restriction (assumption restriction-satisfied-by=any-connector; Microsoft does not document it). Probe each source after phase 5.',
+    );
+  }
+
+  return {
+    tenant: snapshot.Meta.tenant ?? snapshot.Meta.initialDomain ?? null,
+    profile,
+    options: {
+      allowDirectSend: options.allowDirectSend,
+      safetyNet: options.safetyNet,
+      ruleName: options.ruleName,
+      connectorName: options.connectorName,
+      keepBypasses: options.keepBypasses === true,
+    },
+    phases,
+    before: snapshot,
+    after: state,
+    proof,
+    warnings,
+    broken,
+    candidates,
+    traced: null,
+  };
+}
+/** The phases of the plan and the configuration after them, without what buildPlan predicts and proves of them. */
+function planPhases(snapshot: Snapshot, profile: GatewayProfile, options: PlanOptions, assumptions: Assumptions): { phases: Phase[]; state: Snapshot; warnings: string[] } {
   if (!hasGateway(profile)) {
     throw new InputError('no gateway is known: give its addresses with --seg-ip and/or its certificate name with --seg-cert', { where: 'gateway profile' });
   }
@@ -564,74 +637,7 @@ export function buildPlan(snapshot: Snapshot, profile: GatewayProfile, options: 
     notes: oldExceptions.length > 0 ? [`Addresses the replaced rule let through and the new one does not: ${oldExceptions.join(', ')}. Name any that is legitimate with --allow-direct-send.`] : [],
   });
 
-  // What the emulator predicts after each phase.
-  const named = directSendPaths(snapshot, options.allowDirectSend);
-  const namedIps = new Set(named.map((entry) => entry.transaction.clientIp));
-  const corpus = builtinCorpus(snapshot, profile)
-    .filter((entry) => !(isSpfCandidate(entry.id) && namedIps.has(entry.transaction.clientIp)))
-    .concat(named);
-  for (const phase of phases) phase.expected = corpus.map((entry) => expectation(phase.after, entry, assumptions));
-
-  // Known senders the plan breaks, and the Direct Send candidates SPF suggests.
-  const broken: BrokenSender[] = [];
-  const candidates: DirectSendCandidate[] = [];
-  const lastPhase = phases.at(-1);
-  for (const entry of lastPhase?.expected ?? []) {
-    if (entry.kind !== 'legitimate' || entry.outcome !== 'broken') continue;
-    const reply = entry.verdict.action === 'reject' ? `${entry.verdict.code} ${entry.verdict.enhanced}` : entry.verdict.disposition;
-    const path = corpus.find((item) => item.id === entry.id);
-    const argument = path ? allowDirectSendArgument(path.transaction.clientIp, domainOf(path.transaction.mailFrom)) : null;
-    if (isSpfCandidate(entry.id)) {
-      // SPF authorises a sender for mail to anyone; it does not show that the sender delivers to this tenant straight to EOP.
-      candidates.push({ source: path?.transaction.clientIp ?? entry.name, evidence: entry.name, after: `refused (${reply})`, argument });
-    } else {
-      broken.push({ name: entry.name, why: `refused after the plan (${reply})`, from: 'corpus', source: path?.transaction.clientIp ?? null, argument });
-    }
-  }
-  for (const domain of snapshot.AcceptedDomain) {
-    const name = normaliseDomain(domain.DomainName);
-    for (const include of spfIncludes(snapshot.Dns[name]?.TXT ?? [])) {
-      if (include.toLowerCase() === EOP_SPF_INCLUDE || candidates.some((candidate) => candidate.source === `include:${include}`)) continue;
-      candidates.push({
-        source: `include:${include}`,
-        evidence: `${name}'s SPF record includes ${include}`,
-        after: 'refused if it sends to your domains straight to EOP',
-        argument: null,
-      });
-    }
-  }
-  // The proof of the configuration after: every class of transaction, not only the corpus.
-  const proof = prove(state, { profile, assumptions, allowDirectSend: options.allowDirectSend.map((source) => source.ip), ...(options.proofStop ? { stop: options.proofStop } : {}) });
-  for (const finding of proof.findings) {
-    if (finding.kind === 'bypass') warnings.push(`After the plan, ${finding.classes} class(es) of transaction would still be accepted by EOP without passing the gateway: ${finding.cause}.`);
-    else if (finding.kind === 'broken-legitimate') broken.push({ name: `${finding.classes} class(es) from the gateway or a named source`, why: finding.cause, from: 'proof', source: null, argument: null });
-  }
-  if (assumptions['restriction-satisfied-by'] === 'any-connector' && options.allowDirectSend.length > 0) {
-    warnings.push(
-      'The Direct Send connectors keep working beside the restricted gateway connector only if a match with another connector satisfies ' +
-        'the restriction (assumption restriction-satisfied-by=any-connector; Microsoft does not document it). Probe each source after phase 5.',
-    );
-  }
-
-  return {
-    tenant: snapshot.Meta.tenant ?? snapshot.Meta.initialDomain ?? null,
-    profile,
-    options: {
-      allowDirectSend: options.allowDirectSend,
-      safetyNet: options.safetyNet,
-      ruleName: options.ruleName,
-      connectorName: options.connectorName,
-      keepBypasses: options.keepBypasses === true,
-    },
-    phases,
-    before: snapshot,
-    after: state,
-    proof,
-    warnings,
-    broken,
-    candidates,
-    traced: null,
-  };
+  return { phases, state, warnings };
 }
 
 /**
@@ -715,7 +721,19 @@ function expectation(snapshot: Snapshot, entry: CorpusEntry, assumptions: Assump
 /** The plan with its defaults (no Direct Send sources named, the safety net quarantines, default names): what impact,
  * report and the demo compare against when no plan folder is given. */
 export function defaultPlan(snapshot: Snapshot, profile: GatewayProfile, assumptions?: Assumptions): Plan {
-  return buildPlan(snapshot, profile, { allowDirectSend: [], safetyNet: DEFAULT_SAFETY_NET, ruleName: DEFAULT_RULE_NAME, connectorName: DEFAULT_CONNECTOR_NAME, ...(assumptions ? { assumptions } : {}) });
+  return buildPlan(snapshot, profile, defaultOptions(assumptions));
+}
+
+/**
+ * The configuration after the default plan, as defaultPlan(…).after, without what the plan predicts and proves of it
+ * (the corpus per phase, the proof): what impact compares mail-flow data with.
+ */
+export function defaultPlanAfter(snapshot: Snapshot, profile: GatewayProfile, assumptions: Assumptions = DEFAULT_ASSUMPTIONS): Snapshot {
+  return planPhases(snapshot, profile, defaultOptions(assumptions), assumptions).state;
+}
+
+function defaultOptions(assumptions: Assumptions | undefined): PlanOptions {
+  return { allowDirectSend: [], safetyNet: DEFAULT_SAFETY_NET, ruleName: DEFAULT_RULE_NAME, connectorName: DEFAULT_CONNECTOR_NAME, ...(assumptions ? { assumptions } : {}) };
 }
 
 /** The review of what a transport rule matched: the rule report covers the last 10 days (S22). */

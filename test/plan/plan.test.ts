@@ -14,7 +14,7 @@ import { builtinCorpus, corpusOutcome } from '../../src/corpus/builtin.js';
 import { decide } from '../../src/eop/decide.js';
 import { InputError } from '../../src/errors.js';
 import { applyOps, type Op } from '../../src/plan/ops.js';
-import { buildPlan, connectorBlocks, DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME, type PlanOptions } from '../../src/plan/plan.js';
+import { buildPlan, connectorBlocks, DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME, defaultPlan, defaultPlanAfter, type PlanOptions } from '../../src/plan/plan.js';
 import { renderPlan } from '../../src/plan/render.js';
 import { rollbackOps } from '../../src/plan/rollback.js';
 import { compileIpList, ipv4Interval } from '../../src/eop/ip.js';
@@ -50,6 +50,27 @@ function touchable(snapshot: Snapshot): unknown {
 }
 
 const examples = await Promise.all(['exposed', 'partial', 'locked'].map(async (name) => ({ name, snapshot: (await loadSnapshotFile(`examples/contoso-${name}.json`)).snapshot })));
+
+describe('the configuration after the default plan, alone (what impact compares with)', () => {
+  test('is the default plan\'s, on every example tenant', async () => {
+    for (const name of ['contoso-exposed', 'contoso-partial', 'contoso-locked']) {
+      const { snapshot } = await loadSnapshotFile(`examples/${name}.json`);
+      const profile = inferProfile(snapshot);
+      assert.deepEqual(defaultPlanAfter(snapshot, profile), defaultPlan(snapshot, profile).after, name);
+    }
+  });
+
+  test('refuses what the plan refuses, with the same error', async () => {
+    const { snapshot } = await loadSnapshotFile('examples/contoso-exposed.json');
+    const wide = givenProfile({ ips: ['0.0.0.0/0'] });
+    assert.throws(() => defaultPlan(snapshot, wide), InputError);
+    assert.throws(() => defaultPlanAfter(snapshot, wide), (error: unknown) => {
+      assert.ok(error instanceof InputError);
+      assert.throws(() => defaultPlan(snapshot, wide), { message: error.message });
+      return true;
+    });
+  });
+});
 
 describe('applyOps', () => {
   test('a new rule at priority 0 shifts the others down; removing it shifts them back (S18)', () => {
