@@ -163,7 +163,7 @@ function suggestedAddress(clientIp: string, known: Map<string, string | null>): 
   return address;
 }
 
-/** How groups with as many messages are ordered: by source IP as the default locale sorts text (localeCompare). */
+/** How groups with as many messages are ordered: by source IP as the default locale sorts text (as localeCompare does). */
 const byText = new Intl.Collator().compare;
 
 /**
@@ -594,7 +594,11 @@ export class ImpactAnalysis {
   finish(): ImpactResult {
     const addresses = new Map<string, string | null>();
     for (const group of this.groups.values()) group.suggestion = suggestion(suggestedAddress(group.clientIp, addresses), group.senderDomain);
-    const groups = [...this.groups.values()].sort((a, b) => b.messages - a.messages || byText(a.clientIp, b.clientIp));
+    // Groups are many and their sources few: each source's place in the text order is found once.
+    const sources = [...new Set([...this.groups.values()].map((group) => group.clientIp))].sort(byText);
+    const rank = new Map<string, number>();
+    sources.forEach((source, k) => rank.set(source, k > 0 && byText(sources[k - 1] as string, source) === 0 ? (rank.get(sources[k - 1] as string) as number) : k));
+    const groups = [...this.groups.values()].sort((a, b) => b.messages - a.messages || (rank.get(a.clientIp) as number) - (rank.get(b.clientIp) as number));
     const limits = [
       'Message trace and EmailEvents hold only mail that EOP accepted: what is refused today is not in these data.',
       'TLS is not in mail-flow data: every message is taken to have used STARTTLS (a sender that does not is also refused by connectors that require TLS). ' +

@@ -115,6 +115,27 @@ describe('impact', () => {
     assert.ok(result.skipped.noSourceIp >= 2 && result.skipped.outbound >= 2);
   });
 
+  test('groups are ordered by messages, then by source as localeCompare orders text, then as first seen', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ ip: fc.constantFrom('192.0.2.9', '192.0.2.10', '192.0.2.100', '10.0.0.1', '2001:db8::a', '2001:DB8::A', '2001:db8::1:0', '::1'), domain: fc.constantFrom('a.example', 'b.example'), messages: fc.integer({ min: 1, max: 4 }) }), { maxLength: 40 }),
+        (shares) => {
+          const analysis = new ImpactAnalysis(exposed, after, profile, DEFAULT_ASSUMPTIONS);
+          for (const share of shares) {
+            const group = analysis.group(share.ip, share.domain, '550 5.7.68');
+            for (let k = 0; k < share.messages; k++) analysis.addTo(group, { time: null, subject: null, recipients: [] });
+          }
+          const groups = analysis.finish().groups;
+          // Ties (same messages, sources the same to the collator) keep the order of first sight, as one sort keeps them.
+          const firstSeen = [...new Map(shares.map((share) => [`${share.ip} ${share.domain}`, true])).keys()];
+          const stable = [...groups].sort((a, b) => b.messages - a.messages || a.clientIp.localeCompare(b.clientIp) || firstSeen.indexOf(`${a.clientIp} ${a.senderDomain}`) - firstSeen.indexOf(`${b.clientIp} ${b.senderDomain}`));
+          assert.deepEqual(groups.map((g) => `${g.clientIp} ${g.senderDomain} ${g.messages}`), stable.map((g) => `${g.clientIp} ${g.senderDomain} ${g.messages}`));
+          assert.equal(groups.length, firstSeen.length);
+        },
+      ),
+    );
+  });
+
   test('naming the scanner in the plan removes it from the breakers', async () => {
     const planned = buildPlan(exposed, profile, { allowDirectSend: [{ ip: '192.0.2.25', name: 'Scanner' }], safetyNet: 'reject', ruleName: DEFAULT_RULE_NAME, connectorName: DEFAULT_CONNECTOR_NAME }).after;
     const analysis = new ImpactAnalysis(exposed, planned, profile, DEFAULT_ASSUMPTIONS);
