@@ -170,14 +170,44 @@ function isNamed(at: i32, length: i32): bool {
 function inOtherClass(from: i32, end: i32): bool {
   const length = end - from;
   if (length <= 0 || length > MOST_DOMAIN || byte(end - 1) == 46) return false;
-  for (let i = 0; i < length; i++) {
-    let c = byte(from + i);
-    if (c <= 32 || c > 126 || c == QUOTE || c == 62) return false;
-    if (c >= 65 && c <= 90) c += 32;
-    store<u8>(<usize>(scratch + i), <u8>c);
+  // 16 bytes at a time: any byte that is not plain, any upper-case letter, and where the dots are.
+  const spaces = i8x16.splat(32);
+  const tildes = i8x16.splat(126);
+  const quotes = i8x16.splat(<i8>QUOTE);
+  const greater = i8x16.splat(62);
+  const upperA = i8x16.splat(65);
+  const upperRange = i8x16.splat(25);
+  const dots = i8x16.splat(46);
+  let upper = false;
+  for (let i = from; i < end; i += 16) {
+    const block = v128.load(<usize>(input + i));
+    const odd = v128.or(v128.or(i8x16.le_u(block, spaces), i8x16.gt_u(block, tildes)), v128.or(i8x16.eq(block, quotes), i8x16.eq(block, greater)));
+    const left = end - i;
+    const keep = left < 16 ? (1 << left) - 1 : 0xffff;
+    if ((i8x16.bitmask(odd) & keep) != 0) return false;
+    if ((i8x16.bitmask(i8x16.le_u(i8x16.sub(block, upperA), upperRange)) & keep) != 0) upper = true;
   }
-  if (isNamed(scratch, length)) return false;
-  for (let i = 0; i < length; i++) if (load<u8>(<usize>(scratch + i)) == 46 && isNamed(scratch + i + 1, length - i - 1)) return false;
+  // The bytes as domainOf returns them: lower-cased (into scratch) when there is an upper-case letter.
+  let at = input + from;
+  if (upper) {
+    for (let i = 0; i < length; i++) {
+      let c = byte(from + i);
+      if (c >= 65 && c <= 90) c += 32;
+      store<u8>(<usize>(scratch + i), <u8>c);
+    }
+    at = scratch;
+  }
+  if (isNamed(at, length)) return false;
+  // Each part after a dot (as classOf walks them).
+  for (let i = 0; i < length; i += 16) {
+    let bits = i8x16.bitmask(i8x16.eq(v128.load(<usize>(at + i)), dots));
+    if (length - i < 16) bits &= (1 << (length - i)) - 1;
+    while (bits != 0) {
+      const dot = i + ctz<i32>(bits);
+      if (isNamed(at + dot + 1, length - dot - 1)) return false;
+      bits &= bits - 1;
+    }
+  }
   return true;
 }
 
