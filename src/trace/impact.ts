@@ -599,11 +599,16 @@ export class ImpactAnalysis {
   finish(): ImpactResult {
     const addresses = new Map<string, string | null>();
     for (const group of this.groups.values()) group.suggestion = suggestion(suggestedAddress(group.clientIp, addresses), group.senderDomain);
-    // Groups are many and their sources few: each source's place in the text order is found once.
-    const sources = [...new Set([...this.groups.values()].map((group) => group.clientIp))].sort(byText);
+    // Groups are many and their sources few: each source's place in the text order is found once, and the groups are
+    // sorted by number (messages, that place, then the order first seen: the order one stable sort gives).
+    const unsorted = [...this.groups.values()];
+    const sources = [...new Set(unsorted.map((group) => group.clientIp))].sort(byText);
     const rank = new Map<string, number>();
     sources.forEach((source, k) => rank.set(source, k > 0 && byText(sources[k - 1] as string, source) === 0 ? (rank.get(sources[k - 1] as string) as number) : k));
-    const groups = [...this.groups.values()].sort((a, b) => b.messages - a.messages || (rank.get(a.clientIp) as number) - (rank.get(b.clientIp) as number));
+    const messages = Float64Array.from(unsorted, (group) => group.messages);
+    const ranks = Uint32Array.from(unsorted, (group) => rank.get(group.clientIp) as number);
+    const order = Uint32Array.from(unsorted.keys()).sort((a, b) => (messages[b] as number) - (messages[a] as number) || (ranks[a] as number) - (ranks[b] as number) || a - b);
+    const groups = Array.from(order, (k) => unsorted[k] as ImpactGroup);
     const limits = [
       'Message trace and EmailEvents hold only mail that EOP accepted: what is refused today is not in these data.',
       'TLS is not in mail-flow data: every message is taken to have used STARTTLS (a sender that does not is also refused by connectors that require TLS). ' +
