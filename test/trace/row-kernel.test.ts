@@ -7,6 +7,7 @@
  * reading (a quote inside an unquoted field, a record longer than it reads).
  */
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,11 +35,27 @@ async function asText(file: string, now: Snapshot = exposed, after: Snapshot = p
   return { summary, result: analysis.finish() };
 }
 
+/** Records the kernel handed to the analysis to evaluate, and records read, over every reading through it. */
+const evaluated = { records: 0, evaluations: 0 };
+
 /** From the bytes, through the kernel, on the calling thread (one part). */
 async function throughKernel(file: string, now: Snapshot = exposed, after: Snapshot = planned) {
   const analysis = new ImpactAnalysis(now, after, profile, DEFAULT_ASSUMPTIONS);
+  const evaluate = analysis.evaluate.bind(analysis);
+  analysis.evaluate = (record) => {
+    evaluated.evaluations++;
+    return evaluate(record);
+  };
   const summary = await readTrace(file, { onRecord: () => assert.fail('no record is handed over one by one'), impact: analysis, parts: 1 });
+  evaluated.records += summary.records;
   return { summary, result: analysis.finish() };
+}
+
+/** How many of the records read through the kernel from here on were evaluated one by one (not counted by key). */
+async function evaluatedShare(reading: () => Promise<unknown>): Promise<number> {
+  const before = { ...evaluated };
+  await reading();
+  return (evaluated.evaluations - before.evaluations) / Math.max(1, evaluated.records - before.records);
 }
 
 /** A random source (a linear congruential generator: the same file every run). */
@@ -112,6 +129,23 @@ describe('the row-key kernel reads what the text reading reads', () => {
     const text = await asText(file);
     assert.ok(text.result.breaking > 0);
     assert.deepEqual(await throughKernel(file), text);
+  });
+
+  test('the kernel reads the rows itself: a well-formed trace is evaluated once per key, not once per row', async () => {
+    const lines = ['#TYPE Deserialized.Microsoft.Exchange.Management.FfoReporting.MessageTraceResultV2', '"Received","SenderAddress","RecipientAddress","Subject","Status","ToIP","FromIP","Size","MessageId"'];
+    const sources = ['203.0.113.10', '198.51.100.5', '192.0.2.25', '192.0.2.26'];
+    for (let i = 0; i < 4000; i++) {
+      const time = `2026-11-24T09:${String(i % 60).padStart(2, '0')}:00Z`;
+      lines.push(`"${time}","user${i % 97}@sender${i % 9}.example","${i % 2 ? 'alice' : 'bob'}@contoso.com","Report ""${i % 7}""","Delivered","","${sources[i % 4]}","${1000 + i}","<${i}@example>"`);
+    }
+    const file = join(folder, 'well-formed.csv');
+    await writeFile(file, `${lines.join('\r\n')}\r\n`);
+    const text = await asText(file);
+    let result: unknown;
+    const share = await evaluatedShare(async () => (result = await throughKernel(file)));
+    assert.deepEqual(result, text);
+    // 4 sources × 2 recipient domains (the sender domains are one class): a few evaluations in 4,000 rows.
+    assert.ok(share < 0.01, `${(share * 100).toFixed(1)} % of the rows were evaluated one by one`);
   });
 
   test('hostile traces: every quirk in the key columns, malformed rows, bytes that are no UTF-8', async () => {
@@ -246,5 +280,56 @@ describe('the row-key kernel reads what the text reading reads', () => {
     assert.ok(reasons.size >= 2, `the named domain breaks otherwise than the others (${[...reasons].join('; ')})`);
     assert.ok(new Set(text.result.groups.map((group) => group.senderDomain)).size > 40, 'a group per sender domain');
     assert.deepEqual(await throughKernel(file, exposed, naming), text);
+  });
+
+  test('random records (quotes, doubled quotes, delimiters, CR and LF anywhere, quoted or not): the same as the text reading', async () => {
+    const piece = fc.constantFrom('a', '"', '""', ',', '\r', '\n', '\r\n', ' ', '@', ';', 'x');
+    const odd = fc.array(piece, { minLength: 1, maxLength: 5 }).map((pieces) => pieces.join(''));
+    // Mostly values a breaking row has (so that subjects and recipients show in the groups), now and then odd text.
+    const value = (usual: readonly string[]) => fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...usual) }, { weight: 2, arbitrary: odd });
+    const columns = [
+      value(['2026-11-24T09:00:00Z', '2026-11-25T10:00:00Z']),
+      value(['scanner@contoso.com', 'x@saas.example', 'y@other.example']),
+      value(['alice@contoso.com', 'bob@contoso.com']),
+      value(['192.0.2.25', '192.0.2.26']),
+      fc.oneof(odd, fc.constantFrom('s', 'two\r\nlines', 'a "q"')),
+    ];
+    const field = (text: fc.Arbitrary<string>) => fc.record({ text, quoted: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }) });
+    const row = fc.record({
+      fields: fc.tuple(...columns.map(field)).chain((fields) => fc.constantFrom(fields, fields, fields, fields.slice(0, 4), [...fields, fields[0]])),
+      // Now and then a CR after the last field that no LF follows.
+      end: fc.constantFrom('\n', '\r\n', '\n', '\r\n', '\rx\r\n'),
+    });
+    // The last row, without a line break: its last field quoted and unterminated, closed, or followed by odd text.
+    const full = '"2026-11-24T09:00:00Z","x@saas.example","alice@contoso.com","192.0.2.25",';
+    const tail = fc.constantFrom('', '"unterminated', '"a"b', 'a"b', `${full}"unterminated`, `${full}"closed"`, `${full}"x"\r`, `${full}"a"b`, `${full}plain`);
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(row, { maxLength: 14 }), tail, async (rows, last) => {
+        const write = (value: { text: string; quoted: boolean }) => (value.quoted ? `"${value.text.replace(/"/g, '""')}"` : value.text);
+        const text = `Received,SenderAddress,RecipientAddress,FromIP,Subject\r\n${rows.map((entry) => entry.fields.map(write).join(',') + entry.end).join('')}${last}`;
+        const file = join(folder, `random-${run++}.csv`);
+        await writeFile(file, text);
+        const expected = await asText(file).catch((error: unknown) => ({ error: String(error) }));
+        const actual = await throughKernel(file).catch((error: unknown) => ({ error: String(error) }));
+        assert.deepEqual(actual, expected);
+      }),
+      { numRuns: 400, seed: 20261203 },
+    );
+    assert.ok(evaluated.records > 1000 && evaluated.evaluations < 0.6 * evaluated.records, `the kernel read rows itself: ${evaluated.evaluations} of ${evaluated.records} evaluated one by one`);
+  });
+
+  test('a record too long for any reading, after quoted line feeds, is named at its line', async () => {
+    const rows = ['Received,SenderAddress,RecipientAddress,FromIP,Subject'];
+    for (let k = 0; k < 40; k++) rows.push(`"2026-11-24T09:00:00Z","scanner@contoso.com","alice@contoso.com","192.0.2.25","line ${k}\r\nand more"`);
+    rows.push(`"2026-11-24T09:00:00Z","scanner@contoso.com","alice@contoso.com","192.0.2.25","${'x'.repeat(1_100_000)}"`);
+    const file = join(folder, 'too-long.csv');
+    await writeFile(file, rows.join('\r\n'));
+    const message = async (reading: Promise<unknown>) => reading.then(() => 'no error', (error: unknown) => `${String(error)} at ${(error as { where?: string }).where}`);
+    const text = await message(asText(file));
+    assert.match(text, /line 82\b/);
+    // The part that fails is read again in one piece (readInParts gives up), which names the line.
+    const analysis = new ImpactAnalysis(exposed, planned, profile, DEFAULT_ASSUMPTIONS);
+    assert.equal(await message(readTrace(file, { onRecord: (record) => analysis.add(record), impact: analysis, parts: 1 })), text);
   });
 });
