@@ -4,5 +4,9 @@
  * the trace tools keep beyond one row goes through this.
  */
 export function own(text: string): string {
-  return Buffer.from(text, 'utf8').toString('utf8');
+  // V8 makes no slice (or cons) string shorter than 13 characters: a short string holds nothing else.
+  if (text.length < 13) return text;
+  // The text and one more character, flattened by slice() into a new string, of which the result is a slice: it keeps
+  // that new string (one character longer) alive, never the text's parent. A few times faster than a Buffer round trip.
+  return `${text} `.slice(0, -1);
 }

@@ -296,7 +296,11 @@ describe('the row-key kernel reads what the text reading reads', () => {
     ];
     const field = (text: fc.Arbitrary<string>) => fc.record({ text, quoted: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }) });
     const row = fc.record({
-      fields: fc.tuple(...columns.map(field)).chain((fields) => fc.constantFrom(fields, fields, fields, fields.slice(0, 4), [...fields, fields[0]])),
+      // The header's five fields as a rule; now and then four or six.
+      fields: fc.tuple(...columns.map(field)).chain((tuple) => {
+        const fields: { text: string; quoted: boolean }[] = [...tuple];
+        return fc.constantFrom(fields, fields, fields, fields.slice(0, 4), [...fields, ...fields.slice(0, 1)]);
+      }),
       // Now and then a CR after the last field that no LF follows.
       end: fc.constantFrom('\n', '\r\n', '\n', '\r\n', '\rx\r\n'),
     });
