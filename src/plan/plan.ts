@@ -297,6 +297,7 @@ export function buildPlan(snapshot: Snapshot, profile: GatewayProfile, options: 
     traced: null,
   };
 }
+
 /** The phases of the plan and the configuration after them, without what buildPlan predicts and proves of them. */
 function planPhases(snapshot: Snapshot, profile: GatewayProfile, options: PlanOptions, assumptions: Assumptions): { phases: Phase[]; state: Snapshot; warnings: string[] } {
   if (!hasGateway(profile)) {

@@ -11,9 +11,9 @@
  */
 import { open, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
 import { domainOf } from '../eop/addresses.js';
 import { own } from '../util/strings.js';
-import type { Worker } from 'node:worker_threads';
 import { startWorker, workerModule } from '../util/workers.js';
 import { Effect, GroupKeys, ImpactAnalysis, SharedStrings, type BreakingMessage, type ImpactCounts } from './impact.js';
 import { keyColumns, messageTraceColumns, parseTime, recipientList } from './records.js';
