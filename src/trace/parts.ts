@@ -323,17 +323,22 @@ export function stopReadWorkers(): void {
   for (const { worker } of ready.splice(0)) void worker.terminate();
 }
 
+/** A worker started ahead of time and still alive, taken for a part (kept alive from now on); undefined: none. */
+export function takeReadWorker(): Worker | undefined {
+  for (let waiting = ready.shift(); waiting; waiting = ready.shift()) {
+    if (waiting.gone) continue;
+    waiting.worker.ref();
+    return waiting.worker;
+  }
+  return undefined;
+}
+
 /** Runs a worker on a part: its batches of breaking groups to `onBatch`, as they come; then the rest of its answer. */
 function runPart(module: URL, task: PartTask, onBatch: (batch: BreakingPart) => void): Promise<PartDone> {
   return new Promise((resolve) => {
-    let worker: Worker | undefined;
-    for (let waiting = ready.shift(); waiting && !worker; waiting = ready.shift()) {
-      if (waiting.gone) continue;
-      worker = waiting.worker;
-      worker.ref();
-      worker.postMessage(task);
-    }
-    worker ??= startWorker(module, task, WORKER_LIMITS);
+    const started = takeReadWorker();
+    started?.postMessage(task);
+    const worker = started ?? startWorker(module, task, WORKER_LIMITS);
     let answered = false;
     worker.on('message', (message: PartMessage) => {
       if ('batch' in message) return onBatch(message.batch);

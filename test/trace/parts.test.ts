@@ -19,7 +19,7 @@ import { buildPlan, DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME } from '../../src/
 import { inferProfile } from '../../src/profile/profile.js';
 import { loadSnapshotFile } from '../../src/snapshot/load.js';
 import { ImpactAnalysis } from '../../src/trace/impact.js';
-import { readInParts, startReadWorkers, stopReadWorkers } from '../../src/trace/parts.js';
+import { readInParts, startReadWorkers, stopReadWorkers, takeReadWorker } from '../../src/trace/parts.js';
 import { readTrace, readTraceText, type ReadSummary } from '../../src/trace/read.js';
 import { columnGetter, MalformedRow, toRecord } from '../../src/trace/records.js';
 
@@ -223,8 +223,14 @@ describe('a file read in parts by worker threads gives what reading it in one pi
     try {
       assert.equal(await startReadWorkers([file], { splitAbove: 0, parts: 3 }), 2);
       assert.equal(await startReadWorkers([file], { splitAbove: 0, parts: 3 }), 2, 'at most one set');
+      // Each is taken once, none dropped on the way.
+      const taken = [takeReadWorker(), takeReadWorker()];
+      assert.ok(taken[0] && taken[1] && taken[0] !== taken[1]);
+      assert.equal(takeReadWorker(), undefined);
+      await Promise.all(taken.map((worker) => worker?.terminate()));
+      assert.equal(await startReadWorkers([file], { splitAbove: 0, parts: 3 }), 2);
       assert.deepEqual(await impactInParts(file, 3), whole);
-      assert.equal(await startReadWorkers([file], { splitAbove: 0, parts: 2 }), 1);
+      assert.equal(await startReadWorkers([file], { splitAbove: 0, parts: 2 }), 1, 'both were used for the parts');
     } finally {
       stopReadWorkers();
     }
