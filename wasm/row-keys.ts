@@ -136,10 +136,7 @@ export function configure(
   for (let k = 0, at = named; k < namedCount; k++) {
     const length = load<i32>(<usize>at);
     const hash = hashBytes(seed, at + 4, length);
-    let slot = <i32>(hash ^ (hash >> 32)) & namedMask;
-    while (load<i32>(<usize>(namedSlots + 8 * slot + 4)) != 0) slot = (slot + 1) & namedMask;
-    store<i32>(<usize>(namedSlots + 8 * slot), <i32>(hash ^ (hash >> 32)));
-    store<i32>(<usize>(namedSlots + 8 * slot + 4), at - named + 1);
+    placeIn(namedSlots, namedMask, <i32>(hash ^ (hash >> 32)), at - named);
     at += (4 + length + 3) & ~3;
   }
   clear();
@@ -233,10 +230,15 @@ function grow(): void {
 }
 
 function place(hash32: i32, entry: i32): void {
-  let slot = hash32 & slotMask;
-  while (load<i32>(<usize>(slots + 8 * slot + 4)) != 0) slot = (slot + 1) & slotMask;
-  store<i32>(<usize>(slots + 8 * slot), hash32);
-  store<i32>(<usize>(slots + 8 * slot + 4), entry + 1);
+  placeIn(slots, slotMask, hash32, entry);
+}
+
+/** An entry (an offset) and its hash into the first free slot from the hash's in a table of slots (two i32 each). */
+function placeIn(table: i32, mask: i32, hash32: i32, entry: i32): void {
+  let slot = hash32 & mask;
+  while (load<i32>(<usize>(table + 8 * slot + 4)) != 0) slot = (slot + 1) & mask;
+  store<i32>(<usize>(table + 8 * slot), hash32);
+  store<i32>(<usize>(table + 8 * slot + 4), entry + 1);
 }
 
 @inline function byte(at: i32): i32 {

@@ -13,13 +13,13 @@ import { readFileSync } from 'node:fs';
 import { CSV_FAST_RECORD } from './tokenize.js';
 
 /**
- * How a column's value takes part in a key: `whole`; `domain`, an address of which only the domain (after the last
- * `@`) decides, the whole value when it has no `@`; `recipients`, a list of addresses (split at `;` or `,`) read as
- * `domain` when it holds one address, whole otherwise; `sender`, read as `domain`, but every domain that is plain ASCII
- * (no space, control character, quote or `>`, no final dot) and neither one of the kernel's named domains nor below one
- * is one class (the same key part), as ImpactAnalysis.senderClass puts them.
+ * How a column's value takes part in a key: `whole`; `recipients`, a list of addresses (split at `;` or `,`) of which,
+ * when it holds one address, only the domain (after the last `@`) decides, and otherwise the whole value; `sender`, an
+ * address of which the domain decides (the whole value when it has no `@`), every domain that is plain ASCII (no space,
+ * control character, quote or `>`, no final dot) and neither one of the kernel's named domains nor below one being one
+ * class (the same key part), as ImpactAnalysis.senderClass puts them.
  */
-export type KeyPart = 'whole' | 'domain' | 'recipients' | 'sender';
+export type KeyPart = 'whole' | 'recipients' | 'sender';
 
 export interface KeyColumn {
   /** The column's position in the header. */
@@ -48,7 +48,8 @@ const SLACK = 64;
  */
 export const kernelLimits = { events: 4096, slots: 1 << 17, probes: 64 };
 const ARENA_BYTES = 1 << 22;
-const PART_NUMBER: Record<KeyPart, number> = { whole: 0, domain: 1, recipients: 2, sender: 3 };
+// The kernel's part numbers (wasm/row-keys.ts; its 1, a domain alone, is not used).
+const PART_NUMBER: Record<KeyPart, number> = { whole: 0, recipients: 2, sender: 3 };
 /** The tag of a `sender` key part that is the class of the domains not named (wasm/row-keys.ts). */
 const OTHER_CLASS_TAG = 3;
 /** The longest domain the kernel looks up among the named ones (MOST_DOMAIN in wasm/row-keys.ts). */
