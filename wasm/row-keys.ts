@@ -53,7 +53,10 @@ let input: i32 = 0;
 let spans: i32 = 0;
 let events: i32 = 0;
 let eventCapacity: i32 = 0;
-/** i32 words per event: kind, start, end, entry, row, then start and end per field when it has the header's length. */
+/**
+ * i32 words per event: kind, start, end, entry, row, the ids of its sender domain and of its interned column's value
+ * (or -1), whether it is ASCII, then start and end per field when it has the header's length.
+ */
 let eventWords: i32 = 0;
 let slots: i32 = 0;
 /** The slots in use (a power of two, doubled as keys come, up to slotCapacity), less one. */
@@ -75,6 +78,23 @@ let named: i32 = 0;
 let scratch: i32 = 0;
 /** Where scan() writes what it did (i32 words): position, events, line feeds, arena used, entries, records. */
 let result: i32 = 0;
+/**
+ * Values of the rows whose key's value is negative (rows the caller reads one by one), each given a number the first
+ * time its bytes are seen, so that the caller works out what it needs of them once: the sender domain of a key whose
+ * sender part is the other class (per entry: the domain bytes vary within the key), and the whole value of one column
+ * (`internColumn`, or -1). A table of slots (hash, then the id plus one; two i32 each; at most half full), the ids'
+ * offsets in the arena (`internAt`), and the arena: per id its hash, owner (the entry, for a sender domain; -1 for the
+ * column), length, then the bytes. Emptied with the key table.
+ */
+let internSlots: i32 = 0;
+let internMask: i32 = 0;
+let internAt: i32 = 0;
+let internCapacity: i32 = 0;
+let internArena: i32 = 0;
+let internArenaCapacity: i32 = 0;
+let internColumn: i32 = -1;
+/** The key part that is a sender (part 3), or -1. */
+let senderPart: i32 = -1;
 
 // State.
 let used: i32 = 0;
@@ -82,6 +102,11 @@ let entries: i32 = 0;
 /** Line feeds inside quoted fields of the record being read. */
 let quotedLines: i32 = 0;
 let recordFields: i32 = 0;
+let internUsed: i32 = 0;
+let internCount: i32 = 0;
+/** Where the sender domain of the record just read starts, when its key part is the other class (readKey). */
+let classFrom: i32 = 0;
+let classEnd: i32 = 0;
 
 export function configure(
   delimiterByte: i32,
@@ -107,6 +132,12 @@ export function configure(
   namedAt: i32,
   namedCount: i32,
   scratchAt: i32,
+  internSlotsAt: i32,
+  internSlotCount: i32,
+  internAtAt: i32,
+  internArenaAt: i32,
+  internArenaBytes: i32,
+  internColumnAt: i32,
 ): void {
   delimiter = delimiterByte;
   fields = headerFields;
@@ -120,7 +151,7 @@ export function configure(
   spans = spansAt;
   events = eventsAt;
   eventCapacity = eventsCapacity;
-  eventWords = 5 + 2 * headerFields;
+  eventWords = 8 + 2 * headerFields;
   slots = slotsAt;
   slotCapacity = slotCount;
   entryCapacity = slotCount >> 1;
@@ -132,6 +163,15 @@ export function configure(
   namedMask = namedSlotCount - 1;
   named = namedAt;
   scratch = scratchAt;
+  internSlots = internSlotsAt;
+  internMask = internSlotCount - 1;
+  internCapacity = internSlotCount >> 1;
+  internAt = internAtAt;
+  internArena = internArenaAt;
+  internArenaCapacity = internArenaBytes;
+  internColumn = internColumnAt;
+  senderPart = -1;
+  for (let k = 0; k < parts; k++) if (load<i32>(<usize>(keyColumnsAt + 8 * k + 4)) == 3) senderPart = k;
   memory.fill(<usize>namedSlots, 0, <usize>(8 * namedSlotCount));
   for (let k = 0, at = named; k < namedCount; k++) {
     const length = load<i32>(<usize>at);
@@ -218,6 +258,9 @@ export function clear(): void {
   memory.fill(<usize>slots, 0, <usize>((slotMask + 1) * 8));
   used = 0;
   entries = 0;
+  if (internCount > 0) memory.fill(<usize>internSlots, 0, <usize>((internMask + 1) * 8));
+  internUsed = 0;
+  internCount = 0;
 }
 
 const FIRST_SLOTS: i32 = 4096;
@@ -433,6 +476,8 @@ function readKey(): u64 {
         from = at + 1;
         tag = 1;
         if (part == 3 && inOtherClass(from, end)) {
+          classFrom = from;
+          classEnd = end;
           from = end;
           tag = 3;
         }
@@ -505,15 +550,63 @@ function insert(hash32: i32): i32 {
   return entry;
 }
 
+/**
+ * The id of the bytes from `from` to `end` (input offsets) for `owner`, given them now if they are new; -1 when the
+ * table is full or a lookup runs past mostProbes slots (the caller empties both tables and reads the record again).
+ */
+function intern(owner: i32, from: i32, end: i32): i32 {
+  const length = end - from;
+  const hash = hashBytes(mix(seed, <u64>(owner + 2)), input + from, length);
+  const hash32 = <i32>(hash ^ (hash >> 32));
+  let slot = hash32 & internMask;
+  for (let probe = 0; probe < mostProbes; probe++) {
+    const at = internSlots + 8 * slot;
+    const id = load<i32>(<usize>(at + 4)) - 1;
+    if (id < 0) {
+      const size = (12 + length + 3) & ~3;
+      if (internCount >= internCapacity || internUsed + size > internArenaCapacity) return -1;
+      const base = internArena + internUsed;
+      store<i32>(<usize>base, hash32);
+      store<i32>(<usize>(base + 4), owner);
+      store<i32>(<usize>(base + 8), length);
+      memory.copy(<usize>(base + 12), <usize>(input + from), <usize>length);
+      store<i32>(<usize>(internAt + 4 * internCount), internUsed);
+      store<i32>(<usize>at, hash32);
+      store<i32>(<usize>(at + 4), internCount + 1);
+      internUsed += size;
+      return internCount++;
+    }
+    if (load<i32>(<usize>at) == hash32) {
+      const base = internArena + load<i32>(<usize>(internAt + 4 * id));
+      if (load<i32>(<usize>(base + 4)) == owner && load<i32>(<usize>(base + 8)) == length && sameBytes(base + 12, input + from, length)) return id;
+    }
+    slot = (slot + 1) & internMask;
+  }
+  return -1;
+}
+
+/** Whether the bytes from `from` to `end` (input offsets) are all ASCII. */
+function asciiBytes(from: i32, end: i32): bool {
+  let any = i8x16.splat(0);
+  let i = from;
+  for (; i + 16 <= end; i += 16) any = v128.or(any, v128.load(<usize>(input + i)));
+  let bits = i8x16.bitmask(any);
+  if (i < end) bits |= i8x16.bitmask(v128.load(<usize>(input + i))) & ((1 << (end - i)) - 1);
+  return bits == 0;
+}
+
 /** The `count`th event of this scan: its record from `start` to `end`, `row` records after the scan's first. */
-function event(kind: i32, count: i32, start: i32, end: i32, entry: i32, row: i32): void {
+function event(kind: i32, count: i32, start: i32, end: i32, entry: i32, row: i32, domain: i32, value: i32): void {
   const at = events + 4 * eventWords * count;
   store<i32>(<usize>at, kind);
   store<i32>(<usize>(at + 4), start);
   store<i32>(<usize>(at + 8), end);
   store<i32>(<usize>(at + 12), entry);
   store<i32>(<usize>(at + 16), row);
-  if (recordFields == fields) memory.copy(<usize>(at + 20), <usize>spans, <usize>(8 * fields));
+  store<i32>(<usize>(at + 20), domain);
+  store<i32>(<usize>(at + 24), value);
+  store<i32>(<usize>(at + 28), asciiBytes(start, end) ? 1 : 0);
+  if (recordFields == fields) memory.copy(<usize>(at + 32), <usize>spans, <usize>(8 * fields));
 }
 
 /**
@@ -558,7 +651,7 @@ export function scan(from: i32, end: i32, last: bool): i32 {
           status = TABLE_FULL;
           break;
         }
-        event(EVENT_NEW, count++, i, next, entry, rows);
+        event(EVENT_NEW, count++, i, next, entry, rows, -1, -1);
       } else {
         const value = load<i32>(<usize>(arena + entry + 4));
         if (value > 0 && value != PENDING) {
@@ -568,9 +661,26 @@ export function scan(from: i32, end: i32, last: bool): i32 {
             break;
           }
           store<i32>(<usize>(arena + entry), hits);
-        } else event(EVENT_FOUND, count++, i, next, entry, rows);
+        } else {
+          // A row the caller reads one by one (or may: the caller says what rows of a PENDING key get after the first,
+          // which is an event of this scan): its sender domain (when the key has only its class) and its interned
+          // column's value, by id.
+          let domain = -1;
+          let interned = -1;
+          if (value < 0 || value == PENDING) {
+            const classed = senderPart >= 0 && load<i32>(<usize>(keySpans + 12 * senderPart + 8)) == 3;
+            if (classed) domain = intern(entry, classFrom, classEnd);
+            if (internColumn >= 0) interned = intern(-1, load<i32>(<usize>(spans + 8 * internColumn)), load<i32>(<usize>(spans + 8 * internColumn + 4)));
+            if ((classed && domain < 0) || (internColumn >= 0 && interned < 0)) {
+              // The values' table is full: emptied with the key table, and the record read again.
+              status = TABLE_FULL;
+              break;
+            }
+          }
+          event(EVENT_FOUND, count++, i, next, entry, rows, domain, interned);
+        }
       }
-    } else event(EVENT_ODD, count++, i, next, -1, rows);
+    } else event(EVENT_ODD, count++, i, next, -1, rows, -1, -1);
     lines += 1 + quotedLines;
     rows++;
     i = next;

@@ -202,27 +202,17 @@ async function readPartInto<G extends { subjects: readonly string[] }>(task: Par
         // A key that breaks: each of its rows goes to its group (a negative effect).
         effect: () => ((analysis.lastEffect & 7) === Effect.breaking ? -analysis.lastEffect : analysis.lastEffect),
         repeat: (effect, times) => analysis.repeat(effect, times),
-        again: (effect, value, memo, senderVaries) => {
+        // A row's recipients, lower-cased, worked out once per distinct RecipientAddress value.
+        derive: { position: at.recipient, make: (text) => recipientList(text).map((address) => address.toLowerCase()) },
+        again: (effect, value, memo, recipients) => {
           analysis.repeat(-effect, 1);
-          let group: G | undefined;
-          if (senderVaries) {
-            // The key's sender part is the class of the domains the configuration does not name: a group per domain.
-            const domain = senderDomain(value);
-            const groups = (memo.groups ??= new Map<string, G>()) as Map<string, G>;
-            group = groups.get(domain);
-            if (group === undefined) {
-              group = sink.group(value(at.fromIp), domain, analysis.reasonOf(-effect));
-              if (groups.size < MEMO_DOMAINS) groups.set(domain, group);
-            }
-          } else {
-            // The group, the same for every row of the key: its source IP and sender domain are parts of the key.
-            group = memo.group as G | undefined;
-            if (group === undefined) memo.group = group = sink.group(value(at.fromIp), senderDomain(value), analysis.reasonOf(-effect));
-          }
+          // The group, the same for every row of the key and sender domain (the memo's).
+          let group = memo.group as G | undefined;
+          if (group === undefined) memo.group = group = sink.group(value(at.fromIp), senderDomain(value), analysis.reasonOf(-effect));
           message.time = parseTime(value(at.received));
           // A group keeps its first few subjects: once it has them, the others are not read.
           message.subject = at.subject < 0 || group.subjects.length >= MAX_SAMPLES ? null : value(at.subject);
-          message.recipients = recipientList(value(at.recipient));
+          message.recipients = recipients as string[];
           sink.addTo(group, message, true);
         },
       }
@@ -243,9 +233,6 @@ async function readPartInto<G extends { subjects: readonly string[] }>(task: Par
     repeats,
   );
 }
-
-/** Sender domains whose group a key remembers (beyond them, looked up as they come): bounded, whatever the data. */
-const MEMO_DOMAINS = 4096;
 
 /** Reads and evaluates one part with an analysis of its own (in a worker). */
 export async function readPart(task: PartTask): Promise<PartResult> {

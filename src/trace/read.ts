@@ -809,17 +809,20 @@ export async function readCsvRange(
  * record it was just handed, for the rows with the same key after it (`effect`: positive, count them with `repeat`,
  * without making records of them; negative, hand each to `again`, which does for it what the caller did without
  * deciding again; 0, hand them to onRecord as any row). `again` reads the row's columns with `value` (by position, as
- * the record would hold them: trimmed; fresh strings, no slices of a larger text), and gets the same `memo` object for
- * every row of one key while the reader remembers the key.
+ * the record would hold them: trimmed; fresh strings, no slices of a larger text), gets the same `memo` object for every
+ * row of one key and one sender domain (the key's, or the row's own when the key's sender part is the class of the
+ * domains not named) while the reader remembers them, and `derived`, what `derive.make` made of the value of the
+ * column `derive.position` (made once per distinct bytes while the reader remembers them: it must depend on the text
+ * alone).
  */
 export interface RowRepeats {
   columns: readonly KeyColumn[];
   /** The domains a `sender` key part keeps apart (the others are one class, as the caller evaluates them). */
   named?: readonly string[];
+  derive: { position: number; make(value: string): unknown };
   effect(): number;
   repeat(effect: number, times: number): void;
-  /** `senderVaries`: the key's sender part is the class of the domains not named, so its rows' sender domains vary. */
-  again(effect: number, value: (position: number) => string, memo: Record<string, unknown>, senderVaries: boolean): void;
+  again(effect: number, value: (position: number) => string, memo: Record<string, unknown>, derived: unknown): void;
 }
 
 /**
@@ -834,8 +837,7 @@ async function readKeyedRows(sink: Sink, layout: CsvLayout, start: number, end: 
   const format = sink.format as TraceFormat;
   const fields = layout.header.length;
   const most = fields + EXTRA_FIELDS;
-  const kernel = RowKernel.create(layout.delimiter, fields, most, repeats.columns, repeats.named);
-  const senderPart = repeats.columns.findIndex((column) => column.part === 'sender');
+  const kernel = RowKernel.create(layout.delimiter, fields, most, repeats.columns, repeats.named, repeats.derive.position);
   if (!kernel) return readRows(sink, layout.delimiter, layout.header, layout.line, rangeText(file, start, end), transient);
   const make = csvRecords(layout.header, format, transient);
   const take = rowTaker(sink, make, fields);
@@ -864,11 +866,16 @@ async function readKeyedRows(sink: Sink, layout: CsvLayout, start: number, end: 
     for (let position = 0; position < fields; position++) if (!wanted || wanted[position]) values[position] = field(position);
     return values;
   };
-  /** Per key (entry) handed to `again`: the caller's memo, as long as the kernel keeps the key. */
+  /**
+   * Per key (entry) handed to `again`, or per sender domain of a key of the class (-1 less its number): the caller's
+   * memo, as long as the kernel keeps the key. Per number of the derived column's value: what it made of it.
+   */
   const memos = new Map<number, Record<string, unknown>>();
+  const derived: unknown[] = [];
   const takeHits = (): void => {
     kernel.takeHits((effect, times) => repeats.repeat(effect, times));
     memos.clear();
+    derived.length = 0;
   };
   /** A row the caller takes as any other (through the text scanner): true, or false when the scanner does not read it. */
   const handOn = (from: number, to: number, last: boolean): boolean => {
@@ -930,10 +937,18 @@ async function readKeyedRows(sink: Sink, layout: CsvLayout, start: number, end: 
               sink.rows++;
               sink.summary.records++;
               current = k;
-              ascii = isAscii(memory.subarray(kernel.input + from, kernel.input + to));
-              let memo = memos.get(entry);
-              if (!memo) memos.set(entry, (memo = {}));
-              repeats.again(effect, value, memo, senderPart >= 0 && kernel.inOtherClass(entry, senderPart));
+              ascii = kernel.eventAscii(k);
+              const domain = kernel.eventDomain(k);
+              const at = domain >= 0 ? -1 - domain : entry;
+              let memo = memos.get(at);
+              if (!memo) memos.set(at, (memo = {}));
+              const number = kernel.eventValue(k);
+              let made = number >= 0 ? derived[number] : undefined;
+              if (made === undefined) {
+                made = repeats.derive.make(value(repeats.derive.position));
+                if (number >= 0) derived[number] = made;
+              }
+              repeats.again(effect, value, memo, made);
               continue;
             }
           }
@@ -941,7 +956,7 @@ async function readKeyedRows(sink: Sink, layout: CsvLayout, start: number, end: 
           if (kind !== EventKind.odd) {
             // A record of the header's length: its values from the bytes.
             current = k;
-            ascii = isAscii(memory.subarray(kernel.input + from, kernel.input + to));
+            ascii = kernel.eventAscii(k);
             take(valuesOf());
           } else {
             if (!handOn(from, to, last && to === length)) {

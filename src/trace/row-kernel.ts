@@ -42,12 +42,15 @@ export const INPUT_BYTES = 1 << 18;
 /** Bytes after each region that the kernel's 16-byte loads may read. */
 const SLACK = 64;
 /**
- * The kernel's bounds: events per scan, slots of its table (a power of two; it holds half as many keys), and slots a
- * lookup looks at before the table is emptied (so that no choice of keys makes lookups long). Changed by tests only, to
- * reach the paths where each is reached.
+ * The kernel's bounds: events per scan, slots of its table (a power of two; it holds half as many keys), slots a
+ * lookup looks at before the table is emptied (so that no choice of keys makes lookups long), and slots of the table of
+ * numbered values (a power of two; half as many values; emptied with the key table when full). Changed by tests only,
+ * to reach the paths where each is reached.
  */
-export const kernelLimits = { events: 4096, slots: 1 << 17, probes: 64 };
+export const kernelLimits = { events: 4096, slots: 1 << 17, probes: 64, values: 1 << 17 };
 const ARENA_BYTES = 1 << 22;
+/** Bytes of the values the kernel numbers (at least two records' worth: a record's values always fit after emptying). */
+const VALUE_BYTES = 1 << 20;
 // The kernel's part numbers (wasm/row-keys.ts; its 1, a domain alone, is not used).
 const PART_NUMBER: Record<KeyPart, number> = { whole: 0, recipients: 2, sender: 3 };
 /** The tag of a `sender` key part that is the class of the domains not named (wasm/row-keys.ts). */
@@ -107,14 +110,16 @@ export class RowKernel {
   /**
    * A kernel for rows of `fields` fields (`most`: the field count from which a record is handed over), or null. `named`:
    * the domains that a `sender` key part keeps apart (lower-case; those that no plain domain can be are left out).
+   * `numbered`: the position of a column whose values the events of keys with a negative or pending value number
+   * ({@link eventValue}), or -1.
    */
-  static create(delimiter: string, fields: number, most: number, columns: readonly KeyColumn[], named: readonly string[] = []): RowKernel | null {
+  static create(delimiter: string, fields: number, most: number, columns: readonly KeyColumn[], named: readonly string[] = [], numbered = -1): RowKernel | null {
     const module = kernelModule();
     if (!module || delimiter.length !== 1 || delimiter.charCodeAt(0) > 0x7f) return null;
-    return new RowKernel(new wasm.Instance(module, {}).exports as unknown as Exports, delimiter.charCodeAt(0), fields, most, columns, named);
+    return new RowKernel(new wasm.Instance(module, {}).exports as unknown as Exports, delimiter.charCodeAt(0), fields, most, columns, named, numbered);
   }
 
-  private constructor(exports: Exports, delimiter: number, fields: number, most: number, columns: readonly KeyColumn[], named: readonly string[]) {
+  private constructor(exports: Exports, delimiter: number, fields: number, most: number, columns: readonly KeyColumn[], named: readonly string[], numbered: number) {
     this.exports = exports;
     // The layout: regions one after the other from the second page (the first holds the module's own data), each
     // followed by SLACK bytes and 8-aligned.
@@ -128,7 +133,7 @@ export class RowKernel {
     const keySpans = region(12 * columns.length);
     const result = region(32);
     const spans = region(8 * (most + 1));
-    this.eventWords = 5 + 2 * fields;
+    this.eventWords = 8 + 2 * fields;
     const { events: eventCount, slots: slotCount } = kernelLimits;
     const events = region(4 * this.eventWords * eventCount);
     const slots = region(8 * slotCount);
@@ -142,6 +147,11 @@ export class RowKernel {
     const namedSlots = region(8 * namedSlotCount);
     const namedAt = region(namedBytes);
     const scratch = region(MOST_DOMAIN);
+    // The values numbered: slots (a power of two, at least 4: a record numbers two values at most), ids, bytes.
+    const valueSlotCount = Math.max(4, kernelLimits.values);
+    const valueSlots = region(8 * valueSlotCount);
+    const valueIds = region(4 * (valueSlotCount >> 1));
+    const valueBytes = region(VALUE_BYTES);
     exports.memory.grow(Math.ceil(at / PAGE) - exports.memory.buffer.byteLength / PAGE);
     this.memory = Buffer.from(exports.memory.buffer);
     this.words = new Int32Array(exports.memory.buffer);
@@ -163,6 +173,7 @@ export class RowKernel {
     exports.configure(
       delimiter, fields, most, CSV_FAST_RECORD, kernelLimits.probes, randomInt(2 ** 31), columns.length, keyColumns, input, spans, events, eventCount, slots, slotCount, arena, ARENA_BYTES, keySpans, result,
       namedSlots, namedSlotCount, namedAt, plain.length, scratch,
+      valueSlots, valueSlotCount, valueIds, valueBytes, VALUE_BYTES, numbered,
     );
   }
 
@@ -220,13 +231,32 @@ export class RowKernel {
     return this.words[this.event(k) + 4] as number;
   }
 
+  /**
+   * For a found row of a key whose value is negative or pending and whose `sender` part is the class of the domains not
+   * named: a number for its sender domain's bytes, the same for every row of the key with those bytes while the table is kept
+   * (until {@link takeHits}); else -1.
+   */
+  eventDomain(k: number): number {
+    return this.words[this.event(k) + 5] as number;
+  }
+
+  /** For a found row of a key whose value is negative or pending: a number for the bytes of its `numbered` column, as eventDomain. */
+  eventValue(k: number): number {
+    return this.words[this.event(k) + 6] as number;
+  }
+
+  /** Whether the event's record is all ASCII. */
+  eventAscii(k: number): boolean {
+    return this.words[this.event(k) + 7] === 1;
+  }
+
   /** Where field `field` of the event's record starts and ends in the input region (records of the header's length). */
   fieldStart(k: number, field: number): number {
-    return this.words[this.event(k) + 5 + 2 * field] as number;
+    return this.words[this.event(k) + 8 + 2 * field] as number;
   }
 
   fieldEnd(k: number, field: number): number {
-    return this.words[this.event(k) + 6 + 2 * field] as number;
+    return this.words[this.event(k) + 9 + 2 * field] as number;
   }
 
   /** An entry's value: PENDING until {@link setValue}; positive, its rows are counted; else handed over as events. */
@@ -250,7 +280,7 @@ export class RowKernel {
     this.words[at] = (this.words[at] as number) + 1;
   }
 
-  /** Calls `take` with the value and the count of every entry that counted rows, then empties the table. */
+  /** Calls `take` with the value and the count of every entry that counted rows, then empties the table (and the numbered values). */
   takeHits(take: (value: number, hits: number) => void): void {
     const used = this.words[this.result / 4 + 3] as number;
     for (let at = 0; at < used; ) {

@@ -159,13 +159,13 @@ describe('the row-key kernel reads what the text reading reads', () => {
     }
   });
 
-  test('a table of 16 keys and 3 events a scan: both fill again and again, with the same result', async () => {
+  test('a table of 16 keys, 4 numbered values and 3 events a scan: each fills again and again, with the same result', async () => {
     const file = join(folder, 'tiny-table.csv');
     await writeFile(file, hostileTrace(21, 3000));
     const text = await asText(file);
     const saved = { ...kernelLimits };
     try {
-      Object.assign(kernelLimits, { slots: 32, events: 3 });
+      Object.assign(kernelLimits, { slots: 32, events: 3, values: 8 });
       assert.deepEqual(await throughKernel(file), text);
     } finally {
       Object.assign(kernelLimits, saved);
