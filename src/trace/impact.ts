@@ -74,10 +74,11 @@ export interface ImpactCheckpoint {
 export class SharedStrings {
   private readonly kept = new Map<string, string>();
 
-  own(text: string): string {
+  /** `owned`: the text is a copy of its own already (not a slice of a larger text), kept as it is. */
+  own(text: string, owned = false): string {
     let copy = this.kept.get(text);
     if (copy === undefined) {
-      copy = own(text);
+      copy = owned ? text : own(text);
       if (this.kept.size >= 50_000) this.kept.clear();
       this.kept.set(copy, copy);
     }
@@ -146,10 +147,12 @@ function refusal(verdict: Verdict): string | null {
  * The plan flag that keeps an IPv4 source working, as a shell argument that is safe to paste: the address as parsed,
  * and the domain in the name only when it is a plain host name (the data can hold anything, quotes included).
  */
-function suggestion(address: string | null, domain: string): string | null {
+function suggestion(address: string | null, domain: string, plain: Map<string, boolean>): string | null {
   if (address === null) return null;
+  let named = plain.get(domain);
+  if (named === undefined) plain.set(domain, (named = /^[a-z0-9][a-z0-9.-]{0,252}$/.test(domain)));
   // The address in the name keeps names apart when several sources send as one domain (as the plan's suggestions do).
-  const name = /^[a-z0-9][a-z0-9.-]{0,252}$/.test(domain) ? `Direct Send from ${domain} (${address})` : `Direct Send source ${address}`;
+  const name = named ? `Direct Send from ${domain} (${address})` : `Direct Send source ${address}`;
   return `--allow-direct-send '${address}=${name}'`;
 }
 
@@ -162,6 +165,23 @@ function suggestedAddress(clientIp: string, known: Map<string, string | null>): 
     known.set(clientIp, address);
   }
   return address;
+}
+
+/**
+ * The order of groups by messages (most first), then rank (lowest first), then position: as one number per group
+ * (distinct, so that an unstable sort of numbers gives it) when every such number is exact in a double, else by a
+ * comparison function.
+ */
+function sortedOrder(messages: Float64Array, ranks: Uint32Array, rankCount: number): Uint32Array {
+  const count = messages.length;
+  let most = 0;
+  for (const value of messages) most = Math.max(most, value);
+  const span = (most + 1) * rankCount * count;
+  if (Number.isSafeInteger(span) && messages.every(Number.isSafeInteger)) {
+    const keys = Float64Array.from(messages, (value, k) => ((most - value) * rankCount + (ranks[k] as number)) * count + k).sort();
+    return Uint32Array.from(keys, (key) => key % count);
+  }
+  return Uint32Array.from(messages.keys()).sort((a, b) => (messages[b] as number) - (messages[a] as number) || (ranks[a] as number) - (ranks[b] as number) || a - b);
 }
 
 /** How groups with as many messages are ordered: by source IP as the default locale sorts text (as localeCompare does). */
@@ -211,6 +231,8 @@ export class ImpactAnalysis {
   /** Per group: the distinct recipients it counted beyond those it keeps (addRecipient). */
   private counted = new WeakMap<ImpactGroup, Set<string>>();
   private readonly keys = new GroupKeys();
+  /** Per sender domain of a group: whether it is one of the tenant's (a Direct Send source). */
+  private readonly directSend = new Map<string, boolean>();
   private readonly result: Omit<ImpactResult, 'groups' | 'limits'> = {
     records: 0,
     evaluated: 0,
@@ -501,14 +523,17 @@ export class ImpactAnalysis {
     }
     // Lists of exact length (concat; an array grown by push holds room for 16 more): groups are many.
     if (record.subject && group.subjects.length < MAX_SAMPLES && !group.subjects.includes(record.subject)) group.subjects = group.subjects.concat(this.strings.own(record.subject));
-    for (const address of record.recipients) this.addRecipient(group, address.toLowerCase());
+    for (const address of record.recipients) this.addRecipient(group, address.toLowerCase(), owned);
   }
 
-  /** A recipient of a breaking message, lower-cased, counted into its group once however many messages it got. */
-  addRecipient(group: ImpactGroup, address: string): void {
+  /**
+   * A recipient of a breaking message, lower-cased, counted into its group once however many messages it got.
+   * `owned`: the address is a copy of its own (not a slice of a larger text), kept as it is.
+   */
+  addRecipient(group: ImpactGroup, address: string, owned = false): void {
     if (group.recipients.includes(address)) return;
     if (group.recipients.length < MAX_RECIPIENTS) {
-      group.recipients = group.recipients.concat(this.strings.own(address));
+      group.recipients = group.recipients.concat(this.strings.own(address, owned));
       group.recipientCount++;
       return;
     }
@@ -519,7 +544,7 @@ export class ImpactAnalysis {
       group.recipientCountIsLowerBound = true;
       return;
     }
-    counted.add(own(address));
+    counted.add(owned ? address : own(address));
     group.recipientCount++;
   }
 
@@ -528,7 +553,11 @@ export class ImpactAnalysis {
     const key = this.keys.key(sourceIp, senderDomain, reason);
     let group = this.groups.get(key);
     if (!group) {
-      const directSend = findAcceptedDomain(senderDomain === '<>' ? null : senderDomain, this.now.AcceptedDomain, this.assumptions) !== null;
+      let directSend = this.directSend.get(senderDomain);
+      if (directSend === undefined) {
+        directSend = findAcceptedDomain(senderDomain === '<>' ? null : senderDomain, this.now.AcceptedDomain, this.assumptions) !== null;
+        this.directSend.set(this.strings.own(senderDomain), directSend);
+      }
       const clientIp = this.strings.own(sourceIp);
       const domain = this.strings.own(senderDomain);
       group = {
@@ -598,7 +627,8 @@ export class ImpactAnalysis {
 
   finish(): ImpactResult {
     const addresses = new Map<string, string | null>();
-    for (const group of this.groups.values()) group.suggestion = suggestion(suggestedAddress(group.clientIp, addresses), group.senderDomain);
+    const plain = new Map<string, boolean>();
+    for (const group of this.groups.values()) group.suggestion = suggestion(suggestedAddress(group.clientIp, addresses), group.senderDomain, plain);
     // Groups are many and their sources few: each source's place in the text order is found once, and the groups are
     // sorted by number (messages, that place, then the order first seen: the order one stable sort gives).
     const unsorted = [...this.groups.values()];
@@ -607,8 +637,7 @@ export class ImpactAnalysis {
     sources.forEach((source, k) => rank.set(source, k > 0 && byText(sources[k - 1] as string, source) === 0 ? (rank.get(sources[k - 1] as string) as number) : k));
     const messages = Float64Array.from(unsorted, (group) => group.messages);
     const ranks = Uint32Array.from(unsorted, (group) => rank.get(group.clientIp) as number);
-    const order = Uint32Array.from(unsorted.keys()).sort((a, b) => (messages[b] as number) - (messages[a] as number) || (ranks[a] as number) - (ranks[b] as number) || a - b);
-    const groups = Array.from(order, (k) => unsorted[k] as ImpactGroup);
+    const groups = Array.from(sortedOrder(messages, ranks, sources.length), (k) => unsorted[k] as ImpactGroup);
     const limits = [
       'Message trace and EmailEvents hold only mail that EOP accepted: what is refused today is not in these data.',
       'TLS is not in mail-flow data: every message is taken to have used STARTTLS (a sender that does not is also refused by connectors that require TLS). ' +

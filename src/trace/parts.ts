@@ -114,21 +114,99 @@ export class BreakingCollector {
 const MANY_RECIPIENTS = 16;
 
 /**
- * Takes one part's breaking messages into the analysis, after those of the parts before it. Exact: a subject or
- * recipient is kept when it would have been, reading the rows one by one, and each distinct one is counted once
- * (ImpactAnalysis.addRecipient).
+ * A batch of one part's breaking groups as columns: a few strings and two typed arrays, not an object and eight
+ * strings per group, so that passing it between threads and merging it cost little. Strings are named by their index
+ * in the part's table, to which each batch adds its `strings` (a source IP, domain, reason, subject or recipient once
+ * per part; times as they come).
  */
-export function mergeBreaking(analysis: ImpactAnalysis, part: BreakingPart): void {
-  for (const share of part.groups) {
-    const group = analysis.group(share.clientIp, share.senderDomain, share.reason);
-    group.messages += share.messages;
-    if (share.firstSeen && (!group.firstSeen || share.firstSeen < group.firstSeen)) group.firstSeen = share.firstSeen;
-    if (share.lastSeen && (!group.lastSeen || share.lastSeen > group.lastSeen)) group.lastSeen = share.lastSeen;
-    for (const subject of share.subjects) if (group.subjects.length < MAX_SAMPLES && !group.subjects.includes(subject)) group.subjects = group.subjects.concat(subject);
-    share.recipients.forEach((id) => {
-      const address = part.addresses[id] as string;
-      analysis.addRecipient(group, address);
+export interface BreakingBatch {
+  strings: string[];
+  /** Per group: its messages. */
+  messages: Float64Array<ArrayBuffer>;
+  /**
+   * Per group, one after the other, as string indexes: its source IP, sender domain and reason, its first and last
+   * time (-1: none), the count of its subjects then each, the count of its distinct recipients (lower-cased, in the
+   * order first seen) then each.
+   */
+  fields: Int32Array<ArrayBuffer>;
+}
+
+/** Makes one part's batches, in order: each string of the part's table is sent once. */
+export class BatchEncoder {
+  private readonly index = new Map<string, number>();
+  /** The table index of each of the part's addresses (BreakingPart.addresses), -1 until sent. */
+  private readonly addressIndex: Int32Array;
+  private size = 0;
+
+  constructor(private readonly addresses: readonly string[]) {
+    this.addressIndex = new Int32Array(addresses.length).fill(-1);
+  }
+
+  encode(groups: readonly PartGroup[]): BreakingBatch {
+    const strings: string[] = [];
+    const add = (text: string): number => {
+      strings.push(text);
+      return this.size++;
+    };
+    const shared = (text: string): number => {
+      let at = this.index.get(text);
+      if (at === undefined) this.index.set(text, (at = add(text)));
+      return at;
+    };
+    let length = 0;
+    for (const group of groups) length += 7 + group.subjects.length + group.recipients.length;
+    const fields = new Int32Array(length);
+    const messages = new Float64Array(groups.length);
+    let at = 0;
+    groups.forEach((group, k) => {
+      messages[k] = group.messages;
+      fields[at++] = shared(group.clientIp);
+      fields[at++] = shared(group.senderDomain);
+      fields[at++] = shared(group.reason);
+      const first = group.firstSeen === null ? -1 : add(group.firstSeen);
+      fields[at++] = first;
+      fields[at++] = group.lastSeen === null ? -1 : group.lastSeen === group.firstSeen ? first : add(group.lastSeen);
+      fields[at++] = group.subjects.length;
+      for (const subject of group.subjects) fields[at++] = shared(subject);
+      fields[at++] = group.recipients.length;
+      for (const id of group.recipients) {
+        let sent = this.addressIndex[id] as number;
+        if (sent < 0) this.addressIndex[id] = sent = add(this.addresses[id] as string);
+        fields[at++] = sent;
+      }
     });
+    return { strings, messages, fields };
+  }
+}
+
+/**
+ * Takes a batch of one part's breaking groups into the analysis, after those of the parts before it (`table`: the
+ * part's strings so far, to which the batch's are added). Exact: a subject or recipient is kept when it would have
+ * been, reading the rows one by one, and each distinct one is counted once (ImpactAnalysis.addRecipient).
+ */
+export function mergeBatch(analysis: ImpactAnalysis, batch: BreakingBatch, table: string[]): void {
+  for (const text of batch.strings) table.push(text);
+  const { fields, messages } = batch;
+  const string = (at: number): string => table[fields[at] as number] as string;
+  let at = 0;
+  for (let k = 0; k < messages.length; k++) {
+    const group = analysis.group(string(at), string(at + 1), string(at + 2));
+    group.messages += messages[k] as number;
+    if ((fields[at + 3] as number) >= 0) {
+      const first = string(at + 3);
+      if (!group.firstSeen || first < group.firstSeen) group.firstSeen = first;
+    }
+    if ((fields[at + 4] as number) >= 0) {
+      const last = string(at + 4);
+      if (!group.lastSeen || last > group.lastSeen) group.lastSeen = last;
+    }
+    at += 5;
+    for (let n = fields[at++] as number; n > 0; n--) {
+      const subject = string(at++);
+      if (group.subjects.length < MAX_SAMPLES && !group.subjects.includes(subject)) group.subjects = group.subjects.concat(subject);
+    }
+    // The strings came from another thread: copies of their own.
+    for (let n = fields[at++] as number; n > 0; n--) analysis.addRecipient(group, string(at++), true);
   }
 }
 
@@ -154,7 +232,7 @@ export type PartResult =
  * rest (without them). The calling thread merges each batch as it comes, when the part's turn has come, and lets it go:
  * never all of a part's groups at once in memory beside their serialized copy.
  */
-export type PartMessage = { batch: BreakingPart } | { done: PartDone };
+export type PartMessage = { batch: BreakingBatch } | { done: PartDone };
 
 /** A part's answer but its breaking groups. */
 export type PartDone = Exclude<PartResult, { ok: true }> | Omit<Extract<PartResult, { ok: true }>, 'breaking'>;
@@ -166,7 +244,8 @@ const BATCH = 1000;
 export function* partMessages(result: PartResult): Generator<PartMessage> {
   if (!result.ok) return yield { done: result };
   const { breaking, ...done } = result;
-  for (let k = 0; k < breaking.groups.length; k += BATCH) yield { batch: { groups: breaking.groups.slice(k, k + BATCH), addresses: k === 0 ? breaking.addresses : [] } };
+  const encoder = new BatchEncoder(breaking.addresses);
+  for (let k = 0; k < breaking.groups.length; k += BATCH) yield { batch: encoder.encode(breaking.groups.slice(k, k + BATCH)) };
   yield { done };
 }
 
@@ -203,7 +282,7 @@ async function readPartInto<G extends { subjects: readonly string[] }>(task: Par
         effect: () => ((analysis.lastEffect & 7) === Effect.breaking ? -analysis.lastEffect : analysis.lastEffect),
         repeat: (effect, times) => analysis.repeat(effect, times),
         // A row's recipients, lower-cased, worked out once per distinct RecipientAddress value.
-        derive: { position: at.recipient, make: (text) => recipientList(text).map((address) => address.toLowerCase()) },
+        derive: { position: at.recipient, make: (text) => recipientList(text).map((address) => own(address.toLowerCase())) },
         again: (effect, value, memo, recipients) => {
           analysis.repeat(-effect, 1);
           // The group, the same for every row of the key and sender domain (the memo's).
@@ -321,7 +400,7 @@ export function takeReadWorker(): Worker | undefined {
 }
 
 /** Runs a worker on a part: its batches of breaking groups to `onBatch`, as they come; then the rest of its answer. */
-function runPart(module: URL, task: PartTask, onBatch: (batch: BreakingPart) => void): Promise<PartDone> {
+function runPart(module: URL, task: PartTask, onBatch: (batch: BreakingBatch) => void): Promise<PartDone> {
   return new Promise((resolve) => {
     const started = takeReadWorker();
     started?.postMessage(task);
@@ -365,15 +444,11 @@ export async function readInParts(file: string, analysis: ImpactAnalysis, option
   // The parts' breaking groups are merged in the order of the file: a part's batches wait until the parts before it are
   // done (the first, read straight into the analysis, is done when read).
   let turn = 0;
-  const waiting: BreakingPart[][] = starts.map(() => []);
+  const waiting: BreakingBatch[][] = starts.map(() => []);
   const done = starts.map(() => false);
-  const addresses: string[][] = starts.map(() => []);
-  const merge = (k: number, batch: BreakingPart): void => {
-    const known = addresses[k] as string[];
-    for (const address of batch.addresses) known.push(address);
-    mergeBreaking(analysis, { groups: batch.groups, addresses: known });
-  };
-  const take = (k: number, batch: BreakingPart): void => {
+  const tables: string[][] = starts.map(() => []);
+  const merge = (k: number, batch: BreakingBatch): void => mergeBatch(analysis, batch, tables[k] as string[]);
+  const take = (k: number, batch: BreakingBatch): void => {
     if (k === turn) merge(k, batch);
     else waiting[k]?.push(batch);
   };
@@ -384,6 +459,8 @@ export async function readInParts(file: string, analysis: ImpactAnalysis, option
       for (const batch of waiting[turn] ?? []) merge(turn, batch);
       waiting[turn] = [];
     }
+    // The tables of the parts merged are no longer needed.
+    for (let j = 0; j < turn; j++) tables[j] = [];
   };
   type Read = PartDone | ({ ok: true; first: true } & RangeSummary);
   const read = async (k: number): Promise<Read> => {

@@ -9,4 +9,5 @@ import { partMessages, readPart, type PartTask } from './parts.js';
 
 // A worker started ahead of time (startReadWorkers) is given its part in a message.
 const task = (workerData as PartTask | null) ?? (await new Promise<PartTask>((resolve) => parentPort?.once('message', resolve)));
-for (const message of partMessages(await readPart(task))) parentPort?.postMessage(message);
+// A batch's typed arrays are handed over, not copied.
+for (const message of partMessages(await readPart(task))) parentPort?.postMessage(message, 'batch' in message ? [message.batch.messages.buffer, message.batch.fields.buffer] : []);
