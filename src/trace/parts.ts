@@ -121,8 +121,11 @@ const MANY_RECIPIENTS = 16;
  */
 export interface BreakingBatch {
   strings: string[];
-  /** Per group: its messages. */
-  messages: Float64Array<ArrayBuffer>;
+  /**
+   * Per group: its messages; as 32-bit integers when every count is below 2^30, so that the analysis keeps them as small
+   * integers (a double added to a group's count would change how V8 lays out every group).
+   */
+  messages: Int32Array<ArrayBuffer> | Float64Array<ArrayBuffer>;
   /**
    * Per group, one after the other, as string indexes: its source IP, sender domain and reason, its first and last
    * time (-1: none), the count of its subjects then each, the count of its distinct recipients (lower-cased, in the
@@ -156,7 +159,7 @@ export class BatchEncoder {
     let length = 0;
     for (const group of groups) length += 7 + group.subjects.length + group.recipients.length;
     const fields = new Int32Array(length);
-    const messages = new Float64Array(groups.length);
+    const messages = groups.every((group) => group.messages < 2 ** 30) ? new Int32Array(groups.length) : new Float64Array(groups.length);
     let at = 0;
     groups.forEach((group, k) => {
       messages[k] = group.messages;
