@@ -178,8 +178,12 @@ function sortedOrder(messages: Float64Array, ranks: Uint32Array, rankCount: numb
   for (const value of messages) most = Math.max(most, value);
   const span = (most + 1) * rankCount * count;
   if (Number.isSafeInteger(span) && messages.every(Number.isSafeInteger)) {
-    const keys = Float64Array.from(messages, (value, k) => ((most - value) * rankCount + (ranks[k] as number)) * count + k).sort();
-    return Uint32Array.from(keys, (key) => key % count);
+    const keys = new Float64Array(count);
+    for (let k = 0; k < count; k++) keys[k] = ((most - (messages[k] as number)) * rankCount + (ranks[k] as number)) * count + k;
+    keys.sort();
+    const order = new Uint32Array(count);
+    for (let k = 0; k < count; k++) order[k] = (keys[k] as number) % count;
+    return order;
   }
   return Uint32Array.from(messages.keys()).sort((a, b) => (messages[b] as number) - (messages[a] as number) || (ranks[a] as number) - (ranks[b] as number) || a - b);
 }
@@ -635,9 +639,17 @@ export class ImpactAnalysis {
     const sources = [...new Set(unsorted.map((group) => group.clientIp))].sort(byText);
     const rank = new Map<string, number>();
     sources.forEach((source, k) => rank.set(source, k > 0 && byText(sources[k - 1] as string, source) === 0 ? (rank.get(sources[k - 1] as string) as number) : k));
-    const messages = Float64Array.from(unsorted, (group) => group.messages);
-    const ranks = Uint32Array.from(unsorted, (group) => rank.get(group.clientIp) as number);
-    const groups = Array.from(sortedOrder(messages, ranks, sources.length), (k) => unsorted[k] as ImpactGroup);
+    const count = unsorted.length;
+    const messages = new Float64Array(count);
+    const ranks = new Uint32Array(count);
+    for (let k = 0; k < count; k++) {
+      const group = unsorted[k] as ImpactGroup;
+      messages[k] = group.messages;
+      ranks[k] = rank.get(group.clientIp) as number;
+    }
+    const order = sortedOrder(messages, ranks, sources.length);
+    const groups = new Array<ImpactGroup>(count);
+    for (let k = 0; k < count; k++) groups[k] = unsorted[order[k] as number] as ImpactGroup;
     const limits = [
       'Message trace and EmailEvents hold only mail that EOP accepted: what is refused today is not in these data.',
       'TLS is not in mail-flow data: every message is taken to have used STARTTLS (a sender that does not is also refused by connectors that require TLS). ' +
