@@ -7,7 +7,7 @@
  */
 import { readReceived } from '../mail/received.js';
 import { aligned, organisationalDomain, parseDmarc, type DmarcRecord } from '../mail/dmarc.js';
-import { mxRecords } from '../profile/profile.js';
+import { mxRecords } from '../profile/mx.js';
 import { EXCHANGE_ONLINE_MX } from '../profile/vendors.js';
 import type { Snapshot } from '../snapshot/parse.js';
 import type { InboundConnector } from '../snapshot/schema.js';

@@ -8,7 +8,10 @@ import { compileIpList, ipv4Interval, mergeIntervals, parseIpEntry, type IpEntry
 import { InputError } from '../errors.js';
 import type { Snapshot } from '../snapshot/parse.js';
 import type { InboundConnector } from '../snapshot/schema.js';
+import { mxRecords } from './mx.js';
 import { EXCHANGE_ONLINE_MX, vendorForMx } from './vendors.js';
+
+export { mxRecords };
 
 export interface GatewayProfile {
   /** The gateway's name (vendor or connector), for reports. */
@@ -67,19 +70,6 @@ export function givenProfile(input: { file?: ProfileFile; fileName?: string; ips
     ipsSource: null,
     origin: { kind: 'given', from },
   };
-}
-
-/** MX hosts of every accepted domain that has DNS data in the snapshot, as `{ domain, host, preference }`. */
-export function mxRecords(snapshot: Snapshot): { domain: string; host: string; preference: number }[] {
-  const records: { domain: string; host: string; preference: number }[] = [];
-  for (const [domain, data] of Object.entries(snapshot.Dns)) {
-    for (const value of data.MX) {
-      const match = /^\s*(\d+)\s+(\S+)\s*$/.exec(value);
-      const host = normaliseDomain(match ? (match[2] as string) : value);
-      records.push({ domain: normaliseDomain(domain), host, preference: match ? Number(match[1]) : 0 });
-    }
-  }
-  return records;
 }
 
 /** The Partner connector that looks like the gateway's: `SenderDomains *`, preferring restricted ones. */
