@@ -95,6 +95,15 @@ let internArenaCapacity: i32 = 0;
 let internColumn: i32 = -1;
 /** The key part that is a sender (part 3), or -1. */
 let senderPart: i32 = -1;
+/**
+ * inOtherClass's answers for the domains seen, by their bytes (the answer depends on them alone): CLASS_SLOTS slots of
+ * CLASS_ENTRY bytes (hash, length, answer, then up to CLASS_BYTES bytes of the domain), a new domain replacing the one
+ * in its slot. Longer domains are not remembered.
+ */
+let classCache: i32 = 0;
+const CLASS_SLOTS: i32 = 1024;
+const CLASS_BYTES: i32 = 64;
+const CLASS_ENTRY: i32 = 16 + CLASS_BYTES;
 
 // State.
 let used: i32 = 0;
@@ -138,6 +147,7 @@ export function configure(
   internArenaAt: i32,
   internArenaBytes: i32,
   internColumnAt: i32,
+  classCacheAt: i32,
 ): void {
   delimiter = delimiterByte;
   fields = headerFields;
@@ -170,6 +180,8 @@ export function configure(
   internArena = internArenaAt;
   internArenaCapacity = internArenaBytes;
   internColumn = internColumnAt;
+  classCache = classCacheAt;
+  memory.fill(<usize>classCache, 0, <usize>(CLASS_SLOTS * CLASS_ENTRY));
   senderPart = -1;
   for (let k = 0; k < parts; k++) if (load<i32>(<usize>(keyColumnsAt + 8 * k + 4)) == 3) senderPart = k;
   memory.fill(<usize>namedSlots, 0, <usize>(8 * namedSlotCount));
@@ -207,6 +219,23 @@ function isNamed(at: i32, length: i32): bool {
 function inOtherClass(from: i32, end: i32): bool {
   const length = end - from;
   if (length <= 0 || length > MOST_DOMAIN || byte(end - 1) == 46) return false;
+  if (length > CLASS_BYTES) return classify(from, end);
+  // Domains repeat: each answer is remembered by the domain's bytes.
+  const hash = hashBytes(seed, input + from, length);
+  const hash32 = <i32>(hash ^ (hash >> 32));
+  const slot = classCache + CLASS_ENTRY * (hash32 & (CLASS_SLOTS - 1));
+  if (load<i32>(<usize>slot) == hash32 && load<i32>(<usize>(slot + 4)) == length && sameBytes(slot + 16, input + from, length)) return load<i32>(<usize>(slot + 8)) != 0;
+  const answer = classify(from, end);
+  store<i32>(<usize>slot, hash32);
+  store<i32>(<usize>(slot + 4), length);
+  store<i32>(<usize>(slot + 8), answer ? 1 : 0);
+  memory.copy(<usize>(slot + 16), <usize>(input + from), <usize>length);
+  return answer;
+}
+
+/** inOtherClass's answer worked out (from `from` to `end`, a domain of 1 to MOST_DOMAIN bytes not ending in a dot). */
+function classify(from: i32, end: i32): bool {
+  const length = end - from;
   // 16 bytes at a time: any byte that is not plain, any upper-case letter, and where the dots are.
   const spaces = i8x16.splat(32);
   const tildes = i8x16.splat(126);

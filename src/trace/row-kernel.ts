@@ -152,6 +152,8 @@ export class RowKernel {
     const valueSlots = region(8 * valueSlotCount);
     const valueIds = region(4 * (valueSlotCount >> 1));
     const valueBytes = region(VALUE_BYTES);
+    // inOtherClass's remembered answers (CLASS_SLOTS × CLASS_ENTRY bytes in wasm/row-keys.ts).
+    const classCache = region(1024 * 80);
     exports.memory.grow(Math.ceil(at / PAGE) - exports.memory.buffer.byteLength / PAGE);
     this.memory = Buffer.from(exports.memory.buffer);
     this.words = new Int32Array(exports.memory.buffer);
@@ -173,7 +175,7 @@ export class RowKernel {
     exports.configure(
       delimiter, fields, most, CSV_FAST_RECORD, kernelLimits.probes, randomInt(2 ** 31), columns.length, keyColumns, input, spans, events, eventCount, slots, slotCount, arena, ARENA_BYTES, keySpans, result,
       namedSlots, namedSlotCount, namedAt, plain.length, scratch,
-      valueSlots, valueSlotCount, valueIds, valueBytes, VALUE_BYTES, numbered,
+      valueSlots, valueSlotCount, valueIds, valueBytes, VALUE_BYTES, numbered, classCache,
     );
   }
 

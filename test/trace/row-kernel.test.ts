@@ -260,6 +260,39 @@ describe('the row-key kernel reads what the text reading reads', () => {
     assert.equal(kernel.inOtherClass(entries[0] as number, 1), true);
   });
 
+  test('thousands of sender domains, each seen twice in any order: each is in the class or a key of its own as the first time', () => {
+    // More domains than the kernel remembers answers for: answers are replaced, and each is worked out again the same.
+    const kernel = RowKernel.create(',', 2, 10, [{ position: 0, part: 'whole' }, { position: 1, part: 'sender' }], ['partner.example']) as RowKernel;
+    const next = random(61);
+    const domains = Array.from({ length: 3000 }, (_, k) => {
+      const roll = next();
+      if (roll < 0.1) return `s${k}.partner.example`;
+      if (roll < 0.2) return `S${k}.Example`;
+      if (roll < 0.25) return `${'d'.repeat(60)}${k}.example`;
+      return `sender${k}.example`;
+    });
+    const named = (domain: string) => domain === 'partner.example' || domain.endsWith('.partner.example');
+    const rows = [...domains, ...domains].map((domain) => ({ domain, at: next() })).sort((a, b) => a.at - b.at).map(({ domain }) => domain);
+    const input = Buffer.from(rows.map((domain) => `192.0.2.1,user@${domain}\n`).join(''));
+    input.copy(kernel.memory, kernel.input);
+    let classEntry = -1;
+    let row = 0;
+    for (let at = 0; at < input.length; ) {
+      const status = kernel.scan(at, input.length, true);
+      for (let k = 0; k < kernel.eventCount; k++, row++) {
+        const domain = rows[row] as string;
+        const entry = kernel.eventEntry(k);
+        if (named(domain.toLowerCase())) assert.notEqual(entry, classEntry, `${domain} is a key of its own`);
+        else if (classEntry < 0) classEntry = entry;
+        else assert.equal(entry, classEntry, `${domain} is in the class`);
+        assert.equal(kernel.inOtherClass(entry, 1), !named(domain.toLowerCase()), domain);
+      }
+      at = kernel.position;
+      if (status === ScanStatus.done) break;
+    }
+    assert.equal(row, rows.length);
+  });
+
   test('a tenant that names sender domains: named, below named and other domains, each in its group, as the text reading finds them', async () => {
     const rule = { Name: 'Partner relay', State: 'Enabled', Mode: 'Enforce', Priority: 0, SenderDomainIs: ['partner.example'], RejectMessageReasonText: 'Partner mail goes through the relay', RejectMessageEnhancedStatusCode: '5.7.1' };
     const naming = { ...planned, TransportRule: [rule, ...planned.TransportRule] } as Snapshot;
