@@ -81,10 +81,10 @@ let result: i32 = 0;
 /**
  * Values of the rows whose key's value is negative (rows the caller reads one by one), each given a number the first
  * time its bytes are seen, so that the caller works out what it needs of them once: the sender domain of a key whose
- * sender part is the other class (per entry: the domain bytes vary within the key), and the whole value of one column
+ * sender part is the other class (the domain bytes vary within the key), and the whole value of one column
  * (`internColumn`, or -1). A table of slots (hash, then the id plus one; two i32 each; at most half full), the ids'
- * offsets in the arena (`internAt`), and the arena: per id its hash, owner (the entry, for a sender domain; -1 for the
- * column), length, then the bytes. Emptied with the key table.
+ * offsets in the arena (`internAt`), and the arena: per id its hash, owner (-2 for a sender domain, -1 for the column),
+ * length, then the bytes. Emptied with the key table.
  */
 let internSlots: i32 = 0;
 let internMask: i32 = 0;
@@ -698,7 +698,7 @@ export function scan(from: i32, end: i32, last: bool): i32 {
           let interned = -1;
           if (value < 0 || value == PENDING) {
             const classed = senderPart >= 0 && load<i32>(<usize>(keySpans + 12 * senderPart + 8)) == 3;
-            if (classed) domain = intern(entry, classFrom, classEnd);
+            if (classed) domain = intern(-2, classFrom, classEnd);
             if (internColumn >= 0) interned = intern(-1, load<i32>(<usize>(spans + 8 * internColumn)), load<i32>(<usize>(spans + 8 * internColumn + 4)));
             if ((classed && domain < 0) || (internColumn >= 0 && interned < 0)) {
               // The values' table is full: emptied with the key table, and the record read again.

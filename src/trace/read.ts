@@ -867,14 +867,16 @@ async function readKeyedRows(sink: Sink, layout: CsvLayout, start: number, end: 
     return values;
   };
   /**
-   * Per key (entry) handed to `again`, or per sender domain of a key of the class (-1 less its number): the caller's
+   * Per key (entry) handed to `again`, and per key and sender domain (by number) for a key of the class: the caller's
    * memo, as long as the kernel keeps the key. Per number of the derived column's value: what it made of it.
    */
   const memos = new Map<number, Record<string, unknown>>();
+  const domainMemos = new Map<number, Map<number, Record<string, unknown>>>();
   const derived: unknown[] = [];
   const takeHits = (): void => {
     kernel.takeHits((effect, times) => repeats.repeat(effect, times));
     memos.clear();
+    domainMemos.clear();
     derived.length = 0;
   };
   /** A row the caller takes as any other (through the text scanner): true, or false when the scanner does not read it. */
@@ -939,9 +941,16 @@ async function readKeyedRows(sink: Sink, layout: CsvLayout, start: number, end: 
               current = k;
               ascii = kernel.eventAscii(k);
               const domain = kernel.eventDomain(k);
-              const at = domain >= 0 ? -1 - domain : entry;
-              let memo = memos.get(at);
-              if (!memo) memos.set(at, (memo = {}));
+              let memo: Record<string, unknown> | undefined;
+              if (domain < 0) {
+                memo = memos.get(entry);
+                if (!memo) memos.set(entry, (memo = {}));
+              } else {
+                let byDomain = domainMemos.get(entry);
+                if (!byDomain) domainMemos.set(entry, (byDomain = new Map()));
+                memo = byDomain.get(domain);
+                if (!memo) byDomain.set(domain, (memo = {}));
+              }
               const number = kernel.eventValue(k);
               let made = number >= 0 ? derived[number] : undefined;
               if (made === undefined) {

@@ -235,7 +235,7 @@ export class RowKernel {
 
   /**
    * For a found row of a key whose value is negative or pending and whose `sender` part is the class of the domains not
-   * named: a number for its sender domain's bytes, the same for every row of the key with those bytes while the table is kept
+   * named: a number for its sender domain's bytes, the same for every such row with those bytes while the table is kept
    * (until {@link takeHits}); else -1.
    */
   eventDomain(k: number): number {
