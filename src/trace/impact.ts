@@ -126,8 +126,9 @@ function level<V>(map: Map<string, Map<string, V>>, key: string): Map<string, V>
 
 const copyGroup = (group: ImpactGroup): ImpactGroup => ({ ...group, subjects: [...group.subjects], recipients: [...group.recipients] });
 
-const MAX_SAMPLES = 3;
-const MAX_RECIPIENTS = 5;
+/** Subjects and recipients a group keeps (the others are counted, not kept). */
+export const MAX_SAMPLES = 3;
+export const MAX_RECIPIENTS = 5;
 /**
  * Distinct recipients a group counts beyond the ones it keeps, told apart by address; past this many, new and seen
  * ones are no longer told apart and the count is a lower bound (recipientCountIsLowerBound). Memory stays bounded.
@@ -152,8 +153,9 @@ function suggestion(address: string | null, domain: string, plain: Map<string, b
   let named = plain.get(domain);
   if (named === undefined) plain.set(domain, (named = /^[a-z0-9][a-z0-9.-]{0,252}$/.test(domain)));
   // The address in the name keeps names apart when several sources send as one domain (as the plan's suggestions do).
-  const name = named ? `Direct Send from ${domain} (${address})` : `Direct Send source ${address}`;
-  return `--allow-direct-send '${address}=${name}'`;
+  // Joined into one flat string: groups are many, and a concatenation's parts would each be kept (and copied again when
+  // the JSON is written).
+  return named ? ["--allow-direct-send '", address, '=Direct Send from ', domain, ' (', address, ")'"].join('') : ["--allow-direct-send '", address, '=Direct Send source ', address, "'"].join('');
 }
 
 /** A source IP as a suggestion writes it: an IPv4 address in its usual form, else null (remembered: groups share sources). */

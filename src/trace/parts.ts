@@ -15,13 +15,12 @@ import type { Worker } from 'node:worker_threads';
 import { domainOf } from '../eop/addresses.js';
 import { own } from '../util/strings.js';
 import { startWorker, workerModule } from '../util/workers.js';
-import { Effect, GroupKeys, ImpactAnalysis, SharedStrings, type BreakingMessage, type ImpactCounts } from './impact.js';
+import { Effect, GroupKeys, ImpactAnalysis, MAX_RECIPIENTS, MAX_SAMPLES, SharedStrings, type BreakingMessage, type ImpactCounts } from './impact.js';
 import { keyColumns, messageTraceColumns, parseTime, recipientList } from './records.js';
 import { rowKernelAvailable } from './row-kernel.js';
 import { csvLayout, readCsvRange, SPLIT_ABOVE, type CsvLayout, type Malformed, type RangeSummary, type ReadOptions, type ReadSummary, type RowRepeats } from './read.js';
 
 const MAX_EXAMPLES = 50;
-const MAX_SAMPLES = 3;
 /** How far past a planned cut a line feed between two quoted fields is looked for. */
 const CUT_WINDOW = 1 << 20;
 
@@ -194,6 +193,8 @@ export function mergeBatch(analysis: ImpactAnalysis, batch: BreakingBatch, table
   let at = 0;
   for (let k = 0; k < messages.length; k++) {
     const group = analysis.group(string(at), string(at + 1), string(at + 2));
+    // A group no part before had (most of them): its lists are made at their length at once, not grown one by one.
+    const fresh = group.messages === 0 && group.subjects.length === 0 && group.recipients.length === 0;
     group.messages += messages[k] as number;
     if ((fields[at + 3] as number) >= 0) {
       const first = string(at + 3);
@@ -204,12 +205,27 @@ export function mergeBatch(analysis: ImpactAnalysis, batch: BreakingBatch, table
       if (!group.lastSeen || last > group.lastSeen) group.lastSeen = last;
     }
     at += 5;
-    for (let n = fields[at++] as number; n > 0; n--) {
-      const subject = string(at++);
-      if (group.subjects.length < MAX_SAMPLES && !group.subjects.includes(subject)) group.subjects = group.subjects.concat(subject);
+    const subjects = fields[at++] as number;
+    if (fresh && subjects <= MAX_SAMPLES) {
+      // A part's subjects are distinct and as many as a group keeps.
+      if (subjects > 0) group.subjects = Array.from({ length: subjects }, (_, n) => string(at + n));
+      at += subjects;
+    } else {
+      for (let n = subjects; n > 0; n--) {
+        const subject = string(at++);
+        if (group.subjects.length < MAX_SAMPLES && !group.subjects.includes(subject)) group.subjects = group.subjects.concat(subject);
+      }
     }
     // The strings came from another thread: copies of their own.
-    for (let n = fields[at++] as number; n > 0; n--) analysis.addRecipient(group, string(at++), true);
+    const recipients = fields[at++] as number;
+    if (fresh && recipients <= MAX_RECIPIENTS) {
+      // A part's recipients are distinct: a group that had none keeps them all, each counted once.
+      if (recipients > 0) {
+        group.recipients = Array.from({ length: recipients }, (_, n) => string(at + n));
+        group.recipientCount = recipients;
+      }
+      at += recipients;
+    } else for (let n = recipients; n > 0; n--) analysis.addRecipient(group, string(at++), true);
   }
 }
 
