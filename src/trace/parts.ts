@@ -190,6 +190,12 @@ export function mergeBatch(analysis: ImpactAnalysis, batch: BreakingBatch, table
   for (const text of batch.strings) table.push(text);
   const { fields, messages } = batch;
   const string = (at: number): string => table[fields[at] as number] as string;
+  /** The `count` strings from `at`, in a list of that length. */
+  const strings = (at: number, count: number): string[] => {
+    const list = new Array<string>(count);
+    for (let n = 0; n < count; n++) list[n] = string(at + n);
+    return list;
+  };
   let at = 0;
   for (let k = 0; k < messages.length; k++) {
     const group = analysis.group(string(at), string(at + 1), string(at + 2));
@@ -208,7 +214,7 @@ export function mergeBatch(analysis: ImpactAnalysis, batch: BreakingBatch, table
     const subjects = fields[at++] as number;
     if (fresh && subjects <= MAX_SAMPLES) {
       // A part's subjects are distinct and as many as a group keeps.
-      if (subjects > 0) group.subjects = Array.from({ length: subjects }, (_, n) => string(at + n));
+      if (subjects > 0) group.subjects = strings(at, subjects);
       at += subjects;
     } else {
       for (let n = subjects; n > 0; n--) {
@@ -221,7 +227,7 @@ export function mergeBatch(analysis: ImpactAnalysis, batch: BreakingBatch, table
     if (fresh && recipients <= MAX_RECIPIENTS) {
       // A part's recipients are distinct: a group that had none keeps them all, each counted once.
       if (recipients > 0) {
-        group.recipients = Array.from({ length: recipients }, (_, n) => string(at + n));
+        group.recipients = strings(at, recipients);
         group.recipientCount = recipients;
       }
       at += recipients;
