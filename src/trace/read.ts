@@ -811,7 +811,7 @@ export async function readCsvRange(
  * deciding again; 0, hand them to onRecord as any row). `again` reads the row's columns with `value` (by position, as
  * the record would hold them: trimmed; fresh strings, no slices of a larger text), gets the same `memo` object for every
  * row of one key and one sender domain (the key's, or the row's own when the key's sender part is the class of the
- * domains not named) while the reader remembers them, and `derived`, what `derive.make` made of the value of the
+ * domains not named) while the reader remembers them (a bounded number: past it, a new object), and `derived`, what `derive.make` made of the value of the
  * column `derive.position` (made once per distinct bytes while the reader remembers them: it must depend on the text
  * alone).
  */
@@ -872,11 +872,16 @@ async function readKeyedRows(sink: Sink, layout: CsvLayout, start: number, end: 
    */
   const memos = new Map<number, Record<string, unknown>>();
   const domainMemos = new Map<number, Map<number, Record<string, unknown>>>();
+  /** Memos kept: past readLimits.memos, a row gets a memo of its own (the caller works out again what it would keep). */
+  const mostMemos = readLimits.memos;
+  let memoCount = 0;
+  const newMemo = (): Record<string, unknown> | undefined => (memoCount < mostMemos ? (memoCount++, {}) : undefined);
   const derived: unknown[] = [];
   const takeHits = (): void => {
     kernel.takeHits((effect, times) => repeats.repeat(effect, times));
     memos.clear();
     domainMemos.clear();
+    memoCount = 0;
     derived.length = 0;
   };
   /** A row the caller takes as any other (through the text scanner): true, or false when the scanner does not read it. */
@@ -944,13 +949,14 @@ async function readKeyedRows(sink: Sink, layout: CsvLayout, start: number, end: 
               let memo: Record<string, unknown> | undefined;
               if (domain < 0) {
                 memo = memos.get(entry);
-                if (!memo) memos.set(entry, (memo = {}));
+                if (!memo && (memo = newMemo())) memos.set(entry, memo);
               } else {
                 let byDomain = domainMemos.get(entry);
                 if (!byDomain) domainMemos.set(entry, (byDomain = new Map()));
                 memo = byDomain.get(domain);
-                if (!memo) byDomain.set(domain, (memo = {}));
+                if (!memo && (memo = newMemo())) byDomain.set(domain, memo);
               }
+              memo ??= {};
               const number = kernel.eventValue(k);
               let made = number >= 0 ? derived[number] : undefined;
               if (made === undefined) {
@@ -1006,6 +1012,12 @@ async function readKeyedRows(sink: Sink, layout: CsvLayout, start: number, end: 
   takeHits();
   if (handOver >= 0) await readRows(sink, layout.delimiter, layout.header, line, rangeText(file, handOver, end), transient);
 }
+
+/**
+ * Memos readKeyedRows keeps for `again` between two emptyings of the kernel's table (one per key, or per key and sender
+ * domain): bounded whatever the data, as the table is.
+ */
+export const readLimits = { memos: 1 << 18 };
 
 /** Bytes read at a time from a byte range: few reads (each a system call). */
 const RANGE_READ = 1 << 18;

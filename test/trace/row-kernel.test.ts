@@ -18,7 +18,7 @@ import { inferProfile } from '../../src/profile/profile.js';
 import { loadSnapshotFile } from '../../src/snapshot/load.js';
 import type { Snapshot } from '../../src/snapshot/parse.js';
 import { ImpactAnalysis } from '../../src/trace/impact.js';
-import { readTrace } from '../../src/trace/read.js';
+import { readLimits, readTrace } from '../../src/trace/read.js';
 import { EventKind, kernelLimits, RowKernel, rowKernelAvailable, ScanStatus } from '../../src/trace/row-kernel.js';
 
 const exposed = (await loadSnapshotFile('examples/contoso-exposed.json')).snapshot;
@@ -169,6 +169,19 @@ describe('the row-key kernel reads what the text reading reads', () => {
       assert.deepEqual(await throughKernel(file), text);
     } finally {
       Object.assign(kernelLimits, saved);
+    }
+  });
+
+  test('two memos kept for the rows that break: the others get one each, with the same result', async () => {
+    const file = join(folder, 'few-memos.csv');
+    await writeFile(file, hostileTrace(23, 3000));
+    const text = await asText(file);
+    const saved = { ...readLimits };
+    try {
+      Object.assign(readLimits, { memos: 2 });
+      assert.deepEqual(await throughKernel(file), text);
+    } finally {
+      Object.assign(readLimits, saved);
     }
   });
 
