@@ -51,6 +51,20 @@ async function throughKernel(file: string, now: Snapshot = exposed, after: Snaps
   return { summary, result: analysis.finish() };
 }
 
+/** A hostile trace read through the kernel with some of its (or the reader's) bounds changed: the same as the text reading. */
+async function sameWithLimits<T extends object>(name: string, trace: Buffer, limits: T, values: Partial<T>): Promise<void> {
+  const file = join(folder, `${name}.csv`);
+  await writeFile(file, trace);
+  const text = await asText(file);
+  const saved = { ...limits };
+  try {
+    Object.assign(limits, values);
+    assert.deepEqual(await throughKernel(file), text);
+  } finally {
+    Object.assign(limits, saved);
+  }
+}
+
 /** How many of the records read through the kernel from here on were evaluated one by one (not counted by key). */
 async function evaluatedShare(reading: () => Promise<unknown>): Promise<number> {
   const before = { ...evaluated };
@@ -160,42 +174,15 @@ describe('the row-key kernel reads what the text reading reads', () => {
   });
 
   test('a table of 16 keys, 4 numbered values and 3 events a scan: each fills again and again, with the same result', async () => {
-    const file = join(folder, 'tiny-table.csv');
-    await writeFile(file, hostileTrace(21, 3000));
-    const text = await asText(file);
-    const saved = { ...kernelLimits };
-    try {
-      Object.assign(kernelLimits, { slots: 32, events: 3, values: 8 });
-      assert.deepEqual(await throughKernel(file), text);
-    } finally {
-      Object.assign(kernelLimits, saved);
-    }
+    await sameWithLimits('tiny-table', hostileTrace(21, 3000), kernelLimits, { slots: 32, events: 3, values: 8 });
   });
 
   test('two memos kept for the rows that break: the others get one each, with the same result', async () => {
-    const file = join(folder, 'few-memos.csv');
-    await writeFile(file, hostileTrace(23, 3000));
-    const text = await asText(file);
-    const saved = { ...readLimits };
-    try {
-      Object.assign(readLimits, { memos: 2 });
-      assert.deepEqual(await throughKernel(file), text);
-    } finally {
-      Object.assign(readLimits, saved);
-    }
+    await sameWithLimits('few-memos', hostileTrace(23, 3000), readLimits, { memos: 2 });
   });
 
   test('a lookup that looks at one slot only: the table is emptied at every collision, with the same result', async () => {
-    const file = join(folder, 'short-probes.csv');
-    await writeFile(file, hostileTrace(22, 2000));
-    const text = await asText(file);
-    const saved = { ...kernelLimits };
-    try {
-      Object.assign(kernelLimits, { slots: 64, probes: 1 });
-      assert.deepEqual(await throughKernel(file), text);
-    } finally {
-      Object.assign(kernelLimits, saved);
-    }
+    await sameWithLimits('short-probes', hostileTrace(22, 2000), kernelLimits, { slots: 64, probes: 1 });
   });
 
   test('where the kernel hands over (a quote in an unquoted field, a record over 64 KiB), the text reading goes on', async () => {
