@@ -253,9 +253,10 @@ export type PartResult =
   | { ok: false; message: string };
 
 /**
- * What a worker answers, in messages: its breaking groups in batches (the first with every recipient address), then the
- * rest (without them). The calling thread merges each batch as it comes, when the part's turn has come, and lets it go:
- * never all of a part's groups at once in memory beside their serialized copy.
+ * What a worker answers, in messages: its breaking groups in batches (BreakingBatch: each with the strings of the part's
+ * table it is the first to name), then the rest of its answer. The calling thread merges each batch as it comes, when
+ * the part's turn has come, and lets it go: never all of a part's groups at once in memory beside their serialized
+ * copy.
  */
 export type PartMessage = { batch: BreakingBatch } | { done: PartDone };
 
