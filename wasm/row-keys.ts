@@ -79,10 +79,10 @@ let scratch: i32 = 0;
 /** Where scan() writes what it did (i32 words): position, events, line feeds, arena used, entries, records. */
 let result: i32 = 0;
 /**
- * Values of the rows whose key's value is negative (rows the caller reads one by one), each given a number the first
- * time its bytes are seen, so that the caller works out what it needs of them once: the sender domain of a key whose
- * sender part is the other class (the domain bytes vary within the key), and the whole value of one column
- * (`internColumn`, or -1). A table of slots (hash, then the id plus one; two i32 each; at most half full), the ids'
+ * Values of the rows whose key's value is negative or pending (rows the caller reads one by one, or may), each given a
+ * number the first time its bytes are seen, so that the caller works out what it needs of them once: the sender domain
+ * of a key whose sender part is the other class (the domain bytes vary within the key), and the whole value of one
+ * column (`internColumn`, or -1). A table of slots (hash, then the id plus one; two i32 each; at most half full), the ids'
  * offsets in the arena (`internAt`), and the arena: per id its hash, owner (-2 for a sender domain, -1 for the column),
  * length, then the bytes. Emptied with the key table.
  */

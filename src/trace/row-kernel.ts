@@ -55,6 +55,8 @@ const VALUE_BYTES = 1 << 20;
 const PART_NUMBER: Record<KeyPart, number> = { whole: 0, recipients: 2, sender: 3 };
 /** The tag of a `sender` key part that is the class of the domains not named (wasm/row-keys.ts). */
 const OTHER_CLASS_TAG = 3;
+/** The kernel's remembered sender-class answers: CLASS_SLOTS × CLASS_ENTRY bytes in wasm/row-keys.ts. */
+const CLASS_CACHE_BYTES = 1024 * 80;
 /** The longest domain the kernel looks up among the named ones (MOST_DOMAIN in wasm/row-keys.ts). */
 const MOST_DOMAIN = 255;
 
@@ -152,8 +154,7 @@ export class RowKernel {
     const valueSlots = region(8 * valueSlotCount);
     const valueIds = region(4 * (valueSlotCount >> 1));
     const valueBytes = region(VALUE_BYTES);
-    // inOtherClass's remembered answers (CLASS_SLOTS × CLASS_ENTRY bytes in wasm/row-keys.ts).
-    const classCache = region(1024 * 80);
+    const classCache = region(CLASS_CACHE_BYTES);
     exports.memory.grow(Math.ceil(at / PAGE) - exports.memory.buffer.byteLength / PAGE);
     this.memory = Buffer.from(exports.memory.buffer);
     this.words = new Int32Array(exports.memory.buffer);
