@@ -14,7 +14,7 @@ import { buildPlan, DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME } from '../../src/
 import { probe } from '../../src/probe/probe.js';
 import { inferProfile } from '../../src/profile/profile.js';
 import { loadSnapshotFile } from '../../src/snapshot/load.js';
-import { ImpactAnalysis } from '../../src/trace/impact.js';
+import { GroupKeys, ImpactAnalysis } from '../../src/trace/impact.js';
 import { BypassMonitor } from '../../src/trace/monitor.js';
 import { buildQueries, cidrBlocks, kqlString } from '../../src/trace/queries.js';
 import { readTrace } from '../../src/trace/read.js';
@@ -113,6 +113,27 @@ describe('impact', () => {
     assert.equal(result.groups.find((g) => g.clientIp === '192.0.2.25')?.suggestion, "--allow-direct-send '192.0.2.25=Direct Send from contoso.com (192.0.2.25)'");
     assert.equal(result.groups.find((g) => g.clientIp === '2001:db8:bad::25')?.suggestion, null, 'no IPv6 connector can be suggested');
     assert.ok(result.skipped.noSourceIp >= 2 && result.skipped.outbound >= 2);
+  });
+
+  test('group keys: one per source, sender domain and reason, past every size of id (small integers, larger numbers, text)', () => {
+    const keys = new GroupKeys();
+    const seen = new Map<number | string, string>();
+    const take = (source: string, domain: string, reason: string) => {
+      const key = keys.key(source, domain, reason);
+      const name = `${source}|${domain}|${reason}`;
+      assert.equal(seen.get(key) ?? name, name, `${name} has the key of ${seen.get(key)}`);
+      seen.set(key, name);
+      assert.equal(keys.key(source, domain, reason), key, 'the same key again');
+    };
+    // Past 2^4 reasons, 2^10 sources, 2^16 domains (the small integers), then 2^21 (the text), each alone and together.
+    for (let r = 0; r < 20; r++) take('192.0.2.0', 'd0.example', `reason ${r}`);
+    for (let s = 0; s < 1100; s++) take(`192.0.${s >> 8}.${s & 255}`, 'd0.example', 'reason 0');
+    for (let d = 0; d < 70_000; d++) take('192.0.2.0', `d${d}.example`, 'reason 0');
+    for (let s = 0; s < 1100; s += 7) for (let d = 0; d < 70_000; d += 997) take(`192.0.${s >> 8}.${s & 255}`, `d${d}.example`, `reason ${s % 20}`);
+    assert.equal(typeof keys.key('192.0.2.1', 'd1.example', 'reason 1'), 'number');
+    for (let d = 70_000; d < (1 << 21) + 5; d++) keys.key('192.0.2.0', `d${d}.example`, 'reason 0');
+    assert.equal(typeof keys.key('192.0.2.0', `d${1 << 21}.example`, 'reason 0'), 'string');
+    assert.equal(typeof keys.key('192.0.2.0', 'd5.example', 'reason 0'), 'number');
   });
 
   test('groups are ordered by messages, then by source as localeCompare orders text, then as first seen', () => {
