@@ -55,7 +55,8 @@ let events: i32 = 0;
 let eventCapacity: i32 = 0;
 /**
  * i32 words per event: kind, start, end, entry, row, the ids of its sender domain and of its interned column's value
- * (or -1), whether it is ASCII, then start and end per field when it has the header's length.
+ * (or -1), whether it is ASCII, its time (two words: timeOf), then start and end per field when it has the header's
+ * length.
  */
 let eventWords: i32 = 0;
 let slots: i32 = 0;
@@ -93,6 +94,8 @@ let internCapacity: i32 = 0;
 let internArena: i32 = 0;
 let internArenaCapacity: i32 = 0;
 let internColumn: i32 = -1;
+/** The column of times the events carry as numbers (timeOf), or -1. */
+let timeColumn: i32 = -1;
 /** The key part that is a sender (part 3), or -1. */
 let senderPart: i32 = -1;
 /**
@@ -148,6 +151,7 @@ export function configure(
   internArenaBytes: i32,
   internColumnAt: i32,
   classCacheAt: i32,
+  timeColumnAt: i32,
 ): void {
   delimiter = delimiterByte;
   fields = headerFields;
@@ -161,7 +165,7 @@ export function configure(
   spans = spansAt;
   events = eventsAt;
   eventCapacity = eventsCapacity;
-  eventWords = 8 + 2 * headerFields;
+  eventWords = 10 + 2 * headerFields;
   slots = slotsAt;
   slotCapacity = slotCount;
   entryCapacity = slotCount >> 1;
@@ -181,6 +185,7 @@ export function configure(
   internArenaCapacity = internArenaBytes;
   internColumn = internColumnAt;
   classCache = classCacheAt;
+  timeColumn = timeColumnAt;
   memory.fill(<usize>classCache, 0, <usize>(CLASS_SLOTS * CLASS_ENTRY));
   senderPart = -1;
   for (let k = 0; k < parts; k++) if (load<i32>(<usize>(keyColumnsAt + 8 * k + 4)) == 3) senderPart = k;
@@ -635,7 +640,41 @@ function event(kind: i32, count: i32, start: i32, end: i32, entry: i32, row: i32
   store<i32>(<usize>(at + 20), domain);
   store<i32>(<usize>(at + 24), value);
   store<i32>(<usize>(at + 28), asciiBytes(start, end) ? 1 : 0);
-  if (recordFields == fields) memory.copy(<usize>(at + 32), <usize>spans, <usize>(8 * fields));
+  store<i32>(<usize>(at + 32), -1);
+  if (recordFields == fields) {
+    if (timeColumn >= 0) timeOf(load<i32>(<usize>(spans + 8 * timeColumn)), load<i32>(<usize>(spans + 8 * timeColumn + 4)), at + 32);
+    memory.copy(<usize>(at + 40), <usize>spans, <usize>(8 * fields));
+  }
+}
+
+@inline function digits2(at: i32): i32 {
+  const tens = byte(at) - 48;
+  const ones = byte(at + 1) - 48;
+  return <u32>tens > 9 || <u32>ones > 9 ? -1000 : tens * 10 + ones;
+}
+
+/**
+ * The time from `from` to `end` (input offsets) as a number, when it is an ISO time as parseTime keeps it as it is
+ * (`2026-11-01T00:00:00.000Z`: 24 bytes; month 1 to 12, day 1 to 31, hour below 24, minutes and seconds below 60, as
+ * its canonicalTime and Date.parse accept them): to `at` (absolute), two i32 such that numbers order as the texts do,
+ * year, month, day and hour (5 bits, 4 bits, 5 bits: 28 bits), then minutes, seconds and milliseconds (6, 6, 10 bits);
+ * any other text leaves the first -1.
+ */
+function timeOf(from: i32, end: i32, at: i32): void {
+  if (end - from != 24) return;
+  if (byte(from + 4) != 45 || byte(from + 7) != 45 || byte(from + 10) != 84 || byte(from + 13) != 58 || byte(from + 16) != 58 || byte(from + 19) != 46 || byte(from + 23) != 90) return;
+  const century = digits2(from);
+  const year = digits2(from + 2);
+  const month = digits2(from + 5);
+  const day = digits2(from + 8);
+  const hour = digits2(from + 11);
+  const minute = digits2(from + 14);
+  const second = digits2(from + 17);
+  const tenths = digits2(from + 20);
+  const last = byte(from + 22) - 48;
+  if (century < 0 || year < 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || tenths < 0 || <u32>last > 9) return;
+  store<i32>(<usize>at, (((century * 100 + year) * 16 + month) * 32 + day) * 32 + hour);
+  store<i32>(<usize>(at + 4), (minute * 64 + second) * 1024 + tenths * 10 + last);
 }
 
 /**

@@ -17,7 +17,7 @@ import { own } from '../util/strings.js';
 import { startWorker, workerModule } from '../util/workers.js';
 import { Effect, GroupKeys, ImpactAnalysis, MAX_RECIPIENTS, MAX_SAMPLES, SharedStrings, type BreakingMessage, type ImpactCounts } from './impact.js';
 import { keyColumns, messageTraceColumns, parseTime, recipientList } from './records.js';
-import { rowKernelAvailable } from './row-kernel.js';
+import { rowKernelAvailable, timeText } from './row-kernel.js';
 import { csvLayout, readCsvRange, SPLIT_ABOVE, type CsvLayout, type Malformed, type RangeSummary, type ReadOptions, type ReadSummary, type RowRepeats } from './read.js';
 
 const MAX_EXAMPLES = 50;
@@ -309,16 +309,27 @@ async function readPartInto<G extends { subjects: readonly string[] }>(task: Par
         repeat: (effect, times) => analysis.repeat(effect, times),
         // A row's recipients, lower-cased, worked out once per distinct RecipientAddress value.
         derive: { position: at.recipient, make: (text) => recipientList(text).map((address) => own(address.toLowerCase())) },
-        again: (effect, value, memo, recipients) => {
+        // Times as numbers where the kernel reads them: a memo keeps the first and last of its rows (`forget` puts them
+        // in its group), so that a row's time is not made a text.
+        timed: at.received,
+        again: (effect, value, memo, recipients, time) => {
           analysis.repeat(-effect, 1);
           // The group, the same for every row of the key and sender domain (the memo's).
           let group = memo.group as G | undefined;
           if (group === undefined) memo.group = group = sink.group(value(at.fromIp), senderDomain(value), analysis.reasonOf(-effect));
-          message.time = parseTime(value(at.received));
+          if (time >= 0) {
+            message.time = null;
+            if (!((memo.first as number) <= time)) memo.first = time;
+            if (!((memo.last as number) >= time)) memo.last = time;
+          } else message.time = parseTime(value(at.received));
           // A group keeps its first few subjects: once it has them, the others are not read.
           message.subject = at.subject < 0 || group.subjects.length >= MAX_SAMPLES ? null : value(at.subject);
           message.recipients = recipients as string[];
           sink.addTo(group, message, true);
+        },
+        forget: (memo) => {
+          if (memo.first === undefined) return;
+          sink.addTo(memo.group as G, { count: 0, time: timeText(memo.first as number), lastTime: timeText(memo.last as number), subject: null, recipients: [] }, true);
         },
       }
     : undefined;

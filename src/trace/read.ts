@@ -811,18 +811,23 @@ export async function readCsvRange(
  * deciding again; 0, hand them to onRecord as any row). `again` reads the row's columns with `value` (by position, as
  * the record would hold them: trimmed; fresh strings, no slices of a larger text), gets the same `memo` object for every
  * row of one key and one sender domain (the key's, or the row's own when the key's sender part is the class of the
- * domains not named) while the reader remembers them (a bounded number: past it, a new object), and `derived`, what `derive.make` made of the value of the
- * column `derive.position` (made once per distinct bytes while the reader remembers them: it must depend on the text
- * alone).
+ * domains not named) while the reader remembers them (a bounded number: past it, a new object), `derived`, what
+ * `derive.make` made of the value of the column `derive.position` (made once per distinct bytes while the reader
+ * remembers them: it must depend on the text alone), and `time`, the value of the column `timed` as a number when it is
+ * an ISO time that parseTime keeps as it is (RowKernel.eventTime: numbers order as the texts do, timeText gives the
+ * text back), else -1 (the caller reads it with `value`). `forget` is called with each memo when the reader lets go of
+ * it (before it empties the kernel's table, at the end, and right after `again` for a memo of a row's own).
  */
 export interface RowRepeats {
   columns: readonly KeyColumn[];
   /** The domains a `sender` key part keeps apart (the others are one class, as the caller evaluates them). */
   named?: readonly string[];
   derive: { position: number; make(value: string): unknown };
+  timed?: number;
   effect(): number;
   repeat(effect: number, times: number): void;
-  again(effect: number, value: (position: number) => string, memo: Record<string, unknown>, derived: unknown): void;
+  again(effect: number, value: (position: number) => string, memo: Record<string, unknown>, derived: unknown, time: number): void;
+  forget?(memo: Record<string, unknown>): void;
 }
 
 /**
@@ -837,7 +842,8 @@ async function readKeyedRows(sink: Sink, layout: CsvLayout, start: number, end: 
   const format = sink.format as TraceFormat;
   const fields = layout.header.length;
   const most = fields + EXTRA_FIELDS;
-  const kernel = RowKernel.create(layout.delimiter, fields, most, repeats.columns, repeats.named, repeats.derive.position);
+  const timed = repeats.timed ?? -1;
+  const kernel = RowKernel.create(layout.delimiter, fields, most, repeats.columns, repeats.named, repeats.derive.position, timed);
   if (!kernel) return readRows(sink, layout.delimiter, layout.header, layout.line, rangeText(file, start, end), transient);
   const make = csvRecords(layout.header, format, transient);
   const take = rowTaker(sink, make, fields);
@@ -877,8 +883,13 @@ async function readKeyedRows(sink: Sink, layout: CsvLayout, start: number, end: 
   let memoCount = 0;
   const newMemo = (): Record<string, unknown> | undefined => (memoCount < mostMemos ? (memoCount++, {}) : undefined);
   const derived: unknown[] = [];
+  const forget = repeats.forget?.bind(repeats);
   const takeHits = (): void => {
     kernel.takeHits((effect, times) => repeats.repeat(effect, times));
+    if (forget) {
+      for (const memo of memos.values()) forget(memo);
+      for (const byDomain of domainMemos.values()) for (const memo of byDomain.values()) forget(memo);
+    }
     memos.clear();
     domainMemos.clear();
     memoCount = 0;
@@ -956,6 +967,7 @@ async function readKeyedRows(sink: Sink, layout: CsvLayout, start: number, end: 
                 memo = byDomain.get(domain);
                 if (!memo && (memo = newMemo())) byDomain.set(domain, memo);
               }
+              const own = memo === undefined;
               memo ??= {};
               const number = kernel.eventValue(k);
               let made = number >= 0 ? derived[number] : undefined;
@@ -963,7 +975,8 @@ async function readKeyedRows(sink: Sink, layout: CsvLayout, start: number, end: 
                 made = repeats.derive.make(value(repeats.derive.position));
                 if (number >= 0) derived[number] = made;
               }
-              repeats.again(effect, value, memo, made);
+              repeats.again(effect, value, memo, made, timed < 0 ? -1 : kernel.eventTime(k));
+              if (own) forget?.(memo);
               continue;
             }
           }

@@ -60,6 +60,22 @@ const CLASS_CACHE_BYTES = 1024 * 80;
 /** The longest domain the kernel looks up among the named ones (MOST_DOMAIN in wasm/row-keys.ts). */
 const MOST_DOMAIN = 255;
 
+/** The span of the low word of a time number (eventTime): minutes, seconds and milliseconds in 22 bits. */
+const TIME_LOW = 2 ** 22;
+
+/** The text of a time number of {@link RowKernel.eventTime}: the ISO time it was read from. */
+export function timeText(time: number): string {
+  const high = Math.floor(time / TIME_LOW);
+  const low = time - high * TIME_LOW;
+  const two = (value: number): string => (value < 10 ? `0${value}` : `${value}`);
+  const year = high >> 14;
+  const ms = low & 1023;
+  return (
+    `${year < 1000 ? String(year).padStart(4, '0') : year}-${two((high >> 10) & 15)}-${two((high >> 5) & 31)}T${two(high & 31)}:` +
+    `${two(low >> 16)}:${two((low >> 10) & 63)}.${ms < 100 ? String(ms).padStart(3, '0') : ms}Z`
+  );
+}
+
 /** The WebAssembly API as used here (TypeScript's lib for Node does not declare it). */
 interface WasmApi {
   Module: new (bytes: Uint8Array) => WasmModule;
@@ -113,15 +129,16 @@ export class RowKernel {
    * A kernel for rows of `fields` fields (`most`: the field count from which a record is handed over), or null. `named`:
    * the domains that a `sender` key part keeps apart (lower-case; those that no plain domain can be are left out).
    * `numbered`: the position of a column whose values the events of keys with a negative or pending value number
-   * ({@link eventValue}), or -1.
+   * ({@link eventValue}), or -1. `timed`: the position of a column of times that events carry as numbers
+   * ({@link eventTime}), or -1.
    */
-  static create(delimiter: string, fields: number, most: number, columns: readonly KeyColumn[], named: readonly string[] = [], numbered = -1): RowKernel | null {
+  static create(delimiter: string, fields: number, most: number, columns: readonly KeyColumn[], named: readonly string[] = [], numbered = -1, timed = -1): RowKernel | null {
     const module = kernelModule();
     if (!module || delimiter.length !== 1 || delimiter.charCodeAt(0) > 0x7f) return null;
-    return new RowKernel(new wasm.Instance(module, {}).exports as unknown as Exports, delimiter.charCodeAt(0), fields, most, columns, named, numbered);
+    return new RowKernel(new wasm.Instance(module, {}).exports as unknown as Exports, delimiter.charCodeAt(0), fields, most, columns, named, numbered, timed);
   }
 
-  private constructor(exports: Exports, delimiter: number, fields: number, most: number, columns: readonly KeyColumn[], named: readonly string[], numbered: number) {
+  private constructor(exports: Exports, delimiter: number, fields: number, most: number, columns: readonly KeyColumn[], named: readonly string[], numbered: number, timed: number) {
     this.exports = exports;
     // The layout: regions one after the other from the second page (the first holds the module's own data), each
     // followed by SLACK bytes and 8-aligned.
@@ -135,7 +152,7 @@ export class RowKernel {
     const keySpans = region(12 * columns.length);
     const result = region(32);
     const spans = region(8 * (most + 1));
-    this.eventWords = 8 + 2 * fields;
+    this.eventWords = 10 + 2 * fields;
     const { events: eventCount, slots: slotCount } = kernelLimits;
     const events = region(4 * this.eventWords * eventCount);
     const slots = region(8 * slotCount);
@@ -176,7 +193,7 @@ export class RowKernel {
     exports.configure(
       delimiter, fields, most, CSV_FAST_RECORD, kernelLimits.probes, randomInt(2 ** 31), columns.length, keyColumns, input, spans, events, eventCount, slots, slotCount, arena, ARENA_BYTES, keySpans, result,
       namedSlots, namedSlotCount, namedAt, plain.length, scratch,
-      valueSlots, valueSlotCount, valueIds, valueBytes, VALUE_BYTES, numbered, classCache,
+      valueSlots, valueSlotCount, valueIds, valueBytes, VALUE_BYTES, numbered, classCache, timed,
     );
   }
 
@@ -253,13 +270,24 @@ export class RowKernel {
     return this.words[this.event(k) + 7] === 1;
   }
 
+  /**
+   * The time in the `timed` column of the event's record (of the header's length) as a number ({@link timeText} gives
+   * it back), when it is an ISO time that parseTime keeps as it is (`2026-11-01T00:00:00.000Z`); else -1. Numbers
+   * order as the texts do.
+   */
+  eventTime(k: number): number {
+    const at = this.event(k) + 8;
+    const high = this.words[at] as number;
+    return high < 0 ? -1 : high * TIME_LOW + (this.words[at + 1] as number);
+  }
+
   /** Where field `field` of the event's record starts and ends in the input region (records of the header's length). */
   fieldStart(k: number, field: number): number {
-    return this.words[this.event(k) + 8 + 2 * field] as number;
+    return this.words[this.event(k) + 10 + 2 * field] as number;
   }
 
   fieldEnd(k: number, field: number): number {
-    return this.words[this.event(k) + 9 + 2 * field] as number;
+    return this.words[this.event(k) + 11 + 2 * field] as number;
   }
 
   /** An entry's value: PENDING until {@link setValue}; positive, its rows are counted; else handed over as events. */

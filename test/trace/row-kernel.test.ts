@@ -19,7 +19,8 @@ import { loadSnapshotFile } from '../../src/snapshot/load.js';
 import type { Snapshot } from '../../src/snapshot/parse.js';
 import { ImpactAnalysis } from '../../src/trace/impact.js';
 import { readLimits, readTrace } from '../../src/trace/read.js';
-import { EventKind, kernelLimits, RowKernel, rowKernelAvailable, ScanStatus } from '../../src/trace/row-kernel.js';
+import { parseTime } from '../../src/trace/records.js';
+import { EventKind, kernelLimits, RowKernel, rowKernelAvailable, ScanStatus, timeText } from '../../src/trace/row-kernel.js';
 
 const exposed = (await loadSnapshotFile('examples/contoso-exposed.json')).snapshot;
 const profile = inferProfile(exposed);
@@ -115,7 +116,9 @@ function hostileTrace(seed: number, rows: number): Buffer {
   const quote = (value: string) => `"${value.replace(/"/g, '""')}"`;
   const parts: Buffer[] = [Buffer.from('#TYPE Deserialized.Microsoft.Exchange.Management.FfoReporting.MessageTraceResultV2\r\n"Received","SenderAddress","RecipientAddress","Subject","Status","ToIP","FromIP","Size"\r\n')];
   for (let i = 0; i < rows; i++) {
-    const time = pick([new Date(Date.UTC(2026, 10, 1) + Math.floor(next() * 7 * 86_400_000)).toISOString(), '11/20/2026 9:14:03 AM', '', 'garbage']);
+    const iso = new Date(Date.UTC(2026, 10, 1) + Math.floor(next() * 7 * 86_400_000)).toISOString();
+    // ISO times the kernel reads as numbers, and texts near them that it leaves to parseTime.
+    const time = pick([iso, iso, iso, '11/20/2026 9:14:03 AM', '', 'garbage', '2026-02-30T10:00:00.000Z', '0999-01-01T00:00:00.000Z', '2026-11-01T24:00:00.000Z', iso.replace('.', ','), ` ${iso}`, iso.slice(0, 23)]);
     const values = [time, pick(senders), pick(recipients), pick(subjects), 'Delivered', '', pick(sources), String(1000 + i)];
     const roll = next();
     let line: string;
@@ -218,6 +221,71 @@ describe('the row-key kernel reads what the text reading reads', () => {
     const file = join(folder, 'scoped.csv');
     await writeFile(file, hostileTrace(41, 1500));
     assert.deepEqual(await throughKernel(file, scoped), await asText(file, scoped));
+  });
+
+  test('times as numbers: exactly the ISO times parseTime keeps as they are, given back by timeText, in the order of their texts', () => {
+    /** Each text's time as the kernel reads it from a record's first column (-1: not one it reads). */
+    const timesOf = (texts: readonly string[]): number[] => {
+      const kernel = RowKernel.create(',', 2, 10, [{ position: 1, part: 'whole' }], [], -1, 0);
+      assert.ok(kernel);
+      const input = Buffer.from(texts.map((text, k) => `${text},${k}\n`).join(''), 'latin1');
+      input.copy(kernel.memory, kernel.input);
+      assert.equal(kernel.scan(0, input.length, true), ScanStatus.done);
+      assert.equal(kernel.eventCount, texts.length);
+      return texts.map((_, k) => kernel.eventTime(k));
+    };
+    const edges = [
+      '2026-11-01T00:00:00.000Z',
+      '0000-01-01T00:00:00.000Z',
+      '0999-12-31T23:59:59.999Z',
+      '9999-12-31T23:59:59.999Z',
+      '2026-02-31T12:00:00.000Z', // day 31 of any month: Date.parse takes it, parseTime keeps the text
+      '2026-13-01T00:00:00.000Z',
+      '2026-00-01T00:00:00.000Z',
+      '2026-01-00T00:00:00.000Z',
+      '2026-01-32T00:00:00.000Z',
+      '2026-11-01T24:00:00.000Z',
+      '2026-11-01T23:60:00.000Z',
+      '2026-11-01T23:00:60.000Z',
+      '2026-11-01T00:00:00.00Z',
+      '2026-11-01T00:00:00,000Z',
+      '2026-11-01 00:00:00.000Z',
+      '2026-11-01T00:00:00.000z',
+      '2026/11/01T00:00:00.000Z',
+      '2O26-11-01T00:00:00.000Z',
+      '2026-11-01T00:00:00.0a0Z',
+      ' 2026-11-01T00:00:00.000Z',
+      '2026-11-01T00:00:00.000+00:00',
+      '11/20/2026 9:14:03 AM',
+      '',
+    ];
+    const texts = fc.sample(
+      fc.oneof(
+        fc.constantFrom(...edges),
+        fc.date({ min: new Date(-62167219200000), max: new Date(Date.UTC(9999, 11, 31, 23, 59, 59, 999)), noInvalidDate: true }).map((date) => date.toISOString()),
+        // Anything near the shape: digits and separators where they go, or not.
+        fc.array(fc.constantFrom(...'0123456789-T:.Z '), { minLength: 24, maxLength: 24 }).map((chars) => chars.join('')),
+      ),
+      { numRuns: 3000, seed: 18 },
+    ).concat(edges);
+    const times = timesOf(texts);
+    const read: [string, number][] = [];
+    texts.forEach((text, k) => {
+      const time = times[k] as number;
+      if (time < 0) return;
+      assert.equal(parseTime(text), text, `${text}: read as a number, so parseTime keeps it as it is`);
+      assert.equal(timeText(time), text);
+      read.push([text, time]);
+    });
+    // Every ISO time toISOString writes (4-digit years) is read.
+    for (const text of texts) if (/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(text) && !Number.isNaN(Date.parse(text)) && new Date(Date.parse(text)).toISOString() === text) assert.ok((times[texts.indexOf(text)] as number) >= 0, text);
+    for (const text of ['2026-13-01T00:00:00.000Z', '2026-11-01T24:00:00.000Z', '2026-11-01T00:00:00,000Z', '2O26-11-01T00:00:00.000Z', '']) assert.equal(times[texts.lastIndexOf(text)], -1, text);
+    assert.ok(read.length > 1000, `${read.length} read`);
+    for (let k = 1; k < read.length; k++) {
+      const [a, x] = read[k - 1] as [string, number];
+      const [b, y] = read[k] as [string, number];
+      assert.equal(Math.sign(x - y), a < b ? -1 : a > b ? 1 : 0, `${a} against ${b}`);
+    }
   });
 
   test('sender domains the configuration does not name are one key part; named ones, those below them and odd ones each their own', () => {
