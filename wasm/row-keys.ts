@@ -104,7 +104,7 @@ let senderPart: i32 = -1;
  * in its slot. Longer domains are not remembered.
  */
 let classCache: i32 = 0;
-const CLASS_SLOTS: i32 = 1024;
+const CLASS_SLOTS: i32 = 4096;
 const CLASS_BYTES: i32 = 64;
 const CLASS_ENTRY: i32 = 16 + CLASS_BYTES;
 

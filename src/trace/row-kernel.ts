@@ -56,7 +56,7 @@ const PART_NUMBER: Record<KeyPart, number> = { whole: 0, recipients: 2, sender: 
 /** The tag of a `sender` key part that is the class of the domains not named (wasm/row-keys.ts). */
 const OTHER_CLASS_TAG = 3;
 /** The kernel's remembered sender-class answers: CLASS_SLOTS × CLASS_ENTRY bytes in wasm/row-keys.ts. */
-const CLASS_CACHE_BYTES = 1024 * 80;
+const CLASS_CACHE_BYTES = 4096 * 80;
 /** The longest domain the kernel looks up among the named ones (MOST_DOMAIN in wasm/row-keys.ts). */
 const MOST_DOMAIN = 255;
 
