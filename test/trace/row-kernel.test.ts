@@ -9,6 +9,8 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after as afterAll, describe, test } from 'node:test';
@@ -286,6 +288,20 @@ describe('the row-key kernel reads what the text reading reads', () => {
       const [b, y] = read[k] as [string, number];
       assert.equal(Math.sign(x - y), a < b ? -1 : a > b ? 1 : 0, `${a} against ${b}`);
     }
+  });
+
+  test('a time given back by timeText is one flat text (groups keep two each: a text joined from parts is a tree several times its size)', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const times = Array.from({ length: 50_000 }, (_, k) => (((2026 * 16 + 11) * 32 + 1) * 32 + (k % 24)) * 2 ** 22 + (((k % 60) * 64 + (k % 60)) * 1024 + (k % 1000)));
+    gc();
+    const before = getHeapStatistics().used_heap_size;
+    const texts = times.map(timeText);
+    gc();
+    const perText = (getHeapStatistics().used_heap_size - before) / texts.length;
+    assert.equal(texts[1], '2026-11-01T01:01:01.001Z');
+    // A flat text of 24 characters is 40 bytes and its slot in the list 4 to 8; one joined from its 14 parts, hundreds.
+    assert.ok(perText < 80, `${perText.toFixed(0)} bytes a text`);
   });
 
   test('sender domains the configuration does not name are one key part; named ones, those below them and odd ones each their own', () => {
