@@ -285,7 +285,8 @@ interface BreakingSink<G> {
  * Reads one part into an analysis: its records evaluated, the breaking ones handed to `sink`, which keeps copies of
  * what it keeps (the records are transient: csvRecords). A message trace row's time is parsed only when it breaks
  * (evaluate does not look at it). Rows whose key columns are those of a row before them are not evaluated again
- * (RowRepeats): counted, or, when they break, read into their group from their bytes.
+ * (RowRepeats): counted, or, when they break, read into their group from their bytes (an ISO time as the kernel's
+ * number, kept per memo as first and last until `forget`).
  */
 async function readPartInto<G extends { subjects: readonly string[] }>(task: PartTask, analysis: ImpactAnalysis, sink: BreakingSink<G>): Promise<RangeSummary> {
   const { header, format } = task.layout;
