@@ -967,7 +967,8 @@ async function readKeyedRows(sink: Sink, layout: CsvLayout, start: number, end: 
                 memo = byDomain.get(domain);
                 if (!memo && (memo = newMemo())) byDomain.set(domain, memo);
               }
-              const own = memo === undefined;
+              // Past the bound, a memo of the row's own, let go at once.
+              const single = memo === undefined;
               memo ??= {};
               const number = kernel.eventValue(k);
               let made = number >= 0 ? derived[number] : undefined;
@@ -976,7 +977,7 @@ async function readKeyedRows(sink: Sink, layout: CsvLayout, start: number, end: 
                 if (number >= 0) derived[number] = made;
               }
               repeats.again(effect, value, memo, made, timed < 0 ? -1 : kernel.eventTime(k));
-              if (own) forget?.(memo);
+              if (single) forget?.(memo);
               continue;
             }
           }
