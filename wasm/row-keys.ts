@@ -657,7 +657,7 @@ function event(kind: i32, count: i32, start: i32, end: i32, entry: i32, row: i32
  * The time from `from` to `end` (input offsets) as a number, when it is an ISO time as parseTime keeps it as it is
  * (`2026-11-01T00:00:00.000Z`: 24 bytes; month 1 to 12, day 1 to 31, hour below 24, minutes and seconds below 60, as
  * its canonicalTime and Date.parse accept them): to `at` (absolute), two i32 such that numbers order as the texts do,
- * year, month, day and hour (5 bits, 4 bits, 5 bits: 28 bits), then minutes, seconds and milliseconds (6, 6, 10 bits);
+ * year, month, day and hour (14, 4, 5 and 5 bits: 28 bits), then minutes, seconds and milliseconds (6, 6 and 10 bits);
  * any other text leaves the first -1.
  */
 function timeOf(from: i32, end: i32, at: i32): void {

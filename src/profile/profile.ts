@@ -11,8 +11,6 @@ import type { InboundConnector } from '../snapshot/schema.js';
 import { mxRecords } from './mx.js';
 import { EXCHANGE_ONLINE_MX, vendorForMx } from './vendors.js';
 
-export { mxRecords };
-
 export interface GatewayProfile {
   /** The gateway's name (vendor or connector), for reports. */
   name: string | null;
