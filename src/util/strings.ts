@@ -6,7 +6,9 @@
 export function own(text: string): string {
   // V8 makes no slice (or cons) string shorter than 13 characters: a short string holds nothing else.
   if (text.length < 13) return text;
-  // The text and one more character, flattened by slice() into a new string, of which the result is a slice: it keeps
-  // that new string (one character longer) alive, never the text's parent. A few times faster than a Buffer round trip.
-  return `${text} `.slice(0, -1);
+  // A flat string of its own (V8 makes a new sequential string when it parses JSON), every character kept, lone
+  // surrogates included. Not a slice of a copy one character longer (what `${text} `.slice(0, -1) gives: about four
+  // times faster to make): kept strings are written out many times (a group's domain, subjects and recipients in the
+  // JSON), and a slice is read through its parent each time, and is larger (a slice's header and its parent's).
+  return JSON.parse(JSON.stringify(text)) as string;
 }

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { setFlagsFromString } from 'node:v8';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { own } from '../../src/util/strings.js';
@@ -32,6 +32,19 @@ describe('own', () => {
   test('is the same text, short or long, any characters', () => {
     fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 60 }), (text) => assert.equal(own(text), text)));
     for (const text of ['', 'a', '192.0.2.25', 'x'.repeat(12), 'x'.repeat(13), 'ümlaut@bücher.example', '\u{1F600}'.repeat(20)]) assert.equal(own(text), text);
+  });
+
+  test('is one flat string: a 20-character copy costs its own bytes, not a slice and the copy it points into', () => {
+    const big = 'recipient@contoso.example,'.repeat(4000);
+    gc();
+    const before = getHeapStatistics().used_heap_size;
+    const copies = Array.from({ length: 20_000 }, (_, k) => own(big.slice(k, k + 20)));
+    gc();
+    const perCopy = (getHeapStatistics().used_heap_size - before) / copies.length;
+    assert.equal(copies[3], big.slice(3, 23));
+    // A flat string of 20 one-byte characters is 40 bytes and its slot in the list 8; a slice (32 bytes) of a copy one
+    // character longer (40 more) is 80.
+    assert.ok(perCopy < 60, `${perCopy.toFixed(0)} bytes a copy`);
   });
 
   test('keeps no larger string alive (the slices kept as they are do)', () => {
