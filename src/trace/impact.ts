@@ -129,6 +129,49 @@ function level<V>(map: Map<string, Map<string, V>>, key: string): Map<string, V>
 
 const copyGroup = (group: ImpactGroup): ImpactGroup => ({ ...group, subjects: [...group.subjects], recipients: [...group.recipients] });
 
+/**
+ * `list` and `item` after it, in a new list of exact length made by an array literal: its elements packed (an array
+ * from concat or `new Array(n)` has holes as far as V8 knows, which JSON.stringify and includes read the slow way;
+ * one grown by push holds room for 16 more). Groups keep many such lists, and the JSON writes them all.
+ */
+export function appended<T>(list: readonly T[], item: T): T[] {
+  const [a, b, c, d] = list as [T, T, T, T];
+  switch (list.length) {
+    case 0:
+      return [item];
+    case 1:
+      return [a, item];
+    case 2:
+      return [a, b, item];
+    case 3:
+      return [a, b, c, item];
+    case 4:
+      return [a, b, c, d, item];
+    default:
+      return [...list, item];
+  }
+}
+
+/** The `count` items `item(0)`, `item(1)`, … in a list of exact length with its elements packed (as {@link appended}). */
+export function listOf<T>(count: number, item: (n: number) => T): T[] {
+  switch (count) {
+    case 0:
+      return [];
+    case 1:
+      return [item(0)];
+    case 2:
+      return [item(0), item(1)];
+    case 3:
+      return [item(0), item(1), item(2)];
+    case 4:
+      return [item(0), item(1), item(2), item(3)];
+    case 5:
+      return [item(0), item(1), item(2), item(3), item(4)];
+    default:
+      return Array.from({ length: count }, (_, n) => item(n));
+  }
+}
+
 /** Subjects and recipients a group keeps (the others are counted, not kept). */
 export const MAX_SAMPLES = 3;
 export const MAX_RECIPIENTS = 5;
@@ -175,14 +218,12 @@ function suggestedAddress(clientIp: string, known: Map<string, string | null>): 
 /**
  * The order of groups by messages (most first), then rank (lowest first), then position: as one number per group
  * (distinct, so that an unstable sort of numbers gives it) when every such number is exact in a double, else by a
- * comparison function.
+ * comparison function. `most`: the largest of `messages` when they are all safe integers, else -1.
  */
-function sortedOrder(messages: Float64Array, ranks: Uint32Array, rankCount: number): Uint32Array {
+function sortedOrder(messages: Float64Array, ranks: Uint32Array, rankCount: number, most: number): Uint32Array {
   const count = messages.length;
-  let most = 0;
-  for (const value of messages) most = Math.max(most, value);
   const span = (most + 1) * rankCount * count;
-  if (Number.isSafeInteger(span) && messages.every(Number.isSafeInteger)) {
+  if (most >= 0 && Number.isSafeInteger(span)) {
     const keys = new Float64Array(count);
     for (let k = 0; k < count; k++) keys[k] = ((most - (messages[k] as number)) * rankCount + (ranks[k] as number)) * count + k;
     keys.sort();
@@ -242,6 +283,10 @@ export class ImpactAnalysis {
   private readonly keys = new GroupKeys();
   /** Per sender domain of a group: whether it is one of the tenant's (a Direct Send source). */
   private readonly directSend = new Map<string, boolean>();
+  /** How many groups (the first ones, in order) have their suggestion made (suggestAhead), and what it remembered. */
+  private suggested = 0;
+  private readonly suggestedAddresses = new Map<string, string | null>();
+  private readonly plainDomains = new Map<string, boolean>();
   private readonly result: Omit<ImpactResult, 'groups' | 'limits'> = {
     records: 0,
     evaluated: 0,
@@ -530,8 +575,8 @@ export class ImpactAnalysis {
     if (last) {
       if (!group.lastSeen || last > group.lastSeen) group.lastSeen = owned ? last : own(last);
     }
-    // Lists of exact length (concat; an array grown by push holds room for 16 more): groups are many.
-    if (record.subject && group.subjects.length < MAX_SAMPLES && !group.subjects.includes(record.subject)) group.subjects = group.subjects.concat(this.strings.own(record.subject));
+    // Lists of exact length, packed (appended): groups are many.
+    if (record.subject && group.subjects.length < MAX_SAMPLES && !group.subjects.includes(record.subject)) group.subjects = appended(group.subjects, this.strings.own(record.subject));
     for (const address of record.recipients) this.addRecipient(group, address.toLowerCase(), owned);
   }
 
@@ -542,7 +587,7 @@ export class ImpactAnalysis {
   addRecipient(group: ImpactGroup, address: string, owned = false): void {
     if (group.recipients.includes(address)) return;
     if (group.recipients.length < MAX_RECIPIENTS) {
-      group.recipients = group.recipients.concat(this.strings.own(address, owned));
+      group.recipients = appended(group.recipients, this.strings.own(address, owned));
       group.recipientCount++;
       return;
     }
@@ -626,6 +671,7 @@ export class ImpactAnalysis {
     this.certificateAssumed = counts.certificateAssumed;
     this.summaryRows = counts.summaryRows;
     this.groups.clear();
+    this.suggested = 0;
     this.counted = new WeakMap();
     for (const [key, group] of checkpoint.groups) this.groups.set(key, copyGroup(group));
     for (const [key, addresses] of checkpoint.counted) {
@@ -634,10 +680,20 @@ export class ImpactAnalysis {
     }
   }
 
+  /**
+   * Makes the suggestions of the groups so far, as finish() would (a group's depends on its source and domain alone),
+   * for a caller with time to spare: the calling thread while it waits for a worker's part (readInParts).
+   */
+  suggestAhead(): void {
+    let k = 0;
+    for (const group of this.groups.values()) {
+      if (k++ >= this.suggested) group.suggestion = suggestion(suggestedAddress(group.clientIp, this.suggestedAddresses), group.senderDomain, this.plainDomains);
+    }
+    this.suggested = k;
+  }
+
   finish(): ImpactResult {
-    const addresses = new Map<string, string | null>();
-    const plain = new Map<string, boolean>();
-    for (const group of this.groups.values()) group.suggestion = suggestion(suggestedAddress(group.clientIp, addresses), group.senderDomain, plain);
+    this.suggestAhead();
     // Groups are many and their sources few: each source's place in the text order is found once, and the groups are
     // sorted by number (messages, that place, then the order first seen: the order one stable sort gives).
     const unsorted = [...this.groups.values()];
@@ -647,12 +703,17 @@ export class ImpactAnalysis {
     const count = unsorted.length;
     const messages = new Float64Array(count);
     const ranks = new Uint32Array(count);
+    let most = 0;
+    let integers = true;
     for (let k = 0; k < count; k++) {
       const group = unsorted[k] as ImpactGroup;
-      messages[k] = group.messages;
+      const sent = group.messages;
+      messages[k] = sent;
+      if (sent > most) most = sent;
+      if (!Number.isSafeInteger(sent)) integers = false;
       ranks[k] = rank.get(group.clientIp) as number;
     }
-    const order = sortedOrder(messages, ranks, sources.length);
+    const order = sortedOrder(messages, ranks, sources.length, integers ? most : -1);
     const groups = new Array<ImpactGroup>(count);
     for (let k = 0; k < count; k++) groups[k] = unsorted[order[k] as number] as ImpactGroup;
     const limits = [

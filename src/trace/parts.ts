@@ -15,7 +15,7 @@ import type { Worker } from 'node:worker_threads';
 import { domainOf } from '../eop/addresses.js';
 import { own } from '../util/strings.js';
 import { startWorker, workerModule } from '../util/workers.js';
-import { Effect, GroupKeys, ImpactAnalysis, MAX_RECIPIENTS, MAX_SAMPLES, SharedStrings, type BreakingMessage, type ImpactCounts } from './impact.js';
+import { appended, Effect, GroupKeys, ImpactAnalysis, listOf, MAX_RECIPIENTS, MAX_SAMPLES, SharedStrings, type BreakingMessage, type ImpactCounts } from './impact.js';
 import { keyColumns, messageTraceColumns, parseTime, recipientList } from './records.js';
 import { rowKernelAvailable, timeText } from './row-kernel.js';
 import { csvLayout, readCsvRange, SPLIT_ABOVE, type CsvLayout, type Malformed, type RangeSummary, type ReadOptions, type ReadSummary, type RowRepeats } from './read.js';
@@ -80,7 +80,7 @@ export class BreakingCollector {
     if (record.time && (!group.firstSeen || record.time < group.firstSeen)) group.firstSeen = owned ? record.time : own(record.time);
     const last = record.lastTime ?? record.time;
     if (last && (!group.lastSeen || last > group.lastSeen)) group.lastSeen = owned ? last : own(last);
-    if (record.subject && group.subjects.length < MAX_SAMPLES && !group.subjects.includes(record.subject)) group.subjects = group.subjects.concat(this.strings.own(record.subject));
+    if (record.subject && group.subjects.length < MAX_SAMPLES && !group.subjects.includes(record.subject)) group.subjects = appended(group.subjects, this.strings.own(record.subject));
     for (const address of record.recipients) {
       const lower = address.toLowerCase();
       let id = this.ids.get(lower);
@@ -190,12 +190,8 @@ export function mergeBatch(analysis: ImpactAnalysis, batch: BreakingBatch, table
   for (const text of batch.strings) table.push(text);
   const { fields, messages } = batch;
   const string = (at: number): string => table[fields[at] as number] as string;
-  /** The `count` strings from `at`, in a list of that length. */
-  const strings = (at: number, count: number): string[] => {
-    const list = new Array<string>(count);
-    for (let n = 0; n < count; n++) list[n] = string(at + n);
-    return list;
-  };
+  /** The `count` strings from `at`, in a list of that length (packed: listOf). */
+  const strings = (at: number, count: number): string[] => listOf(count, (n) => string(at + n));
   let at = 0;
   for (let k = 0; k < messages.length; k++) {
     const group = analysis.group(string(at), string(at + 1), string(at + 2));
@@ -219,7 +215,7 @@ export function mergeBatch(analysis: ImpactAnalysis, batch: BreakingBatch, table
     } else {
       for (let n = subjects; n > 0; n--) {
         const subject = string(at++);
-        if (group.subjects.length < MAX_SAMPLES && !group.subjects.includes(subject)) group.subjects = group.subjects.concat(subject);
+        if (group.subjects.length < MAX_SAMPLES && !group.subjects.includes(subject)) group.subjects = appended(group.subjects, subject);
       }
     }
     // The strings came from another thread: copies of their own.
@@ -521,6 +517,8 @@ export async function readInParts(file: string, analysis: ImpactAnalysis, option
   // The workers first: the calling thread's part is read without a pause (synchronous reads), and they run meanwhile.
   const others = starts.slice(1).map((_, k) => read(k + 1));
   const first = await read(0);
+  // While a worker is still reading: the suggestions of the groups so far, which finish() would make after the merge.
+  if (first.ok && done.includes(false)) analysis.suggestAhead();
   const results = [first, ...(await Promise.all(others))];
   for (const [k, result] of results.entries()) {
     if (!result.ok || (result.quoteOpenAtEnd && k < results.length - 1)) {
