@@ -1,8 +1,9 @@
 // AssemblyScript: the row-key kernel of src/trace/row-kernel.ts, built into dist/trace/row-keys.wasm by
 // scripts/build-wasm.mjs. It reads CSV records of the common shape from bytes the caller put in memory, finds the
 // fields, hashes the key columns' bytes and looks the key up in a table: a row whose key the caller said to count is
-// counted here; every other row becomes an event for the caller. Every address and size comes from configure(); the
-// caller owns the layout (row-kernel.ts). The record grammar is CsvRecordScanner's (src/trace/tokenize.ts), on bytes.
+// counted here, as is a row the tally of its key takes (absorb); every other row becomes an event for the caller.
+// Every address and size comes from configure(); the caller owns the layout (row-kernel.ts). The record grammar is
+// CsvRecordScanner's (src/trace/tokenize.ts), on bytes.
 
 const LF: i32 = 10;
 const CR: i32 = 13;
@@ -99,6 +100,16 @@ let timeColumn: i32 = -1;
 /** The key part that is a sender (part 3), or -1. */
 let senderPart: i32 = -1;
 /**
+ * Tallies (ABSORB_BYTES each) of the rows of keys that the caller lets the kernel count itself although their value is
+ * negative (rows it otherwise reads one by one): a row of such a key whose interned value is one of its tally's and
+ * whose time is an ISO time (timeValue) changes nothing for the caller but a count and a time range, which the tally
+ * keeps (absorb). Per tally (i32 words): rows, values, the first and last time (two i64 from word 2), then up to
+ * ABSORB_VALUES interned values, then the entry. The caller gives a key its tally (an entry's word at ENTRY_TALLY) and
+ * its values.
+ */
+let tallies: i32 = 0;
+const ABSORB_VALUES: i32 = 8;
+/**
  * inOtherClass's answers for the domains seen, by their bytes (the answer depends on them alone): CLASS_SLOTS slots of
  * CLASS_ENTRY bytes (hash, length, answer, then up to CLASS_BYTES bytes of the domain), a new domain replacing the one
  * in its slot. Longer domains are not remembered.
@@ -152,6 +163,7 @@ export function configure(
   internColumnAt: i32,
   classCacheAt: i32,
   timeColumnAt: i32,
+  talliesAt: i32,
 ): void {
   delimiter = delimiterByte;
   fields = headerFields;
@@ -186,6 +198,7 @@ export function configure(
   internColumn = internColumnAt;
   classCache = classCacheAt;
   timeColumn = timeColumnAt;
+  tallies = talliesAt;
   memory.fill(<usize>classCache, 0, <usize>(CLASS_SLOTS * CLASS_ENTRY));
   senderPart = -1;
   for (let k = 0; k < parts; k++) if (load<i32>(<usize>(keyColumnsAt + 8 * k + 4)) == 3) senderPart = k;
@@ -526,9 +539,10 @@ function readKey(): u64 {
   return hash;
 }
 
-// An entry in the arena (at a multiple of 4): hits, value, its size in bytes, its hash, then per part its length and
-// tag (two i32), then the parts' bytes.
-const ENTRY_HEADER: i32 = 16;
+// An entry in the arena (at a multiple of 4): hits, value, its size in bytes, its hash, its tally (one more than its
+// number, 0: none), then per part its length and tag (two i32), then the parts' bytes.
+const ENTRY_HEADER: i32 = 20;
+const ENTRY_TALLY: i32 = 16;
 
 /** The entry of the key just read, -1 (not there), or -2 (not found within mostProbes slots). */
 function find(hash32: i32): i32 {
@@ -569,6 +583,7 @@ function insert(hash32: i32): i32 {
   store<i32>(<usize>(base + 4), PENDING);
   store<i32>(<usize>(base + 8), size);
   store<i32>(<usize>(base + 12), hash32);
+  store<i32>(<usize>(base + ENTRY_TALLY), 0);
   let bytes = base + ENTRY_HEADER + 8 * keyCount;
   for (let k = 0; k < keyCount; k++) {
     const start = load<i32>(<usize>(keySpans + 12 * k));
@@ -642,10 +657,46 @@ function event(kind: i32, count: i32, start: i32, end: i32, entry: i32, row: i32
   store<i32>(<usize>(at + 28), asciiBytes(start, end) ? 1 : 0);
   store<i32>(<usize>(at + 32), -1);
   if (recordFields == fields) {
-    if (timeColumn >= 0) timeOf(load<i32>(<usize>(spans + 8 * timeColumn)), load<i32>(<usize>(spans + 8 * timeColumn + 4)), at + 32);
+    const time = timeValue();
+    if (time >= 0) {
+      store<i32>(<usize>(at + 32), <i32>(time >> 32));
+      store<i32>(<usize>(at + 36), <i32>time);
+    }
     memory.copy(<usize>(at + 40), <usize>spans, <usize>(8 * fields));
   }
 }
+
+/** The time of the record just read (of the header's length) as timeOf gives it, high word first; -1 when none. */
+function timeValue(): i64 {
+  if (timeColumn < 0) return -1;
+  return timeOf(load<i32>(<usize>(spans + 8 * timeColumn)), load<i32>(<usize>(spans + 8 * timeColumn + 4)));
+}
+
+/**
+ * Counts the record just read into tally `tally` when its interned value `value` is one of the tally's and its time
+ * is an ISO time; false (the record is an event) otherwise.
+ */
+function absorb(tally: i32, value: i32): bool {
+  const at = tallies + ABSORB_BYTES * tally;
+  const values = load<i32>(<usize>(at + 4));
+  let known = false;
+  for (let k = 0; k < values; k++) {
+    if (load<i32>(<usize>(at + 24 + 4 * k)) == value) {
+      known = true;
+      break;
+    }
+  }
+  if (!known) return false;
+  const time = timeValue();
+  const rows = load<i32>(<usize>at);
+  if (time < 0 || rows >= MOST_HITS) return false;
+  store<i32>(<usize>at, rows + 1);
+  if (rows == 0 || time < load<i64>(<usize>(at + 8))) store<i64>(<usize>(at + 8), time);
+  if (rows == 0 || time > load<i64>(<usize>(at + 16))) store<i64>(<usize>(at + 16), time);
+  return true;
+}
+
+const ABSORB_BYTES: i32 = 24 + 4 * ABSORB_VALUES + 8;
 
 @inline function digits2(at: i32): i32 {
   const tens = byte(at) - 48;
@@ -656,13 +707,13 @@ function event(kind: i32, count: i32, start: i32, end: i32, entry: i32, row: i32
 /**
  * The time from `from` to `end` (input offsets) as a number, when it is an ISO time as parseTime keeps it as it is
  * (`2026-11-01T00:00:00.000Z`: 24 bytes; month 1 to 12, day 1 to 31, hour below 24, minutes and seconds below 60, as
- * its canonicalTime and Date.parse accept them): to `at` (absolute), two i32 such that numbers order as the texts do,
+ * its canonicalTime and Date.parse accept them): two i32 (high, then low) such that numbers order as the texts do,
  * year, month, day and hour (14, 4, 5 and 5 bits: 28 bits), then minutes, seconds and milliseconds (6, 6 and 10 bits);
- * any other text leaves the first -1.
+ * -1 for any other text.
  */
-function timeOf(from: i32, end: i32, at: i32): void {
-  if (end - from != 24) return;
-  if (byte(from + 4) != 45 || byte(from + 7) != 45 || byte(from + 10) != 84 || byte(from + 13) != 58 || byte(from + 16) != 58 || byte(from + 19) != 46 || byte(from + 23) != 90) return;
+function timeOf(from: i32, end: i32): i64 {
+  if (end - from != 24) return -1;
+  if (byte(from + 4) != 45 || byte(from + 7) != 45 || byte(from + 10) != 84 || byte(from + 13) != 58 || byte(from + 16) != 58 || byte(from + 19) != 46 || byte(from + 23) != 90) return -1;
   const century = digits2(from);
   const year = digits2(from + 2);
   const month = digits2(from + 5);
@@ -672,9 +723,10 @@ function timeOf(from: i32, end: i32, at: i32): void {
   const second = digits2(from + 17);
   const tenths = digits2(from + 20);
   const last = byte(from + 22) - 48;
-  if (century < 0 || year < 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || tenths < 0 || <u32>last > 9) return;
-  store<i32>(<usize>at, (((century * 100 + year) * 16 + month) * 32 + day) * 32 + hour);
-  store<i32>(<usize>(at + 4), (minute * 64 + second) * 1024 + tenths * 10 + last);
+  if (century < 0 || year < 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || tenths < 0 || <u32>last > 9) return -1;
+  const high = (((century * 100 + year) * 16 + month) * 32 + day) * 32 + hour;
+  const low = (minute * 64 + second) * 1024 + tenths * 10 + last;
+  return (<i64>high << 32) | <i64>low;
 }
 
 /**
@@ -745,7 +797,9 @@ export function scan(from: i32, end: i32, last: bool): i32 {
               break;
             }
           }
-          event(EVENT_FOUND, count++, i, next, entry, rows, domain, interned);
+          // A row the caller let the kernel count (a tally of the key's, a value of the tally's): no event.
+          const tally = load<i32>(<usize>(arena + entry + ENTRY_TALLY)) - 1;
+          if (tally < 0 || value == PENDING || domain >= 0 || !absorb(tally, interned)) event(EVENT_FOUND, count++, i, next, entry, rows, domain, interned);
         }
       }
     } else event(EVENT_ODD, count++, i, next, -1, rows, -1, -1);

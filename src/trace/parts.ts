@@ -323,6 +323,16 @@ async function readPartInto<G extends { subjects: readonly string[] }>(task: Par
           message.subject = at.subject < 0 || group.subjects.length >= MAX_SAMPLES ? null : value(at.subject);
           message.recipients = recipients as string[];
           sink.addTo(group, message, true);
+          // Another row of the memo with these recipients (now in the group, kept or counted) would only add a message
+          // and a time, once the group has all the subjects it keeps (or there are none to read).
+          return at.subject < 0 || group.subjects.length >= MAX_SAMPLES;
+        },
+        // Rows the kernel counted for a memo (`again` returned true): their messages and their time range.
+        absorbed: (effect, memo, rows, first, last) => {
+          analysis.repeat(-effect, rows);
+          sink.addTo(memo.group as G, { count: rows, time: null, lastTime: null, subject: null, recipients: [] }, true);
+          if (!((memo.first as number) <= first)) memo.first = first;
+          if (!((memo.last as number) >= last)) memo.last = last;
         },
         forget: (memo) => {
           if (memo.first === undefined) return;

@@ -817,6 +817,12 @@ export async function readCsvRange(
  * an ISO time that parseTime keeps as it is (RowKernel.eventTime: numbers order as the texts do, timeText gives the
  * text back), else -1 (the caller reads it with `value`). `forget` is called with each memo when the reader lets go of
  * it (before it empties the kernel's table, at the end, and right after `again` for a memo of a row's own).
+ *
+ * `again` returning true says that another row of the same memo and the same derived value would change nothing for
+ * the caller but a count and its time range (what it keeps of the others' columns is complete): the kernel then
+ * counts such rows itself (RowKernel.setTally), for a key (not a key and domain) whose rows have an ISO time, and
+ * `absorbed` is given how many it counted and their first and last time (numbers, as `time`), with the memo, before
+ * `forget`. Without `absorbed`, every such row goes to `again`.
  */
 export interface RowRepeats {
   columns: readonly KeyColumn[];
@@ -826,7 +832,8 @@ export interface RowRepeats {
   timed?: number;
   effect(): number;
   repeat(effect: number, times: number): void;
-  again(effect: number, value: (position: number) => string, memo: Record<string, unknown>, derived: unknown, time: number): void;
+  again(effect: number, value: (position: number) => string, memo: Record<string, unknown>, derived: unknown, time: number): boolean | void;
+  absorbed?(effect: number, memo: Record<string, unknown>, rows: number, first: number, last: number): void;
   forget?(memo: Record<string, unknown>): void;
 }
 
@@ -884,7 +891,18 @@ async function readKeyedRows(sink: Sink, layout: CsvLayout, start: number, end: 
   const newMemo = (): Record<string, unknown> | undefined => (memoCount < mostMemos ? (memoCount++, {}) : undefined);
   const derived: unknown[] = [];
   const forget = repeats.forget?.bind(repeats);
+  /** Tallies given to keys (the rows the kernel counts for `absorbed`): the first `tallies` of the kernel's. */
+  const absorbed = repeats.absorbed?.bind(repeats);
+  let tallies = 0;
   const takeHits = (): void => {
+    // The rows the kernel counted for memos first: their counts and times, before the memos are let go.
+    for (let tally = 0; tally < tallies; tally++) {
+      const rows = kernel.tallyRows(tally);
+      if (rows === 0) continue;
+      const entry = kernel.tallyEntry(tally);
+      (absorbed as NonNullable<typeof absorbed>)(kernel.value(entry), memos.get(entry) as Record<string, unknown>, rows, kernel.tallyFirst(tally), kernel.tallyLast(tally));
+    }
+    tallies = 0;
     kernel.takeHits((effect, times) => repeats.repeat(effect, times));
     if (forget) {
       for (const memo of memos.values()) forget(memo);
@@ -976,8 +994,14 @@ async function readKeyedRows(sink: Sink, layout: CsvLayout, start: number, end: 
                 made = repeats.derive.make(value(repeats.derive.position));
                 if (number >= 0) derived[number] = made;
               }
-              repeats.again(effect, value, memo, made, timed < 0 ? -1 : kernel.eventTime(k));
+              const settled = repeats.again(effect, value, memo, made, timed < 0 ? -1 : kernel.eventTime(k));
               if (single) forget?.(memo);
+              else if (settled === true && absorbed && domain < 0 && number >= 0 && timed >= 0) {
+                // The key's next rows of this value, the kernel counts (while tallies last).
+                let tally = kernel.tallyOf(entry);
+                if (tally < 0 && tallies < kernel.tallyCapacity) kernel.setTally(entry, (tally = tallies++));
+                if (tally >= 0) kernel.addTallyValue(tally, number);
+              }
               continue;
             }
           }

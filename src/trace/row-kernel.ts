@@ -2,8 +2,10 @@
  * The row-key kernel: a WebAssembly module (AssemblyScript source in wasm/row-keys.ts, built into
  * dist/trace/row-keys.wasm by `npm run build`) that reads CSV records of the common shape from bytes, finds their fields
  * with SIMD, hashes the bytes of the columns that decide a row's evaluation (the key) and looks the key up in a table
- * it keeps. Rows whose key the caller said to count are counted inside it; every other row comes back as an event for
- * the caller (read.ts), in the order of the rows. This module owns the memory layout and reads the kernel's answers.
+ * it keeps. Rows whose key the caller said to count are counted inside it, and so are the rows of a key that breaks
+ * which the caller said change nothing but a count and a time range (a tally: {@link RowKernel.setTally}); every other
+ * row comes back as an event for the caller (read.ts), in the order of the rows. This module owns the memory layout
+ * and reads the kernel's answers.
  *
  * The record grammar is CsvRecordScanner's (tokenize.ts): a record of another shape is handed over, and the text
  * reading goes on from it. Keys are compared byte for byte, never merged by hash. Pure but for loading the module.
@@ -47,7 +49,7 @@ const SLACK = 64;
  * numbered values (a power of two; half as many values; emptied with the key table when full). Changed by tests only,
  * to reach the paths where each is reached.
  */
-export const kernelLimits = { events: 4096, slots: 1 << 17, probes: 64, values: 1 << 17 };
+export const kernelLimits = { events: 4096, slots: 1 << 17, probes: 64, values: 1 << 17, tallies: 4096 };
 const ARENA_BYTES = 1 << 22;
 /** Bytes of the values the kernel numbers (at least two records' worth: a record's values always fit after emptying). */
 const VALUE_BYTES = 1 << 20;
@@ -59,6 +61,12 @@ const OTHER_CLASS_TAG = 3;
 const CLASS_CACHE_BYTES = 4096 * 80;
 /** The longest domain the kernel looks up among the named ones (MOST_DOMAIN in wasm/row-keys.ts). */
 const MOST_DOMAIN = 255;
+/** A tally's words (ABSORB_BYTES / 4 in wasm/row-keys.ts) and the values it holds (ABSORB_VALUES). */
+const TALLY_WORDS = 16;
+export const TALLY_VALUES = 8;
+/** An entry's header words before its parts (ENTRY_HEADER / 4 in wasm/row-keys.ts), and its tally's word. */
+const ENTRY_WORDS = 5;
+const ENTRY_TALLY = 4;
 
 /** The span of the low word of a time number (eventTime): minutes, seconds and milliseconds in 22 bits. */
 const TIME_LOW = 2 ** 22;
@@ -132,6 +140,9 @@ export class RowKernel {
   private readonly eventWords: number;
   private readonly arena: number;
   private readonly result: number;
+  private readonly tallies: number;
+  /** How many tallies there are ({@link setTally}). */
+  readonly tallyCapacity: number;
   private readonly exports: Exports;
 
   /**
@@ -181,6 +192,8 @@ export class RowKernel {
     const valueIds = region(4 * (valueSlotCount >> 1));
     const valueBytes = region(VALUE_BYTES);
     const classCache = region(CLASS_CACHE_BYTES);
+    this.tallyCapacity = kernelLimits.tallies;
+    const tallies = region(4 * TALLY_WORDS * this.tallyCapacity);
     exports.memory.grow(Math.ceil(at / PAGE) - exports.memory.buffer.byteLength / PAGE);
     this.memory = Buffer.from(exports.memory.buffer);
     this.words = new Int32Array(exports.memory.buffer);
@@ -198,11 +211,12 @@ export class RowKernel {
     this.events = events;
     this.arena = arena;
     this.result = result;
+    this.tallies = tallies;
     // The longest record it reads is the text scanner's (CSV_FAST_RECORD): a longer one is handed over.
     exports.configure(
       delimiter, fields, most, CSV_FAST_RECORD, kernelLimits.probes, randomInt(2 ** 31), columns.length, keyColumns, input, spans, events, eventCount, slots, slotCount, arena, ARENA_BYTES, keySpans, result,
       namedSlots, namedSlotCount, namedAt, plain.length, scratch,
-      valueSlots, valueSlotCount, valueIds, valueBytes, VALUE_BYTES, numbered, classCache, timed,
+      valueSlots, valueSlotCount, valueIds, valueBytes, VALUE_BYTES, numbered, classCache, timed, tallies,
     );
   }
 
@@ -311,7 +325,62 @@ export class RowKernel {
 
   /** Whether the key part `part` of an entry is the class of the sender domains not named (a `sender` part). */
   inOtherClass(entry: number, part: number): boolean {
-    return this.words[(this.arena + entry) / 4 + 4 + 2 * part + 1] === OTHER_CLASS_TAG;
+    return this.words[(this.arena + entry) / 4 + ENTRY_WORDS + 2 * part + 1] === OTHER_CLASS_TAG;
+  }
+
+  /**
+   * Lets the kernel count rows of an entry whose value is negative itself, in tally `tally` (below
+   * {@link tallyCapacity}, emptied here): from now on, a row of the entry whose {@link eventValue} is one of the
+   * tally's values ({@link addTallyValue}) and whose time is one {@link eventTime} reads (not -1) is no event, but
+   * counted in the tally, with the first and last of those times. Only for rows without an {@link eventDomain} (keys
+   * whose sender part is not the class). Until {@link takeHits}, which empties the table and forgets the tallies.
+   */
+  setTally(entry: number, tally: number): void {
+    if (!(tally >= 0 && tally < this.tallyCapacity)) throw new Error(`no tally ${tally}`);
+    this.words[(this.arena + entry) / 4 + ENTRY_TALLY] = tally + 1;
+    const at = this.tally(tally);
+    this.words[at] = 0;
+    this.words[at + 1] = 0;
+    this.words[at + 14] = entry;
+  }
+
+  /** The tally of an entry, or -1. */
+  tallyOf(entry: number): number {
+    return (this.words[(this.arena + entry) / 4 + ENTRY_TALLY] as number) - 1;
+  }
+
+  /** Adds a value to a tally's (up to {@link TALLY_VALUES}: past them, rows of other values stay events). */
+  addTallyValue(tally: number, value: number): void {
+    const at = this.tally(tally);
+    const count = this.words[at + 1] as number;
+    for (let k = 0; k < count; k++) if (this.words[at + 6 + k] === value) return;
+    if (count >= TALLY_VALUES) return;
+    this.words[at + 6 + count] = value;
+    this.words[at + 1] = count + 1;
+  }
+
+  /** The rows a tally counted, and the entry it is of. */
+  tallyRows(tally: number): number {
+    return this.words[this.tally(tally)] as number;
+  }
+
+  tallyEntry(tally: number): number {
+    return this.words[this.tally(tally) + 14] as number;
+  }
+
+  /** The first and last time of the rows a tally counted (as {@link eventTime} gives them), when it counted any. */
+  tallyFirst(tally: number): number {
+    const at = this.tally(tally);
+    return (this.words[at + 3] as number) * TIME_LOW + (this.words[at + 2] as number);
+  }
+
+  tallyLast(tally: number): number {
+    const at = this.tally(tally);
+    return (this.words[at + 5] as number) * TIME_LOW + (this.words[at + 4] as number);
+  }
+
+  private tally(tally: number): number {
+    return this.tallies / 4 + TALLY_WORDS * tally;
   }
 
   /** Counts one more row of an entry whose value is positive. */

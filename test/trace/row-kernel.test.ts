@@ -304,6 +304,91 @@ describe('the row-key kernel reads what the text reading reads', () => {
     assert.ok(perText < 80, `${perText.toFixed(0)} bytes a text`);
   });
 
+  test('a tally counts the rows of a breaking key that have one of its values and an ISO time; every other row stays an event', () => {
+    // Columns: time, source (the key), recipient (numbered).
+    const kernel = RowKernel.create(',', 3, 10, [{ position: 1, part: 'whole' }], [], 2, 0);
+    assert.ok(kernel);
+    const scan = (rows: string[]): number[] => {
+      const input = Buffer.from(rows.map((row) => `${row}\n`).join(''));
+      input.copy(kernel.memory, kernel.input);
+      assert.equal(kernel.scan(0, input.length, true), ScanStatus.done);
+      return Array.from({ length: kernel.eventCount }, (_, k) => k);
+    };
+    const [first] = scan(['2026-11-24T09:00:00.000Z,192.0.2.25,alice@contoso.com']);
+    const entry = kernel.eventEntry(first as number);
+    kernel.setValue(entry, -6);
+    const alice = scan(['2026-11-24T09:00:01.000Z,192.0.2.25,alice@contoso.com']);
+    assert.equal(alice.length, 1, 'a breaking key: its rows are events');
+    const aliceValue = kernel.eventValue(0);
+    assert.equal(kernel.tallyOf(entry), -1);
+    kernel.setTally(entry, 0);
+    kernel.addTallyValue(0, aliceValue);
+    kernel.addTallyValue(0, aliceValue);
+    const rows = [
+      '2026-11-24T09:00:05.000Z,192.0.2.25,alice@contoso.com', // counted
+      '2026-11-24T08:59:00.000Z,192.0.2.25,alice@contoso.com', // counted: the first time
+      '2026-11-24T09:00:02.000Z,192.0.2.25,bob@contoso.com', // another value: an event
+      '2026-11-24T09:30:00Z,192.0.2.25,alice@contoso.com', // a time the kernel does not read: an event
+      '2026-11-24T09:10:00.000Z,192.0.2.26,alice@contoso.com', // another key: an event (new)
+      '2026-11-24T09:20:00.000Z,192.0.2.25,alice@contoso.com', // counted: the last time
+    ];
+    const events = scan(rows);
+    assert.deepEqual(events.map((k) => kernel.eventStart(k)), [2, 3, 4].map((row) => rows.slice(0, row).join('\n').length + 1));
+    assert.equal(kernel.rows, rows.length, 'the counted rows are rows passed');
+    assert.equal(kernel.tallyRows(0), 3);
+    assert.equal(kernel.tallyEntry(0), entry);
+    assert.equal(timeText(kernel.tallyFirst(0)), '2026-11-24T08:59:00.000Z');
+    assert.equal(timeText(kernel.tallyLast(0)), '2026-11-24T09:20:00.000Z');
+    // The table emptied: no tally, the key new again.
+    kernel.takeHits(() => undefined);
+    const again = scan(['2026-11-24T09:00:05.000Z,192.0.2.25,alice@contoso.com']);
+    assert.equal(again.length, 1);
+    assert.equal(kernel.eventKind(0), EventKind.new);
+    assert.equal(kernel.tallyOf(kernel.eventEntry(0)), -1);
+    assert.throws(() => kernel.setTally(kernel.eventEntry(0), kernel.tallyCapacity), /no tally/);
+  });
+
+  test('a Direct Send source sending again and again: rows the kernel counts once its group has its subjects, new recipients and odd times among them, as the text reading finds them', async () => {
+    const line = (values: string[]) => values.map((value) => `"${value.replace(/"/g, '""')}"`).join(',');
+    const at = (minute: number) => `2026-11-24T09:${String(minute).padStart(2, '0')}:00.000Z`;
+    const row = (time: string, recipient: string, subject: string, source = '192.0.2.25') => line([time, 'scanner@contoso.com', recipient, subject, 'Delivered', '', source, '1']);
+    const rows = [];
+    // One subject for a hundred rows (the group not complete: each is an event), then three.
+    for (let i = 0; i < 400; i++) rows.push(row(at(10 + (i % 40)), 'alice@contoso.com', i < 100 ? 'scan 0' : `scan ${i % 3}`));
+    rows.push(row(at(5), 'alice@contoso.com', 'scan 0'), row(at(59), 'alice@contoso.com', 'late'), row('2026-11-24T09:01:00Z', 'alice@contoso.com', 'scan 1'));
+    for (const name of ['bob', 'carol', 'Dave', 'erin', 'frank', 'BOB', 'gina', 'hal']) for (let i = 0; i < 30; i++) rows.push(row(at(20 + (i % 9)), `${name}@contoso.com`, `scan ${i % 4}`, i % 2 ? '192.0.2.25' : '192.0.2.26'));
+    const file = join(folder, 'tallies.csv');
+    await writeFile(file, `"Received","SenderAddress","RecipientAddress","Subject","Status","ToIP","FromIP","Size"\r\n${rows.join('\r\n')}\r\n`);
+    const text = await asText(file);
+    const group = text.result.groups.find((entry) => entry.clientIp === '192.0.2.25');
+    assert.ok(group);
+    assert.equal(group.messages, 403 + 4 * 30);
+    assert.equal(group.recipientCount, 8, 'alice, bob, carol, dave, erin, frank, gina, hal');
+    assert.equal(group.firstSeen, '2026-11-24T09:01:00.000Z');
+    assert.equal(group.lastSeen, at(59));
+    // Events a few at a time: a tally the reader gives a key counts the rows of the scans after (the whole file is one
+    // scan otherwise); then with one tally only.
+    const saved = { ...kernelLimits };
+    const counted = RowKernel.prototype.tallyRows;
+    let tallied = 0;
+    RowKernel.prototype.tallyRows = function (tally: number): number {
+      const rows = counted.call(this, tally);
+      tallied += rows;
+      return rows;
+    };
+    try {
+      for (const tallies of [saved.tallies, 1]) {
+        Object.assign(kernelLimits, { events: 4, tallies });
+        tallied = 0;
+        assert.deepEqual(await throughKernel(file), text, `${tallies} tallies`);
+        assert.ok(tallied > 300, `${tallied} rows counted by the kernel`);
+      }
+    } finally {
+      Object.assign(kernelLimits, saved);
+      RowKernel.prototype.tallyRows = counted;
+    }
+  });
+
   test('sender domains the configuration does not name are one key part; named ones, those below them and odd ones each their own', () => {
     const kernel = RowKernel.create(',', 2, 10, [{ position: 0, part: 'whole' }, { position: 1, part: 'sender' }], ['partner.example', 'contoso.com', 'Upper.Example', 'a"b.example']);
     assert.ok(kernel);
