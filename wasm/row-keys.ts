@@ -56,8 +56,8 @@ let events: i32 = 0;
 let eventCapacity: i32 = 0;
 /**
  * i32 words per event: kind, start, end, entry, row, the ids of its sender domain and of its interned column's value
- * (or -1), whether it is ASCII, its time (two words: timeOf), then start and end per field when it has the header's
- * length.
+ * (or -1), whether it is ASCII, its time (two words: timeOf), the id of its subject (for a key whose tally takes rows by
+ * subject, else -1), then start and end per field when it has the header's length.
  */
 let eventWords: i32 = 0;
 let slots: i32 = 0;
@@ -101,14 +101,18 @@ let timeColumn: i32 = -1;
 let senderPart: i32 = -1;
 /**
  * Tallies (ABSORB_BYTES each) of the rows of keys that the caller lets the kernel count itself although their value is
- * negative (rows it otherwise reads one by one): a row of such a key whose interned value is one of its tally's and
- * whose time is an ISO time (timeValue) changes nothing for the caller but a count and a time range, which the tally
- * keeps (absorb). Per tally (i32 words): rows, values, the first and last time (two i64 from word 2), then up to
- * ABSORB_VALUES interned values, then the entry. The caller gives a key its tally (an entry's word at ENTRY_TALLY) and
- * its values.
+ * negative (rows it otherwise reads one by one): a row of such a key whose interned value is one of its tally's, whose
+ * subject is one of its tally's (unless the tally takes every subject) and whose time is an ISO time (timeValue)
+ * changes nothing for the caller but a count and a time range, which the tally keeps (absorb). Per tally (i32 words):
+ * rows, values, the first and last time (two i64 from word 2), up to ABSORB_VALUES interned values (from word 6), the
+ * entry (word 14), whether it takes every subject (15), subjects (16), then up to ABSORB_SUBJECTS subject ids. The
+ * caller gives a key its tally (an entry's word at ENTRY_TALLY), its values and its subjects.
  */
 let tallies: i32 = 0;
 const ABSORB_VALUES: i32 = 8;
+const ABSORB_SUBJECTS: i32 = 4;
+/** The subject column (its values are interned for rows of keys whose tally takes rows by subject), or -1. */
+let subjectColumn: i32 = -1;
 /**
  * inOtherClass's answers for the domains seen, by their bytes (the answer depends on them alone): CLASS_SLOTS slots of
  * CLASS_ENTRY bytes (hash, length, answer, then up to CLASS_BYTES bytes of the domain), a new domain replacing the one
@@ -164,6 +168,7 @@ export function configure(
   classCacheAt: i32,
   timeColumnAt: i32,
   talliesAt: i32,
+  subjectColumnAt: i32,
 ): void {
   delimiter = delimiterByte;
   fields = headerFields;
@@ -177,7 +182,7 @@ export function configure(
   spans = spansAt;
   events = eventsAt;
   eventCapacity = eventsCapacity;
-  eventWords = 10 + 2 * headerFields;
+  eventWords = 11 + 2 * headerFields;
   slots = slotsAt;
   slotCapacity = slotCount;
   entryCapacity = slotCount >> 1;
@@ -199,6 +204,7 @@ export function configure(
   classCache = classCacheAt;
   timeColumn = timeColumnAt;
   tallies = talliesAt;
+  subjectColumn = subjectColumnAt;
   memory.fill(<usize>classCache, 0, <usize>(CLASS_SLOTS * CLASS_ENTRY));
   senderPart = -1;
   for (let k = 0; k < parts; k++) if (load<i32>(<usize>(keyColumnsAt + 8 * k + 4)) == 3) senderPart = k;
@@ -645,7 +651,7 @@ function asciiBytes(from: i32, end: i32): bool {
 }
 
 /** The `count`th event of this scan: its record from `start` to `end`, `row` records after the scan's first. */
-function event(kind: i32, count: i32, start: i32, end: i32, entry: i32, row: i32, domain: i32, value: i32): void {
+function event(kind: i32, count: i32, start: i32, end: i32, entry: i32, row: i32, domain: i32, value: i32, subject: i32): void {
   const at = events + 4 * eventWords * count;
   store<i32>(<usize>at, kind);
   store<i32>(<usize>(at + 4), start);
@@ -656,13 +662,14 @@ function event(kind: i32, count: i32, start: i32, end: i32, entry: i32, row: i32
   store<i32>(<usize>(at + 24), value);
   store<i32>(<usize>(at + 28), asciiBytes(start, end) ? 1 : 0);
   store<i32>(<usize>(at + 32), -1);
+  store<i32>(<usize>(at + 40), subject);
   if (recordFields == fields) {
     const time = timeValue();
     if (time >= 0) {
       store<i32>(<usize>(at + 32), <i32>(time >> 32));
       store<i32>(<usize>(at + 36), <i32>time);
     }
-    memory.copy(<usize>(at + 40), <usize>spans, <usize>(8 * fields));
+    memory.copy(<usize>(at + 44), <usize>spans, <usize>(8 * fields));
   }
 }
 
@@ -673,20 +680,14 @@ function timeValue(): i64 {
 }
 
 /**
- * Counts the record just read into tally `tally` when its interned value `value` is one of the tally's and its time
- * is an ISO time; false (the record is an event) otherwise.
+ * Counts the record just read into tally `tally` when its interned value `value` is one of the tally's, its subject's
+ * id `subject` too (unless the tally takes every subject) and its time is an ISO time; false (the record is an event)
+ * otherwise.
  */
-function absorb(tally: i32, value: i32): bool {
+function absorb(tally: i32, value: i32, subject: i32): bool {
   const at = tallies + ABSORB_BYTES * tally;
-  const values = load<i32>(<usize>(at + 4));
-  let known = false;
-  for (let k = 0; k < values; k++) {
-    if (load<i32>(<usize>(at + 24 + 4 * k)) == value) {
-      known = true;
-      break;
-    }
-  }
-  if (!known) return false;
+  if (!listed(at + 24, load<i32>(<usize>(at + 4)), value)) return false;
+  if (load<i32>(<usize>(at + 60)) == 0 && !listed(at + 68, load<i32>(<usize>(at + 64)), subject)) return false;
   const time = timeValue();
   const rows = load<i32>(<usize>at);
   if (time < 0 || rows >= MOST_HITS) return false;
@@ -696,7 +697,13 @@ function absorb(tally: i32, value: i32): bool {
   return true;
 }
 
-const ABSORB_BYTES: i32 = 24 + 4 * ABSORB_VALUES + 8;
+/** Whether `id` is one of the `count` i32 from `at`. */
+function listed(at: i32, count: i32, id: i32): bool {
+  for (let k = 0; k < count; k++) if (load<i32>(<usize>(at + 4 * k)) == id) return true;
+  return false;
+}
+
+const ABSORB_BYTES: i32 = 68 + 4 * ABSORB_SUBJECTS + 12;
 
 @inline function digits2(at: i32): i32 {
   const tens = byte(at) - 48;
@@ -771,7 +778,7 @@ export function scan(from: i32, end: i32, last: bool): i32 {
           status = TABLE_FULL;
           break;
         }
-        event(EVENT_NEW, count++, i, next, entry, rows, -1, -1);
+        event(EVENT_NEW, count++, i, next, entry, rows, -1, -1, -1);
       } else {
         const value = load<i32>(<usize>(arena + entry + 4));
         if (value > 0 && value != PENDING) {
@@ -797,12 +804,20 @@ export function scan(from: i32, end: i32, last: bool): i32 {
               break;
             }
           }
-          // A row the caller let the kernel count (a tally of the key's, a value of the tally's): no event.
-          const tally = load<i32>(<usize>(arena + entry + ENTRY_TALLY)) - 1;
-          if (tally < 0 || value == PENDING || domain >= 0 || !absorb(tally, interned)) event(EVENT_FOUND, count++, i, next, entry, rows, domain, interned);
+          // A row the caller let the kernel count (a tally of the key's, a value and a subject of the tally's): no event.
+          const tally = value == PENDING || domain >= 0 ? -1 : load<i32>(<usize>(arena + entry + ENTRY_TALLY)) - 1;
+          let subject = -1;
+          if (tally >= 0 && subjectColumn >= 0 && load<i32>(<usize>(tallies + ABSORB_BYTES * tally + 60)) == 0) {
+            subject = intern(-4, load<i32>(<usize>(spans + 8 * subjectColumn)), load<i32>(<usize>(spans + 8 * subjectColumn + 4)));
+            if (subject < 0) {
+              status = TABLE_FULL;
+              break;
+            }
+          }
+          if (tally < 0 || !absorb(tally, interned, subject)) event(EVENT_FOUND, count++, i, next, entry, rows, domain, interned, subject);
         }
       }
-    } else event(EVENT_ODD, count++, i, next, -1, rows, -1, -1);
+    } else event(EVENT_ODD, count++, i, next, -1, rows, -1, -1, -1);
     lines += 1 + quotedLines;
     rows++;
     i = next;

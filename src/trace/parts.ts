@@ -317,6 +317,7 @@ async function readPartInto<G extends { subjects: readonly string[] }>(task: Par
         // Times as numbers where the kernel reads them: a memo keeps the first and last of its rows (`forget` puts them
         // in its group), so that a row's time is not made a text.
         timed: at.received,
+        subjects: at.subject,
         again: (effect, value, memo, recipients, time) => {
           analysis.repeat(-effect, 1);
           // The group, the same for every row of the key and sender domain (the memo's).
@@ -332,7 +333,8 @@ async function readPartInto<G extends { subjects: readonly string[] }>(task: Par
           message.recipients = recipients as string[];
           sink.addTo(group, message, true);
           // Another row of the memo with these recipients (now in the group, kept or counted) would only add a message
-          // and a time, once the group has all the subjects it keeps (or there are none to read).
+          // and a time: whatever its subject once the group has all the subjects it keeps (or there are none to read),
+          // else with this row's subject (now in the group, or empty).
           return at.subject < 0 || group.subjects.length >= MAX_SAMPLES;
         },
         // Rows the kernel counted for a memo (`again` returned true): their messages and their time range.

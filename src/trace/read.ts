@@ -818,11 +818,12 @@ export async function readCsvRange(
  * text back), else -1 (the caller reads it with `value`). `forget` is called with each memo when the reader lets go of
  * it (before it empties the kernel's table, at the end, and right after `again` for a memo of a row's own).
  *
- * `again` returning true says that another row of the same memo and the same derived value would change nothing for
- * the caller but a count and its time range (what it keeps of the others' columns is complete): the kernel then
- * counts such rows itself (RowKernel.setTally), for a key (not a key and domain) whose rows have an ISO time, and
- * `absorbed` is given how many it counted and their first and last time (numbers, as `time`), with the memo, before
- * `forget`. Without `absorbed`, every such row goes to `again`.
+ * `again` returning a boolean says that another row of the same memo and the same derived value would change nothing
+ * for the caller but a count and its time range: whatever its `subjects` column (true: what the caller keeps of it is
+ * complete), or (false) when that column's bytes are this row's too. The kernel then counts such rows itself
+ * (RowKernel.setTally), for a key (not a key and domain) whose rows have an ISO time, and `absorbed` is given how many
+ * it counted and their first and last time (numbers, as `time`), with the memo, before `forget`. Without `absorbed`,
+ * or when `again` returns nothing, every row goes to `again`.
  */
 export interface RowRepeats {
   columns: readonly KeyColumn[];
@@ -830,6 +831,7 @@ export interface RowRepeats {
   named?: readonly string[];
   derive: { position: number; make(value: string): unknown };
   timed?: number;
+  subjects?: number;
   effect(): number;
   repeat(effect: number, times: number): void;
   again(effect: number, value: (position: number) => string, memo: Record<string, unknown>, derived: unknown, time: number): boolean | void;
@@ -850,7 +852,7 @@ async function readKeyedRows(sink: Sink, layout: CsvLayout, start: number, end: 
   const fields = layout.header.length;
   const most = fields + EXTRA_FIELDS;
   const timed = repeats.timed ?? -1;
-  const kernel = RowKernel.create(layout.delimiter, fields, most, repeats.columns, repeats.named, repeats.derive.position, timed);
+  const kernel = RowKernel.create(layout.delimiter, fields, most, repeats.columns, repeats.named, repeats.derive.position, timed, repeats.subjects ?? -1);
   if (!kernel) return readRows(sink, layout.delimiter, layout.header, layout.line, rangeText(file, start, end), transient);
   const make = csvRecords(layout.header, format, transient);
   const take = rowTaker(sink, make, fields);
@@ -996,11 +998,17 @@ async function readKeyedRows(sink: Sink, layout: CsvLayout, start: number, end: 
               }
               const settled = repeats.again(effect, value, memo, made, timed < 0 ? -1 : kernel.eventTime(k));
               if (single) forget?.(memo);
-              else if (settled === true && absorbed && domain < 0 && number >= 0 && timed >= 0) {
-                // The key's next rows of this value, the kernel counts (while tallies last).
+              else if (settled !== undefined && absorbed && domain < 0 && number >= 0 && timed >= 0) {
+                // The key's next rows of this value (and of this subject, or any), the kernel counts (while tallies
+                // last). A subject is numbered once the key has a tally: the row after the first of each.
                 let tally = kernel.tallyOf(entry);
                 if (tally < 0 && tallies < kernel.tallyCapacity) kernel.setTally(entry, (tally = tallies++));
-                if (tally >= 0) kernel.addTallyValue(tally, number);
+                if (tally >= 0) {
+                  kernel.addTallyValue(tally, number);
+                  const subject = kernel.eventSubject(k);
+                  if (settled) kernel.takeEverySubject(tally);
+                  else if (subject >= 0) kernel.addTallySubject(tally, subject);
+                }
               }
               continue;
             }

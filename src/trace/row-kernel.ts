@@ -61,9 +61,15 @@ const OTHER_CLASS_TAG = 3;
 const CLASS_CACHE_BYTES = 4096 * 80;
 /** The longest domain the kernel looks up among the named ones (MOST_DOMAIN in wasm/row-keys.ts). */
 const MOST_DOMAIN = 255;
-/** A tally's words (ABSORB_BYTES / 4 in wasm/row-keys.ts) and the values it holds (ABSORB_VALUES). */
-const TALLY_WORDS = 16;
+/**
+ * A tally's words (ABSORB_BYTES / 4 in wasm/row-keys.ts), the values and the subjects it holds (ABSORB_VALUES,
+ * ABSORB_SUBJECTS), and where its words are: rows, values, first and last time, values, entry, whether it takes every
+ * subject, subjects.
+ */
+const TALLY_WORDS = 24;
 export const TALLY_VALUES = 8;
+export const TALLY_SUBJECTS = 4;
+const TALLY = { rows: 0, values: 1, first: 2, last: 4, value: 6, entry: 14, everySubject: 15, subjects: 16, subject: 17 } as const;
 /** An entry's header words before its parts (ENTRY_HEADER / 4 in wasm/row-keys.ts), and its tally's word. */
 const ENTRY_WORDS = 5;
 const ENTRY_TALLY = 4;
@@ -150,15 +156,16 @@ export class RowKernel {
    * the domains that a `sender` key part keeps apart (lower-case; those that no plain domain can be are left out).
    * `numbered`: the position of a column whose values the events of keys with a negative or pending value number
    * ({@link eventValue}), or -1. `timed`: the position of a column of times that events carry as numbers
-   * ({@link eventTime}), or -1.
+   * ({@link eventTime}), or -1. `subjects`: the position of the column whose values a tally that does not take every
+   * subject tells apart ({@link addTallySubject}), or -1.
    */
-  static create(delimiter: string, fields: number, most: number, columns: readonly KeyColumn[], named: readonly string[] = [], numbered = -1, timed = -1): RowKernel | null {
+  static create(delimiter: string, fields: number, most: number, columns: readonly KeyColumn[], named: readonly string[] = [], numbered = -1, timed = -1, subjects = -1): RowKernel | null {
     const module = kernelModule();
     if (!module || delimiter.length !== 1 || delimiter.charCodeAt(0) > 0x7f) return null;
-    return new RowKernel(new wasm.Instance(module, {}).exports as unknown as Exports, delimiter.charCodeAt(0), fields, most, columns, named, numbered, timed);
+    return new RowKernel(new wasm.Instance(module, {}).exports as unknown as Exports, delimiter.charCodeAt(0), fields, most, columns, named, numbered, timed, subjects);
   }
 
-  private constructor(exports: Exports, delimiter: number, fields: number, most: number, columns: readonly KeyColumn[], named: readonly string[], numbered: number, timed: number) {
+  private constructor(exports: Exports, delimiter: number, fields: number, most: number, columns: readonly KeyColumn[], named: readonly string[], numbered: number, timed: number, subjects: number) {
     this.exports = exports;
     // The layout: regions one after the other from the second page (the first holds the module's own data), each
     // followed by SLACK bytes and 8-aligned.
@@ -172,7 +179,7 @@ export class RowKernel {
     const keySpans = region(12 * columns.length);
     const result = region(32);
     const spans = region(8 * (most + 1));
-    this.eventWords = 10 + 2 * fields;
+    this.eventWords = 11 + 2 * fields;
     const { events: eventCount, slots: slotCount } = kernelLimits;
     const events = region(4 * this.eventWords * eventCount);
     const slots = region(8 * slotCount);
@@ -216,7 +223,7 @@ export class RowKernel {
     exports.configure(
       delimiter, fields, most, CSV_FAST_RECORD, kernelLimits.probes, randomInt(2 ** 31), columns.length, keyColumns, input, spans, events, eventCount, slots, slotCount, arena, ARENA_BYTES, keySpans, result,
       namedSlots, namedSlotCount, namedAt, plain.length, scratch,
-      valueSlots, valueSlotCount, valueIds, valueBytes, VALUE_BYTES, numbered, classCache, timed, tallies,
+      valueSlots, valueSlotCount, valueIds, valueBytes, VALUE_BYTES, numbered, classCache, timed, tallies, subjects,
     );
   }
 
@@ -304,13 +311,21 @@ export class RowKernel {
     return high < 0 ? -1 : high * TIME_LOW + (this.words[at + 1] as number);
   }
 
+  /**
+   * For a found row of a key whose tally does not take every subject: a number for the bytes of its `subjects` column,
+   * as eventValue numbers its values; else -1.
+   */
+  eventSubject(k: number): number {
+    return this.words[this.event(k) + 10] as number;
+  }
+
   /** Where field `field` of the event's record starts and ends in the input region (records of the header's length). */
   fieldStart(k: number, field: number): number {
-    return this.words[this.event(k) + 10 + 2 * field] as number;
+    return this.words[this.event(k) + 11 + 2 * field] as number;
   }
 
   fieldEnd(k: number, field: number): number {
-    return this.words[this.event(k) + 11 + 2 * field] as number;
+    return this.words[this.event(k) + 12 + 2 * field] as number;
   }
 
   /** An entry's value: PENDING until {@link setValue}; positive, its rows are counted; else handed over as events. */
@@ -331,17 +346,31 @@ export class RowKernel {
   /**
    * Lets the kernel count rows of an entry whose value is negative itself, in tally `tally` (below
    * {@link tallyCapacity}, emptied here): from now on, a row of the entry whose {@link eventValue} is one of the
-   * tally's values ({@link addTallyValue}) and whose time is one {@link eventTime} reads (not -1) is no event, but
-   * counted in the tally, with the first and last of those times. Only for rows without an {@link eventDomain} (keys
-   * whose sender part is not the class). Until {@link takeHits}, which empties the table and forgets the tallies.
+   * tally's values ({@link addTallyValue}), whose subject is one of its subjects ({@link addTallySubject}: by
+   * {@link eventSubject}) unless it takes every subject ({@link takeEverySubject}), and whose time is one
+   * {@link eventTime} reads (not -1) is no event, but counted in the tally, with the first and last of those times.
+   * Only for rows without an {@link eventDomain} (keys whose sender part is not the class). Until {@link takeHits},
+   * which empties the table and forgets the tallies.
    */
   setTally(entry: number, tally: number): void {
     if (!(tally >= 0 && tally < this.tallyCapacity)) throw new Error(`no tally ${tally}`);
     this.words[(this.arena + entry) / 4 + ENTRY_TALLY] = tally + 1;
     const at = this.tally(tally);
-    this.words[at] = 0;
-    this.words[at + 1] = 0;
-    this.words[at + 14] = entry;
+    this.words[at + TALLY.rows] = 0;
+    this.words[at + TALLY.values] = 0;
+    this.words[at + TALLY.entry] = entry;
+    this.words[at + TALLY.everySubject] = 0;
+    this.words[at + TALLY.subjects] = 0;
+  }
+
+  /** A tally takes rows whatever their subject (from now on). */
+  takeEverySubject(tally: number): void {
+    this.words[this.tally(tally) + TALLY.everySubject] = 1;
+  }
+
+  /** Adds a subject (an {@link eventSubject} number) to a tally's (up to {@link TALLY_SUBJECTS}). */
+  addTallySubject(tally: number, subject: number): void {
+    this.addTo(this.tally(tally), TALLY.subjects, TALLY.subject, TALLY_SUBJECTS, subject);
   }
 
   /** The tally of an entry, or -1. */
@@ -351,32 +380,36 @@ export class RowKernel {
 
   /** Adds a value to a tally's (up to {@link TALLY_VALUES}: past them, rows of other values stay events). */
   addTallyValue(tally: number, value: number): void {
-    const at = this.tally(tally);
-    const count = this.words[at + 1] as number;
-    for (let k = 0; k < count; k++) if (this.words[at + 6 + k] === value) return;
-    if (count >= TALLY_VALUES) return;
-    this.words[at + 6 + count] = value;
-    this.words[at + 1] = count + 1;
+    this.addTo(this.tally(tally), TALLY.values, TALLY.value, TALLY_VALUES, value);
+  }
+
+  /** Adds `id` to the list of a tally's words at `at` (its count at `counted`, its ids from `first`, at most `most`). */
+  private addTo(at: number, counted: number, first: number, most: number, id: number): void {
+    const count = this.words[at + counted] as number;
+    for (let k = 0; k < count; k++) if (this.words[at + first + k] === id) return;
+    if (count >= most) return;
+    this.words[at + first + count] = id;
+    this.words[at + counted] = count + 1;
   }
 
   /** The rows a tally counted, and the entry it is of. */
   tallyRows(tally: number): number {
-    return this.words[this.tally(tally)] as number;
+    return this.words[this.tally(tally) + TALLY.rows] as number;
   }
 
   tallyEntry(tally: number): number {
-    return this.words[this.tally(tally) + 14] as number;
+    return this.words[this.tally(tally) + TALLY.entry] as number;
   }
 
   /** The first and last time of the rows a tally counted (as {@link eventTime} gives them), when it counted any. */
   tallyFirst(tally: number): number {
-    const at = this.tally(tally);
-    return (this.words[at + 3] as number) * TIME_LOW + (this.words[at + 2] as number);
+    const at = this.tally(tally) + TALLY.first;
+    return (this.words[at + 1] as number) * TIME_LOW + (this.words[at] as number);
   }
 
   tallyLast(tally: number): number {
-    const at = this.tally(tally);
-    return (this.words[at + 5] as number) * TIME_LOW + (this.words[at + 4] as number);
+    const at = this.tally(tally) + TALLY.last;
+    return (this.words[at + 1] as number) * TIME_LOW + (this.words[at] as number);
   }
 
   private tally(tally: number): number {

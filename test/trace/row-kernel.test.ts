@@ -323,6 +323,10 @@ describe('the row-key kernel reads what the text reading reads', () => {
     assert.equal(kernel.tallyOf(entry), -1);
     kernel.setTally(entry, 0);
     kernel.addTallyValue(0, aliceValue);
+    assert.equal(scan(['2026-11-24T09:00:05.000Z,192.0.2.25,alice@contoso.com']).length, 1, 'a tally that does not take every subject, and has none (this kernel reads none)');
+    kernel.setTally(entry, 0);
+    kernel.takeEverySubject(0);
+    kernel.addTallyValue(0, aliceValue);
     kernel.addTallyValue(0, aliceValue);
     const rows = [
       '2026-11-24T09:00:05.000Z,192.0.2.25,alice@contoso.com', // counted
@@ -348,7 +352,38 @@ describe('the row-key kernel reads what the text reading reads', () => {
     assert.throws(() => kernel.setTally(kernel.eventEntry(0), kernel.tallyCapacity), /no tally/);
   });
 
-  test('a Direct Send source sending again and again: rows the kernel counts once its group has its subjects, new recipients and odd times among them, as the text reading finds them', async () => {
+  test('a tally that does not take every subject counts the rows of its subjects (by their bytes) only', () => {
+    // Columns: time, source (the key), recipient (numbered), subject.
+    const kernel = RowKernel.create(',', 4, 10, [{ position: 1, part: 'whole' }], [], 2, 0, 3);
+    assert.ok(kernel);
+    const scan = (rows: string[]): number => {
+      const input = Buffer.from(rows.map((row) => `${row}\n`).join(''));
+      input.copy(kernel.memory, kernel.input);
+      assert.equal(kernel.scan(0, input.length, true), ScanStatus.done);
+      return kernel.eventCount;
+    };
+    const row = (subject: string) => `2026-11-24T09:00:00.000Z,192.0.2.25,alice@contoso.com,${subject}`;
+    scan([row('Scan')]);
+    const entry = kernel.eventEntry(0);
+    kernel.setValue(entry, -6);
+    scan([row('Scan')]);
+    assert.equal(kernel.eventSubject(0), -1, 'no tally: the subject is not numbered');
+    kernel.setTally(entry, 0);
+    kernel.addTallyValue(0, kernel.eventValue(0));
+    assert.equal(scan([row('Scan')]), 1, 'no subject in the tally yet');
+    const scanned = kernel.eventSubject(0);
+    assert.ok(scanned >= 0);
+    kernel.addTallySubject(0, scanned);
+    // The field's bytes: quoted or not, the same value; a blank, a capital or a doubled quote, another.
+    assert.equal(scan([row('Scan'), row('Scan '), row('scan'), row('"Scan"'), row('"Sc""an"'), row('Scan')]), 3, 'the same bytes only');
+    assert.equal(kernel.tallyRows(0), 3);
+    assert.notEqual(kernel.eventSubject(0), scanned);
+    kernel.takeEverySubject(0);
+    assert.equal(scan([row('Other'), row('')]), 0, 'every subject');
+    assert.equal(kernel.tallyRows(0), 5);
+  });
+
+  test('Direct Send sources sending again and again: rows the kernel counts (by subject until the group has all it keeps), new recipients, subjects and odd times among them, as the text reading finds them', async () => {
     const line = (values: string[]) => values.map((value) => `"${value.replace(/"/g, '""')}"`).join(',');
     const at = (minute: number) => `2026-11-24T09:${String(minute).padStart(2, '0')}:00.000Z`;
     const row = (time: string, recipient: string, subject: string, source = '192.0.2.25') => line([time, 'scanner@contoso.com', recipient, subject, 'Delivered', '', source, '1']);
@@ -357,6 +392,9 @@ describe('the row-key kernel reads what the text reading reads', () => {
     for (let i = 0; i < 400; i++) rows.push(row(at(10 + (i % 40)), 'alice@contoso.com', i < 100 ? 'scan 0' : `scan ${i % 3}`));
     rows.push(row(at(5), 'alice@contoso.com', 'scan 0'), row(at(59), 'alice@contoso.com', 'late'), row('2026-11-24T09:01:00Z', 'alice@contoso.com', 'scan 1'));
     for (const name of ['bob', 'carol', 'Dave', 'erin', 'frank', 'BOB', 'gina', 'hal']) for (let i = 0; i < 30; i++) rows.push(row(at(20 + (i % 9)), `${name}@contoso.com`, `scan ${i % 4}`, i % 2 ? '192.0.2.25' : '192.0.2.26'));
+    // A scanner with one subject (its group never has three): counted by subject; then another subject, and an empty one.
+    for (let i = 0; i < 300; i++) rows.push(row(at(i % 60), i % 5 ? 'alice@contoso.com' : 'bob@contoso.com', 'Scanned from MFP', '192.0.2.27'));
+    rows.push(row(at(30), 'alice@contoso.com', 'Report', '192.0.2.27'), row(at(31), 'alice@contoso.com', '', '192.0.2.27'), row(at(32), 'alice@contoso.com', 'Scanned from MFP', '192.0.2.27'));
     const file = join(folder, 'tallies.csv');
     await writeFile(file, `"Received","SenderAddress","RecipientAddress","Subject","Status","ToIP","FromIP","Size"\r\n${rows.join('\r\n')}\r\n`);
     const text = await asText(file);
@@ -366,6 +404,9 @@ describe('the row-key kernel reads what the text reading reads', () => {
     assert.equal(group.recipientCount, 8, 'alice, bob, carol, dave, erin, frank, gina, hal');
     assert.equal(group.firstSeen, '2026-11-24T09:01:00.000Z');
     assert.equal(group.lastSeen, at(59));
+    const scanner = text.result.groups.find((entry) => entry.clientIp === '192.0.2.27');
+    assert.deepEqual(scanner?.subjects, ['Scanned from MFP', 'Report']);
+    assert.equal(scanner?.messages, 303);
     // Events a few at a time: a tally the reader gives a key counts the rows of the scans after (the whole file is one
     // scan otherwise); then with one tally only.
     const saved = { ...kernelLimits };
@@ -377,11 +418,12 @@ describe('the row-key kernel reads what the text reading reads', () => {
       return rows;
     };
     try {
-      for (const tallies of [saved.tallies, 1]) {
+      // Every key of the three sources, or the first only.
+      for (const [tallies, least] of [[saved.tallies, 800], [1, 400]] as const) {
         Object.assign(kernelLimits, { events: 4, tallies });
         tallied = 0;
         assert.deepEqual(await throughKernel(file), text, `${tallies} tallies`);
-        assert.ok(tallied > 300, `${tallied} rows counted by the kernel`);
+        assert.ok(tallied > least, `${tallied} rows counted by the kernel with ${tallies} tallies`);
       }
     } finally {
       Object.assign(kernelLimits, saved);
