@@ -132,21 +132,22 @@ const copyGroup = (group: ImpactGroup): ImpactGroup => ({ ...group, subjects: [.
 /**
  * `list` and `item` after it, in a new list of exact length made by an array literal: its elements packed (an array
  * from concat or `new Array(n)` has holes as far as V8 knows, which JSON.stringify and includes read the slow way;
- * one grown by push holds room for 16 more). Groups keep many such lists, and the JSON writes them all.
+ * one grown by push holds room for 16 more). Groups keep many such lists, and the JSON writes them all. Lists of five
+ * and more (longer than a group keeps) are packed but not of exact length.
  */
 export function appended<T>(list: readonly T[], item: T): T[] {
-  const [a, b, c, d] = list as [T, T, T, T];
+  const at = (k: number): T => list[k] as T;
   switch (list.length) {
     case 0:
       return [item];
     case 1:
-      return [a, item];
+      return [at(0), item];
     case 2:
-      return [a, b, item];
+      return [at(0), at(1), item];
     case 3:
-      return [a, b, c, item];
+      return [at(0), at(1), at(2), item];
     case 4:
-      return [a, b, c, d, item];
+      return [at(0), at(1), at(2), at(3), item];
     default:
       return [...list, item];
   }
