@@ -686,15 +686,20 @@ function timeValue(): i64 {
  */
 function absorb(tally: i32, value: i32, subject: i32): bool {
   const at = tallies + ABSORB_BYTES * tally;
-  if (!listed(at + 24, load<i32>(<usize>(at + 4)), value)) return false;
-  if (load<i32>(<usize>(at + 60)) == 0 && !listed(at + 68, load<i32>(<usize>(at + 64)), subject)) return false;
+  if (!listed(at + TALLY_VALUE, load<i32>(<usize>(at + TALLY_VALUES)), value)) return false;
+  if (!takesEverySubject(tally) && !listed(at + TALLY_SUBJECT, load<i32>(<usize>(at + TALLY_SUBJECTS)), subject)) return false;
   const time = timeValue();
-  const rows = load<i32>(<usize>at);
+  const rows = load<i32>(<usize>(at + TALLY_ROWS));
   if (time < 0 || rows >= MOST_HITS) return false;
-  store<i32>(<usize>at, rows + 1);
-  if (rows == 0 || time < load<i64>(<usize>(at + 8))) store<i64>(<usize>(at + 8), time);
-  if (rows == 0 || time > load<i64>(<usize>(at + 16))) store<i64>(<usize>(at + 16), time);
+  store<i32>(<usize>(at + TALLY_ROWS), rows + 1);
+  if (rows == 0 || time < load<i64>(<usize>(at + TALLY_FIRST))) store<i64>(<usize>(at + TALLY_FIRST), time);
+  if (rows == 0 || time > load<i64>(<usize>(at + TALLY_LAST))) store<i64>(<usize>(at + TALLY_LAST), time);
   return true;
+}
+
+/** Whether a tally takes rows whatever their subject. */
+function takesEverySubject(tally: i32): bool {
+  return load<i32>(<usize>(tallies + ABSORB_BYTES * tally + TALLY_EVERY_SUBJECT)) != 0;
 }
 
 /** Whether `id` is one of the `count` i32 from `at`. */
@@ -703,7 +708,17 @@ function listed(at: i32, count: i32, id: i32): bool {
   return false;
 }
 
-const ABSORB_BYTES: i32 = 68 + 4 * ABSORB_SUBJECTS + 12;
+// A tally's bytes (the words row-kernel.ts's TALLY names): rows, values, first and last time (i64), values, entry,
+// whether it takes every subject, subjects, subject ids; 96 bytes in all (TALLY_WORDS there).
+const TALLY_ROWS: i32 = 0;
+const TALLY_VALUES: i32 = 4;
+const TALLY_FIRST: i32 = 8;
+const TALLY_LAST: i32 = 16;
+const TALLY_VALUE: i32 = 24;
+const TALLY_EVERY_SUBJECT: i32 = 24 + 4 * ABSORB_VALUES + 4;
+const TALLY_SUBJECTS: i32 = TALLY_EVERY_SUBJECT + 4;
+const TALLY_SUBJECT: i32 = TALLY_SUBJECTS + 4;
+const ABSORB_BYTES: i32 = 96;
 
 @inline function digits2(at: i32): i32 {
   const tens = byte(at) - 48;
@@ -807,7 +822,7 @@ export function scan(from: i32, end: i32, last: bool): i32 {
           // A row the caller let the kernel count (a tally of the key's, a value and a subject of the tally's): no event.
           const tally = value == PENDING || domain >= 0 ? -1 : load<i32>(<usize>(arena + entry + ENTRY_TALLY)) - 1;
           let subject = -1;
-          if (tally >= 0 && subjectColumn >= 0 && load<i32>(<usize>(tallies + ABSORB_BYTES * tally + 60)) == 0) {
+          if (tally >= 0 && subjectColumn >= 0 && !takesEverySubject(tally)) {
             subject = intern(-4, load<i32>(<usize>(spans + 8 * subjectColumn)), load<i32>(<usize>(spans + 8 * subjectColumn + 4)));
             if (subject < 0) {
               status = TABLE_FULL;

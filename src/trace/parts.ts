@@ -278,6 +278,12 @@ export function* partMessages(result: PartResult): Generator<PartMessage> {
  */
 const NO_RECIPIENTS: string[] = [''].slice(1);
 
+/** A memo's first and last time (kernel numbers), widened to take `first` and `last` in. */
+function stretch(memo: Record<string, unknown>, first: number, last: number): void {
+  if (!((memo.first as number) <= first)) memo.first = first;
+  if (!((memo.last as number) >= last)) memo.last = last;
+}
+
 /** Where a part's breaking messages go, by group: the analysis itself (the first part) or a collector (the others). */
 interface BreakingSink<G> {
   group(clientIp: string, senderDomain: string, reason: string): G;
@@ -325,8 +331,7 @@ async function readPartInto<G extends { subjects: readonly string[] }>(task: Par
           if (group === undefined) memo.group = group = sink.group(value(at.fromIp), senderDomain(value), analysis.reasonOf(-effect));
           if (time >= 0) {
             message.time = null;
-            if (!((memo.first as number) <= time)) memo.first = time;
-            if (!((memo.last as number) >= time)) memo.last = time;
+            stretch(memo, time, time);
           } else message.time = parseTime(value(at.received));
           // A group keeps its first few subjects: once it has them, the others are not read.
           message.subject = at.subject < 0 || group.subjects.length >= MAX_SAMPLES ? null : value(at.subject);
@@ -341,8 +346,7 @@ async function readPartInto<G extends { subjects: readonly string[] }>(task: Par
         absorbed: (effect, memo, rows, first, last) => {
           analysis.repeat(-effect, rows);
           sink.addTo(memo.group as G, { count: rows, time: null, lastTime: null, subject: null, recipients: NO_RECIPIENTS }, true);
-          if (!((memo.first as number) <= first)) memo.first = first;
-          if (!((memo.last as number) >= last)) memo.last = last;
+          stretch(memo, first, last);
         },
         forget: (memo) => {
           if (memo.first === undefined) return;

@@ -1005,9 +1005,8 @@ async function readKeyedRows(sink: Sink, layout: CsvLayout, start: number, end: 
                 if (tally < 0 && tallies < kernel.tallyCapacity) kernel.setTally(entry, (tally = tallies++));
                 if (tally >= 0) {
                   kernel.addTallyValue(tally, number);
-                  const subject = kernel.eventSubject(k);
                   if (settled) kernel.takeEverySubject(tally);
-                  else if (subject >= 0) kernel.addTallySubject(tally, subject);
+                  else if (kernel.eventSubject(k) >= 0) kernel.addTallySubject(tally, kernel.eventSubject(k));
                 }
               }
               continue;
