@@ -162,7 +162,11 @@ export function ipv4Outside(entries: readonly IpEntry[], known: readonly (readon
   return mergeIntervals(ipv4Cover(entries).flatMap((interval) => subtractIntervals(interval, known)));
 }
 
-export function buildContext(snapshot: Snapshot, profile: GatewayProfile, assumptions: Assumptions): AuditContext {
+/**
+ * The connector that serves the gateway and the connectors that could (AuditContext's `gatewayEntries`,
+ * `gatewayCandidates` and `gateway`): what the plan needs of the context, without the proof.
+ */
+export function gatewayOf(snapshot: Snapshot, profile: GatewayProfile, assumptions: Assumptions): Pick<AuditContext, 'gatewayEntries' | 'gatewayCandidates' | 'gateway'> {
   const gatewayEntries = compileIpList(profile.ips).entries;
   const gatewayCover = ipv4Cover(gatewayEntries);
   const gatewayCandidates: Indexed<InboundConnector>[] = [];
@@ -185,10 +189,11 @@ export function buildContext(snapshot: Snapshot, profile: GatewayProfile, assump
     const inferred = gatewayConnector(snapshot);
     gateway = inferred ? { item: inferred.connector, index: inferred.index } : null;
   }
+  return { gatewayEntries, gatewayCandidates, gateway };
+}
 
-  const dns = domainDnsFacts(snapshot);
-  const { mxAtExchange, mxUnknown } = mxSummary(dns);
-
+/** The rules shaped like a safety net, best first, and how each lets mail through (AuditContext's). */
+export function safetyNetsOf(snapshot: Snapshot): Pick<AuditContext, 'safetyNets' | 'safetyNetExceptions'> {
   const safetyNetExceptions = new Map<number, NetException[]>();
   snapshot.TransportRule.forEach((rule, index) => {
     const exceptions = netExceptions(rule);
@@ -197,6 +202,14 @@ export function buildContext(snapshot: Snapshot, profile: GatewayProfile, assump
   const safetyNets = snapshot.TransportRule.map((item, index) => ({ item, index }))
     .filter(({ index }) => safetyNetExceptions.has(index))
     .sort((a, b) => netRank(b.item) - netRank(a.item) || a.item.Priority - b.item.Priority);
+  return { safetyNets, safetyNetExceptions };
+}
+
+export function buildContext(snapshot: Snapshot, profile: GatewayProfile, assumptions: Assumptions): AuditContext {
+  const { gatewayEntries, gatewayCandidates, gateway } = gatewayOf(snapshot, profile, assumptions);
+  const dns = domainDnsFacts(snapshot);
+  const { mxAtExchange, mxUnknown } = mxSummary(dns);
+  const { safetyNets, safetyNetExceptions } = safetyNetsOf(snapshot);
 
   const corpus = builtinCorpus(snapshot, profile);
   const proof: ProofEntry[] = corpus.map((entry) => {

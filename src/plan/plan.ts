@@ -4,7 +4,7 @@
  * rollback, what the emulator predicts for the bypass corpus after each phase, and the known senders the plan would
  * break (the command refuses such a plan unless the admin accepts it).
  */
-import { buildContext } from '../audit/context.js';
+import { gatewayOf, safetyNetsOf } from '../audit/context.js';
 import { builtinCorpus, corpusOutcome, isSpfCandidate, type CorpusEntry, type CorpusOutcome } from '../corpus/builtin.js';
 import { domainOf, normaliseDomain } from '../eop/addresses.js';
 import { DEFAULT_ASSUMPTIONS, type Assumptions } from '../eop/assumptions.js';
@@ -337,7 +337,8 @@ function planPhases(snapshot: Snapshot, profile: GatewayProfile, options: PlanOp
   }
 
   const warnings: string[] = [];
-  const context = buildContext(snapshot, profile, assumptions);
+  // What the plan needs of the audit's context (not its proof, which decides the whole corpus).
+  const context = { ...gatewayOf(snapshot, profile, assumptions), ...safetyNetsOf(snapshot) };
   const gateway = context.gateway?.item.ConnectorType === 'Partner' ? context.gateway.item : null;
   const phases: Phase[] = [];
   let state = snapshot;
