@@ -9,13 +9,17 @@
  *     after the lockdown plan (once per decision key), group;
  *   - eoplock impact as the CLI runs it: a large file cut into byte ranges, the first read by the calling thread and the
  *     others by worker threads, merged.
- * Each reports rows per second, CPU seconds (all threads) and peak RSS; the summary gives eoplock's ratio to DuckDB's
- * rows per second and checks that both eoplock passes found the same impact (counts and a digest of the groups).
+ * Each reports rows per second, CPU seconds (all threads) and peak RSS. The passes run in rounds (3 by default), one
+ * pass after the other in each, so that a slow phase of a shared machine falls on every pass alike; each line also
+ * gives the share of the machine its host took during the pass (steal, from /proc/stat, where there is one). The
+ * summary gives eoplock's ratio to DuckDB's rows per second in each round and their median, the ratio of CPU seconds,
+ * and checks that both eoplock passes found the same impact (counts and a digest of the groups) in every round.
  *
  *   npm run bench:trace                   # 5,000,000 rows (about 1 GB on disk under the system temp folder)
  *   npm run bench:trace -- --rows 1000000
  *   npm run bench:trace -- --code /tmp/build   # eoplock's built code from another folder (default dist/)
  *   npm run bench:trace -- --only eoplock-impact,duckdb   # some passes only
+ *   npm run bench:trace -- --rounds 5                     # more rounds (the median of their ratios is reported)
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -27,8 +31,12 @@ import { parseArgs } from 'node:util';
 import { random } from './bench-tenant.js'; // mulberry32: the same file on every run
 
 const PASSES = ['papaparse', 'udsv', 'csv-parse', 'eoplock-csv', 'duckdb', 'eoplock-impact-1', 'eoplock-impact'];
-const { values } = parseArgs({ options: { rows: { type: 'string', default: '5000000' }, code: { type: 'string', default: 'dist' }, only: { type: 'string', default: PASSES.join(',') } } });
+const { values } = parseArgs({
+  options: { rows: { type: 'string', default: '5000000' }, code: { type: 'string', default: 'dist' }, only: { type: 'string', default: PASSES.join(',') }, rounds: { type: 'string', default: '3' } },
+});
 const rows = Number(values.rows);
+const rounds = Number(values.rounds);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds takes a whole number from 1 up, not "${values.rounds}"`);
 const file = join(tmpdir(), `eoplock-bench-trace-${rows}.csv`);
 
 
@@ -83,32 +91,62 @@ function measure(script: string, mode: string): Promise<Measurement> {
   });
 }
 
+/** The machine's CPU time so far and the part of it its host took (steal), in ticks; null where /proc/stat is not. */
+async function cpuTicks(): Promise<{ total: number; steal: number } | null> {
+  try {
+    const fields = (await readFile('/proc/stat', 'utf8')).split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+    // user nice system idle iowait irq softirq steal: guest time is counted in user already.
+    const total = fields.slice(0, 8).reduce((sum, ticks) => sum + ticks, 0);
+    return fields.length >= 8 && Number.isFinite(total) ? { total, steal: fields[7] as number } : null;
+  } catch {
+    return null;
+  }
+}
+
+const median = (numbers: readonly number[]): number => {
+  const sorted = [...numbers].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+};
+
 await generate();
 const size = (await stat(file)).size;
 const script = await workerScript();
-console.log(`${rows.toLocaleString('en-US')} rows, ${(size / 1e6).toFixed(0)} MB (${file}); node ${process.version}; each pass in its own process`);
-const results = new Map<string, Measurement>();
-for (const mode of PASSES.filter((pass) => values.only.split(',').includes(pass))) {
-  const result = await measure(script, mode);
-  results.set(mode, result);
-  console.log(
-    `${mode.padEnd(16)} ${result.seconds.toFixed(2).padStart(7)} s  ${Math.round(result.rows / result.seconds).toLocaleString('en-US').padStart(10)} rows/s  CPU ${result.cpuSeconds.toFixed(2).padStart(6)} s  peak RSS ${result.maxRssMb.toFixed(0)} MB`,
-  );
+console.log(`${rows.toLocaleString('en-US')} rows, ${(size / 1e6).toFixed(0)} MB (${file}); node ${process.version}; each pass in its own process; ${rounds} round(s)`);
+const chosen = PASSES.filter((pass) => values.only.split(',').includes(pass));
+const results = new Map<string, Measurement[]>(chosen.map((mode) => [mode, []]));
+for (let round = 1; round <= rounds; round++) {
+  if (rounds > 1) console.log(`round ${round}`);
+  for (const mode of chosen) {
+    const before = await cpuTicks();
+    const result = await measure(script, mode);
+    const after = await cpuTicks();
+    results.get(mode)?.push(result);
+    const steal = before && after && after.total > before.total ? `  steal ${Math.round((100 * (after.steal - before.steal)) / (after.total - before.total))} %` : '';
+    console.log(
+      `${mode.padEnd(16)} ${result.seconds.toFixed(2).padStart(7)} s  ${Math.round(result.rows / result.seconds).toLocaleString('en-US').padStart(10)} rows/s  CPU ${result.cpuSeconds.toFixed(2).padStart(6)} s  peak RSS ${result.maxRssMb.toFixed(0)} MB${steal}`,
+    );
+  }
 }
 const rate = (measurement: Measurement) => measurement.rows / measurement.seconds;
-const duck = results.get('duckdb');
-const single = results.get('eoplock-impact-1');
-const parts = results.get('eoplock-impact');
-if (duck && parts) {
+const duck = results.get('duckdb') ?? [];
+const single = results.get('eoplock-impact-1') ?? [];
+const parts = results.get('eoplock-impact') ?? [];
+if (duck.length > 0 && parts.length > 0) {
+  const ratios = parts.map((pass, k) => rate(pass) / rate(duck[k] as Measurement));
+  const cpu = median(parts.map((pass, k) => (duck[k] as Measurement).cpuSeconds / pass.cpuSeconds));
+  const oneThread = single.length > 0 ? ` (the text reading row by row on one thread: ${median(single.map((pass, k) => rate(pass) / rate(duck[k] as Measurement))).toFixed(2)}×)` : '';
   console.log(
-    `eoplock impact: ${(rate(parts) / rate(duck)).toFixed(2)}× DuckDB's rows/s${single ? ` (the text reading row by row on one thread: ${(rate(single) / rate(duck)).toFixed(2)}×)` : ''}, peak RSS ${parts.maxRssMb.toFixed(0)} MB`,
+    `eoplock impact: ${median(ratios).toFixed(2)}× DuckDB's rows/s${rounds > 1 ? ` (median of ${rounds} rounds: ${ratios.map((ratio) => `${ratio.toFixed(2)}×`).join(', ')})` : ''}${oneThread}; ` +
+      `DuckDB's CPU seconds ${cpu.toFixed(2)}× eoplock's; peak RSS ${Math.max(...parts.map((pass) => pass.maxRssMb)).toFixed(0)} MB`,
   );
 }
-if (single && parts) {
-  const same = JSON.stringify(single.impact) === JSON.stringify(parts.impact);
-  console.log(`impact in parts and in one piece: ${same ? 'the same' : 'DIFFERENT'} (${JSON.stringify(parts.impact)})`);
+if (single.length > 0 && parts.length > 0) {
+  const reference = JSON.stringify(single[0]?.impact);
+  const same = [...single, ...parts].every((pass) => JSON.stringify(pass.impact) === reference);
+  console.log(`impact in parts and in one piece: ${same ? 'the same' : 'DIFFERENT'} (${JSON.stringify(parts[0]?.impact)})`);
   if (!same) {
-    console.log(`in one piece: ${JSON.stringify(single.impact)}`);
+    for (const pass of [...single, ...parts]) console.log(`${pass.mode}: ${JSON.stringify(pass.impact)}`);
     process.exitCode = 1;
   }
 }
