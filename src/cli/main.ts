@@ -503,16 +503,24 @@ Example:
   $ eoplock impact tenant.json impact-summary.csv          # from eoplock queries --for impact`,
     )
     .action(async (snapshot: string, files: string[], options: Record<string, unknown>) => {
-      setExit(
-        await (await import('./trace.js')).impactCommand(io, snapshot, files, {
-          ...profileOptionsFrom(options),
-          ...(typeof options.plan === 'string' ? { plan: options.plan } : {}),
-          format: options.format as 'text' | 'json' | 'html',
-          ...(typeof options.out === 'string' ? { out: options.out } : {}),
-          assume: options.assume as string[],
-          progress: io.progress,
-        }),
-      );
+      // The workers that read a large file in parts start first (their module is light), and load their code while
+      // this thread loads the command's.
+      const workers = options.format === 'html' ? null : await import('../trace/read-workers.js');
+      await workers?.startReadWorkers(files);
+      try {
+        setExit(
+          await (await import('./trace.js')).impactCommand(io, snapshot, files, {
+            ...profileOptionsFrom(options),
+            ...(typeof options.plan === 'string' ? { plan: options.plan } : {}),
+            format: options.format as 'text' | 'json' | 'html',
+            ...(typeof options.out === 'string' ? { out: options.out } : {}),
+            assume: options.assume as string[],
+            progress: io.progress,
+          }),
+        );
+      } finally {
+        workers?.stopReadWorkers();
+      }
     });
 
   addProfileOptions(

@@ -76,8 +76,9 @@ export interface ImpactOptions extends CommonOptions {
 
 export async function impactCommand(io: Io, snapshotFile: string, files: string[], options: ImpactOptions): Promise<number> {
   if (options.format === 'html') return impactPage(io, snapshotFile, files, options);
-  // The workers that read a large file in parts start now, and load their code while the snapshot is read and planned.
-  const { startReadWorkers, stopReadWorkers } = await import('../trace/parts.js');
+  // The workers that read a large file in parts start now (unless the CLI started them already), and load their code
+  // while the snapshot is read and planned.
+  const { startReadWorkers, stopReadWorkers } = await import('../trace/read-workers.js');
   await startReadWorkers(files);
   try {
     return await impactReport(io, snapshotFile, files, options);

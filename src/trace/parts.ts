@@ -11,14 +11,17 @@
  */
 import { open, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import type { Worker } from 'node:worker_threads';
 import { domainOf } from '../eop/addresses.js';
 import { own } from '../util/strings.js';
 import { startWorker, workerModule } from '../util/workers.js';
 import { appended, Effect, GroupKeys, ImpactAnalysis, listOf, MAX_RECIPIENTS, MAX_SAMPLES, SharedStrings, type BreakingMessage, type ImpactCounts } from './impact.js';
 import { keyColumns, messageTraceColumns, parseTime, recipientList } from './records.js';
+import { SPLIT_ABOVE, takeReadWorker, WORKER_LIMITS } from './read-workers.js';
 import { rowKernelAvailable, timeText } from './row-kernel.js';
-import { csvLayout, readCsvRange, SPLIT_ABOVE, type CsvLayout, type Malformed, type RangeSummary, type ReadOptions, type ReadSummary, type RowRepeats } from './read.js';
+import { csvLayout, readCsvRange, type CsvLayout, type Malformed, type RangeSummary, type ReadOptions, type ReadSummary, type RowRepeats } from './read.js';
+
+// The workers started ahead of time have a module of their own (the CLI loads it first); here too for this one's callers.
+export { startReadWorkers, stopReadWorkers, takeReadWorker } from './read-workers.js';
 
 const MAX_EXAMPLES = 50;
 /** How far past a planned cut a line feed between two quoted fields is looked for. */
@@ -411,50 +414,6 @@ async function cuts(file: string, from: number, size: number, parts: number): Pr
     await handle.close();
   }
   return starts;
-}
-
-/** Workers that take their part later: heavy to start, they load their code while the caller prepares. */
-const ready: { worker: Worker; gone: boolean }[] = [];
-
-/**
- * A small young generation (V8's default for a worker is 16 MB): rows are short-lived, and peak memory is the sum of
- * every thread's heap. Measured on 5,000,000 rows (bench/README.md): 2 MB holds the peak under 200 MB.
- */
-const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2 };
-
-/**
- * Starts the workers that reading `files` in parts would start (one per processor but the calling thread's, for each
- * file large enough to be read in parts, at most one set), so that they load their code while the caller reads its
- * snapshot and plans; each waits for its part. Those not used by {@link readInParts} are let go by
- * {@link stopReadWorkers}, and do not keep the process alive meanwhile. Returns how many wait.
- */
-export async function startReadWorkers(files: readonly string[], options: Pick<ReadOptions, 'splitAbove' | 'parts'> = {}): Promise<number> {
-  const sizes = await Promise.all(files.map((file) => stat(file).then((info) => (info.isFile() ? info.size : 0), () => 0)));
-  const module = sizes.some((size) => size > (options.splitAbove ?? SPLIT_ABOVE)) ? workerModule('trace', 'read-worker') : null;
-  if (!module) return ready.length;
-  for (let k = ready.length; k < (options.parts ?? availableParallelism()) - 1; k++) {
-    const waiting = { worker: startWorker(module, null, WORKER_LIMITS), gone: false };
-    waiting.worker.unref();
-    // A worker that fails before its part comes is not used (runPart starts another).
-    waiting.worker.once('error', () => (waiting.gone = true)).once('exit', () => (waiting.gone = true));
-    ready.push(waiting);
-  }
-  return ready.length;
-}
-
-/** Lets the workers started ahead of time and not used go. */
-export function stopReadWorkers(): void {
-  for (const { worker } of ready.splice(0)) void worker.terminate();
-}
-
-/** A worker started ahead of time and still alive, taken for a part (kept alive from now on); undefined: none. */
-export function takeReadWorker(): Worker | undefined {
-  for (let waiting = ready.shift(); waiting; waiting = ready.shift()) {
-    if (waiting.gone) continue;
-    waiting.worker.ref();
-    return waiting.worker;
-  }
-  return undefined;
 }
 
 /** Runs a worker on a part: its batches of breaking groups to `onBatch`, as they come; then the rest of its answer. */

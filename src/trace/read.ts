@@ -190,8 +190,7 @@ export interface ReadOptions {
   parts?: number;
 }
 
-/** Below this size a file is read in one piece: starting the workers would cost more than they save. */
-export const SPLIT_ABOVE = 32 << 20;
+export { SPLIT_ABOVE } from './read-workers.js';
 
 /** Where a record goes: the caller, or the malformed count. Knows the format once the header row or first object told it. */
 class Sink {
