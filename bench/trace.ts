@@ -13,7 +13,7 @@
  * pass after the other in each, so that a slow phase of a shared machine falls on every pass alike; each line also
  * gives the share of the machine its host took during the pass (steal, from /proc/stat, where there is one). The
  * summary gives eoplock's ratio to DuckDB's rows per second in each round and their median, the ratio of CPU seconds,
- * and checks that both eoplock passes found the same impact (counts and a digest of the groups) in every round.
+ * and checks that the eoplock passes found the same impact (counts and a digest of the groups) in every round.
  *
  *   npm run bench:trace                   # 5,000,000 rows (about 1 GB on disk under the system temp folder)
  *   npm run bench:trace -- --rows 1000000
@@ -141,12 +141,14 @@ if (duck.length > 0 && parts.length > 0) {
       `DuckDB's CPU seconds ${cpu.toFixed(2)}× eoplock's; peak RSS ${Math.max(...parts.map((pass) => pass.maxRssMb)).toFixed(0)} MB`,
   );
 }
-if (single.length > 0 && parts.length > 0) {
-  const reference = JSON.stringify(single[0]?.impact);
-  const same = [...single, ...parts].every((pass) => JSON.stringify(pass.impact) === reference);
-  console.log(`impact in parts and in one piece: ${same ? 'the same' : 'DIFFERENT'} (${JSON.stringify(parts[0]?.impact)})`);
+const impacts = [...single, ...parts];
+if (impacts.length > 0) {
+  const reference = JSON.stringify(impacts[0]?.impact);
+  const same = impacts.every((pass) => JSON.stringify(pass.impact) === reference);
+  const compared = single.length > 0 && parts.length > 0 ? 'impact in parts and in one piece' : `impact in ${impacts.length > 1 ? 'every round' : 'the one round'}`;
+  console.log(`${compared}: ${same ? 'the same' : 'DIFFERENT'} (${reference})`);
   if (!same) {
-    for (const pass of [...single, ...parts]) console.log(`${pass.mode}: ${JSON.stringify(pass.impact)}`);
+    for (const pass of impacts) console.log(`${pass.mode}: ${JSON.stringify(pass.impact)}`);
     process.exitCode = 1;
   }
 }
