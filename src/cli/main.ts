@@ -504,7 +504,7 @@ Example:
     )
     .action(async (snapshot: string, files: string[], options: Record<string, unknown>) => {
       // The workers that read a large file in parts start first (their module is light), and load their code while
-      // this thread loads the command's.
+      // this thread loads the command's, reads the snapshot and plans; those not used are let go at the end.
       const workers = options.format === 'html' ? null : await import('../trace/read-workers.js');
       await workers?.startReadWorkers(files);
       try {

@@ -75,16 +75,9 @@ export interface ImpactOptions extends CommonOptions {
 }
 
 export async function impactCommand(io: Io, snapshotFile: string, files: string[], options: ImpactOptions): Promise<number> {
+  // The workers that read a large file in parts were started by the CLI, before this code loaded (main.ts).
   if (options.format === 'html') return impactPage(io, snapshotFile, files, options);
-  // The workers that read a large file in parts start now (unless the CLI started them already), and load their code
-  // while the snapshot is read and planned.
-  const { startReadWorkers, stopReadWorkers } = await import('../trace/read-workers.js');
-  await startReadWorkers(files);
-  try {
-    return await impactReport(io, snapshotFile, files, options);
-  } finally {
-    stopReadWorkers();
-  }
+  return impactReport(io, snapshotFile, files, options);
 }
 
 /** `impact --format html`: the report's page with the impact section. */

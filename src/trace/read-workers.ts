@@ -20,7 +20,7 @@ export const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2 };
 /** Workers that take their part later: heavy to start, they load their code while the caller prepares. */
 const ready: { worker: Worker; gone: boolean }[] = [];
 
-/** What decides whether, and in how many parts, a file is read (ReadOptions' fields of the same names). */
+/** What decides whether, and in how many parts, a file is read (readInParts; ReadOptions, with an impact analysis). */
 export interface SplitOptions {
   /** Files larger than this (bytes) are read in parts (default {@link SPLIT_ABOVE}). */
   splitAbove?: number;

@@ -25,6 +25,7 @@ import { InputError } from '../errors.js';
 import type { ImpactAnalysis } from './impact.js';
 import { own } from '../util/strings.js';
 import { csvColumns, csvRecords, detectFormat, isStreamingRecord, MalformedRow, objectGetter, STREAMING_CATEGORY, toRecord, type CsvRecordMaker, type Getter, type Row, type TraceFormat, type TraceRecord } from './records.js';
+import type { SplitOptions } from './read-workers.js';
 import { EventKind, INPUT_BYTES, RowKernel, ScanStatus, type KeyColumn } from './row-kernel.js';
 import { countLines, CSV_FAST_RECORD, CsvRecordScanner, JsonDocumentScanner, MAX_RECORD, skipBlank, tooLong, WRAPPER_KEYS } from './tokenize.js';
 
@@ -175,7 +176,8 @@ async function* textChunks(file: string, onBytes?: (bytes: number) => void): Asy
   }
 }
 
-export interface ReadOptions {
+/** `splitAbove` and `parts` (SplitOptions) apply when `impact` is given. */
+export interface ReadOptions extends SplitOptions {
   onRecord: (record: TraceRecord) => void;
   onBytes?: (bytes: number) => void;
   /**
@@ -184,10 +186,6 @@ export interface ReadOptions {
    * of the file, as reading it in one piece would give); `onRecord` is not called for those records.
    */
   impact?: ImpactAnalysis;
-  /** Files larger than this (bytes) are read in parts when `impact` is given (default {@link SPLIT_ABOVE}). */
-  splitAbove?: number;
-  /** How many parts (default: the processors available). */
-  parts?: number;
 }
 
 export { SPLIT_ABOVE } from './read-workers.js';
