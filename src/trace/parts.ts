@@ -20,9 +20,6 @@ import { SPLIT_ABOVE, takeReadWorker, WORKER_LIMITS } from './read-workers.js';
 import { rowKernelAvailable, timeText } from './row-kernel.js';
 import { csvLayout, readCsvRange, type CsvLayout, type Malformed, type RangeSummary, type ReadOptions, type ReadSummary, type RowRepeats } from './read.js';
 
-// The workers started ahead of time have a module of their own (the CLI loads it first); here too for this one's callers.
-export { startReadWorkers, stopReadWorkers, takeReadWorker } from './read-workers.js';
-
 const MAX_EXAMPLES = 50;
 /** How far past a planned cut a line feed between two quoted fields is looked for. */
 const CUT_WINDOW = 1 << 20;

@@ -188,8 +188,6 @@ export interface ReadOptions extends SplitOptions {
   impact?: ImpactAnalysis;
 }
 
-export { SPLIT_ABOVE } from './read-workers.js';
-
 /** Where a record goes: the caller, or the malformed count. Knows the format once the header row or first object told it. */
 class Sink {
   format: TraceFormat | null = null;

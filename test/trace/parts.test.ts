@@ -20,7 +20,8 @@ import { buildPlan, DEFAULT_CONNECTOR_NAME, DEFAULT_RULE_NAME } from '../../src/
 import { inferProfile } from '../../src/profile/profile.js';
 import { loadSnapshotFile } from '../../src/snapshot/load.js';
 import { ImpactAnalysis } from '../../src/trace/impact.js';
-import { readInParts, startReadWorkers, stopReadWorkers, takeReadWorker } from '../../src/trace/parts.js';
+import { readInParts } from '../../src/trace/parts.js';
+import { startReadWorkers, stopReadWorkers, takeReadWorker } from '../../src/trace/read-workers.js';
 import { readTrace, readTraceText, type ReadSummary } from '../../src/trace/read.js';
 import { columnGetter, MalformedRow, toRecord } from '../../src/trace/records.js';
 
