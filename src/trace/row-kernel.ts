@@ -10,7 +10,6 @@
  * The record grammar is CsvRecordScanner's (tokenize.ts): a record of another shape is handed over, and the text
  * reading goes on from it. Keys are compared byte for byte, never merged by hash. Pure but for loading the module.
  */
-import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CSV_FAST_RECORD } from './tokenize.js';
 
@@ -106,6 +105,14 @@ interface WasmApi {
 }
 type WasmModule = { readonly wasmModule: unique symbol };
 const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+/**
+ * A random hash seed below 2^31 (keys cannot be chosen to collide). From Web Crypto: loading node:crypto for it would
+ * cost every command's start several milliseconds, on every thread that reads.
+ */
+function randomSeed(): number {
+  return (crypto.getRandomValues(new Uint32Array(1))[0] as number) >>> 1;
+}
 
 interface Exports {
   memory: { buffer: ArrayBuffer; grow(pages: number): number };
@@ -221,7 +228,7 @@ export class RowKernel {
     this.tallies = tallies;
     // The longest record it reads is the text scanner's (CSV_FAST_RECORD): a longer one is handed over.
     exports.configure(
-      delimiter, fields, most, CSV_FAST_RECORD, kernelLimits.probes, randomInt(2 ** 31), columns.length, keyColumns, input, spans, events, eventCount, slots, slotCount, arena, ARENA_BYTES, keySpans, result,
+      delimiter, fields, most, CSV_FAST_RECORD, kernelLimits.probes, randomSeed(), columns.length, keyColumns, input, spans, events, eventCount, slots, slotCount, arena, ARENA_BYTES, keySpans, result,
       namedSlots, namedSlotCount, namedAt, plain.length, scratch,
       valueSlots, valueSlotCount, valueIds, valueBytes, VALUE_BYTES, numbered, classCache, timed, tallies, subjects,
     );
