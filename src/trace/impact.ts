@@ -235,8 +235,16 @@ function sortedOrder(messages: Float64Array, ranks: Uint32Array, rankCount: numb
   return Uint32Array.from(messages.keys()).sort((a, b) => (messages[b] as number) - (messages[a] as number) || (ranks[a] as number) - (ranks[b] as number) || a - b);
 }
 
-/** How groups with as many messages are ordered: by source IP as the default locale sorts text (as localeCompare does). */
-const byText = new Intl.Collator().compare;
+let collator: Intl.Collator | undefined;
+
+/**
+ * How groups with as many messages are ordered: by source IP as the default locale sorts text (as localeCompare does).
+ * The collator is made on first use: making one loads the locale's data (about 15 ms), which only finish() needs, so
+ * that neither a command's start nor a worker pays for it.
+ */
+function textOrder(): (a: string, b: string) => number {
+  return (collator ??= new Intl.Collator()).compare;
+}
 
 /**
  * A source IP's cached decisions: per the rest of the decision key (sender, recipient domain, header From,
@@ -284,7 +292,7 @@ export class ImpactAnalysis {
   private readonly keys = new GroupKeys();
   /** Per sender domain of a group: whether it is one of the tenant's (a Direct Send source). */
   private readonly directSend = new Map<string, boolean>();
-  /** How many groups (the first ones, in order) have their suggestion made (suggestAhead), and what it remembered. */
+  /** How many groups (the first ones, in order) have their suggestion made (finishAhead), and what it remembered. */
   private suggested = 0;
   private readonly suggestedAddresses = new Map<string, string | null>();
   private readonly plainDomains = new Map<string, boolean>();
@@ -682,10 +690,12 @@ export class ImpactAnalysis {
   }
 
   /**
-   * Makes the suggestions of the groups so far, as finish() would (a group's depends on its source and domain alone),
-   * for a caller with time to spare: the calling thread while it waits for a worker's part (readInParts).
+   * Does ahead what finish() would, for a caller with time to spare (the calling thread while it waits for a worker's
+   * part: readInParts): the suggestions of the groups so far (a group's depends on its source and domain alone), and the
+   * order of texts that sorts their sources.
    */
-  suggestAhead(): void {
+  finishAhead(): void {
+    textOrder();
     let k = 0;
     for (const group of this.groups.values()) {
       if (k++ >= this.suggested) group.suggestion = suggestion(suggestedAddress(group.clientIp, this.suggestedAddresses), group.senderDomain, this.plainDomains);
@@ -694,10 +704,11 @@ export class ImpactAnalysis {
   }
 
   finish(): ImpactResult {
-    this.suggestAhead();
+    this.finishAhead();
     // Groups are many and their sources few: each source's place in the text order is found once, and the groups are
     // sorted by number (messages, that place, then the order first seen: the order one stable sort gives).
     const unsorted = [...this.groups.values()];
+    const byText = textOrder();
     const sources = [...new Set(unsorted.map((group) => group.clientIp))].sort(byText);
     const rank = new Map<string, number>();
     sources.forEach((source, k) => rank.set(source, k > 0 && byText(sources[k - 1] as string, source) === 0 ? (rank.get(sources[k - 1] as string) as number) : k));

@@ -497,8 +497,8 @@ export async function readInParts(file: string, analysis: ImpactAnalysis, option
   // The workers first: the calling thread's part is read without a pause (synchronous reads), and they run meanwhile.
   const others = starts.slice(1).map((_, k) => read(k + 1));
   const first = await read(0);
-  // While a worker is still reading: the suggestions of the groups so far, which finish() would make after the merge.
-  if (first.ok && done.includes(false)) analysis.suggestAhead();
+  // While a worker is still reading: what finish() would do after the merge (the suggestions of the groups so far).
+  if (first.ok && done.includes(false)) analysis.finishAhead();
   const results = [first, ...(await Promise.all(others))];
   for (const [k, result] of results.entries()) {
     if (!result.ok || (result.quoteOpenAtEnd && k < results.length - 1)) {
