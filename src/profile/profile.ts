@@ -2,7 +2,7 @@
  * The gateway profile: what the tenant *intends* — the Secure Email Gateway's addresses, certificate name and MX
  * hosts — given on the command line, in a file, or inferred from the snapshot. Pure.
  */
-import { z } from '../util/zod.js';
+import * as z from 'zod';
 import { normaliseDomain } from '../eop/addresses.js';
 import { compileIpList, ipv4Interval, mergeIntervals, parseIpEntry, type IpEntry } from '../eop/ip.js';
 import { InputError } from '../errors.js';

@@ -1,7 +1,7 @@
 /**
  * The scenario file: transactions to run through the emulator, each with an optional expectation.
  */
-import { z } from '../util/zod.js';
+import * as z from 'zod';
 import { parseIp } from '../eop/ip.js';
 import { hasControl, visible } from '../util/display.js';
 import { isMailbox } from '../util/smtp-syntax.js';

@@ -2,7 +2,7 @@
  * The snapshot schema: what eoplock reads from each cmdlet section, validated with zod after the quirks are undone
  * (see quirks.ts). Objects are loose: properties eoplock does not read are kept as they are.
  */
-import { z } from '../util/zod.js';
+import * as z from 'zod';
 import { hasControl, visible } from '../util/display.js';
 import { isDomainName, isDomainPattern } from '../util/smtp-syntax.js';
 

@@ -1,11 +1,9 @@
 /**
- * zod as eoplock uses it: every module that makes schemas imports it from here. Each schema parses a document or two
- * per command (a snapshot, a profile, a scenario file), so zod's JIT, which compiles a parser with `new Function` on a
- * schema's first parse, costs more than it saves: about 10 ms of every command's start on the bundled snapshot, and
- * no faster on a second parse. Without it, no code is made from strings either.
+ * How eoplock parses with zod: every document once (a snapshot, a profile, a scenario file), so without zod's JIT,
+ * which compiles a parser with `new Function` on a schema's first parse and costs more than it saves here (about 10 ms
+ * of every command's start on the bundled snapshot, and no faster on a second parse). Per parse, not through
+ * `z.config`: that setting is global to every zod in the process, a library's host included.
  */
-import * as z from 'zod';
+import type { ParseContext } from 'zod/v4/core';
 
-z.config({ jitless: true });
-
-export { z };
+export const PARSE_ONCE = Object.freeze({ jitless: true } as const satisfies ParseContext<never>);
