@@ -7,7 +7,7 @@ import { lineAndColumn, walkJsonText } from '../util/json-text.js';
 import { recordAbsentProperties } from './absent.js';
 import { undoQuirks, type NormalisationNote } from './quirks.js';
 import { SnapshotSchema, type SnapshotDocument } from './schema.js';
-import { PARSE_ONCE } from '../util/zod.js';
+import { parseOptions } from '../util/zod.js';
 
 export type Snapshot = SnapshotDocument;
 
@@ -20,7 +20,7 @@ export interface ParsedSnapshot {
 /** Validates and normalises a parsed JSON document. Throws {@link InputError} naming the JSON path. */
 export function parseSnapshot(value: unknown): ParsedSnapshot {
   const { document, notes } = undoQuirks(value);
-  const result = SnapshotSchema.safeParse(document, PARSE_ONCE);
+  const result = SnapshotSchema.safeParse(document, parseOptions(SnapshotSchema));
   if (!result.success) throw issueToError(result.error.issues, document);
   recordAbsentProperties(document, result.data);
   return { snapshot: result.data, notes };

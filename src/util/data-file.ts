@@ -16,7 +16,7 @@ import { Composer, isAlias, isMap, isNode, isScalar, isSeq, Lexer, LineCounter, 
 import type { z } from 'zod';
 import { InputError, formatPath } from '../errors.js';
 import { lineAndColumn, locateJsonPath, MAX_NESTING, walkJsonText, type JsonPathSegment } from './json-text.js';
-import { PARSE_ONCE } from './zod.js';
+import { parseOptions } from './zod.js';
 
 /** How many values aliases may add to a YAML file, beyond one per character of the file. */
 const MAX_EXPANDED = 1_000_000;
@@ -25,7 +25,7 @@ export function parseDataFile<Schema extends z.ZodType>(text: string, schema: Sc
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const json = /^\s*[[{]/.test(body) ? parseJson(body, file) : undefined;
   if (json) {
-    const parsed = schema.safeParse(json.value, PARSE_ONCE);
+    const parsed = schema.safeParse(json.value, parseOptions(schema));
     if (parsed.success) return parsed.data;
     const { path, message } = firstIssue(parsed.error);
     const offset = locateJsonPath(body, path);
@@ -38,7 +38,7 @@ export function parseDataFile<Schema extends z.ZodType>(text: string, schema: Sc
     const { line, col } = lineCounter.linePos(offset);
     return `line ${line}, column ${col}`;
   };
-  const parsed = schema.safeParse(plainValue(document, body.length, lineOf, file), PARSE_ONCE);
+  const parsed = schema.safeParse(plainValue(document, body.length, lineOf, file), parseOptions(schema));
   if (!parsed.success) {
     const { path, message } = firstIssue(parsed.error);
     let node: unknown = document.getIn(path, true);

@@ -1,9 +1,19 @@
 /**
- * How eoplock parses with zod: every document once (a snapshot, a profile, a scenario file), so without zod's JIT,
- * which compiles a parser with `new Function` on a schema's first parse and costs more than it saves here (about 10 ms
- * of every command's start on the bundled snapshot, and no faster on a second parse). Per parse, not through
- * `z.config`: that setting is global to every zod in the process, a library's host included.
+ * How eoplock parses with zod. On a schema's first parse, zod compiles a parser for it with `new Function` (its JIT):
+ * for a command that parses one document per schema (a snapshot, a profile, a scenario file) that costs more than it
+ * saves, about 10 ms of every start on the bundled snapshot. So a schema's first parse in the process goes without it,
+ * and the parses after it (an audit of many snapshots) have it, about 0.3 ms a parse faster. Per parse, not through
+ * `z.config`, which would set every zod in the process, a library's host included.
  */
-import type { ParseContext } from 'zod/v4/core';
+import type { $ZodIssue, ParseContext } from 'zod/v4/core';
 
-export const PARSE_ONCE = Object.freeze({ jitless: true } as const satisfies ParseContext<never>);
+const WITHOUT_JIT: ParseContext<$ZodIssue> = Object.freeze({ jitless: true });
+/** Schemas parsed with before. */
+const parsedBefore = new WeakSet<object>();
+
+/** The options of a parse with `schema`: without zod's JIT the first time, with it after. */
+export function parseOptions(schema: object): ParseContext<$ZodIssue> | undefined {
+  if (parsedBefore.has(schema)) return undefined;
+  parsedBefore.add(schema);
+  return WITHOUT_JIT;
+}
